@@ -1,0 +1,53 @@
+#pragma once
+// Crash-safe file replacement. The new content goes to a temporary file in the
+// same directory, gets its mode and owner, is fsynced, renamed over the target,
+// and the directory is fsynced. On any failure the temporary file is removed and
+// the previous file (if any) is untouched: readers see the old or the new
+// content, never a mix, and a crash never leaves a half-written file behind.
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/error.h"
+
+namespace ck {
+
+struct FileOwner {
+  uid_t uid;
+  gid_t gid;
+};
+
+struct WriteOptions {
+  mode_t mode = 0644;
+  std::optional<FileOwner> owner;  // unchanged (the writer's) when empty
+  // When false, fail with Errc::io if the target already exists (used for keys:
+  // an existing private key is never replaced by accident).
+  bool replace_existing = true;
+};
+
+[[nodiscard]] Status write_file_atomic(const std::filesystem::path& path, std::string_view content,
+                                       const WriteOptions& options = {});
+
+// Points `link` at `target` by creating a fresh symlink and renaming it over
+// `link`, so a reader always sees either the old or the new target.
+[[nodiscard]] Status replace_symlink_atomic(const std::filesystem::path& target,
+                                            const std::filesystem::path& link);
+
+// Reads a whole file, refusing anything larger than `max_bytes`.
+[[nodiscard]] Result<std::string> read_file(const std::filesystem::path& path,
+                                            std::size_t max_bytes = 64u << 20);
+
+// Creates `dir` and its parents with `mode` (for those it creates).
+[[nodiscard]] Status make_directories(const std::filesystem::path& dir, mode_t mode);
+
+// fsync()s a directory so a rename or creation inside it is durable.
+[[nodiscard]] Status sync_directory(const std::filesystem::path& dir);
+
+// strerror for errno, thread-safe.
+[[nodiscard]] std::string errno_text(int err);
+
+}  // namespace ck

@@ -1,0 +1,50 @@
+#include "core/clock.h"
+
+#include <ctime>
+#include <string>
+
+namespace ck {
+
+std::int64_t Clock::unix_seconds() const { return to_unix_seconds(wall()); }
+
+ManualClock::ManualClock(std::int64_t unix_seconds) : wall_(from_unix_seconds(unix_seconds)) {}
+
+WallTime ManualClock::wall() const {
+  std::lock_guard lock(mutex_);
+  return wall_;
+}
+
+MonoTime ManualClock::monotonic() const {
+  std::lock_guard lock(mutex_);
+  return mono_;
+}
+
+void ManualClock::advance(std::chrono::nanoseconds by) {
+  std::lock_guard lock(mutex_);
+  wall_ += std::chrono::duration_cast<std::chrono::system_clock::duration>(by);
+  mono_ += by;
+}
+
+void ManualClock::set_unix_seconds(std::int64_t unix_seconds) {
+  std::lock_guard lock(mutex_);
+  wall_ = from_unix_seconds(unix_seconds);
+}
+
+std::int64_t to_unix_seconds(WallTime t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+WallTime from_unix_seconds(std::int64_t seconds) {
+  return WallTime(std::chrono::seconds(seconds));
+}
+
+std::string format_rfc3339(std::int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace ck

@@ -1,0 +1,238 @@
+#include "core/http.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <mutex>
+
+#include "core/version.h"
+
+namespace ck {
+namespace {
+
+struct CurlDeleter {
+  void operator()(CURL* p) const noexcept { curl_easy_cleanup(p); }
+};
+struct SlistDeleter {
+  void operator()(curl_slist* p) const noexcept { curl_slist_free_all(p); }
+};
+using CurlHandle = std::unique_ptr<CURL, CurlDeleter>;
+using CurlSlist = std::unique_ptr<curl_slist, SlistDeleter>;
+
+bool iequals(std::string_view a, std::string_view b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+  });
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+// State shared with libcurl's callbacks during one transfer.
+struct Transfer {
+  HttpResponse response;
+  std::size_t max_body = 0;
+  std::size_t max_headers = 0;
+  std::size_t header_bytes = 0;
+  bool too_large = false;
+  std::stop_token stop;
+};
+
+size_t on_body(char* data, size_t size, size_t count, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  size_t n = size * count;
+  if (t->response.body.size() + n > t->max_body) {
+    t->too_large = true;
+    return 0;  // makes libcurl fail with CURLE_WRITE_ERROR
+  }
+  t->response.body.append(data, n);
+  return n;
+}
+
+size_t on_header(char* data, size_t size, size_t count, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  size_t n = size * count;
+  t->header_bytes += n;
+  if (t->header_bytes > t->max_headers) {
+    t->too_large = true;
+    return 0;
+  }
+  std::string_view line(data, n);
+  if (line.starts_with("HTTP/")) {
+    t->response.headers.clear();  // a new response (after 100-continue or a redirect)
+    return n;
+  }
+  if (auto colon = line.find(':'); colon != std::string_view::npos) {
+    t->response.headers.emplace_back(std::string(trim(line.substr(0, colon))),
+                                     std::string(trim(line.substr(colon + 1))));
+  }
+  return n;
+}
+
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* t = static_cast<Transfer*>(user);
+  return t->stop.stop_requested() ? 1 : 0;
+}
+
+Error transfer_error(CURLcode code, const Transfer& t, const HttpRequest& req, const char* detail) {
+  std::string message = curl_easy_strerror(code);
+  if (detail[0] != '\0') {
+    message += std::string(": ") + detail;
+  }
+  std::string context = req.method + " " + req.url;
+  switch (code) {
+    case CURLE_OPERATION_TIMEDOUT: return Error{Errc::timeout, message, context, true};
+    case CURLE_ABORTED_BY_CALLBACK: return Error{Errc::cancelled, "cancelled", context, false};
+    case CURLE_WRITE_ERROR:
+      if (t.too_large) {
+        return Error{Errc::too_large, "response exceeds the size limit", context, false};
+      }
+      return Error{Errc::network, message, context, true};
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT: return Error{Errc::invalid_argument, message, context, false};
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM: return Error{Errc::tls, message, context, false};
+    case CURLE_SSL_CONNECT_ERROR: return Error{Errc::tls, message, context, true};
+    default: return Error{Errc::network, message, context, true};
+  }
+}
+
+void init_curl_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+}  // namespace
+
+std::string default_user_agent() {
+  return std::string("certkeeper/") + kVersion + " (libcurl/" + curl_version_info(CURLVERSION_NOW)->version + ")";
+}
+
+std::optional<std::string> HttpResponse::header(std::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (iequals(key, name)) {
+      return value;
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> HttpResponse::header_values(std::string_view name) const {
+  std::vector<std::string> out;
+  for (const auto& [key, value] : headers) {
+    if (iequals(key, name)) {
+      out.push_back(value);
+    }
+  }
+  return out;
+}
+
+struct HttpClient::Impl {
+  HttpOptions options;
+  CurlHandle curl;
+
+  // Sets every option for one request. Verification is forced on every time.
+  CURLcode configure(const HttpRequest& req, Transfer& t, curl_slist* headers, char* errbuf) {
+    CURL* h = curl.get();
+    auto timeout = req.timeout.value_or(options.timeout);
+    CURLcode rc = CURLE_OK;
+    auto set = [&](CURLoption opt, auto value) {
+      if (rc == CURLE_OK) {
+        rc = curl_easy_setopt(h, opt, value);
+      }
+    };
+    set(CURLOPT_URL, req.url.c_str());
+    set(CURLOPT_PROTOCOLS_STR, "http,https");
+    set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    set(CURLOPT_SSL_VERIFYPEER, 1L);
+    set(CURLOPT_SSL_VERIFYHOST, 2L);
+    if (!options.ca_file.empty()) {
+      set(CURLOPT_CAINFO, options.ca_file.c_str());
+    }
+    set(CURLOPT_NOSIGNAL, 1L);
+    set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout.count()));
+    set(CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+    set(CURLOPT_USERAGENT, options.user_agent.c_str());
+    set(CURLOPT_FOLLOWLOCATION, options.follow_redirects ? 1L : 0L);
+    set(CURLOPT_MAXREDIRS, 5L);
+    set(CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options.max_response_bytes));
+    set(CURLOPT_ERRORBUFFER, errbuf);
+    set(CURLOPT_WRITEFUNCTION, on_body);
+    set(CURLOPT_WRITEDATA, &t);
+    set(CURLOPT_HEADERFUNCTION, on_header);
+    set(CURLOPT_HEADERDATA, &t);
+    set(CURLOPT_NOPROGRESS, 0L);
+    set(CURLOPT_XFERINFOFUNCTION, on_progress);
+    set(CURLOPT_XFERINFODATA, &t);
+    set(CURLOPT_HTTPHEADER, headers);
+    if (req.method == "POST" || !req.body.empty()) {
+      set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+      set(CURLOPT_POSTFIELDS, req.body.data());
+    }
+    if (req.method == "HEAD") {
+      set(CURLOPT_NOBODY, 1L);
+    } else if (req.method != "GET" && req.method != "POST") {
+      set(CURLOPT_CUSTOMREQUEST, req.method.c_str());
+    }
+    return rc;
+  }
+};
+
+HttpClient::HttpClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpClient::HttpClient(HttpClient&&) noexcept = default;
+HttpClient& HttpClient::operator=(HttpClient&&) noexcept = default;
+HttpClient::~HttpClient() = default;
+
+Result<HttpClient> HttpClient::create(HttpOptions options) {
+  init_curl_once();
+  if (options.user_agent.empty()) {
+    options.user_agent = default_user_agent();
+  }
+  CurlHandle curl(curl_easy_init());
+  if (!curl) {
+    return fail(Errc::internal, "curl_easy_init failed");
+  }
+  auto impl = std::make_unique<Impl>(Impl{std::move(options), std::move(curl)});
+  return HttpClient(std::move(impl));
+}
+
+Result<HttpResponse> HttpClient::perform(const HttpRequest& request, std::stop_token stop) {
+  Transfer t;
+  t.max_body = impl_->options.max_response_bytes;
+  t.max_headers = impl_->options.max_header_bytes;
+  t.stop = std::move(stop);
+  CurlSlist headers;
+  for (const auto& [name, value] : request.headers) {
+    std::string line = name + ": " + value;
+    curl_slist* appended = curl_slist_append(headers.get(), line.c_str());
+    if (!appended) {
+      return fail(Errc::internal, "out of memory building headers");
+    }
+    static_cast<void>(headers.release());
+    headers.reset(appended);
+  }
+  char errbuf[CURL_ERROR_SIZE] = {};
+  curl_easy_reset(impl_->curl.get());
+  if (CURLcode rc = impl_->configure(request, t, headers.get(), errbuf); rc != CURLE_OK) {
+    return std::unexpected(transfer_error(rc, t, request, errbuf));
+  }
+  CURLcode rc = curl_easy_perform(impl_->curl.get());
+  if (rc == CURLE_FILESIZE_EXCEEDED) {
+    return fail(Errc::too_large, "response exceeds the size limit", request.method + " " + request.url);
+  }
+  if (rc != CURLE_OK) {
+    return std::unexpected(transfer_error(rc, t, request, errbuf));
+  }
+  curl_easy_getinfo(impl_->curl.get(), CURLINFO_RESPONSE_CODE, &t.response.status);
+  return std::move(t.response);
+}
+
+}  // namespace ck

@@ -1,0 +1,82 @@
+#pragma once
+// Owning handles for every OpenSSL type certkeeper uses, and the bridge from the
+// OpenSSL error queue into ck::Error. Wrap a get1/new result at once; release()
+// into a set0 call only after that call succeeded. Borrowed objects pass as
+// references or raw pointers that are never freed by the callee.
+
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <openssl/ocsp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/error.h"
+
+namespace ck::ossl {
+
+template <auto FreeFn>
+struct Deleter {
+  template <class T>
+  void operator()(T* p) const noexcept {
+    FreeFn(p);
+  }
+};
+
+using Bio = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
+using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
+using X509NamePtr = std::unique_ptr<X509_NAME, Deleter<X509_NAME_free>>;
+using X509ExtensionPtr = std::unique_ptr<X509_EXTENSION, Deleter<X509_EXTENSION_free>>;
+using X509StorePtr = std::unique_ptr<X509_STORE, Deleter<X509_STORE_free>>;
+using X509StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, Deleter<X509_STORE_CTX_free>>;
+using X509CrlPtr = std::unique_ptr<X509_CRL, Deleter<X509_CRL_free>>;
+using X509ReqPtr = std::unique_ptr<X509_REQ, Deleter<X509_REQ_free>>;
+using PKey = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
+using PKeyCtx = std::unique_ptr<EVP_PKEY_CTX, Deleter<EVP_PKEY_CTX_free>>;
+using MdCtx = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX_free>>;
+using Asn1Integer = std::unique_ptr<ASN1_INTEGER, Deleter<ASN1_INTEGER_free>>;
+using Asn1Time = std::unique_ptr<ASN1_TIME, Deleter<ASN1_TIME_free>>;
+using Asn1OctetString = std::unique_ptr<ASN1_OCTET_STRING, Deleter<ASN1_OCTET_STRING_free>>;
+using BigNum = std::unique_ptr<BIGNUM, Deleter<BN_free>>;
+using GeneralNames = std::unique_ptr<GENERAL_NAMES, Deleter<GENERAL_NAMES_free>>;
+using AuthorityKeyId = std::unique_ptr<AUTHORITY_KEYID, Deleter<AUTHORITY_KEYID_free>>;
+using BasicConstraints = std::unique_ptr<BASIC_CONSTRAINTS, Deleter<BASIC_CONSTRAINTS_free>>;
+using OcspRequest = std::unique_ptr<OCSP_REQUEST, Deleter<OCSP_REQUEST_free>>;
+using OcspResponse = std::unique_ptr<OCSP_RESPONSE, Deleter<OCSP_RESPONSE_free>>;
+using OcspBasicResponse = std::unique_ptr<OCSP_BASICRESP, Deleter<OCSP_BASICRESP_free>>;
+using OcspCertId = std::unique_ptr<OCSP_CERTID, Deleter<OCSP_CERTID_free>>;
+using SslCtx = std::unique_ptr<SSL_CTX, Deleter<SSL_CTX_free>>;
+using Ssl = std::unique_ptr<SSL, Deleter<SSL_free>>;
+using OpensslString = std::unique_ptr<char, Deleter<[](char* p) { OPENSSL_free(p); }>>;
+using X509Stack =
+    std::unique_ptr<STACK_OF(X509), Deleter<[](STACK_OF(X509) * p) { sk_X509_pop_free(p, X509_free); }>>;
+
+// Drains the calling thread's OpenSSL error queue into one line ("; "-separated).
+// Returns "" when the queue was empty. Always leaves the queue empty.
+[[nodiscard]] std::string drain_errors();
+
+// An Error whose message is `what` followed by the drained OpenSSL error queue.
+[[nodiscard]] Error error(Errc code, std::string_view what, std::string context = {});
+
+// A read-only memory BIO over `data` (which must outlive the BIO).
+[[nodiscard]] Bio memory_bio(std::string_view data);
+// A growable memory BIO for output.
+[[nodiscard]] Bio output_bio();
+// Everything written to an output BIO so far.
+[[nodiscard]] std::string bio_contents(BIO* bio);
+
+[[nodiscard]] Result<std::string> x509_to_der(const X509& cert);
+// Parses exactly one DER certificate; trailing bytes are an error.
+[[nodiscard]] Result<X509Ptr> x509_from_der(std::string_view der);
+
+// Lowercase hex without separators.
+[[nodiscard]] std::string hex(std::string_view bytes);
+[[nodiscard]] std::string sha256(std::string_view bytes);  // raw 32 bytes
+
+}  // namespace ck::ossl

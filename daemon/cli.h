@@ -1,0 +1,74 @@
+#pragma once
+// The `certkeeper` command line. Exit codes for every subcommand (DESIGN.md):
+// 0 ok; 1 the check found a problem; 2 usage or configuration error; 3 runtime
+// failure (network, CA, I/O, database).
+
+#include <memory>
+#include <string>
+
+#include "core/clock.h"
+#include "daemon/config.h"
+#include "store/inventory.h"
+#include "store/layout.h"
+
+namespace CLI {
+class App;
+}
+
+namespace ck::daemon {
+
+enum ExitCode : int { kExitOk = 0, kExitProblem = 1, kExitUsage = 2, kExitRuntime = 3 };
+
+// Options every subcommand accepts.
+struct GlobalOptions {
+  std::string config_path;  // --config; "" = the default path if it exists
+  std::string state_dir;    // --state-dir; overrides daemon.state_dir
+};
+
+// A failure that ends a command: its message and exit code.
+struct CommandFailure {
+  int exit_code;
+  std::string message;
+};
+
+// What commands that use the inventory need, set up from the global options.
+struct Session {
+  Config config;
+  store::StateLayout layout;
+  std::unique_ptr<store::Inventory> inventory;
+};
+
+// Shared by every subcommand.
+class CliContext {
+ public:
+  explicit CliContext(const Clock& clock) : clock_(clock) {}
+  GlobalOptions global;
+  const Clock& clock() const { return clock_; }
+
+  // Loads the configuration: --config, else the default file when present,
+  // else built-in defaults. Diagnostics make it a usage failure.
+  [[nodiscard]] std::expected<Config, CommandFailure> load_config() const;
+  // Config, state directory and inventory, ready to use.
+  [[nodiscard]] std::expected<Session, CommandFailure> open_session() const;
+
+ private:
+  const Clock& clock_;
+};
+
+// Prints "certkeeper: error: ..." to stderr and returns the exit code.
+int report_failure(const CommandFailure& failure);
+
+// Adds a subcommand whose --help shows `summary`, then `details` and the exit codes.
+CLI::App* add_command(CLI::App& parent, const std::string& name, const std::string& summary,
+                      const std::string& details);
+
+// Each subcommand registers itself; `exit_code` receives its result.
+void add_import_command(CLI::App& app, CliContext& context, int& exit_code);
+void add_list_command(CLI::App& app, CliContext& context, int& exit_code);
+void add_show_command(CLI::App& app, CliContext& context, int& exit_code);
+void add_config_command(CLI::App& app, CliContext& context, int& exit_code);
+
+// Runs the command line; returns the process exit code.
+int run_cli(int argc, char** argv, const Clock& clock);
+
+}  // namespace ck::daemon

@@ -1,0 +1,63 @@
+// certkeeper config check [PATH] [--json]
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include "daemon/cli.h"
+
+namespace ck::daemon {
+namespace {
+
+struct CheckOptions {
+  std::string path;
+  bool json = false;
+};
+
+int run_check(const CliContext& context, const CheckOptions& options) {
+  std::string path = options.path;
+  if (path.empty()) {
+    path = context.global.config_path.empty() ? kDefaultConfigPath : context.global.config_path;
+  }
+  ConfigResult result = load_config(path);
+  if (options.json) {
+    nlohmann::json errors = nlohmann::json::array();
+    for (const auto& d : result.diagnostics) {
+      errors.push_back({{"file", d.file}, {"line", d.line}, {"column", d.column}, {"key", d.key},
+                        {"message", d.message}});
+    }
+    nlohmann::json out{{"ok", result.ok()}, {"file", path}, {"errors", errors}};
+    if (result.ok()) {
+      out["issuers"] = result.config.issuers.size();
+      out["certificates"] = result.config.certificates.size();
+    }
+    fmt::print("{}\n", out.dump(2));
+  } else if (result.ok()) {
+    fmt::print("{}: OK ({} issuer(s), {} certificate(s))\n", path, result.config.issuers.size(),
+               result.config.certificates.size());
+  } else {
+    for (const auto& d : result.diagnostics) {
+      fmt::print(stderr, "{}\n", d.describe());
+    }
+    fmt::print(stderr, "{}: {} error(s)\n", path, result.diagnostics.size());
+  }
+  return result.ok() ? kExitOk : kExitUsage;
+}
+
+}  // namespace
+
+void add_config_command(CLI::App& app, CliContext& context, int& exit_code) {
+  CLI::App* config = add_command(app, "config", "Work with the configuration file", "");
+  config->require_subcommand(1);
+  auto options = std::make_shared<CheckOptions>();
+  CLI::App* check = add_command(
+      *config, "check", "Validate a configuration file",
+      "Checks syntax, unknown keys, types, durations, names, issuer references and duplicate "
+      "certificate names, and prints every error with its file, line, column and key. Exit 2 "
+      "on any error.");
+  check->add_option("path", options->path, "the file (default: --config, else the default path)");
+  check->add_flag("--json", options->json, "print {ok, file, errors[]} as JSON");
+  check->callback([&context, &exit_code, options] { exit_code = run_check(context, *options); });
+}
+
+}  // namespace ck::daemon

@@ -1,0 +1,109 @@
+#pragma once
+// The TOML configuration (default /etc/certkeeper/certkeeper.toml) and its
+// validation. Parsing never stops at the first problem: every unknown key,
+// wrong type, bad duration, unknown issuer reference and duplicate name is
+// reported with its file, line and key path.
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ck::daemon {
+
+inline constexpr const char* kDefaultConfigPath = "/etc/certkeeper/certkeeper.toml";
+inline constexpr const char* kDefaultStateDir = "/var/lib/certkeeper";
+inline constexpr const char* kDefaultSocket = "/run/certkeeper/control.sock";
+
+struct DaemonConfig {
+  std::string state_dir = kDefaultStateDir;
+  std::string socket = kDefaultSocket;
+  std::string log_level = "info";
+};
+
+struct IssuerConfig {
+  std::string name;
+  std::string directory;            // ACME directory URL
+  std::vector<std::string> contact;  // "mailto:..."
+  std::string profile;              // ACME profile, "" = CA default
+  std::string ca_file;              // trust for the ACME server's TLS, "" = system store
+  std::string eab_kid;              // External Account Binding (RFC 8555 §7.3.4)
+  std::string eab_hmac_key;         // base64url
+  std::string preferred_chain;      // issuer CN of the preferred chain's top certificate
+};
+
+struct ChallengeConfig {
+  std::string type = "http-01";     // http-01, dns-01, tls-alpn-01
+  std::string webroot;              // http-01 by files
+  std::string listen;               // http-01 / tls-alpn-01 built-in listener, ADDR:PORT
+  std::vector<std::string> dns_hook;   // dns-01 hook argv
+  std::vector<std::string> resolvers;  // dns-01 propagation check, ADDR[:PORT]
+};
+
+struct DeployConfig {
+  std::string fullchain;
+  std::string cert;
+  std::string chain;
+  std::string key;
+  std::vector<std::string> reload;  // argv run after a deploy
+  std::string owner;
+  std::string group;
+};
+
+struct CertificateConfig {
+  std::string name;
+  std::vector<std::string> domains;
+  std::vector<std::string> ips;
+  std::vector<std::string> issuers;  // in order of preference
+  std::string key = "ecdsa-p256";
+  bool reuse_key = false;
+  std::string profile;
+  std::string preferred_chain;
+  std::optional<std::chrono::seconds> renew_before;  // unset: ARI, else a third of the lifetime
+  ChallengeConfig challenge;
+  DeployConfig deploy;
+  std::string staple;                // OCSP staple output path
+  std::vector<std::string> probe;    // HOST:PORT endpoints expected to serve it
+  int line = 0;
+};
+
+struct AlertsConfig {
+  std::vector<std::chrono::seconds> before_expiry = {
+      std::chrono::days(30), std::chrono::days(14), std::chrono::days(7), std::chrono::days(1)};
+  std::string webhook;
+  std::vector<std::string> command;
+};
+
+struct Config {
+  std::string path;  // where it was read from, "" for defaults
+  DaemonConfig daemon;
+  std::map<std::string, IssuerConfig> issuers;
+  std::vector<CertificateConfig> certificates;
+  AlertsConfig alerts;
+};
+
+struct Diagnostic {
+  std::string file;
+  int line = 0;
+  int column = 0;
+  std::string key;      // "certificate[2].issuer", "" for syntax errors
+  std::string message;
+
+  // "file:line:column: key: message"
+  [[nodiscard]] std::string describe() const;
+};
+
+struct ConfigResult {
+  Config config;                        // meaningful only when ok()
+  std::vector<Diagnostic> diagnostics;  // every problem found
+  [[nodiscard]] bool ok() const { return diagnostics.empty(); }
+};
+
+// Parses and validates configuration text; `file` names it in diagnostics.
+[[nodiscard]] ConfigResult parse_config(std::string_view text, const std::string& file);
+// Reads and parses a file; a missing or unreadable file is a diagnostic too.
+[[nodiscard]] ConfigResult load_config(const std::filesystem::path& path);
+
+}  // namespace ck::daemon

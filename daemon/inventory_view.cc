@@ -1,0 +1,82 @@
+#include "daemon/inventory_view.h"
+
+#include <fmt/core.h>
+
+#include "core/clock.h"
+
+namespace ck::daemon {
+namespace {
+
+constexpr std::int64_t kDay = 86400;
+
+std::string clip(const std::string& text, std::size_t width) {
+  if (text.size() <= width) {
+    return text;
+  }
+  return text.substr(0, width - 1) + "~";
+}
+
+std::string joined_names(const store::CertificateRecord& r) {
+  std::string out;
+  for (const auto& san : r.sans) {
+    std::string_view name = san;
+    if (name.starts_with("DNS:") || name.starts_with("IP:")) {
+      name.remove_prefix(name.find(':') + 1);
+    }
+    out += (out.empty() ? "" : ",") + std::string(name);
+  }
+  return out.empty() ? "-" : out;
+}
+
+}  // namespace
+
+std::int64_t days_left(std::int64_t not_after, std::int64_t now) {
+  std::int64_t seconds = not_after - now;
+  return seconds >= 0 ? seconds / kDay : -((-seconds + kDay - 1) / kDay);
+}
+
+std::string effective_status(const store::CertificateRecord& record, std::int64_t now) {
+  if (record.status == store::CertificateStatus::active && now > record.not_after) {
+    return "expired";
+  }
+  return std::string(store::to_string(record.status));
+}
+
+nlohmann::json certificate_json(const store::CertificateRecord& r, std::int64_t now) {
+  return nlohmann::json{
+      {"name", r.name},
+      {"status", effective_status(r, now)},
+      {"expired", now > r.not_after},
+      {"days_left", days_left(r.not_after, now)},
+      {"not_before", format_rfc3339(r.not_before)},
+      {"not_after", format_rfc3339(r.not_after)},
+      {"subject", r.subject},
+      {"issuer", r.issuer},
+      {"issuer_cn", r.issuer_cn},
+      {"sans", r.sans},
+      {"serial", r.serial},
+      {"sha256", r.sha256},
+      {"key_type", r.key_type},
+      {"key_path", r.key_path},
+      {"public_key_sha256", r.public_key_sha256},
+      {"subject_key_id", r.subject_key_id},
+      {"authority_key_id", r.authority_key_id},
+      {"is_ca", r.is_ca},
+      {"source", r.source},
+      {"source_path", r.source_path},
+  };
+}
+
+std::string list_header() {
+  return fmt::format("{:<28} {:<20} {:>5} {:<11} {:<22} {:<7} {:<10} {}\n", "NAME", "NOT AFTER",
+                     "DAYS", "KEY", "ISSUER", "SOURCE", "STATUS", "NAMES");
+}
+
+std::string list_row(const store::CertificateRecord& r, std::int64_t now) {
+  return fmt::format("{:<28} {:<20} {:>5} {:<11} {:<22} {:<7} {:<10} {}\n", clip(r.name, 28),
+                     format_rfc3339(r.not_after), days_left(r.not_after, now),
+                     clip(r.key_type, 11), clip(r.issuer_cn.empty() ? r.issuer : r.issuer_cn, 22),
+                     clip(r.source, 7), effective_status(r, now), joined_names(r));
+}
+
+}  // namespace ck::daemon

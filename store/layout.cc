@@ -1,0 +1,67 @@
+#include "store/layout.h"
+
+#include <ctime>
+
+#include "core/atomic_file.h"
+
+namespace ck::store {
+
+Status validate_certificate_name(std::string_view name) {
+  auto allowed = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '_' || c == '-';
+  };
+  bool ok = !name.empty() && name.size() <= 64 && allowed(name.front()) && name.front() != '.' &&
+            name.front() != '_' && name.front() != '-';
+  for (char c : name) {
+    ok = ok && allowed(c);
+  }
+  if (!ok) {
+    return fail(Errc::invalid_argument,
+                "invalid certificate name \"" + std::string(name) +
+                    "\": use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit");
+  }
+  return {};
+}
+
+std::string version_label(std::int64_t not_before, std::string_view sha256) {
+  std::time_t t = static_cast<std::time_t>(not_before);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+  return std::string(stamp) + "-" + std::string(sha256.substr(0, 8));
+}
+
+Status StateLayout::prepare() const {
+  CK_TRY_STATUS(make_directories(root_, 0750));
+  CK_TRY_STATUS(make_directories(keys_dir(), 0700));
+  return make_directories(certs_dir(), 0755);
+}
+
+Result<std::filesystem::path> StateLayout::install_certificate(std::string_view name,
+                                                               std::string_view version,
+                                                               std::string_view cert_pem,
+                                                               std::string_view chain_pem) const {
+  CK_TRY_STATUS(validate_certificate_name(name));
+  const auto dir = name_dir(name) / version;
+  CK_TRY_STATUS(make_directories(dir, 0755));
+  const std::string fullchain = std::string(cert_pem) + std::string(chain_pem);
+  CK_TRY_STATUS(write_file_atomic(dir / "cert.pem", cert_pem));
+  CK_TRY_STATUS(write_file_atomic(dir / "chain.pem", chain_pem));
+  CK_TRY_STATUS(write_file_atomic(dir / "fullchain.pem", fullchain));
+  CK_TRY_STATUS(replace_symlink_atomic(std::string(version), current(name)));
+  return dir;
+}
+
+Result<std::filesystem::path> StateLayout::write_private_key(std::string_view name,
+                                                             std::string_view version,
+                                                             std::string_view key_pem) const {
+  CK_TRY_STATUS(validate_certificate_name(name));
+  CK_TRY_STATUS(make_directories(keys_dir(), 0700));
+  const auto path = keys_dir() / (std::string(name) + "-" + std::string(version) + ".key");
+  CK_TRY_STATUS(write_file_atomic(path, key_pem, WriteOptions{0600, std::nullopt, false}));
+  return path;
+}
+
+}  // namespace ck::store

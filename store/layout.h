@@ -1,0 +1,65 @@
+#pragma once
+// The files under state_dir:
+//
+//   inventory.db                       the SQLite inventory (+ -wal, -shm)
+//   keys/NAME-VERSION.key              private keys, mode 0600, never overwritten
+//   certs/NAME/VERSION/cert.pem        every issued version is kept
+//   certs/NAME/VERSION/chain.pem
+//   certs/NAME/VERSION/fullchain.pem
+//   certs/NAME/current -> VERSION      stable path for servers: certs/NAME/current/fullchain.pem
+//
+// VERSION is "<not_before as YYYYMMDDTHHMMSSZ>-<first 8 hex of the sha256>", so
+// versions sort by age. The current link is switched atomically (rename of a
+// new symlink), after the version's files are fsynced.
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "core/error.h"
+
+namespace ck::store {
+
+// Certificate names become directory names: 1-64 characters of [A-Za-z0-9._-],
+// starting with a letter or digit.
+[[nodiscard]] Status validate_certificate_name(std::string_view name);
+
+[[nodiscard]] std::string version_label(std::int64_t not_before, std::string_view sha256);
+
+class StateLayout {
+ public:
+  explicit StateLayout(std::filesystem::path root) : root_(std::move(root)) {}
+
+  [[nodiscard]] const std::filesystem::path& root() const { return root_; }
+  [[nodiscard]] std::filesystem::path database() const { return root_ / "inventory.db"; }
+  [[nodiscard]] std::filesystem::path keys_dir() const { return root_ / "keys"; }
+  [[nodiscard]] std::filesystem::path certs_dir() const { return root_ / "certs"; }
+  [[nodiscard]] std::filesystem::path name_dir(std::string_view name) const {
+    return certs_dir() / name;
+  }
+  [[nodiscard]] std::filesystem::path current(std::string_view name) const {
+    return name_dir(name) / "current";
+  }
+
+  // Creates the directories (root 0750, keys/ 0700, certs/ 0755) if missing.
+  [[nodiscard]] Status prepare() const;
+
+  // Writes cert.pem, chain.pem and fullchain.pem of a new version and then points
+  // current at it. Returns the version directory. On failure current still
+  // points at the previous version.
+  [[nodiscard]] Result<std::filesystem::path> install_certificate(std::string_view name,
+                                                                  std::string_view version,
+                                                                  std::string_view cert_pem,
+                                                                  std::string_view chain_pem) const;
+
+  // Writes a new private key file (mode 0600) for `name`; never replaces an
+  // existing file. Returns its path.
+  [[nodiscard]] Result<std::filesystem::path> write_private_key(std::string_view name,
+                                                                std::string_view version,
+                                                                std::string_view key_pem) const;
+
+ private:
+  std::filesystem::path root_;
+};
+
+}  // namespace ck::store

@@ -1,0 +1,94 @@
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include "core/atomic_file.h"
+#include "tests/support/test_support.h"
+
+using namespace ck;
+using namespace ck::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+mode_t mode_of(const fs::path& p) {
+  struct stat st {};
+  REQUIRE(::stat(p.c_str(), &st) == 0);
+  return st.st_mode & 07777;
+}
+
+// Anything left behind by a writer: temporary files start with '.'.
+int leftovers(const fs::path& dir) {
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    n += e.path().filename().string().starts_with(".") ? 1 : 0;
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("good: an atomic write lands whole, with its mode, and leaves nothing behind") {
+  TempDir dir;
+  REQUIRE(write_file_atomic(dir / "key.pem", "secret", WriteOptions{.mode = 0600}));
+  CHECK(read_text(dir / "key.pem") == "secret");
+  CHECK(mode_of(dir / "key.pem") == 0600);
+  REQUIRE(write_file_atomic(dir / "key.pem", "replaced", WriteOptions{.mode = 0640}));
+  CHECK(read_text(dir / "key.pem") == "replaced");
+  CHECK(mode_of(dir / "key.pem") == 0640);
+  CHECK(leftovers(dir.path()) == 0);
+}
+
+TEST_CASE("bad: replace_existing=false never overwrites, and the old file survives") {
+  TempDir dir;
+  write_text(dir / "key.pem", "original");
+  auto written = write_file_atomic(dir / "key.pem", "new", WriteOptions{0600, std::nullopt, false});
+  REQUIRE_FALSE(written);
+  CHECK(written.error().message.find("refusing to replace") != std::string::npos);
+  CHECK(read_text(dir / "key.pem") == "original");
+  CHECK(leftovers(dir.path()) == 0);
+}
+
+TEST_CASE("bad: a failed rename keeps the target and removes the temporary file") {
+  TempDir dir;
+  fs::create_directory(dir / "target");  // rename(file, non-empty dir) fails
+  write_text(dir / "target" / "inside", "x");
+  auto written = write_file_atomic(dir / "target", "data");
+  REQUIRE_FALSE(written);
+  CHECK(written.error().code == Errc::io);
+  CHECK(written.error().context == (dir / "target").string());
+  CHECK(fs::is_directory(dir / "target"));
+  CHECK(leftovers(dir.path()) == 0);
+}
+
+TEST_CASE("bad: a write into a missing directory fails cleanly") {
+  TempDir dir;
+  auto written = write_file_atomic(dir / "missing" / "file", "data");
+  REQUIRE_FALSE(written);
+  CHECK(written.error().message.find("No such file or directory") != std::string::npos);
+}
+
+TEST_CASE("good: a symlink is switched atomically") {
+  TempDir dir;
+  fs::create_directory(dir / "v1");
+  fs::create_directory(dir / "v2");
+  REQUIRE(replace_symlink_atomic("v1", dir / "current"));
+  CHECK(fs::read_symlink(dir / "current") == "v1");
+  REQUIRE(replace_symlink_atomic("v2", dir / "current"));
+  CHECK(fs::read_symlink(dir / "current") == "v2");
+  CHECK(leftovers(dir.path()) == 0);
+}
+
+TEST_CASE("read_file enforces its size limit and names directories") {
+  TempDir dir;
+  write_text(dir / "big", std::string(1000, 'x'));
+  CHECK(read_file(dir / "big", 1000).value().size() == 1000);
+  auto too_big = read_file(dir / "big", 999);
+  REQUIRE_FALSE(too_big);
+  CHECK(too_big.error().code == Errc::too_large);
+  auto is_dir = read_file(dir.path());
+  REQUIRE_FALSE(is_dir);
+  CHECK(is_dir.error().message == "is a directory");
+  auto missing = read_file(dir / "nope");
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().message.find("No such file") != std::string::npos);
+}

@@ -1,0 +1,251 @@
+// The HTTP client against real peers on loopback: `openssl s_server -WWW` for
+// TLS trust decisions, and a scripted socket server for response shapes a CA
+// could send (huge bodies, silence, odd headers).
+
+#include <arpa/inet.h>
+#include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <functional>
+#include <thread>
+
+#include "core/http.h"
+#include "tests/support/test_support.h"
+
+using namespace ck;
+using namespace ck::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Accepts connections on a loopback port and answers each request with
+// respond(request). An empty answer means: keep the connection open, say nothing.
+class ScriptedServer {
+ public:
+  explicit ScriptedServer(std::function<std::string(const std::string&)> respond)
+      : respond_(std::move(respond)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(fd_, 16) == 0);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~ScriptedServer() {
+    stop_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  [[nodiscard]] std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+  std::string last_request;
+
+ private:
+  void serve() {
+    while (!stop_) {
+      int client = ::accept(fd_, nullptr, nullptr);
+      if (client < 0) {
+        return;
+      }
+      std::string request;
+      char buf[4096];
+      while (request.find("\r\n\r\n") == std::string::npos) {
+        ssize_t n = ::read(client, buf, sizeof buf);
+        if (n <= 0) {
+          break;
+        }
+        request.append(buf, static_cast<std::size_t>(n));
+      }
+      last_request = request;
+      std::string answer = respond_(request);
+      if (answer.empty()) {
+        while (!stop_ && ::read(client, buf, sizeof buf) > 0) {
+        }
+      } else {
+        static_cast<void>(::write(client, answer.data(), answer.size()));
+      }
+      ::close(client);
+    }
+  }
+  std::function<std::string(const std::string&)> respond_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+std::string http_response(const std::string& status, const std::string& headers,
+                          const std::string& body) {
+  return "HTTP/1.1 " + status + "\r\n" + headers + "Content-Length: " +
+         std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+}
+
+HttpClient client(HttpOptions options = {}) { return HttpClient::create(std::move(options)).value(); }
+
+// openssl s_server -WWW serving `dir` over TLS with a certificate for 127.0.0.1.
+struct TlsServer {
+  TempDir dir;
+  Issued root = TestPki::root("HTTP Test Root");
+  int port = free_port();
+  std::unique_ptr<Process> server;
+
+  explicit TlsServer(const std::vector<std::string>& ips = {"127.0.0.1"}) {
+    require_program("openssl");
+    CertificateSpec spec;
+    spec.common_name = "localhost";
+    spec.ip_addresses = ips;
+    spec.not_before = std::time(nullptr) - kDay;  // s_server's peer checks the real clock
+    spec.not_after = std::time(nullptr) + 30 * kDay;
+    Issued leaf = TestPki::make(spec, &root);
+    write_text(dir / "server.pem", leaf.cert_pem());
+    write_text(dir / "server.key", leaf.key_pem(), 0600);
+    write_text(dir / "root.pem", root.cert_pem());
+    write_text(dir / "hello.txt", "hello over TLS\n");
+    server = std::make_unique<Process>(
+        std::vector<std::string>{"openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port),
+                                 "-cert", (dir / "server.pem").string(), "-key",
+                                 (dir / "server.key").string(), "-WWW", "-quiet"},
+        dir / "s_server.log", dir.path());
+    REQUIRE(wait_for_port(port));
+  }
+  [[nodiscard]] std::string url(const std::string& path) const {
+    return "https://127.0.0.1:" + std::to_string(port) + path;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("good: HTTPS to a server whose CA is named in ca_file") {
+  TlsServer tls;
+  HttpOptions options;
+  options.ca_file = (tls.dir / "root.pem").string();
+  auto response = client(options).perform({"GET", tls.url("/hello.txt"), {}, {}, {}});
+  REQUIRE(response);
+  CHECK(response->status == 200);
+  CHECK(response->body == "hello over TLS\n");
+}
+
+TEST_CASE("bad: a server the trust store does not know is refused") {
+  TlsServer tls;
+  SUBCASE("bad_system_store") {
+    auto response = client().perform({"GET", tls.url("/hello.txt"), {}, {}, {}});
+    REQUIRE_FALSE(response);
+    CHECK(response.error().code == Errc::tls);
+  }
+  SUBCASE("bad_other_ca") {
+    TempDir other;
+    write_text(other / "other.pem", TestPki::root("Other Root").cert_pem());
+    HttpOptions options;
+    options.ca_file = (other / "other.pem").string();
+    auto response = client(options).perform({"GET", tls.url("/hello.txt"), {}, {}, {}});
+    REQUIRE_FALSE(response);
+    CHECK(response.error().code == Errc::tls);
+    CHECK_FALSE(response.error().retryable);
+  }
+}
+
+TEST_CASE("bad: a certificate for another address fails hostname verification") {
+  TlsServer tls({"127.0.0.2"});
+  HttpOptions options;
+  options.ca_file = (tls.dir / "root.pem").string();
+  auto response = client(options).perform({"GET", tls.url("/hello.txt"), {}, {}, {}});
+  REQUIRE_FALSE(response);
+  CHECK(response.error().code == Errc::tls);
+}
+
+TEST_CASE("requests carry method, headers, body and a certkeeper user agent") {
+  ScriptedServer server([](const std::string&) {
+    return http_response("201 Created",
+                         "Location: https://ca.example/order/1\r\nLink: <https://a>;rel=\"up\"\r\n"
+                         "link: <https://b>;rel=\"alternate\"\r\n",
+                         "{}");
+  });
+  HttpRequest request{"POST", server.url("/new-order"), {{"Content-Type", "application/jose+json"}},
+                      "{\"payload\":\"x\"}", {}};
+  auto response = client().perform(request);
+  REQUIRE(response);
+  CHECK(response->status == 201);
+  CHECK(response->header("location").value() == "https://ca.example/order/1");
+  CHECK(response->header_values("LINK").size() == 2);
+  CHECK_FALSE(response->header("Retry-After"));
+  CHECK(server.last_request.starts_with("POST /new-order HTTP/1.1\r\n"));
+  CHECK(server.last_request.find("User-Agent: certkeeper/") != std::string::npos);
+  CHECK(server.last_request.find("Content-Type: application/jose+json") != std::string::npos);
+}
+
+TEST_CASE("an HTTP error status is a response, not a transport error") {
+  ScriptedServer server([](const std::string&) {
+    return http_response("503 Service Unavailable", "Retry-After: 120\r\n", "busy");
+  });
+  auto response = client().perform({"GET", server.url("/"), {}, {}, {}});
+  REQUIRE(response);
+  CHECK(response->status == 503);
+  CHECK(response->header("retry-after").value() == "120");
+}
+
+TEST_CASE("bad: a body over the size limit is refused") {
+  ScriptedServer server([](const std::string&) {
+    return http_response("200 OK", "", std::string(70'000, 'x'));
+  });
+  HttpOptions options;
+  options.max_response_bytes = 64 * 1024;
+  auto response = client(options).perform({"GET", server.url("/huge"), {}, {}, {}});
+  REQUIRE_FALSE(response);
+  CHECK(response.error().code == Errc::too_large);
+}
+
+TEST_CASE("bad: a body over the limit without Content-Length is refused too") {
+  ScriptedServer server([](const std::string&) {
+    return "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + std::string(70'000, 'x');
+  });
+  HttpOptions options;
+  options.max_response_bytes = 64 * 1024;
+  auto response = client(options).perform({"GET", server.url("/stream"), {}, {}, {}});
+  REQUIRE_FALSE(response);
+  CHECK(response.error().code == Errc::too_large);
+}
+
+TEST_CASE("bad: a server that never answers hits the timeout") {
+  ScriptedServer silent([](const std::string&) { return std::string(); });
+  HttpRequest request{"GET", silent.url("/"), {}, {}, 300ms};
+  auto response = client().perform(request);
+  REQUIRE_FALSE(response);
+  CHECK(response.error().code == Errc::timeout);
+  CHECK(response.error().retryable);
+}
+
+TEST_CASE("a stop request cancels the transfer") {
+  ScriptedServer silent([](const std::string&) { return std::string(); });
+  std::stop_source stop;
+  stop.request_stop();
+  auto response = client().perform({"GET", silent.url("/"), {}, {}, {}}, stop.get_token());
+  REQUIRE_FALSE(response);
+  CHECK(response.error().code == Errc::cancelled);
+}
+
+TEST_CASE("bad: only http and https URLs are allowed") {
+  for (const char* url : {"file:///etc/passwd", "ftp://127.0.0.1/", "gopher://127.0.0.1/"}) {
+    CAPTURE(url);
+    auto response = client().perform({"GET", url, {}, {}, {}});
+    REQUIRE_FALSE(response);
+    CHECK(response.error().code == Errc::invalid_argument);
+  }
+}
+
+TEST_CASE("a refused connection is a retryable network error") {
+  int port = free_port();
+  auto response =
+      client().perform({"GET", "http://127.0.0.1:" + std::to_string(port) + "/", {}, {}, {}});
+  REQUIRE_FALSE(response);
+  CHECK(response.error().code == Errc::network);
+  CHECK(response.error().retryable);
+}

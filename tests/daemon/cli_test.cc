@@ -1,0 +1,178 @@
+// The certkeeper binary, run as a user would: exit codes, JSON and messages.
+
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/daemon/import_fixtures.h"
+#include "tests/store/store_fixtures.h"
+
+using namespace ck;
+using namespace ck::test;
+using nlohmann::json;
+
+namespace {
+
+struct CliFixture : ImportPki {
+  TempDir dir;
+  std::string state = (dir / "state").string();
+  std::string at = std::to_string(kT0);
+
+  RunResult ck(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--state-dir", state});
+    return certkeeper(args);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("every command has --help, and bad usage exits 2") {
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"--help"}, {"import", "--help"}, {"list", "--help"},
+        {"show", "--help"}, {"config", "check", "--help"}, {"--version"}}) {
+    auto r = certkeeper(args);
+    CAPTURE(args[0]);
+    CHECK(r.exit_code == 0);
+    CHECK_FALSE(r.out.empty());
+  }
+  CHECK(certkeeper({}).exit_code == 2);
+  CHECK(certkeeper({"list", "--no-such-flag"}).exit_code == 2);
+  CHECK(certkeeper({"import"}).exit_code == 2);
+  CHECK(certkeeper({"frobnicate"}).exit_code == 2);
+}
+
+TEST_CASE_FIXTURE(CliFixture, "import, list and show a certbot folder and a bundle") {
+  certbot_folder(dir / "letsencrypt", "www", www, www);
+  write_text(dir / "api.pem", api.cert_pem() + ca.cert_pem());
+  auto imported = ck({"import", (dir / "letsencrypt").string(), (dir / "api.pem").string(), "--json"});
+  CHECK(imported.exit_code == 0);
+  auto summary = json::parse(imported.out);
+  CHECK(summary["new"] == 2);
+  CHECK(summary["failed"] == 0);
+
+  auto list = ck({"list", "--json", "--at", at});
+  REQUIRE(list.exit_code == 0);
+  auto rows = json::parse(list.out);
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0]["name"] == "api.example.test");  // soonest to expire first
+  CHECK(rows[0]["days_left"] == 20);
+  CHECK(rows[1]["name"] == "www");
+  CHECK(rows[1]["key_type"] == "ecdsa-p256");
+  CHECK(rows[1]["issuer_cn"] == "Import Intermediate");
+  CHECK(rows[1]["source"] == "import");
+  CHECK(rows[1]["status"] == "active");
+
+  auto table = ck({"list", "--at", at});
+  CHECK(table.exit_code == 0);
+  CHECK(table.out.find("NAME") == 0);
+  CHECK(table.out.find("www.example.test,example.test") != std::string::npos);
+
+  auto show = ck({"show", "www", "--json", "--at", at});
+  REQUIRE(show.exit_code == 0);
+  auto shown = json::parse(show.out);
+  CHECK(shown["key_path"] == (dir / "letsencrypt" / "live" / "www" / "privkey.pem").string());
+  CHECK(shown["chain_length"] == 1);
+  CHECK(shown["events"].size() == 1);
+
+  const std::string fingerprint = shown["sha256"];
+  auto by_prefix = ck({"show", fingerprint.substr(0, 12), "--json"});
+  CHECK(by_prefix.exit_code == 0);
+  CHECK(json::parse(by_prefix.out)["name"] == "www");
+  auto text = ck({"show", "www", "--at", at});
+  CHECK(text.out.find("not after:") != std::string::npos);
+  CHECK(ck({"show", "nothing-here"}).exit_code == 1);
+}
+
+TEST_CASE_FIXTURE(CliFixture, "list --expiring is a check: exit 1 when anything expires in the window") {
+  write_text(dir / "api.pem", api.cert_pem());  // 20 days left at kT0
+  REQUIRE(ck({"import", (dir / "api.pem").string()}).exit_code == 0);
+  auto soon = ck({"list", "--expiring", "30d", "--json", "--at", at});
+  CHECK(soon.exit_code == 1);
+  CHECK(json::parse(soon.out).size() == 1);
+  auto later = ck({"list", "--expiring", "10d", "--json", "--at", at});
+  CHECK(later.exit_code == 0);
+  CHECK(json::parse(later.out).empty());
+  auto after_expiry = ck({"list", "--expiring", "1s", "--json", "--at", std::to_string(kT0 + 30 * kDay)});
+  CHECK(after_expiry.exit_code == 1);
+  CHECK(json::parse(after_expiry.out)[0]["status"] == "expired");
+  auto bad = ck({"list", "--expiring", "soon"});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("invalid duration") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(CliFixture, "a failed file makes import exit 1 while the rest imports") {
+  write_text(dir / "good.pem", www.cert_pem());
+  write_text(dir / "bad.pem", "-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----\n");
+  auto r = ck({"import", (dir / "good.pem").string(), (dir / "bad.pem").string()});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find((dir / "bad.pem").string()) != std::string::npos);
+  CHECK(r.out.find("1 new, 0 updated, 1 failed") != std::string::npos);
+  CHECK(ck({"show", "www.example.test"}).exit_code == 0);
+}
+
+TEST_CASE_FIXTURE(CliFixture, "an unreadable file is reported with its path") {
+  write_text(dir / "secret.pem", www.cert_pem() + www.key_pem(), 0000);
+  std::vector<std::string> argv;
+  if (::geteuid() == 0) {
+    // root reads anything: run as nobody, which may use the state dir but not the file.
+    require_program("setpriv");
+    std::filesystem::permissions(dir.path(), std::filesystem::perms(0755));
+    std::filesystem::create_directories(state);
+    REQUIRE(run({"chown", "-R", "nobody", state}).exit_code == 0);
+    argv = {"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"};
+  }
+  for (const std::string& a : {certkeeper_binary(), std::string("--state-dir"), state,
+                               std::string("import"), (dir / "secret.pem").string()}) {
+    argv.push_back(a);
+  }
+  auto r = run(argv);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find((dir / "secret.pem").string()) != std::string::npos);
+  CHECK(r.err.find("Permission denied") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(CliFixture, "config check reports every error with file and line, exit 2") {
+  write_text(dir / "good.toml",
+             "[issuer.ca]\ndirectory = \"https://ca.example/dir\"\n[[certificate]]\nname = \"www\"\n"
+             "domains = [\"www.example.com\"]\nchallenge = { type = \"http-01\", listen = \"127.0.0.1:80\" }\n");
+  auto good = certkeeper({"config", "check", (dir / "good.toml").string()});
+  CHECK(good.exit_code == 0);
+  CHECK(good.out.find("OK (1 issuer(s), 1 certificate(s))") != std::string::npos);
+
+  write_text(dir / "bad.toml", "[daemon]\nstate_dir = 7\nbogus = true\n");
+  auto bad = certkeeper({"config", "check", (dir / "bad.toml").string()});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find((dir / "bad.toml").string() + ":2:13: daemon.state_dir") != std::string::npos);
+  CHECK(bad.err.find((dir / "bad.toml").string() + ":3:1: daemon.bogus") != std::string::npos);
+  auto as_json = certkeeper({"--config", (dir / "bad.toml").string(), "config", "check", "--json"});
+  CHECK(as_json.exit_code == 2);
+  auto parsed = json::parse(as_json.out);
+  CHECK(parsed["ok"] == false);
+  CHECK(parsed["errors"].size() == 2);
+  CHECK(parsed["errors"][0]["line"] == 2);
+
+  // Any command refuses to run on a broken configuration.
+  auto list = certkeeper({"list", "--config", (dir / "bad.toml").string()});
+  CHECK(list.exit_code == 2);
+  CHECK(list.err.find("invalid configuration") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(CliFixture, "the configuration's state_dir is used unless --state-dir overrides it") {
+  const std::string configured = (dir / "configured").string();
+  write_text(dir / "c.toml", "[daemon]\nstate_dir = \"" + configured + "\"\n");
+  write_text(dir / "www.pem", www.cert_pem());
+  REQUIRE(certkeeper({"--config", (dir / "c.toml").string(), "import", (dir / "www.pem").string()})
+              .exit_code == 0);
+  CHECK(std::filesystem::exists(std::filesystem::path(configured) / "inventory.db"));
+  CHECK(json::parse(certkeeper({"list", "--config", (dir / "c.toml").string(), "--json"}).out).size() == 1);
+  CHECK(json::parse(ck({"list", "--config", (dir / "c.toml").string(), "--json"}).out).empty());
+}
+
+TEST_CASE_FIXTURE(CliFixture, "an inventory from a newer certkeeper is refused with exit 3") {
+  REQUIRE(ck({"list"}).exit_code == 0);
+  REQUIRE(raw_sql(state + "/inventory.db", "PRAGMA user_version = 42") == SQLITE_OK);
+  auto r = ck({"list"});
+  CHECK(r.exit_code == 3);
+  CHECK(r.err.find("schema version 42") != std::string::npos);
+}

@@ -1,0 +1,187 @@
+#include <doctest/doctest.h>
+
+#include "daemon/config.h"
+#include "tests/support/test_support.h"
+
+using namespace ck;
+using namespace ck::daemon;
+
+namespace {
+
+// The sketch from DESIGN.md, which must stay valid.
+constexpr const char* kDesignExample = R"toml(
+[daemon]
+state_dir = "/var/lib/certkeeper"        # inventory.db, keys/, certs/
+socket = "/run/certkeeper/control.sock"
+
+[issuer.letsencrypt]
+directory = "https://acme-v02.api.letsencrypt.org/directory"
+contact = ["mailto:ops@example.com"]
+profile = "tlsserver"                      # optional ACME profile
+
+[[certificate]]
+name = "www"
+domains = ["example.com", "www.example.com"]
+issuer = "letsencrypt"
+key = "ecdsa-p256"
+challenge = { type = "http-01", webroot = "/var/www/acme" }
+deploy = { fullchain = "/etc/nginx/tls/www.pem", key = "/etc/nginx/tls/www.key", reload = ["systemctl", "reload", "nginx"] }
+staple = "/etc/nginx/tls/www.ocsp"
+probe = ["example.com:443"]
+
+[alerts]
+before_expiry = ["30d", "14d", "7d", "1d"]
+webhook = "https://hooks.example.com/certkeeper"
+command = ["/usr/local/bin/page-oncall"]
+)toml";
+
+std::string describe_all(const ConfigResult& result) {
+  std::string out;
+  for (const auto& d : result.diagnostics) {
+    out += d.describe() + "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("good: the DESIGN.md example parses into its values") {
+  auto result = parse_config(kDesignExample, "certkeeper.toml");
+  INFO(describe_all(result));
+  REQUIRE(result.ok());
+  const Config& c = result.config;
+  CHECK(c.daemon.state_dir == "/var/lib/certkeeper");
+  REQUIRE(c.issuers.contains("letsencrypt"));
+  CHECK(c.issuers.at("letsencrypt").profile == "tlsserver");
+  REQUIRE(c.certificates.size() == 1);
+  const auto& www = c.certificates[0];
+  CHECK(www.name == "www");
+  CHECK(www.issuers == std::vector<std::string>{"letsencrypt"});
+  CHECK(www.challenge.webroot == "/var/www/acme");
+  CHECK(www.deploy.reload == std::vector<std::string>{"systemctl", "reload", "nginx"});
+  CHECK(www.line == 11);
+  CHECK(c.alerts.before_expiry.size() == 4);
+  CHECK(c.alerts.before_expiry[1] == std::chrono::days(14));
+}
+
+TEST_CASE("good: defaults fill what is left out, and a lone issuer is implied") {
+  auto result = parse_config(R"toml(
+[issuer.ca]
+directory = "https://ca.example/dir"
+[[certificate]]
+name = "api"
+ips = ["192.0.2.10", "2001:db8::1"]
+challenge = { type = "tls-alpn-01", listen = "0.0.0.0:443" }
+renew_before = "10d"
+)toml", "c.toml");
+  INFO(describe_all(result));
+  REQUIRE(result.ok());
+  CHECK(result.config.daemon.state_dir == kDefaultStateDir);
+  CHECK(result.config.certificates[0].issuers == std::vector<std::string>{"ca"});
+  CHECK(result.config.certificates[0].key == "ecdsa-p256");
+  CHECK(result.config.certificates[0].renew_before == std::chrono::days(10));
+}
+
+TEST_CASE("bad configurations are reported with line and key") {
+  struct Case {
+    std::string name;
+    const char* toml;
+    int line;
+    const char* key;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"bad_syntax", "[daemon\nstate_dir = 1\n", 1, "", ""},
+      {"bad_unknown_top_level", "[deamon]\nstate_dir = \"/x\"\n", 1, "deamon", "unknown key"},
+      {"bad_unknown_key", "[daemon]\nstate_dir = \"/x\"\nstatedir = \"/y\"\n", 3,
+       "daemon.statedir", "unknown key \"statedir\""},
+      {"bad_type", "[daemon]\n\nstate_dir = 42\n", 3, "daemon.state_dir",
+       "expected a string, found an integer"},
+      {"bad_duration", "[alerts]\nbefore_expiry = [\"30d\",\n  \"2 weeks\"]\n", 3,
+       "alerts.before_expiry[2]", "invalid duration"},
+      {"bad_duration_type", "[alerts]\nbefore_expiry = [30]\n", 2, "alerts.before_expiry[1]",
+       "expected a duration string"},
+      {"bad_log_level", "[daemon]\nlog_level = \"loud\"\n", 2, "daemon.log_level",
+       "unknown log level"},
+      {"bad_issuer_url", "[issuer.x]\ndirectory = \"ftp://x\"\n", 2, "issuer.x.directory",
+       "not an http(s) URL"},
+      {"bad_issuer_missing_directory", "[issuer.x]\ncontact = [\"mailto:a@b\"]\n", 1,
+       "issuer.x.directory", "missing"},
+      {"bad_contact", "[issuer.x]\ndirectory = \"https://x\"\ncontact = [\"ops@example.com\"]\n", 3,
+       "issuer.x.contact", "mailto:"},
+      {"bad_eab_half", "[issuer.x]\ndirectory = \"https://x\"\neab_kid = \"k\"\n", 1, "issuer.x",
+       "eab_kid and eab_hmac_key go together"},
+      {"bad_certificate_not_array", "[certificate]\nname = \"x\"\n", 1, "certificate",
+       "array of tables"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    auto result = parse_config(c.toml, "test.toml");
+    INFO(describe_all(result));
+    REQUIRE_FALSE(result.ok());
+    const Diagnostic& d = result.diagnostics.front();
+    CHECK(d.file == "test.toml");
+    CHECK(d.line == c.line);
+    CHECK(d.key == c.key);
+    CHECK(d.message.find(c.message) != std::string::npos);
+  }
+}
+
+TEST_CASE("bad certificate entries are each reported against their own entry") {
+  const char* toml = R"toml([issuer.a]
+directory = "https://a.example/dir"
+
+[issuer.b]
+directory = "https://b.example/dir"
+
+[[certificate]]
+name = "www"
+domains = ["www.example.com"]
+issuer = "a"
+challenge = { type = "http-01", webroot = "/srv/acme" }
+
+[[certificate]]
+name = "www"
+domains = ["bad_name!.example.com"]
+issuer = ["a", "c"]
+key = "rsa1024"
+challenge = { type = "dns-01" }
+renew_before = "soon"
+colour = "blue"
+
+[[certificate]]
+name = "../etc"
+ips = ["300.1.1.1"]
+)toml";
+  auto result = parse_config(toml, "multi.toml");
+  const std::string all = describe_all(result);
+  INFO(all);
+  CHECK(result.diagnostics.size() == 10);
+  for (std::size_t i = 1; i < result.diagnostics.size(); ++i) {
+    CHECK(result.diagnostics[i - 1].line <= result.diagnostics[i].line);  // in file order
+  }
+  // Every problem is reported, not only the first.
+  for (std::string expected : {
+           "multi.toml:14:8: certificate[2].name: duplicate certificate name \"www\" (first "
+           "defined on line 7)",
+           "multi.toml:15:11: certificate[2].domains: \"bad_name!.example.com\" is not a valid DNS name",
+           "multi.toml:16:10: certificate[2].issuer: unknown issuer \"c\" (defined: a, b)",
+           "multi.toml:17:7: certificate[2].key: unknown key type \"rsa1024\"",
+           "certificate[2].challenge: dns-01 needs dns_hook",
+           "multi.toml:19:16: certificate[2].renew_before: invalid duration \"soon\"",
+           "multi.toml:20:1: certificate[2].colour: unknown key \"colour\"",
+           "multi.toml:23:8: certificate[3].name: invalid certificate name \"../etc\"",
+           "multi.toml:24:7: certificate[3].ips: \"300.1.1.1\" is not an IP address",
+           "certificate[3].issuer: missing: several issuers are defined, name one",
+       }) {
+    CAPTURE(expected);
+    CHECK(all.find(expected) != std::string::npos);
+  }
+}
+
+TEST_CASE("bad: a missing file is a diagnostic naming it") {
+  auto result = load_config("/nonexistent/certkeeper.toml");
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.diagnostics[0].describe().find("/nonexistent/certkeeper.toml") != std::string::npos);
+  CHECK(result.diagnostics[0].message.find("No such file") != std::string::npos);
+}

@@ -1,0 +1,241 @@
+#include "tests/support/test_support.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "core/pem.h"
+
+extern char** environ;
+
+namespace ck::test {
+namespace fs = std::filesystem;
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string pattern = std::string(base ? base : "/tmp") + "/certkeeper-test-XXXXXX";
+  if (!::mkdtemp(pattern.data())) {
+    throw std::runtime_error("mkdtemp failed");
+  }
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+void write_text(const fs::path& path, const std::string& text, mode_t mode) {
+  fs::create_directories(path.parent_path());
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+  fs::permissions(path, static_cast<fs::perms>(mode));
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string Issued::cert_pem() const { return certificate_to_pem(*cert).value(); }
+std::string Issued::key_pem() const { return private_key_to_pem(*key).value(); }
+
+Issued TestPki::make(CertificateSpec spec, const Issued* issuer, KeyType key_type) {
+  auto key = generate_key(key_type);
+  if (!key) {
+    throw std::runtime_error(key.error().describe());
+  }
+  EVP_PKEY& signer = issuer ? *issuer->key : **key;
+  auto cert = build_certificate(spec, **key, issuer ? issuer->cert.get() : nullptr, signer);
+  if (!cert) {
+    throw std::runtime_error(cert.error().describe());
+  }
+  return Issued{std::move(*key), std::move(*cert)};
+}
+
+Issued TestPki::root(const std::string& cn, KeyType key) {
+  CertificateSpec spec;
+  spec.common_name = cn;
+  spec.organization = "certkeeper tests";
+  spec.is_ca = true;
+  spec.not_before = kT0 - 365 * kDay;
+  spec.not_after = kT0 + 10 * 365 * kDay;
+  return make(spec, nullptr, key);
+}
+
+Issued TestPki::intermediate(const Issued& issuer, const std::string& cn) {
+  CertificateSpec spec;
+  spec.common_name = cn;
+  spec.organization = "certkeeper tests";
+  spec.is_ca = true;
+  spec.path_length = 0;
+  spec.not_before = kT0 - 365 * kDay;
+  spec.not_after = kT0 + 5 * 365 * kDay;
+  return make(spec, &issuer);
+}
+
+Issued TestPki::leaf(const Issued& issuer, std::vector<std::string> dns_names,
+                     std::int64_t not_before, std::int64_t not_after, KeyType key) {
+  CertificateSpec spec;
+  spec.common_name = dns_names.empty() ? "" : dns_names.front();
+  spec.dns_names = std::move(dns_names);
+  spec.not_before = not_before;
+  spec.not_after = not_after;
+  return make(spec, &issuer, key);
+}
+
+namespace {
+
+std::vector<char*> c_args(std::vector<std::string>& argv) {
+  std::vector<char*> out;
+  for (auto& a : argv) {
+    out.push_back(a.data());
+  }
+  out.push_back(nullptr);
+  return out;
+}
+
+std::vector<std::string> environment_with(const std::map<std::string, std::string>& extra) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e) {
+    std::string entry(*e);
+    if (!extra.contains(entry.substr(0, entry.find('=')))) {
+      env.push_back(entry);
+    }
+  }
+  for (const auto& [k, v] : extra) {
+    env.push_back(k + "=" + v);
+  }
+  return env;
+}
+
+}  // namespace
+
+RunResult run(const std::vector<std::string>& argv_in, const std::map<std::string, std::string>& env_in) {
+  std::vector<std::string> argv = argv_in;
+  std::vector<std::string> env = environment_with(env_in);
+  auto args = c_args(argv);
+  auto envp = c_args(env);
+  fs::path out_file = fs::temp_directory_path() / ("ck-out-" + std::to_string(::getpid()) + "-" +
+                                                   std::to_string(std::rand()));
+  fs::path err_file = out_file.string() + ".err";
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  pid_t pid = -1;
+  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    throw std::runtime_error("cannot start " + argv_in[0]);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  RunResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.out = read_text(out_file);
+  result.err = read_text(err_file);
+  fs::remove(out_file);
+  fs::remove(err_file);
+  return result;
+}
+
+std::string certkeeper_binary() { return CERTKEEPER_BINARY; }
+
+RunResult certkeeper(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{certkeeper_binary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run(argv);
+}
+
+Process::Process(const std::vector<std::string>& argv_in, const fs::path& log, const fs::path& cwd) {
+  std::vector<std::string> argv = argv_in;
+  auto args = c_args(argv);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  if (!cwd.empty()) {
+    posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
+  }
+  int rc = posix_spawnp(&pid_, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    throw std::runtime_error("cannot start " + argv_in[0]);
+  }
+}
+
+bool Process::running() {
+  int status = 0;
+  return pid_ > 0 && ::waitpid(pid_, &status, WNOHANG) == 0;
+}
+
+Process::~Process() {
+  if (pid_ <= 0) {
+    return;
+  }
+  ::kill(pid_, SIGTERM);
+  for (int i = 0; i < 50; ++i) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+}
+
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+bool wait_for_port(int port, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    if (ok) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+void require_program(const std::string& program) {
+  if (run({"sh", "-c", "command -v " + program}).exit_code != 0) {
+    throw std::runtime_error("required test peer not installed: " + program +
+                             " (run scripts/install-deps.sh)");
+  }
+}
+
+}  // namespace ck::test

@@ -1,0 +1,105 @@
+#pragma once
+// Shared test fixtures: temporary directories, files, child processes, free
+// loopback ports, and a test PKI made through the OpenSSL API with fixed dates.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/keys.h"
+#include "core/openssl.h"
+#include "core/x509_build.h"
+
+namespace ck::test {
+
+// 2026-01-01T00:00:00Z: the fixed "now" of the test PKI. Certificates are made
+// relative to it and checked with an explicit time, so nothing expires.
+inline constexpr std::int64_t kT0 = 1767225600;
+inline constexpr std::int64_t kDay = 86400;
+
+// A fresh directory under $TMPDIR, removed with everything in it.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+  [[nodiscard]] std::filesystem::path operator/(const std::string& name) const {
+    return path_ / name;
+  }
+
+ private:
+  std::filesystem::path path_;
+};
+
+void write_text(const std::filesystem::path& path, const std::string& text, mode_t mode = 0644);
+[[nodiscard]] std::string read_text(const std::filesystem::path& path);
+
+// A key and certificate issued by TestPki.
+struct Issued {
+  ossl::PKey key;
+  ossl::X509Ptr cert;
+  [[nodiscard]] std::string cert_pem() const;
+  [[nodiscard]] std::string key_pem() const;
+};
+
+// Makes roots, intermediates and leaves. Defaults: ECDSA P-256, valid from
+// kT0 - 1 day for 90 days (leaves) or 10 years (CAs).
+class TestPki {
+ public:
+  [[nodiscard]] static Issued root(const std::string& cn, KeyType key = KeyType::ecdsa_p256);
+  [[nodiscard]] static Issued intermediate(const Issued& issuer, const std::string& cn);
+  [[nodiscard]] static Issued leaf(const Issued& issuer, std::vector<std::string> dns_names,
+                                   std::int64_t not_before = kT0 - kDay,
+                                   std::int64_t not_after = kT0 + 89 * kDay,
+                                   KeyType key = KeyType::ecdsa_p256);
+  // Full control: `spec` as given, signed by `issuer` (self-signed when null).
+  [[nodiscard]] static Issued make(CertificateSpec spec, const Issued* issuer,
+                                   KeyType key = KeyType::ecdsa_p256);
+};
+
+// The result of running a program to completion.
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs argv (no shell) with optional extra environment, capturing output.
+[[nodiscard]] RunResult run(const std::vector<std::string>& argv,
+                            const std::map<std::string, std::string>& env = {});
+// Runs the certkeeper binary under test.
+[[nodiscard]] RunResult certkeeper(const std::vector<std::string>& args);
+[[nodiscard]] std::string certkeeper_binary();
+
+// A background process, killed (SIGTERM, then SIGKILL) when destroyed.
+class Process {
+ public:
+  explicit Process(const std::vector<std::string>& argv,
+                   const std::filesystem::path& log = "/dev/null",
+                   const std::filesystem::path& cwd = {});
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+  [[nodiscard]] pid_t pid() const { return pid_; }
+  [[nodiscard]] bool running();
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// A loopback TCP port that was free a moment ago.
+[[nodiscard]] int free_port();
+// Waits until something accepts connections on 127.0.0.1:port.
+[[nodiscard]] bool wait_for_port(int port, std::chrono::milliseconds limit = std::chrono::seconds(10));
+// Fails the test (throws) when `program` is not installed: a missing peer never passes.
+void require_program(const std::string& program);
+
+}  // namespace ck::test
