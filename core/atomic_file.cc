@@ -130,9 +130,8 @@ Status write_file_atomic(const fs::path& path, std::string_view content,
     ::unlink(temp.c_str());
   }
   if (rc != 0) {
-    return std::unexpected(
-        io_error(err == EEXIST ? "refusing to replace existing file" : "cannot move into place",
-                 path, err));
+    return std::unexpected(io_error(
+        err == EEXIST ? "refusing to replace existing file" : "cannot move into place", path, err));
   }
   return sync_directory(parent_or_dot(path));
 }

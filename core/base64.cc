@@ -6,16 +6,18 @@
 namespace ck {
 namespace {
 
-constexpr std::string_view kStd = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-constexpr std::string_view kUrl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr std::string_view kStd =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr std::string_view kUrl =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 std::string encode(std::string_view in, std::string_view alphabet, bool pad) {
   std::string out;
   out.reserve((in.size() + 2) / 3 * 4);
   std::size_t i = 0;
   for (; i + 3 <= in.size(); i += 3) {
-    std::uint32_t n = (std::uint8_t(in[i]) << 16) | (std::uint8_t(in[i + 1]) << 8) |
-                      std::uint8_t(in[i + 2]);
+    std::uint32_t n =
+        (std::uint8_t(in[i]) << 16) | (std::uint8_t(in[i + 1]) << 8) | std::uint8_t(in[i + 2]);
     out += alphabet[(n >> 18) & 63];
     out += alphabet[(n >> 12) & 63];
     out += alphabet[(n >> 6) & 63];
@@ -48,7 +50,9 @@ std::array<std::int8_t, 256> reverse_table(std::string_view alphabet) {
   return table;
 }
 
-bool is_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
 
 // Decodes 6-bit symbols; `skip_space` and `allow_pad` select the flavour.
 Result<std::string> decode(std::string_view in, std::string_view alphabet, bool skip_space,
@@ -98,14 +102,20 @@ Result<std::string> decode(std::string_view in, std::string_view alphabet, bool 
 
 }  // namespace
 
-std::string base64url_encode(std::string_view bytes) { return encode(bytes, kUrl, false); }
+std::string base64url_encode(std::string_view bytes) {
+  return encode(bytes, kUrl, false);
+}
 
 Result<std::string> base64url_decode(std::string_view text) {
   return decode(text, kUrl, false, false);
 }
 
-std::string base64_encode(std::string_view bytes) { return encode(bytes, kStd, true); }
+std::string base64_encode(std::string_view bytes) {
+  return encode(bytes, kStd, true);
+}
 
-Result<std::string> base64_decode(std::string_view text) { return decode(text, kStd, true, true); }
+Result<std::string> base64_decode(std::string_view text) {
+  return decode(text, kStd, true, true);
+}
 
 }  // namespace ck

@@ -5,7 +5,9 @@
 
 namespace ck {
 
-std::int64_t Clock::unix_seconds() const { return to_unix_seconds(wall()); }
+std::int64_t Clock::unix_seconds() const {
+  return to_unix_seconds(wall());
+}
 
 ManualClock::ManualClock(std::int64_t unix_seconds) : wall_(from_unix_seconds(unix_seconds)) {}
 

@@ -8,12 +8,18 @@ namespace {
 
 std::int64_t unit_seconds(char unit) {
   switch (unit) {
-    case 's': return 1;
-    case 'm': return 60;
-    case 'h': return 3600;
-    case 'd': return 86400;
-    case 'w': return 7 * 86400;
-    default: return 0;
+    case 's':
+      return 1;
+    case 'm':
+      return 60;
+    case 'h':
+      return 3600;
+    case 'd':
+      return 86400;
+    case 'w':
+      return 7 * 86400;
+    default:
+      return 0;
   }
 }
 
@@ -36,9 +42,9 @@ Result<std::chrono::seconds> parse_duration(std::string_view text) {
       number = number * 10 + (text[i] - '0');
     }
     if (digits == 0) {
-      return fail(Errc::invalid_argument,
-                  "invalid duration " + quoted + ": expected a number at position " +
-                      std::to_string(i + 1));
+      return fail(Errc::invalid_argument, "invalid duration " + quoted +
+                                              ": expected a number at position " +
+                                              std::to_string(i + 1));
     }
     if (i == text.size()) {
       return fail(Errc::invalid_argument,

@@ -17,18 +17,18 @@ enum class Errc {
   config,            // configuration file problem
   parse,             // data could not be parsed (PEM, DER, JSON, TOML)
   not_found,
-  io,                // local file system
-  network,           // resolve, connect, send, receive
-  tls,               // TLS handshake or peer certificate verification failed
+  io,       // local file system
+  network,  // resolve, connect, send, receive
+  tls,      // TLS handshake or peer certificate verification failed
   timeout,
   cancelled,
-  protocol,          // the peer answered, but not as the protocol says
-  too_large,         // a size limit was hit
-  crypto,            // an OpenSSL operation failed
-  key_mismatch,      // private key does not belong to the certificate
+  protocol,      // the peer answered, but not as the protocol says
+  too_large,     // a size limit was hit
+  crypto,        // an OpenSSL operation failed
+  key_mismatch,  // private key does not belong to the certificate
   unsupported,
-  store,             // database failure
-  schema_too_new,    // the inventory was written by a newer certkeeper
+  store,           // database failure
+  schema_too_new,  // the inventory was written by a newer certkeeper
   internal,
 };
 
@@ -51,8 +51,7 @@ using Result = std::expected<T, Error>;
 using Status = std::expected<void, Error>;
 
 [[nodiscard]] inline std::unexpected<Error> fail(Errc code, std::string message,
-                                                 std::string context = {},
-                                                 bool retryable = false) {
+                                                 std::string context = {}, bool retryable = false) {
   return std::unexpected(Error{code, std::move(message), std::move(context), retryable});
 }
 
@@ -77,9 +76,9 @@ using Status = std::expected<void, Error>;
   auto var = std::move(*tmp)
 
 #define CK_TRY_STATUS(expr) CK_TRY_STATUS_IMPL(expr, CK_CONCAT(ck_try_status_, __COUNTER__))
-#define CK_TRY_STATUS_IMPL(expr, tmp)                   \
-  do {                                                  \
-    if (auto tmp = (expr); !tmp) {                      \
-      return std::unexpected(std::move(tmp.error()));   \
-    }                                                   \
+#define CK_TRY_STATUS_IMPL(expr, tmp)                 \
+  do {                                                \
+    if (auto tmp = (expr); !tmp) {                    \
+      return std::unexpected(std::move(tmp.error())); \
+    }                                                 \
   } while (false)

@@ -21,7 +21,8 @@ using CurlSlist = std::unique_ptr<curl_slist, SlistDeleter>;
 
 bool iequals(std::string_view a, std::string_view b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+    return std::tolower(static_cast<unsigned char>(x)) ==
+           std::tolower(static_cast<unsigned char>(y));
   });
 }
 
@@ -29,7 +30,8 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
     s.remove_prefix(1);
   }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
     s.remove_suffix(1);
   }
   return s;
@@ -88,20 +90,26 @@ Error transfer_error(CURLcode code, const Transfer& t, const HttpRequest& req, c
   }
   std::string context = req.method + " " + req.url;
   switch (code) {
-    case CURLE_OPERATION_TIMEDOUT: return Error{Errc::timeout, message, context, true};
-    case CURLE_ABORTED_BY_CALLBACK: return Error{Errc::cancelled, "cancelled", context, false};
+    case CURLE_OPERATION_TIMEDOUT:
+      return Error{Errc::timeout, message, context, true};
+    case CURLE_ABORTED_BY_CALLBACK:
+      return Error{Errc::cancelled, "cancelled", context, false};
     case CURLE_WRITE_ERROR:
       if (t.too_large) {
         return Error{Errc::too_large, "response exceeds the size limit", context, false};
       }
       return Error{Errc::network, message, context, true};
     case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_URL_MALFORMAT: return Error{Errc::invalid_argument, message, context, false};
+    case CURLE_URL_MALFORMAT:
+      return Error{Errc::invalid_argument, message, context, false};
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM: return Error{Errc::tls, message, context, false};
-    case CURLE_SSL_CONNECT_ERROR: return Error{Errc::tls, message, context, true};
-    default: return Error{Errc::network, message, context, true};
+    case CURLE_SSL_CERTPROBLEM:
+      return Error{Errc::tls, message, context, false};
+    case CURLE_SSL_CONNECT_ERROR:
+      return Error{Errc::tls, message, context, true};
+    default:
+      return Error{Errc::network, message, context, true};
   }
 }
 
@@ -113,7 +121,8 @@ void init_curl_once() {
 }  // namespace
 
 std::string default_user_agent() {
-  return std::string("certkeeper/") + kVersion + " (libcurl/" + curl_version_info(CURLVERSION_NOW)->version + ")";
+  return std::string("certkeeper/") + kVersion + " (libcurl/" +
+         curl_version_info(CURLVERSION_NOW)->version + ")";
 }
 
 std::optional<std::string> HttpResponse::header(std::string_view name) const {
@@ -226,7 +235,8 @@ Result<HttpResponse> HttpClient::perform(const HttpRequest& request, std::stop_t
   }
   CURLcode rc = curl_easy_perform(impl_->curl.get());
   if (rc == CURLE_FILESIZE_EXCEEDED) {
-    return fail(Errc::too_large, "response exceeds the size limit", request.method + " " + request.url);
+    return fail(Errc::too_large, "response exceeds the size limit",
+                request.method + " " + request.url);
   }
   if (rc != CURLE_OK) {
     return std::unexpected(transfer_error(rc, t, request, errbuf));

@@ -28,7 +28,7 @@ struct HttpOptions {
   std::chrono::milliseconds timeout{30'000};  // whole request, unless the request overrides it
   std::size_t max_response_bytes = 8u << 20;  // body limit
   std::size_t max_header_bytes = 64u << 10;
-  std::string user_agent;  // "" = "certkeeper/<version>"
+  std::string user_agent;         // "" = "certkeeper/<version>"
   bool follow_redirects = false;  // ACME must see Location itself; CRL fetches may follow
 };
 
@@ -65,8 +65,7 @@ class HttpClient {
   // Performs one request. Any HTTP status is a successful Result; errors are
   // transport failures: Errc::network/timeout (retryable), tls, too_large,
   // cancelled, invalid_argument (bad URL or scheme).
-  [[nodiscard]] Result<HttpResponse> perform(const HttpRequest& request,
-                                             std::stop_token stop = {});
+  [[nodiscard]] Result<HttpResponse> perform(const HttpRequest& request, std::stop_token stop = {});
 
  private:
   struct Impl;

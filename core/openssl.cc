@@ -31,7 +31,9 @@ Bio memory_bio(std::string_view data) {
   return Bio(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
 }
 
-Bio output_bio() { return Bio(BIO_new(BIO_s_mem())); }
+Bio output_bio() {
+  return Bio(BIO_new(BIO_s_mem()));
+}
 
 std::string bio_contents(BIO* bio) {
   char* data = nullptr;

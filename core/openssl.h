@@ -55,7 +55,8 @@ using SslCtx = std::unique_ptr<SSL_CTX, Deleter<SSL_CTX_free>>;
 using Ssl = std::unique_ptr<SSL, Deleter<SSL_free>>;
 using OpensslString = std::unique_ptr<char, Deleter<[](char* p) { OPENSSL_free(p); }>>;
 using X509Stack =
-    std::unique_ptr<STACK_OF(X509), Deleter<[](STACK_OF(X509) * p) { sk_X509_pop_free(p, X509_free); }>>;
+    std::unique_ptr<STACK_OF(X509),
+                    Deleter<[](STACK_OF(X509) * p) { sk_X509_pop_free(p, X509_free); }>>;
 
 // Drains the calling thread's OpenSSL error queue into one line ("; "-separated).
 // Returns "" when the queue was empty. Always leaves the queue empty.

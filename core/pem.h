@@ -12,9 +12,9 @@
 namespace ck {
 
 struct PemBlock {
-  std::string label;  // "CERTIFICATE", "PRIVATE KEY", ...
-  std::string der;    // decoded body
-  int line = 0;       // 1-based line of the BEGIN line
+  std::string label;       // "CERTIFICATE", "PRIVATE KEY", ...
+  std::string der;         // decoded body
+  int line = 0;            // 1-based line of the BEGIN line
   bool encrypted = false;  // RFC 1421 "Proc-Type: 4,ENCRYPTED" header present
 };
 

@@ -29,8 +29,8 @@ Status set_names(X509& cert, const CertificateSpec& spec, const X509* issuer) {
   auto add = [&](const char* field, const std::string& value) {
     return value.empty() ||
            X509_NAME_add_entry_by_txt(subject, field, MBSTRING_UTF8,
-                                      reinterpret_cast<const unsigned char*>(value.c_str()), -1,
-                                      -1, 0) == 1;
+                                      reinterpret_cast<const unsigned char*>(value.c_str()), -1, -1,
+                                      0) == 1;
   };
   if (!add("O", spec.organization) || !add("CN", spec.common_name)) {
     return std::unexpected(ossl::error(Errc::crypto, "cannot set subject name"));

@@ -18,19 +18,19 @@ struct CertificateSpec {
   std::vector<std::string> ip_addresses;  // subjectAltName iPAddress
   std::int64_t not_before = 0;            // Unix seconds
   std::int64_t not_after = 0;
-  std::string serial_hex;                 // random 127-bit serial when empty
+  std::string serial_hex;  // random 127-bit serial when empty
   bool is_ca = false;
-  int path_length = -1;                   // CA only; -1 leaves it unset
+  int path_length = -1;  // CA only; -1 leaves it unset
   // OpenSSL configuration syntax. Empty picks the usual defaults: CAs get
   // "critical,keyCertSign,cRLSign"; leaves get "critical,digitalSignature"
   // (plus keyEncipherment for RSA) and extendedKeyUsage "serverAuth".
   std::string key_usage;
-  std::string extended_key_usage;         // "-" for none
+  std::string extended_key_usage;  // "-" for none
   // Further extensions as (name, value) in OpenSSL configuration syntax, e.g.
   // {"nameConstraints", "critical,permitted;DNS:example.com"},
   // {"authorityInfoAccess", "OCSP;URI:http://127.0.0.1:8080"}.
   std::vector<std::pair<std::string, std::string>> extensions;
-  std::string digest = "SHA256";          // ignored for Ed25519/Ed448 keys
+  std::string digest = "SHA256";  // ignored for Ed25519/Ed448 keys
 };
 
 // Signs `spec` for `subject_key`. With `issuer` null the certificate is

@@ -57,8 +57,8 @@ std::string ip_to_string(const ASN1_OCTET_STRING* ip) {
 }
 
 void read_subject_alt_names(const X509& cert, CertificateInfo& info) {
-  ossl::GeneralNames names(static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(&cert, NID_subject_alt_name, nullptr, nullptr)));
+  ossl::GeneralNames names(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(&cert, NID_subject_alt_name, nullptr, nullptr)));
   if (!names) {
     return;
   }

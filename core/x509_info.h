@@ -10,22 +10,22 @@
 namespace ck {
 
 struct CertificateInfo {
-  std::string sha256;            // lowercase hex SHA-256 of the DER encoding
-  std::string serial;            // lowercase hex
-  std::string subject;           // RFC 2253 distinguished name
-  std::string issuer;            // RFC 2253
-  std::string subject_cn;        // "" when absent
-  std::string issuer_cn;         // "" when absent
+  std::string sha256;                     // lowercase hex SHA-256 of the DER encoding
+  std::string serial;                     // lowercase hex
+  std::string subject;                    // RFC 2253 distinguished name
+  std::string issuer;                     // RFC 2253
+  std::string subject_cn;                 // "" when absent
+  std::string issuer_cn;                  // "" when absent
   std::vector<std::string> dns_names;     // subjectAltName dNSName entries
   std::vector<std::string> ip_addresses;  // subjectAltName iPAddress entries, text form
-  std::string subject_key_id;    // lowercase hex, "" when absent
-  std::string authority_key_id;  // keyIdentifier, lowercase hex, "" when absent
-  std::int64_t not_before = 0;   // Unix seconds
-  std::int64_t not_after = 0;    // Unix seconds; the certificate is valid through this second
-  std::string key_type;          // describe_key() of the subject public key
-  std::string public_key_sha256; // SHA-256 of the SubjectPublicKeyInfo, hex
-  bool is_ca = false;            // basicConstraints cA=TRUE
-  bool self_issued = false;      // subject == issuer
+  std::string subject_key_id;             // lowercase hex, "" when absent
+  std::string authority_key_id;           // keyIdentifier, lowercase hex, "" when absent
+  std::int64_t not_before = 0;            // Unix seconds
+  std::int64_t not_after = 0;     // Unix seconds; the certificate is valid through this second
+  std::string key_type;           // describe_key() of the subject public key
+  std::string public_key_sha256;  // SHA-256 of the SubjectPublicKeyInfo, hex
+  bool is_ca = false;             // basicConstraints cA=TRUE
+  bool self_issued = false;       // subject == issuer
 
   // "DNS:a", "IP:1.2.3.4": all subjectAltName identities in one list.
   [[nodiscard]] std::vector<std::string> subject_alt_names() const;

@@ -1,8 +1,8 @@
 #include "daemon/cli.h"
 
+#include <fmt/core.h>
 #include <CLI/CLI.hpp>
 #include <filesystem>
-#include <fmt/core.h>
 
 #include "core/version.h"
 
@@ -65,17 +65,18 @@ CLI::App* add_command(CLI::App& parent, const std::string& name, const std::stri
 }
 
 int run_cli(int argc, char** argv, const Clock& clock) {
-  CLI::App app{"certkeeper keeps TLS certificates alive: issuance and renewal over ACME, an "
-               "inventory of every certificate and key, chain and revocation checks, OCSP "
-               "staples and live endpoint probes.",
-               "certkeeper"};
+  CLI::App app{
+      "certkeeper keeps TLS certificates alive: issuance and renewal over ACME, an "
+      "inventory of every certificate and key, chain and revocation checks, OCSP "
+      "staples and live endpoint probes.",
+      "certkeeper"};
   app.set_version_flag("--version", std::string("certkeeper ") + kVersion);
   app.require_subcommand(1);
   app.fallthrough();  // global options may follow the subcommand
   CliContext context(clock);
-  app.add_option("--config", context.global.config_path,
-                 std::string("configuration file (default ") + kDefaultConfigPath +
-                     ", used when it exists)");
+  app.add_option(
+      "--config", context.global.config_path,
+      std::string("configuration file (default ") + kDefaultConfigPath + ", used when it exists)");
   app.add_option("--state-dir", context.global.state_dir,
                  "state directory holding inventory.db, keys/ and certs/ (overrides "
                  "daemon.state_dir)");

@@ -1,7 +1,7 @@
 // certkeeper config check [PATH] [--json]
 
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "daemon/cli.h"
@@ -23,7 +23,10 @@ int run_check(const CliContext& context, const CheckOptions& options) {
   if (options.json) {
     nlohmann::json errors = nlohmann::json::array();
     for (const auto& d : result.diagnostics) {
-      errors.push_back({{"file", d.file}, {"line", d.line}, {"column", d.column}, {"key", d.key},
+      errors.push_back({{"file", d.file},
+                        {"line", d.line},
+                        {"column", d.column},
+                        {"key", d.key},
                         {"message", d.message}});
     }
     nlohmann::json out{{"ok", result.ok()}, {"file", path}, {"errors", errors}};

@@ -1,7 +1,7 @@
 // certkeeper import PATH... [--json] [--verbose]
 
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "daemon/cli.h"
@@ -18,10 +18,14 @@ struct ImportOptions {
 
 std::string_view outcome_name(UnitOutcome outcome) {
   switch (outcome) {
-    case UnitOutcome::imported: return "imported";
-    case UnitOutcome::failed: return "failed";
-    case UnitOutcome::key_only: return "key_only";
-    default: return "failed";
+    case UnitOutcome::imported:
+      return "imported";
+    case UnitOutcome::failed:
+      return "failed";
+    case UnitOutcome::key_only:
+      return "key_only";
+    default:
+      return "failed";
   }
 }
 
@@ -30,18 +34,19 @@ nlohmann::json report_json(const ImportReport& report) {
   for (const auto& unit : report.units) {
     nlohmann::json certs = nlohmann::json::array();
     for (const auto& c : unit.certificates) {
-      certs.push_back({{"name", c.name}, {"sha256", c.sha256}, {"new", c.inserted},
-                       {"key_path", c.key_path}});
+      certs.push_back(
+          {{"name", c.name}, {"sha256", c.sha256}, {"new", c.inserted}, {"key_path", c.key_path}});
     }
-    nlohmann::json entry{{"path", unit.path}, {"outcome", outcome_name(unit.outcome)},
-                         {"certificates", certs}};
+    nlohmann::json entry{
+        {"path", unit.path}, {"outcome", outcome_name(unit.outcome)}, {"certificates", certs}};
     if (!unit.error.empty()) {
       entry["error"] = unit.error;
     }
     units.push_back(std::move(entry));
   }
-  return {{"ok", report.failed == 0}, {"new", report.inserted}, {"updated", report.updated},
-          {"failed", report.failed},  {"keys_linked", report.keys_linked}, {"files", units}};
+  return {{"ok", report.failed == 0},          {"new", report.inserted},
+          {"updated", report.updated},         {"failed", report.failed},
+          {"keys_linked", report.keys_linked}, {"files", units}};
 }
 
 void print_text(const ImportReport& report, bool verbose) {

@@ -1,10 +1,10 @@
 // certkeeper list [--expiring DURATION] [--all] [--at UNIX] [--json]
 // certkeeper show NAME|FINGERPRINT [--at UNIX] [--json]
 
+#include <fmt/core.h>
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
-#include <fmt/core.h>
 
 #include "core/duration.h"
 #include "daemon/cli.h"
@@ -26,7 +26,9 @@ struct ShowOptions {
   bool json = false;
 };
 
-void write_out(std::string_view text) { std::fwrite(text.data(), 1, text.size(), stdout); }
+void write_out(std::string_view text) {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+}
 
 int run_list(const CliContext& context, const ListOptions& options) {
   const std::int64_t now = options.at.value_or(context.clock().unix_seconds());
@@ -126,9 +128,8 @@ std::expected<std::vector<store::CertificateRecord>, CommandFailure> lookup(
 
 std::size_t chain_length(const std::string& chain_pem) {
   std::size_t n = 0;
-  for (std::size_t pos = 0; (pos = chain_pem.find("-----BEGIN CERTIFICATE-----", pos)) !=
-                            std::string::npos;
-       ++pos) {
+  for (std::size_t pos = 0;
+       (pos = chain_pem.find("-----BEGIN CERTIFICATE-----", pos)) != std::string::npos; ++pos) {
     ++n;
   }
   return n;
@@ -151,8 +152,8 @@ void print_show_text(const std::vector<store::CertificateRecord>& found,
   line("issuer", r.issuer);
   line("serial", r.serial);
   line("not before", format_rfc3339(r.not_before));
-  line("not after", fmt::format("{} ({} days left)", format_rfc3339(r.not_after),
-                                days_left(r.not_after, now)));
+  line("not after",
+       fmt::format("{} ({} days left)", format_rfc3339(r.not_after), days_left(r.not_after, now)));
   line("key", r.key_type + (r.key_path.empty() ? "  (no private key known)" : "  " + r.key_path));
   line("sha256", r.sha256);
   line("public key", "sha256 " + r.public_key_sha256);
@@ -163,8 +164,8 @@ void print_show_text(const std::vector<store::CertificateRecord>& found,
   if (found.size() > 1) {
     fmt::print("other versions:\n");
     for (std::size_t i = 1; i < found.size(); ++i) {
-      fmt::print("  {}  {}  {}\n", found[i].sha256.substr(0, 16), format_rfc3339(found[i].not_after),
-                 effective_status(found[i], now));
+      fmt::print("  {}  {}  {}\n", found[i].sha256.substr(0, 16),
+                 format_rfc3339(found[i].not_after), effective_status(found[i], now));
     }
   }
   if (!events.empty()) {
@@ -202,7 +203,8 @@ int run_show(const CliContext& context, const ShowOptions& options) {
   }
   out["events"] = nlohmann::json::array();
   for (const auto& e : *events) {
-    out["events"].push_back({{"at", format_rfc3339(e.at)}, {"kind", e.kind}, {"message", e.message}});
+    out["events"].push_back(
+        {{"at", format_rfc3339(e.at)}, {"kind", e.kind}, {"message", e.message}});
   }
   fmt::print("{}\n", out.dump(2));
   return kExitOk;

@@ -2,11 +2,11 @@
 
 #include <arpa/inet.h>
 
+#include <toml++/toml.h>
 #include <algorithm>
 #include <initializer_list>
 #include <set>
 #include <tuple>
-#include <toml++/toml.h>
 
 #include "core/atomic_file.h"
 #include "core/base64.h"
@@ -21,16 +21,24 @@ using Keys = std::initializer_list<std::string_view>;
 
 std::string node_type_name(const toml::node& node) {
   switch (node.type()) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a number";
-    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a number";
+    case toml::node_type::boolean:
+      return "a boolean";
     case toml::node_type::date:
     case toml::node_type::time:
-    case toml::node_type::date_time: return "a date/time";
-    default: return "a value";
+    case toml::node_type::date_time:
+      return "a date/time";
+    default:
+      return "a value";
   }
 }
 
@@ -233,8 +241,9 @@ void check_issuer(Checker& c, const std::string& name, const toml::node& node, I
     return;
   }
   out.name = name;
-  c.unknown_keys(*t, path, {"directory", "contact", "profile", "ca_file", "eab_kid",
-                            "eab_hmac_key", "preferred_chain"});
+  c.unknown_keys(
+      *t, path,
+      {"directory", "contact", "profile", "ca_file", "eab_kid", "eab_hmac_key", "preferred_chain"});
   if (!c.string(*t, path, "directory", out.directory)) {
     if (!t->contains("directory")) {
       c.error(t->source(), path + ".directory", "missing: the ACME directory URL");
@@ -333,9 +342,9 @@ void check_identifiers(Checker& c, const toml::table& t, const std::string& path
 void check_certificate(Checker& c, const toml::table& t, const std::string& path,
                        CertificateConfig& out) {
   out.line = static_cast<int>(t.source().begin.line);
-  c.unknown_keys(t, path, {"name", "domains", "ips", "issuer", "key", "reuse_key", "profile",
-                           "preferred_chain", "renew_before", "challenge", "deploy", "staple",
-                           "probe"});
+  c.unknown_keys(t, path,
+                 {"name", "domains", "ips", "issuer", "key", "reuse_key", "profile",
+                  "preferred_chain", "renew_before", "challenge", "deploy", "staple", "probe"});
   if (!c.string(t, path, "name", out.name)) {
     if (!t.contains("name")) {
       c.error(t.source(), path + ".name", "missing: every certificate needs a name");

@@ -25,19 +25,19 @@ struct DaemonConfig {
 
 struct IssuerConfig {
   std::string name;
-  std::string directory;            // ACME directory URL
+  std::string directory;             // ACME directory URL
   std::vector<std::string> contact;  // "mailto:..."
-  std::string profile;              // ACME profile, "" = CA default
-  std::string ca_file;              // trust for the ACME server's TLS, "" = system store
-  std::string eab_kid;              // External Account Binding (RFC 8555 §7.3.4)
-  std::string eab_hmac_key;         // base64url
-  std::string preferred_chain;      // issuer CN of the preferred chain's top certificate
+  std::string profile;               // ACME profile, "" = CA default
+  std::string ca_file;               // trust for the ACME server's TLS, "" = system store
+  std::string eab_kid;               // External Account Binding (RFC 8555 §7.3.4)
+  std::string eab_hmac_key;          // base64url
+  std::string preferred_chain;       // issuer CN of the preferred chain's top certificate
 };
 
 struct ChallengeConfig {
-  std::string type = "http-01";     // http-01, dns-01, tls-alpn-01
-  std::string webroot;              // http-01 by files
-  std::string listen;               // http-01 / tls-alpn-01 built-in listener, ADDR:PORT
+  std::string type = "http-01";        // http-01, dns-01, tls-alpn-01
+  std::string webroot;                 // http-01 by files
+  std::string listen;                  // http-01 / tls-alpn-01 built-in listener, ADDR:PORT
   std::vector<std::string> dns_hook;   // dns-01 hook argv
   std::vector<std::string> resolvers;  // dns-01 propagation check, ADDR[:PORT]
 };
@@ -64,14 +64,14 @@ struct CertificateConfig {
   std::optional<std::chrono::seconds> renew_before;  // unset: ARI, else a third of the lifetime
   ChallengeConfig challenge;
   DeployConfig deploy;
-  std::string staple;                // OCSP staple output path
-  std::vector<std::string> probe;    // HOST:PORT endpoints expected to serve it
+  std::string staple;              // OCSP staple output path
+  std::vector<std::string> probe;  // HOST:PORT endpoints expected to serve it
   int line = 0;
 };
 
 struct AlertsConfig {
-  std::vector<std::chrono::seconds> before_expiry = {
-      std::chrono::days(30), std::chrono::days(14), std::chrono::days(7), std::chrono::days(1)};
+  std::vector<std::chrono::seconds> before_expiry = {std::chrono::days(30), std::chrono::days(14),
+                                                     std::chrono::days(7), std::chrono::days(1)};
   std::string webhook;
   std::vector<std::string> command;
 };
@@ -88,7 +88,7 @@ struct Diagnostic {
   std::string file;
   int line = 0;
   int column = 0;
-  std::string key;      // "certificate[2].issuer", "" for syntax errors
+  std::string key;  // "certificate[2].issuer", "" for syntax errors
   std::string message;
 
   // "file:line:column: key: message"

@@ -49,7 +49,8 @@ struct Keyless {
 };
 
 bool has_certificate_extension(const fs::path& path) {
-  static const std::vector<std::string> kExtensions{".pem", ".crt", ".cer", ".cert", ".key", ".der"};
+  static const std::vector<std::string> kExtensions{".pem",  ".crt", ".cer",
+                                                    ".cert", ".key", ".der"};
   std::string ext = path.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
   return std::find(kExtensions.begin(), kExtensions.end(), ext) != kExtensions.end();
@@ -72,11 +73,13 @@ void scan_directory(const fs::path& dir, int depth, std::vector<Unit>& out) {
     entries.push_back(*it);
   }
   if (ec) {
-    out.push_back(Unit{dir, UnitKind::unreadable_directory, "cannot read directory: " + ec.message()});
+    out.push_back(
+        Unit{dir, UnitKind::unreadable_directory, "cannot read directory: " + ec.message()});
     return;
   }
   std::sort(entries.begin(), entries.end());
-  const bool certbot_config = fs::is_directory(dir / "live", ec) && fs::is_directory(dir / "archive", ec);
+  const bool certbot_config =
+      fs::is_directory(dir / "live", ec) && fs::is_directory(dir / "archive", ec);
   for (const auto& entry : entries) {
     const fs::path& path = entry.path();
     if (entry.is_directory(ec)) {
@@ -174,9 +177,9 @@ Status prepare_material(Material& m, PreparedUnit& unit) {
     }
     CK_TRY(der, ossl::x509_to_der(*m.certificates[i]));
     std::string name = m.name.empty() ? derive_certificate_name(infos[i].display_name()) : m.name;
-    PreparedCertificate prepared{certificate_record(infos[i], std::move(der), std::move(name),
-                                                    chain_pem, m.source),
-                                 std::nullopt};
+    PreparedCertificate prepared{
+        certificate_record(infos[i], std::move(der), std::move(name), chain_pem, m.source),
+        std::nullopt};
     for (std::size_t k = 0; k < m.keys.size(); ++k) {
       CK_TRY(key, key_record(*m.keys[k], m.key_path));
       if (key.public_key_sha256 == infos[i].public_key_sha256) {
@@ -249,10 +252,18 @@ PreparedUnit prepare(const Unit& u) {
   unit.path = absolute_path(u.path).string();
   Status status;
   switch (u.kind) {
-    case UnitKind::file: status = prepare_file(u.path, unit); break;
-    case UnitKind::certbot_folder: status = prepare_certbot_folder(u.path, unit); break;
-    case UnitKind::unreadable_directory: status = fail(Errc::io, u.error, u.path.string()); break;
-    default: status = fail(Errc::internal, "unknown unit kind"); break;
+    case UnitKind::file:
+      status = prepare_file(u.path, unit);
+      break;
+    case UnitKind::certbot_folder:
+      status = prepare_certbot_folder(u.path, unit);
+      break;
+    case UnitKind::unreadable_directory:
+      status = fail(Errc::io, u.error, u.path.string());
+      break;
+    default:
+      status = fail(Errc::internal, "unknown unit kind");
+      break;
   }
   if (!status) {
     unit.error = status.error().describe();
@@ -295,10 +306,9 @@ Result<ImportReport> Importer::run(const std::vector<fs::path>& paths) {
         }
         CK_TRY(written, inventory_.certificates().upsert(cert.record));
         if (written.inserted) {
-          CK_TRY_STATUS(inventory_.events()
-                            .append(store::EventRecord{0, clock_.unix_seconds(), "imported",
-                                                       cert.record.name,
-                                                       "imported from " + unit.path, ""}));
+          CK_TRY_STATUS(inventory_.events().append(
+              store::EventRecord{0, clock_.unix_seconds(), "imported", cert.record.name,
+                                 "imported from " + unit.path, ""}));
         }
         if (!cert.key) {
           keyless.push_back(Keyless{written.id, cert.record.public_key_sha256, unit_index,

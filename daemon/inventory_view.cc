@@ -74,9 +74,9 @@ std::string list_header() {
 
 std::string list_row(const store::CertificateRecord& r, std::int64_t now) {
   return fmt::format("{:<28} {:<20} {:>5} {:<11} {:<22} {:<7} {:<10} {}\n", clip(r.name, 28),
-                     format_rfc3339(r.not_after), days_left(r.not_after, now),
-                     clip(r.key_type, 11), clip(r.issuer_cn.empty() ? r.issuer : r.issuer_cn, 22),
-                     clip(r.source, 7), effective_status(r, now), joined_names(r));
+                     format_rfc3339(r.not_after), days_left(r.not_after, now), clip(r.key_type, 11),
+                     clip(r.issuer_cn.empty() ? r.issuer : r.issuer_cn, 22), clip(r.source, 7),
+                     effective_status(r, now), joined_names(r));
 }
 
 }  // namespace ck::daemon

@@ -13,7 +13,8 @@ namespace ck::daemon {
 // Whole days until not_after, rounded down; negative once expired.
 [[nodiscard]] std::int64_t days_left(std::int64_t not_after, std::int64_t now);
 // "expired" once past not_after (inclusive, RFC 5280), else the stored status.
-[[nodiscard]] std::string effective_status(const store::CertificateRecord& record, std::int64_t now);
+[[nodiscard]] std::string effective_status(const store::CertificateRecord& record,
+                                           std::int64_t now);
 // The stable JSON form of a certificate (no DER, no chain).
 [[nodiscard]] nlohmann::json certificate_json(const store::CertificateRecord& record,
                                               std::int64_t now);

@@ -8,8 +8,8 @@ namespace ck::store {
 
 Status validate_certificate_name(std::string_view name) {
   auto allowed = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
   };
   bool ok = !name.empty() && name.size() <= 64 && allowed(name.front()) && name.front() != '.' &&
             name.front() != '_' && name.front() != '-';
@@ -17,9 +17,10 @@ Status validate_certificate_name(std::string_view name) {
     ok = ok && allowed(c);
   }
   if (!ok) {
-    return fail(Errc::invalid_argument,
-                "invalid certificate name \"" + std::string(name) +
-                    "\": use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit");
+    return fail(
+        Errc::invalid_argument,
+        "invalid certificate name \"" + std::string(name) +
+            "\": use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit");
   }
   return {};
 }

@@ -150,6 +150,8 @@ constexpr std::array kMigrations{
 
 }  // namespace
 
-std::span<const Migration> schema_migrations() { return kMigrations; }
+std::span<const Migration> schema_migrations() {
+  return kMigrations;
+}
 
 }  // namespace ck::store::sqlite

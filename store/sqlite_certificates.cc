@@ -97,10 +97,9 @@ Result<UpsertResult> SqliteCertificates::upsert(const CertificateRecord& record)
       return {};
     }
     result = UpsertResult{find.integer(0), false};
-    CK_TRY(update, db_.prepare(
-                       "UPDATE certificates SET source = ?, source_path = ?, "
-                       "chain_pem = CASE WHEN ?3 = '' THEN chain_pem ELSE ?3 END, "
-                       "key_id = COALESCE(?, key_id), updated_at = ? WHERE id = ?"));
+    CK_TRY(update, db_.prepare("UPDATE certificates SET source = ?, source_path = ?, "
+                               "chain_pem = CASE WHEN ?3 = '' THEN chain_pem ELSE ?3 END, "
+                               "key_id = COALESCE(?, key_id), updated_at = ? WHERE id = ?"));
     return update.bind_all(record.source, record.source_path, record.chain_pem)
         .bind(record.key_id)
         .bind_all(clock_.unix_seconds(), result.id)
@@ -126,16 +125,17 @@ Result<UpsertResult> SqliteCertificates::insert(const CertificateRecord& record)
       CK_TRY_STATUS(demote.bind_all(now, record.name).run());
     }
   }
-  CK_TRY(insert, db_.prepare(
-                     "INSERT INTO certificates (name, sha256, serial, subject, issuer, issuer_cn, "
+  CK_TRY(insert,
+         db_.prepare("INSERT INTO certificates (name, sha256, serial, subject, issuer, issuer_cn, "
                      "sans, subject_key_id, authority_key_id, not_before, not_after, key_type, "
                      "public_key_sha256, key_id, is_ca, source, source_path, status, der, "
                      "chain_pem, created_at, updated_at) "
                      "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
-  insert.bind_all(record.name, record.sha256, record.serial, record.subject, record.issuer,
-                  record.issuer_cn, to_json_array(record.sans), record.subject_key_id,
-                  record.authority_key_id, record.not_before, record.not_after, record.key_type,
-                  record.public_key_sha256)
+  insert
+      .bind_all(record.name, record.sha256, record.serial, record.subject, record.issuer,
+                record.issuer_cn, to_json_array(record.sans), record.subject_key_id,
+                record.authority_key_id, record.not_before, record.not_after, record.key_type,
+                record.public_key_sha256)
       .bind(record.key_id)
       .bind_all(record.is_ca, record.source, record.source_path, to_string(status))
       .bind_blob(record.der)
@@ -167,7 +167,8 @@ Result<std::vector<CertificateRecord>> SqliteCertificates::find_by_fingerprint_p
 }
 
 Result<std::vector<CertificateRecord>> SqliteCertificates::versions(std::string_view name) {
-  CK_TRY(s, db_.prepare(CK_CERT_SELECT_FULL "WHERE c.name = ? ORDER BY c.not_before DESC, c.id DESC"));
+  CK_TRY(s,
+         db_.prepare(CK_CERT_SELECT_FULL "WHERE c.name = ? ORDER BY c.not_before DESC, c.id DESC"));
   s.bind(name);
   return collect(s, true);
 }
@@ -220,8 +221,9 @@ Result<UpsertResult> SqliteKeys::upsert(const KeyRecord& record) {
     CK_TRY_STATUS(s.bind_all(record.key_type, record.public_key_sha256, existing->id).run());
     return UpsertResult{existing->id, false};
   }
-  CK_TRY(s, db_.prepare(
-                "INSERT INTO keys (path, key_type, public_key_sha256, created_at) VALUES (?,?,?,?)"));
+  CK_TRY(s,
+         db_.prepare(
+             "INSERT INTO keys (path, key_type, public_key_sha256, created_at) VALUES (?,?,?,?)"));
   CK_TRY_STATUS(
       s.bind_all(record.path, record.key_type, record.public_key_sha256, clock_.unix_seconds())
           .run());
@@ -229,8 +231,9 @@ Result<UpsertResult> SqliteKeys::upsert(const KeyRecord& record) {
 }
 
 Result<std::optional<KeyRecord>> SqliteKeys::find_by_path(std::string_view path) {
-  CK_TRY(s, db_.prepare(
-                "SELECT id, path, key_type, public_key_sha256, created_at FROM keys WHERE path = ?"));
+  CK_TRY(s,
+         db_.prepare(
+             "SELECT id, path, key_type, public_key_sha256, created_at FROM keys WHERE path = ?"));
   CK_TRY(row, s.bind(path).step());
   if (!row) {
     return std::nullopt;

@@ -59,7 +59,9 @@ Status Statement::run() {
   }
 }
 
-std::int64_t Statement::integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+std::int64_t Statement::integer(int column) const {
+  return sqlite3_column_int64(stmt_, column);
+}
 
 std::string Statement::text(int column) const {
   const unsigned char* p = sqlite3_column_text(stmt_, column);
@@ -133,9 +135,13 @@ Status Database::transaction(const std::function<Status()>& body) {
   return result;
 }
 
-std::int64_t Database::last_insert_id() const { return sqlite3_last_insert_rowid(db_.get()); }
+std::int64_t Database::last_insert_id() const {
+  return sqlite3_last_insert_rowid(db_.get());
+}
 
-int Database::changes() const { return sqlite3_changes(db_.get()); }
+int Database::changes() const {
+  return sqlite3_changes(db_.get());
+}
 
 Result<int> Database::read_user_version() {
   CK_TRY(stmt, prepare("PRAGMA user_version"));
@@ -162,9 +168,10 @@ Status Database::migrate(std::span<const Migration> migrations) {
           continue;
         }
         if (auto applied = exec(std::string(m.sql).c_str()); !applied) {
-          return fail(Errc::store, "migration " + std::to_string(m.version) + " (" +
-                                       std::string(m.summary) + ") failed: " +
-                                       applied.error().message, path_);
+          return fail(Errc::store,
+                      "migration " + std::to_string(m.version) + " (" + std::string(m.summary) +
+                          ") failed: " + applied.error().message,
+                      path_);
         }
         CK_TRY_STATUS(exec(("PRAGMA user_version = " + std::to_string(m.version)).c_str()));
       }
@@ -182,18 +189,19 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path,
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   ConnectionHandle handle(raw);
   if (rc != SQLITE_OK) {
-    return fail(Errc::store,
-                std::string("cannot open inventory: ") +
-                    (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)),
-                path);
+    return fail(
+        Errc::store,
+        std::string("cannot open inventory: ") + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)),
+        path);
   }
   std::unique_ptr<Database> db(new Database(std::move(handle), path));
   sqlite3_busy_timeout(db->db_.get(), 10'000);
   sqlite3_extended_result_codes(db->db_.get(), 1);
   // WAL: readers never block the writer nor see uncommitted data.
   // synchronous=FULL: a committed transaction survives power loss.
-  CK_TRY_STATUS(db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                         "PRAGMA foreign_keys=ON; PRAGMA trusted_schema=OFF"));
+  CK_TRY_STATUS(
+      db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+               "PRAGMA foreign_keys=ON; PRAGMA trusted_schema=OFF"));
   CK_TRY_STATUS(db->migrate(migrations));
   return db;
 }

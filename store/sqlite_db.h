@@ -67,7 +67,7 @@ class Statement {
 };
 
 struct Migration {
-  int version;              // 1, 2, 3, ... in order, never reused
+  int version;  // 1, 2, 3, ... in order, never reused
   std::string_view summary;
   std::string_view sql;
 };

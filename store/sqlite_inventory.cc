@@ -5,16 +5,20 @@ namespace ck::store {
 
 std::string_view to_string(CertificateStatus status) {
   switch (status) {
-    case CertificateStatus::active: return "active";
-    case CertificateStatus::superseded: return "superseded";
-    case CertificateStatus::revoked: return "revoked";
-    default: return "active";
+    case CertificateStatus::active:
+      return "active";
+    case CertificateStatus::superseded:
+      return "superseded";
+    case CertificateStatus::revoked:
+      return "revoked";
+    default:
+      return "active";
   }
 }
 
 std::optional<CertificateStatus> parse_certificate_status(std::string_view text) {
-  for (auto status : {CertificateStatus::active, CertificateStatus::superseded,
-                      CertificateStatus::revoked}) {
+  for (auto status :
+       {CertificateStatus::active, CertificateStatus::superseded, CertificateStatus::revoked}) {
     if (to_string(status) == text) {
       return status;
     }
@@ -83,6 +87,8 @@ Result<std::unique_ptr<Inventory>> open_memory_inventory(const Clock& clock) {
   return open_inventory(":memory:", clock);
 }
 
-int latest_schema_version() { return sqlite::schema_migrations().back().version; }
+int latest_schema_version() {
+  return sqlite::schema_migrations().back().version;
+}
 
 }  // namespace ck::store

@@ -5,31 +5,32 @@
 namespace ck::store::sqlite {
 namespace {
 
-#define CK_ACCOUNT_SELECT                                                             \
+#define CK_ACCOUNT_SELECT                                                         \
   "SELECT id, directory_url, key_path, key_type, account_url, contacts, status, " \
   "created_at, updated_at FROM accounts "
-#define CK_ORDER_SELECT                                                                      \
+#define CK_ORDER_SELECT                                                                     \
   "SELECT id, account_id, certificate_name, order_url, status, identifiers, finalize_url, " \
   "certificate_url, key_path, profile, replaces, error_json, created_at, updated_at FROM orders "
-#define CK_ALERT_SELECT                                                                   \
+#define CK_ALERT_SELECT                                                               \
   "SELECT id, dedup_key, certificate_name, kind, severity, message, first_fired_at, " \
   "last_fired_at, resolved_at FROM alerts "
-#define CK_EVENT_SELECT \
-  "SELECT id, at, kind, certificate_name, message, details_json FROM events "
+#define CK_EVENT_SELECT "SELECT id, at, kind, certificate_name, message, details_json FROM events "
 
 AccountRecord read_account(const Statement& s) {
-  return AccountRecord{s.integer(0), s.text(1), s.text(2), s.text(3), s.text(4),
-                       from_json_array(s.text(5)), s.text(6), s.integer(7), s.integer(8)};
+  return AccountRecord{s.integer(0), s.text(1),    s.text(2),
+                       s.text(3),    s.text(4),    from_json_array(s.text(5)),
+                       s.text(6),    s.integer(7), s.integer(8)};
 }
 
 OrderRecord read_order(const Statement& s) {
-  return OrderRecord{s.integer(0), s.integer(1), s.text(2), s.text(3), s.text(4),
-                     from_json_array(s.text(5)), s.text(6), s.text(7), s.text(8), s.text(9),
-                     s.text(10), s.text(11), s.integer(12), s.integer(13)};
+  return OrderRecord{
+      s.integer(0),  s.integer(1), s.text(2), s.text(3), s.text(4),  from_json_array(s.text(5)),
+      s.text(6),     s.text(7),    s.text(8), s.text(9), s.text(10), s.text(11),
+      s.integer(12), s.integer(13)};
 }
 
 AlertRecord read_alert(const Statement& s) {
-  AlertRecord r{s.integer(0), s.text(1), s.text(2), s.text(3), s.text(4),
+  AlertRecord r{s.integer(0), s.text(1),    s.text(2),    s.text(3),   s.text(4),
                 s.text(5),    s.integer(6), s.integer(7), std::nullopt};
   if (!s.is_null(8)) {
     r.resolved_at = s.integer(8);
@@ -70,9 +71,9 @@ Result<UpsertResult> SqliteAccounts::upsert(const AccountRecord& r) {
   if (existing) {
     CK_TRY(s, db_.prepare("UPDATE accounts SET key_type = ?, account_url = ?, contacts = ?, "
                           "status = ?, updated_at = ? WHERE id = ?"));
-    CK_TRY_STATUS(
-        s.bind_all(r.key_type, r.account_url, to_json_array(r.contacts), r.status, now, existing->id)
-            .run());
+    CK_TRY_STATUS(s.bind_all(r.key_type, r.account_url, to_json_array(r.contacts), r.status, now,
+                             existing->id)
+                      .run());
     return UpsertResult{existing->id, false};
   }
   CK_TRY(s, db_.prepare("INSERT INTO accounts (directory_url, key_path, key_type, account_url, "
@@ -138,8 +139,9 @@ Status SqliteStaples::upsert(const StapleRecord& r) {
                         "cert_status = excluded.cert_status, produced_at = excluded.produced_at, "
                         "this_update = excluded.this_update, next_update = excluded.next_update, "
                         "fetched_at = excluded.fetched_at, last_error = excluded.last_error"));
-  return s.bind_all(r.certificate_id, r.path, r.responder_url, r.cert_status, r.produced_at,
-                    r.this_update, r.next_update, r.fetched_at, r.last_error)
+  return s
+      .bind_all(r.certificate_id, r.path, r.responder_url, r.cert_status, r.produced_at,
+                r.this_update, r.next_update, r.fetched_at, r.last_error)
       .run();
 }
 
@@ -163,8 +165,9 @@ Status SqliteCrls::upsert(const CrlRecord& r) {
                         "etag = excluded.etag, last_modified = excluded.last_modified, "
                         "path = excluded.path, entries = excluded.entries, "
                         "fetched_at = excluded.fetched_at"));
-  return s.bind_all(r.url, r.issuer, r.crl_number, r.this_update, r.next_update, r.etag,
-                    r.last_modified, r.path, r.entries, r.fetched_at)
+  return s
+      .bind_all(r.url, r.issuer, r.crl_number, r.this_update, r.next_update, r.etag,
+                r.last_modified, r.path, r.entries, r.fetched_at)
       .run();
 }
 
@@ -173,7 +176,7 @@ Result<std::optional<CrlRecord>> SqliteCrls::find(std::string_view url) {
                         "last_modified, path, entries, fetched_at FROM crls WHERE url = ?"));
   s.bind(url);
   return first<CrlRecord>(s, [](const Statement& r) {
-    return CrlRecord{r.text(0), r.text(1), r.text(2),    r.integer(3), r.integer(4),
+    return CrlRecord{r.text(0), r.text(1), r.text(2), r.integer(3), r.integer(4),
                      r.text(5), r.text(6), r.text(7), r.integer(8), r.integer(9)};
   });
 }
@@ -181,8 +184,8 @@ Result<std::optional<CrlRecord>> SqliteCrls::find(std::string_view url) {
 Result<std::int64_t> SqliteProbes::insert(const ProbeRecord& r) {
   CK_TRY(s, db_.prepare("INSERT INTO probes (target, sni, probed_at, ok, protocol, cipher, "
                         "leaf_sha256, error, result_json) VALUES (?,?,?,?,?,?,?,?,?)"));
-  CK_TRY_STATUS(s.bind_all(r.target, r.sni, r.probed_at, r.ok, r.protocol, r.cipher,
-                           r.leaf_sha256, r.error, r.result_json)
+  CK_TRY_STATUS(s.bind_all(r.target, r.sni, r.probed_at, r.ok, r.protocol, r.cipher, r.leaf_sha256,
+                           r.error, r.result_json)
                     .run());
   return db_.last_insert_id();
 }
@@ -207,8 +210,9 @@ Result<bool> SqliteAlerts::fire(const AlertRecord& r) {
   }
   CK_TRY(insert, db_.prepare("INSERT INTO alerts (dedup_key, certificate_name, kind, severity, "
                              "message, first_fired_at, last_fired_at) VALUES (?,?,?,?,?,?,?)"));
-  CK_TRY_STATUS(insert.bind_all(r.dedup_key, r.certificate_name, r.kind, r.severity, r.message,
-                                r.first_fired_at, r.last_fired_at)
+  CK_TRY_STATUS(insert
+                    .bind_all(r.dedup_key, r.certificate_name, r.kind, r.severity, r.message,
+                              r.first_fired_at, r.last_fired_at)
                     .run());
   return true;
 }

@@ -108,8 +108,8 @@ class SqliteEvents final : public EventLog {
  public:
   SqliteEvents(Database& db, const Clock& clock) : db_(db), clock_(clock) {}
   Result<std::int64_t> append(const EventRecord& record) override;
-  Result<std::vector<EventRecord>> recent(std::size_t limit,
-                                          std::optional<std::string_view> certificate_name) override;
+  Result<std::vector<EventRecord>> recent(
+      std::size_t limit, std::optional<std::string_view> certificate_name) override;
 
  private:
   Database& db_;

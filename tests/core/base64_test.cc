@@ -6,8 +6,13 @@ using namespace ck;
 
 TEST_CASE("base64 encodes the RFC 4648 §10 test vectors") {
   const std::pair<const char*, const char*> vectors[] = {
-      {"", ""},           {"f", "Zg=="},         {"fo", "Zm8="},         {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+      {"", ""},
+      {"f", "Zg=="},
+      {"fo", "Zm8="},
+      {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="},
+      {"fooba", "Zm9vYmE="},
+      {"foobar", "Zm9vYmFy"},
   };
   for (const auto& [plain, encoded] : vectors) {
     CAPTURE(plain);
@@ -33,8 +38,10 @@ TEST_CASE("base64url rejects what RFC 8555 forbids") {
     const char* text;
   };
   const Case cases[] = {
-      {"bad_padding", "Zg=="},     {"bad_standard_alphabet", "+/+/"},
-      {"bad_whitespace", "Zm9v Yg"}, {"bad_impossible_length", "Zm9vY"},
+      {"bad_padding", "Zg=="},
+      {"bad_standard_alphabet", "+/+/"},
+      {"bad_whitespace", "Zm9v Yg"},
+      {"bad_impossible_length", "Zm9vY"},
       {"bad_nonzero_trailing_bits", "Zh"},
   };
   for (const auto& c : cases) {

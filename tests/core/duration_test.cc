@@ -7,8 +7,8 @@ using std::chrono::seconds;
 
 TEST_CASE("durations parse from s, m, h, d and w") {
   const std::pair<const char*, long> good[] = {
-      {"0s", 0},         {"45s", 45},        {"90m", 5400},       {"12h", 43200},
-      {"30d", 2592000},  {"2w", 1209600},    {"1d12h", 129600},   {"1h30m15s", 5415},
+      {"0s", 0},        {"45s", 45},     {"90m", 5400},     {"12h", 43200},
+      {"30d", 2592000}, {"2w", 1209600}, {"1d12h", 129600}, {"1h30m15s", 5415},
   };
   for (const auto& [text, expected] : good) {
     const std::string input = text;

@@ -85,11 +85,13 @@ class ScriptedServer {
 
 std::string http_response(const std::string& status, const std::string& headers,
                           const std::string& body) {
-  return "HTTP/1.1 " + status + "\r\n" + headers + "Content-Length: " +
-         std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+  return "HTTP/1.1 " + status + "\r\n" + headers +
+         "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
 }
 
-HttpClient client(HttpOptions options = {}) { return HttpClient::create(std::move(options)).value(); }
+HttpClient client(HttpOptions options = {}) {
+  return HttpClient::create(std::move(options)).value();
+}
 
 // openssl s_server -WWW serving `dir` over TLS with a certificate for 127.0.0.1.
 struct TlsServer {
@@ -111,9 +113,9 @@ struct TlsServer {
     write_text(dir / "root.pem", root.cert_pem());
     write_text(dir / "hello.txt", "hello over TLS\n");
     server = std::make_unique<Process>(
-        std::vector<std::string>{"openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port),
-                                 "-cert", (dir / "server.pem").string(), "-key",
-                                 (dir / "server.key").string(), "-WWW", "-quiet"},
+        std::vector<std::string>{
+            "openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port), "-cert",
+            (dir / "server.pem").string(), "-key", (dir / "server.key").string(), "-WWW", "-quiet"},
         dir / "s_server.log", dir.path());
     REQUIRE(wait_for_port(port));
   }
@@ -169,8 +171,11 @@ TEST_CASE("requests carry method, headers, body and a certkeeper user agent") {
                          "link: <https://b>;rel=\"alternate\"\r\n",
                          "{}");
   });
-  HttpRequest request{"POST", server.url("/new-order"), {{"Content-Type", "application/jose+json"}},
-                      "{\"payload\":\"x\"}", {}};
+  HttpRequest request{"POST",
+                      server.url("/new-order"),
+                      {{"Content-Type", "application/jose+json"}},
+                      "{\"payload\":\"x\"}",
+                      {}};
   auto response = client().perform(request);
   REQUIRE(response);
   CHECK(response->status == 201);
@@ -193,9 +198,8 @@ TEST_CASE("an HTTP error status is a response, not a transport error") {
 }
 
 TEST_CASE("bad: a body over the size limit is refused") {
-  ScriptedServer server([](const std::string&) {
-    return http_response("200 OK", "", std::string(70'000, 'x'));
-  });
+  ScriptedServer server(
+      [](const std::string&) { return http_response("200 OK", "", std::string(70'000, 'x')); });
   HttpOptions options;
   options.max_response_bytes = 64 * 1024;
   auto response = client(options).perform({"GET", server.url("/huge"), {}, {}, {}});

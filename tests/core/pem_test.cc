@@ -88,14 +88,16 @@ TEST_CASE_FIXTURE(Fixture, "bad PEM input is rejected with a precise reason") {
       {"bad_empty", "", "empty file"},
       {"bad_whitespace_only", " \n\t\n", "empty file"},
       {"bad_truncated", cert.substr(0, cert.size() / 2), "has no END line"},
-      {"bad_truncated_then_next_block", cert.substr(0, cert.size() / 2) + "\n" + cert, "BEGIN inside"},
+      {"bad_truncated_then_next_block", cert.substr(0, cert.size() / 2) + "\n" + cert,
+       "BEGIN inside"},
       {"bad_truncated_mid_line_then_next_block", cert.substr(0, cert.size() / 2) + cert,
        "invalid base64 character"},
       {"bad_base64", corrupt_base64, "invalid base64 character"},
       {"bad_mismatched_end", wrong_end, "does not match BEGIN CERTIFICATE"},
       {"bad_der_in_block", key_as_cert, "block 1 (CERTIFICATE, line 1): not a valid DER"},
       {"bad_garbage", "hello world\n", "neither PEM"},
-      {"bad_only_csr", "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n",
+      {"bad_only_csr",
+       "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n",
        "no certificate or private key"},
       {"bad_encrypted_key", encrypted_key_pem(*leaf.key), "encrypted private key"},
   };
@@ -116,8 +118,8 @@ TEST_CASE_FIXTURE(Fixture, "bad: the second block's error names block 2 and its 
   auto bundle = parse_pem_bundle(text);
   REQUIRE_FALSE(bundle);
   const int second_line = static_cast<int>(std::count(first.begin(), first.end(), '\n')) + 1;
-  CHECK(bundle.error().message.find("block 2 (CERTIFICATE, line " + std::to_string(second_line) + ")") !=
-        std::string::npos);
+  CHECK(bundle.error().message.find("block 2 (CERTIFICATE, line " + std::to_string(second_line) +
+                                    ")") != std::string::npos);
 }
 
 TEST_CASE_FIXTURE(Fixture, "bad: bytes after a DER certificate are refused") {

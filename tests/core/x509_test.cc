@@ -22,9 +22,9 @@ TEST_CASE("a leaf's summary carries its names, dates, keys and identifiers") {
   REQUIRE(info);
   CHECK(info->dns_names == std::vector<std::string>{"www.example.test", "example.test"});
   CHECK(info->ip_addresses == std::vector<std::string>{"127.0.0.1", "::1"});
-  CHECK(info->subject_alt_names() ==
-        std::vector<std::string>{"DNS:www.example.test", "DNS:example.test", "IP:127.0.0.1",
-                                 "IP:::1"});
+  CHECK(info->subject_alt_names() == std::vector<std::string>{"DNS:www.example.test",
+                                                              "DNS:example.test", "IP:127.0.0.1",
+                                                              "IP:::1"});
   CHECK(info->display_name() == "www.example.test");
   CHECK(info->subject == "CN=www.example.test");
   CHECK(info->issuer_cn == "Summary Intermediate");
@@ -43,8 +43,8 @@ TEST_CASE("a leaf's summary carries its names, dates, keys and identifiers") {
 }
 
 TEST_CASE("key types generate and describe themselves") {
-  for (KeyType type : {KeyType::ecdsa_p256, KeyType::ecdsa_p384, KeyType::rsa2048,
-                       KeyType::rsa3072, KeyType::ed25519}) {
+  for (KeyType type : {KeyType::ecdsa_p256, KeyType::ecdsa_p384, KeyType::rsa2048, KeyType::rsa3072,
+                       KeyType::ed25519}) {
     CAPTURE(to_string(type));
     auto key = generate_key(type);
     REQUIRE(key);

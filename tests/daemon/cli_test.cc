@@ -28,9 +28,12 @@ struct CliFixture : ImportPki {
 }  // namespace
 
 TEST_CASE("every command has --help, and bad usage exits 2") {
-  for (std::vector<std::string> args :
-       {std::vector<std::string>{"--help"}, {"import", "--help"}, {"list", "--help"},
-        {"show", "--help"}, {"config", "check", "--help"}, {"--version"}}) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"--help"},
+                                        {"import", "--help"},
+                                        {"list", "--help"},
+                                        {"show", "--help"},
+                                        {"config", "check", "--help"},
+                                        {"--version"}}) {
     auto r = certkeeper(args);
     CAPTURE(args[0]);
     CHECK(r.exit_code == 0);
@@ -45,7 +48,8 @@ TEST_CASE("every command has --help, and bad usage exits 2") {
 TEST_CASE_FIXTURE(CliFixture, "import, list and show a certbot folder and a bundle") {
   certbot_folder(dir / "letsencrypt", "www", www, www);
   write_text(dir / "api.pem", api.cert_pem() + ca.cert_pem());
-  auto imported = ck({"import", (dir / "letsencrypt").string(), (dir / "api.pem").string(), "--json"});
+  auto imported =
+      ck({"import", (dir / "letsencrypt").string(), (dir / "api.pem").string(), "--json"});
   CHECK(imported.exit_code == 0);
   auto summary = json::parse(imported.out);
   CHECK(summary["new"] == 2);
@@ -84,7 +88,8 @@ TEST_CASE_FIXTURE(CliFixture, "import, list and show a certbot folder and a bund
   CHECK(ck({"show", "nothing-here"}).exit_code == 1);
 }
 
-TEST_CASE_FIXTURE(CliFixture, "list --expiring is a check: exit 1 when anything expires in the window") {
+TEST_CASE_FIXTURE(CliFixture,
+                  "list --expiring is a check: exit 1 when anything expires in the window") {
   write_text(dir / "api.pem", api.cert_pem());  // 20 days left at kT0
   REQUIRE(ck({"import", (dir / "api.pem").string()}).exit_code == 0);
   auto soon = ck({"list", "--expiring", "30d", "--json", "--at", at});
@@ -93,7 +98,8 @@ TEST_CASE_FIXTURE(CliFixture, "list --expiring is a check: exit 1 when anything 
   auto later = ck({"list", "--expiring", "10d", "--json", "--at", at});
   CHECK(later.exit_code == 0);
   CHECK(json::parse(later.out).empty());
-  auto after_expiry = ck({"list", "--expiring", "1s", "--json", "--at", std::to_string(kT0 + 30 * kDay)});
+  auto after_expiry =
+      ck({"list", "--expiring", "1s", "--json", "--at", std::to_string(kT0 + 30 * kDay)});
   CHECK(after_expiry.exit_code == 1);
   CHECK(json::parse(after_expiry.out)[0]["status"] == "expired");
   auto bad = ck({"list", "--expiring", "soon"});
@@ -103,7 +109,8 @@ TEST_CASE_FIXTURE(CliFixture, "list --expiring is a check: exit 1 when anything 
 
 TEST_CASE_FIXTURE(CliFixture, "a failed file makes import exit 1 while the rest imports") {
   write_text(dir / "good.pem", www.cert_pem());
-  write_text(dir / "bad.pem", "-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----\n");
+  write_text(dir / "bad.pem",
+             "-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----\n");
   auto r = ck({"import", (dir / "good.pem").string(), (dir / "bad.pem").string()});
   CHECK(r.exit_code == 1);
   CHECK(r.err.find((dir / "bad.pem").string()) != std::string::npos);
@@ -133,9 +140,11 @@ TEST_CASE_FIXTURE(CliFixture, "an unreadable file is reported with its path") {
 }
 
 TEST_CASE_FIXTURE(CliFixture, "config check reports every error with file and line, exit 2") {
-  write_text(dir / "good.toml",
-             "[issuer.ca]\ndirectory = \"https://ca.example/dir\"\n[[certificate]]\nname = \"www\"\n"
-             "domains = [\"www.example.com\"]\nchallenge = { type = \"http-01\", listen = \"127.0.0.1:80\" }\n");
+  write_text(
+      dir / "good.toml",
+      "[issuer.ca]\ndirectory = \"https://ca.example/dir\"\n[[certificate]]\nname = \"www\"\n"
+      "domains = [\"www.example.com\"]\nchallenge = { type = \"http-01\", listen = "
+      "\"127.0.0.1:80\" }\n");
   auto good = certkeeper({"config", "check", (dir / "good.toml").string()});
   CHECK(good.exit_code == 0);
   CHECK(good.out.find("OK (1 issuer(s), 1 certificate(s))") != std::string::npos);
@@ -158,14 +167,16 @@ TEST_CASE_FIXTURE(CliFixture, "config check reports every error with file and li
   CHECK(list.err.find("invalid configuration") != std::string::npos);
 }
 
-TEST_CASE_FIXTURE(CliFixture, "the configuration's state_dir is used unless --state-dir overrides it") {
+TEST_CASE_FIXTURE(CliFixture,
+                  "the configuration's state_dir is used unless --state-dir overrides it") {
   const std::string configured = (dir / "configured").string();
   write_text(dir / "c.toml", "[daemon]\nstate_dir = \"" + configured + "\"\n");
   write_text(dir / "www.pem", www.cert_pem());
   REQUIRE(certkeeper({"--config", (dir / "c.toml").string(), "import", (dir / "www.pem").string()})
               .exit_code == 0);
   CHECK(std::filesystem::exists(std::filesystem::path(configured) / "inventory.db"));
-  CHECK(json::parse(certkeeper({"list", "--config", (dir / "c.toml").string(), "--json"}).out).size() == 1);
+  CHECK(json::parse(certkeeper({"list", "--config", (dir / "c.toml").string(), "--json"}).out)
+            .size() == 1);
   CHECK(json::parse(ck({"list", "--config", (dir / "c.toml").string(), "--json"}).out).empty());
 }
 

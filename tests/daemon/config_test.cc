@@ -73,7 +73,8 @@ name = "api"
 ips = ["192.0.2.10", "2001:db8::1"]
 challenge = { type = "tls-alpn-01", listen = "0.0.0.0:443" }
 renew_before = "10d"
-)toml", "c.toml");
+)toml",
+                             "c.toml");
   INFO(describe_all(result));
   REQUIRE(result.ok());
   CHECK(result.config.daemon.state_dir == kDefaultStateDir);
@@ -93,8 +94,8 @@ TEST_CASE("bad configurations are reported with line and key") {
   const Case cases[] = {
       {"bad_syntax", "[daemon\nstate_dir = 1\n", 1, "", ""},
       {"bad_unknown_top_level", "[deamon]\nstate_dir = \"/x\"\n", 1, "deamon", "unknown key"},
-      {"bad_unknown_key", "[daemon]\nstate_dir = \"/x\"\nstatedir = \"/y\"\n", 3,
-       "daemon.statedir", "unknown key \"statedir\""},
+      {"bad_unknown_key", "[daemon]\nstate_dir = \"/x\"\nstatedir = \"/y\"\n", 3, "daemon.statedir",
+       "unknown key \"statedir\""},
       {"bad_type", "[daemon]\n\nstate_dir = 42\n", 3, "daemon.state_dir",
        "expected a string, found an integer"},
       {"bad_duration", "[alerts]\nbefore_expiry = [\"30d\",\n  \"2 weeks\"]\n", 3,
@@ -164,7 +165,8 @@ ips = ["300.1.1.1"]
   for (std::string expected : {
            "multi.toml:14:8: certificate[2].name: duplicate certificate name \"www\" (first "
            "defined on line 7)",
-           "multi.toml:15:11: certificate[2].domains: \"bad_name!.example.com\" is not a valid DNS name",
+           "multi.toml:15:11: certificate[2].domains: \"bad_name!.example.com\" is not a valid DNS "
+           "name",
            "multi.toml:16:10: certificate[2].issuer: unknown issuer \"c\" (defined: a, b)",
            "multi.toml:17:7: certificate[2].key: unknown key type \"rsa1024\"",
            "certificate[2].challenge: dns-01 needs dns_hook",

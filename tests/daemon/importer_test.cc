@@ -72,7 +72,8 @@ TEST_CASE_FIXTURE(ImportFixture, "bad: a certbot folder whose key does not match
         std::nullopt);
 }
 
-TEST_CASE_FIXTURE(ImportFixture, "bad files fail alone, with path and reason, and good ones import") {
+TEST_CASE_FIXTURE(ImportFixture,
+                  "bad files fail alone, with path and reason, and good ones import") {
   const std::string cert = www.cert_pem();
   write_text(dir / "a-good.pem", api.cert_pem() + ca.cert_pem());
   write_text(dir / "b-corrupt.pem", cert.substr(0, 30) + "%%%" + cert.substr(33));
@@ -115,7 +116,8 @@ TEST_CASE_FIXTURE(ImportFixture, "re-importing updates and never duplicates") {
   CHECK(inventory->events().recent(10).value().size() == 1);
 }
 
-TEST_CASE_FIXTURE(ImportFixture, "a separate key file is matched to its certificate by public key") {
+TEST_CASE_FIXTURE(ImportFixture,
+                  "a separate key file is matched to its certificate by public key") {
   write_text(dir / "www.crt", www.cert_pem());
   write_text(dir / "www.key", www.key_pem(), 0600);
   write_text(dir / "unrelated.key", root.key_pem(), 0600);

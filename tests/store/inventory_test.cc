@@ -30,7 +30,8 @@ std::vector<std::string> names_in(store::CertificateRepository& repo,
 
 }  // namespace
 
-TEST_CASE_FIXTURE(MemoryInventory, "upsert finds a certificate by fingerprint and never duplicates") {
+TEST_CASE_FIXTURE(MemoryInventory,
+                  "upsert finds a certificate by fingerprint and never duplicates") {
   auto first = certs().upsert(record("www", 1, kT0, kT0 + 90 * kDay));
   REQUIRE(first);
   CHECK(first->inserted);
@@ -48,7 +49,8 @@ TEST_CASE_FIXTURE(MemoryInventory, "upsert finds a certificate by fingerprint an
   CHECK(stored->sans == std::vector<std::string>{"DNS:www.example"});
 }
 
-TEST_CASE_FIXTURE(MemoryInventory, "each name keeps one active certificate, the newest, in any order") {
+TEST_CASE_FIXTURE(MemoryInventory,
+                  "each name keeps one active certificate, the newest, in any order") {
   SUBCASE("older_then_newer") {
     REQUIRE(certs().upsert(record("www", 1, kT0, kT0 + 90 * kDay)));
     REQUIRE(certs().upsert(record("www", 2, kT0 + 60 * kDay, kT0 + 150 * kDay)));
@@ -98,13 +100,15 @@ TEST_CASE_FIXTURE(MemoryInventory, "keys are referenced by path and linked to ce
   auto key = inventory->keys().upsert({0, "/etc/ssl/private/www.key", "ecdsa-p256", "ab", 0});
   REQUIRE(key);
   CHECK(key->inserted);
-  CHECK_FALSE(inventory->keys().upsert({0, "/etc/ssl/private/www.key", "ecdsa-p256", "ab", 0})->inserted);
+  CHECK_FALSE(
+      inventory->keys().upsert({0, "/etc/ssl/private/www.key", "ecdsa-p256", "ab", 0})->inserted);
   auto cert = certs().upsert(record("www", 1, kT0, kT0 + kDay)).value();
   REQUIRE(certs().set_key(cert.id, key->id));
   CHECK(certs().versions("www").value()[0].key_path == "/etc/ssl/private/www.key");
 }
 
-TEST_CASE_FIXTURE(MemoryInventory, "a failed transaction leaves nothing; a failed savepoint only its part") {
+TEST_CASE_FIXTURE(MemoryInventory,
+                  "a failed transaction leaves nothing; a failed savepoint only its part") {
   auto failed = inventory->transaction([&]() -> Status {
     REQUIRE(certs().upsert(record("a", 1, kT0, kT0 + kDay)));
     return fail(Errc::internal, "boom");
@@ -146,8 +150,9 @@ TEST_CASE("the event log is append-only") {
 }
 
 TEST_CASE_FIXTURE(MemoryInventory, "alerts open once per key, refresh, resolve and reopen") {
-  store::AlertRecord alert{0, "expiry:www:14d", "www", "expiry", "warning", "expires in 14 days",
-                           kT0, kT0, std::nullopt};
+  store::AlertRecord alert{0,           "expiry:www:14d",     "www", "expiry",
+                           "warning",   "expires in 14 days", kT0,   kT0,
+                           std::nullopt};
   CHECK(inventory->alerts().fire(alert).value());
   alert.last_fired_at = kT0 + 3600;
   alert.message = "expires in 13 days";
@@ -163,16 +168,34 @@ TEST_CASE_FIXTURE(MemoryInventory, "alerts open once per key, refresh, resolve a
 }
 
 TEST_CASE_FIXTURE(MemoryInventory, "accounts, orders, staples, CRLs and probes round-trip") {
-  auto account = inventory->accounts().upsert(
-      {0, "https://ca/dir", "/keys/acct.key", "ecdsa-p256", "", {"mailto:a@example.com"}, "valid", 0, 0});
+  auto account = inventory->accounts().upsert({0,
+                                               "https://ca/dir",
+                                               "/keys/acct.key",
+                                               "ecdsa-p256",
+                                               "",
+                                               {"mailto:a@example.com"},
+                                               "valid",
+                                               0,
+                                               0});
   REQUIRE(account);
   auto found = inventory->accounts().find("https://ca/dir", "/keys/acct.key").value();
   REQUIRE(found);
   CHECK(found->contacts == std::vector<std::string>{"mailto:a@example.com"});
 
-  store::OrderRecord order{0, account->id, "www", "https://ca/order/1", "pending",
-                           {"dns:www.example"}, "https://ca/finalize/1", "", "/keys/www.key",
-                           "", "", "", 0, 0};
+  store::OrderRecord order{0,
+                           account->id,
+                           "www",
+                           "https://ca/order/1",
+                           "pending",
+                           {"dns:www.example"},
+                           "https://ca/finalize/1",
+                           "",
+                           "/keys/www.key",
+                           "",
+                           "",
+                           "",
+                           0,
+                           0};
   REQUIRE(inventory->orders().upsert(order));
   CHECK_FALSE(inventory->orders().upsert(store::OrderRecord{}));  // no URL
   CHECK(inventory->orders().unfinished().value().size() == 1);
@@ -184,11 +207,11 @@ TEST_CASE_FIXTURE(MemoryInventory, "accounts, orders, staples, CRLs and probes r
         "https://ca/cert/1");
 
   auto cert = certs().upsert(record("www", 1, kT0, kT0 + kDay)).value();
-  REQUIRE(inventory->staples().upsert({cert.id, "/tls/www.ocsp", "http://ocsp", "good", kT0, kT0,
-                                       kT0 + 7 * kDay, kT0, ""}));
+  REQUIRE(inventory->staples().upsert(
+      {cert.id, "/tls/www.ocsp", "http://ocsp", "good", kT0, kT0, kT0 + 7 * kDay, kT0, ""}));
   CHECK(inventory->staples().find(cert.id).value()->next_update == kT0 + 7 * kDay);
-  REQUIRE(inventory->crls().upsert({"http://crl/1.crl", "CN=CA", "0a", kT0, kT0 + kDay, "\"etag\"",
-                                    "", "/crl/1.der", 3, kT0}));
+  REQUIRE(inventory->crls().upsert(
+      {"http://crl/1.crl", "CN=CA", "0a", kT0, kT0 + kDay, "\"etag\"", "", "/crl/1.der", 3, kT0}));
   CHECK(inventory->crls().find("http://crl/1.crl").value()->etag == "\"etag\"");
   REQUIRE(inventory->probes().insert({0, "www.example:443", "www.example", kT0, true, "TLSv1.3",
                                       "TLS_AES_128_GCM_SHA256", "ff", "", "{}"}));

@@ -45,8 +45,8 @@ TEST_CASE("bad: a failing migration is rolled back whole") {
   auto current = store::sqlite::schema_migrations();
   REQUIRE(store::open_inventory_with_migrations_ForTest(path, clock, current));
   std::vector<store::sqlite::Migration> next(current.begin(), current.end());
-  next.push_back({next.back().version + 1, "broken",
-                  "CREATE TABLE half_done (a INTEGER); THIS IS NOT SQL"});
+  next.push_back(
+      {next.back().version + 1, "broken", "CREATE TABLE half_done (a INTEGER); THIS IS NOT SQL"});
   auto opened = store::open_inventory_with_migrations_ForTest(path, clock, next);
   REQUIRE_FALSE(opened);
   CHECK(opened.error().code == Errc::store);

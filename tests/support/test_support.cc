@@ -49,8 +49,12 @@ std::string read_text(const fs::path& path) {
   return ss.str();
 }
 
-std::string Issued::cert_pem() const { return certificate_to_pem(*cert).value(); }
-std::string Issued::key_pem() const { return private_key_to_pem(*key).value(); }
+std::string Issued::cert_pem() const {
+  return certificate_to_pem(*cert).value();
+}
+std::string Issued::key_pem() const {
+  return private_key_to_pem(*key).value();
+}
 
 Issued TestPki::make(CertificateSpec spec, const Issued* issuer, KeyType key_type) {
   auto key = generate_key(key_type);
@@ -123,19 +127,22 @@ std::vector<std::string> environment_with(const std::map<std::string, std::strin
 
 }  // namespace
 
-RunResult run(const std::vector<std::string>& argv_in, const std::map<std::string, std::string>& env_in) {
+RunResult run(const std::vector<std::string>& argv_in,
+              const std::map<std::string, std::string>& env_in) {
   std::vector<std::string> argv = argv_in;
   std::vector<std::string> env = environment_with(env_in);
   auto args = c_args(argv);
   auto envp = c_args(env);
-  fs::path out_file = fs::temp_directory_path() / ("ck-out-" + std::to_string(::getpid()) + "-" +
-                                                   std::to_string(std::rand()));
+  fs::path out_file = fs::temp_directory_path() /
+                      ("ck-out-" + std::to_string(::getpid()) + "-" + std::to_string(std::rand()));
   fs::path err_file = out_file.string() + ".err";
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&actions, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0600);
+  posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0600);
   pid_t pid = -1;
   int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
@@ -153,7 +160,9 @@ RunResult run(const std::vector<std::string>& argv_in, const std::map<std::strin
   return result;
 }
 
-std::string certkeeper_binary() { return CERTKEEPER_BINARY; }
+std::string certkeeper_binary() {
+  return CERTKEEPER_BINARY;
+}
 
 RunResult certkeeper(const std::vector<std::string>& args) {
   std::vector<std::string> argv{certkeeper_binary()};
@@ -161,7 +170,8 @@ RunResult certkeeper(const std::vector<std::string>& args) {
   return run(argv);
 }
 
-Process::Process(const std::vector<std::string>& argv_in, const fs::path& log, const fs::path& cwd) {
+Process::Process(const std::vector<std::string>& argv_in, const fs::path& log,
+                 const fs::path& cwd) {
   std::vector<std::string> argv = argv_in;
   auto args = c_args(argv);
   posix_spawn_file_actions_t actions;

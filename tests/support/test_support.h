@@ -98,7 +98,8 @@ class Process {
 // A loopback TCP port that was free a moment ago.
 [[nodiscard]] int free_port();
 // Waits until something accepts connections on 127.0.0.1:port.
-[[nodiscard]] bool wait_for_port(int port, std::chrono::milliseconds limit = std::chrono::seconds(10));
+[[nodiscard]] bool wait_for_port(int port,
+                                 std::chrono::milliseconds limit = std::chrono::seconds(10));
 // Fails the test (throws) when `program` is not installed: a missing peer never passes.
 void require_program(const std::string& program);
 
