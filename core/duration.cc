@@ -8,18 +8,12 @@ namespace {
 
 std::int64_t unit_seconds(char unit) {
   switch (unit) {
-    case 's':
-      return 1;
-    case 'm':
-      return 60;
-    case 'h':
-      return 3600;
-    case 'd':
-      return 86400;
-    case 'w':
-      return 7 * 86400;
-    default:
-      return 0;
+    case 's': return 1;
+    case 'm': return 60;
+    case 'h': return 3600;
+    case 'd': return 86400;
+    case 'w': return 7 * 86400;
+    default: return 0;
   }
 }
 

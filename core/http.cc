@@ -90,26 +90,20 @@ Error transfer_error(CURLcode code, const Transfer& t, const HttpRequest& req, c
   }
   std::string context = req.method + " " + req.url;
   switch (code) {
-    case CURLE_OPERATION_TIMEDOUT:
-      return Error{Errc::timeout, message, context, true};
-    case CURLE_ABORTED_BY_CALLBACK:
-      return Error{Errc::cancelled, "cancelled", context, false};
+    case CURLE_OPERATION_TIMEDOUT: return Error{Errc::timeout, message, context, true};
+    case CURLE_ABORTED_BY_CALLBACK: return Error{Errc::cancelled, "cancelled", context, false};
     case CURLE_WRITE_ERROR:
       if (t.too_large) {
         return Error{Errc::too_large, "response exceeds the size limit", context, false};
       }
       return Error{Errc::network, message, context, true};
     case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_URL_MALFORMAT:
-      return Error{Errc::invalid_argument, message, context, false};
+    case CURLE_URL_MALFORMAT: return Error{Errc::invalid_argument, message, context, false};
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM:
-      return Error{Errc::tls, message, context, false};
-    case CURLE_SSL_CONNECT_ERROR:
-      return Error{Errc::tls, message, context, true};
-    default:
-      return Error{Errc::network, message, context, true};
+    case CURLE_SSL_CERTPROBLEM: return Error{Errc::tls, message, context, false};
+    case CURLE_SSL_CONNECT_ERROR: return Error{Errc::tls, message, context, true};
+    default: return Error{Errc::network, message, context, true};
   }
 }
 

@@ -81,34 +81,23 @@ std::string_view key_type_names() {
 
 Result<ossl::PKey> generate_key(KeyType type) {
   switch (type) {
-    case KeyType::ecdsa_p256:
-      return generate_ec("P-256");
-    case KeyType::ecdsa_p384:
-      return generate_ec("P-384");
-    case KeyType::rsa2048:
-      return generate_rsa(2048);
-    case KeyType::rsa3072:
-      return generate_rsa(3072);
-    case KeyType::rsa4096:
-      return generate_rsa(4096);
-    case KeyType::ed25519:
-      return generate_ed25519();
-    default:
-      return fail(Errc::unsupported, "unsupported key type");
+    case KeyType::ecdsa_p256: return generate_ec("P-256");
+    case KeyType::ecdsa_p384: return generate_ec("P-384");
+    case KeyType::rsa2048: return generate_rsa(2048);
+    case KeyType::rsa3072: return generate_rsa(3072);
+    case KeyType::rsa4096: return generate_rsa(4096);
+    case KeyType::ed25519: return generate_ed25519();
+    default: return fail(Errc::unsupported, "unsupported key type");
   }
 }
 
 std::string describe_key(const EVP_PKEY& key) {
   switch (EVP_PKEY_get_base_id(&key)) {
     case EVP_PKEY_RSA:
-    case EVP_PKEY_RSA_PSS:
-      return "rsa" + std::to_string(EVP_PKEY_get_bits(&key));
-    case EVP_PKEY_DSA:
-      return "dsa" + std::to_string(EVP_PKEY_get_bits(&key));
-    case EVP_PKEY_ED25519:
-      return "ed25519";
-    case EVP_PKEY_ED448:
-      return "ed448";
+    case EVP_PKEY_RSA_PSS: return "rsa" + std::to_string(EVP_PKEY_get_bits(&key));
+    case EVP_PKEY_DSA: return "dsa" + std::to_string(EVP_PKEY_get_bits(&key));
+    case EVP_PKEY_ED25519: return "ed25519";
+    case EVP_PKEY_ED448: return "ed448";
     case EVP_PKEY_EC: {
       std::string curve = ec_curve_name(key);
       if (curve == "prime256v1" || curve == "P-256") {
@@ -122,8 +111,7 @@ std::string describe_key(const EVP_PKEY& key) {
       }
       return "ecdsa-" + curve;
     }
-    default:
-      return "unknown";
+    default: return "unknown";
   }
 }
 

@@ -18,14 +18,11 @@ struct ImportOptions {
 
 std::string_view outcome_name(UnitOutcome outcome) {
   switch (outcome) {
-    case UnitOutcome::imported:
-      return "imported";
-    case UnitOutcome::failed:
-      return "failed";
-    case UnitOutcome::key_only:
-      return "key_only";
-    default:
-      return "failed";
+    case UnitOutcome::imported: return "imported";
+    case UnitOutcome::failed: return "failed";
+    case UnitOutcome::key_matched: return "key_matched";
+    case UnitOutcome::key_unmatched: return "key_unmatched";
+    default: return "failed";
   }
 }
 
@@ -41,6 +38,9 @@ nlohmann::json report_json(const ImportReport& report) {
         {"path", unit.path}, {"outcome", outcome_name(unit.outcome)}, {"certificates", certs}};
     if (!unit.error.empty()) {
       entry["error"] = unit.error;
+    }
+    if (!unit.matched_certificate.empty()) {
+      entry["matched_certificate"] = unit.matched_certificate;
     }
     units.push_back(std::move(entry));
   }
@@ -62,8 +62,10 @@ void print_text(const ImportReport& report, bool verbose) {
       fmt::print("{:<9} {} ({}{})\n", c.inserted ? "new" : "updated", c.name,
                  c.sha256.substr(0, 16), c.key_path.empty() ? ", no key" : ", key " + c.key_path);
     }
-    if (unit.outcome == UnitOutcome::key_only) {
-      fmt::print("key       {} (a private key without its certificate)\n", unit.path);
+    if (unit.outcome == UnitOutcome::key_matched) {
+      fmt::print("key       {} (matches {})\n", unit.path, unit.matched_certificate);
+    } else if (unit.outcome == UnitOutcome::key_unmatched) {
+      fmt::print("key       {} (matches no certificate; not recorded)\n", unit.path);
     }
   }
   fmt::print("{} new, {} updated, {} failed", report.inserted, report.updated, report.failed);

@@ -252,18 +252,10 @@ PreparedUnit prepare(const Unit& u) {
   unit.path = absolute_path(u.path).string();
   Status status;
   switch (u.kind) {
-    case UnitKind::file:
-      status = prepare_file(u.path, unit);
-      break;
-    case UnitKind::certbot_folder:
-      status = prepare_certbot_folder(u.path, unit);
-      break;
-    case UnitKind::unreadable_directory:
-      status = fail(Errc::io, u.error, u.path.string());
-      break;
-    default:
-      status = fail(Errc::internal, "unknown unit kind");
-      break;
+    case UnitKind::file: status = prepare_file(u.path, unit); break;
+    case UnitKind::certbot_folder: status = prepare_certbot_folder(u.path, unit); break;
+    case UnitKind::unreadable_directory: status = fail(Errc::io, u.error, u.path.string()); break;
+    default: status = fail(Errc::internal, "unknown unit kind"); break;
   }
   if (!status) {
     unit.error = status.error().describe();
@@ -293,7 +285,8 @@ std::string derive_certificate_name(std::string_view display_name) {
 Result<ImportReport> Importer::run(const std::vector<fs::path>& paths) {
   ImportReport report;
   std::vector<Unit> units = discover(paths);
-  std::map<std::string, store::KeyRecord> loose_keys;  // by public key fingerprint
+  // Keys found on their own, by public key fingerprint, with their unit.
+  std::map<std::string, std::pair<store::KeyRecord, std::size_t>> loose_keys;
   std::vector<Keyless> keyless;
 
   auto write_unit = [&](PreparedUnit& unit, std::size_t unit_index) -> Status {
@@ -331,17 +324,19 @@ Result<ImportReport> Importer::run(const std::vector<fs::path>& paths) {
     CK_TRY_STATUS(inventory_.transaction([&]() -> Status {
       for (auto& unit : prepared) {
         const std::size_t index = report.units.size();
-        report.units.push_back(UnitReport{unit.path, UnitOutcome::imported, unit.error, {}});
+        UnitReport& entry = report.units.emplace_back();
+        entry.path = unit.path;
+        entry.error = unit.error;
         if (!unit.error.empty()) {
-          report.units[index].outcome = UnitOutcome::failed;
+          entry.outcome = UnitOutcome::failed;
           ++report.failed;
           continue;
         }
         for (auto& key : unit.loose_keys) {
-          loose_keys.emplace(key.public_key_sha256, key);
+          loose_keys.emplace(key.public_key_sha256, std::pair(key, index));
         }
         if (unit.certificates.empty()) {
-          report.units[index].outcome = UnitOutcome::key_only;
+          entry.outcome = UnitOutcome::key_unmatched;
           continue;
         }
         CK_TRY_STATUS(write_unit(unit, index));
@@ -357,9 +352,13 @@ Result<ImportReport> Importer::run(const std::vector<fs::path>& paths) {
       if (match == loose_keys.end()) {
         continue;
       }
-      CK_TRY(key, inventory_.keys().upsert(match->second));
+      const auto& [key_record, key_unit] = match->second;
+      CK_TRY(key, inventory_.keys().upsert(key_record));
       CK_TRY_STATUS(inventory_.certificates().set_key(k.certificate_id, key.id));
-      report.units[k.unit_index].certificates[k.certificate_index].key_path = match->second.path;
+      ImportedCertificate& cert = report.units[k.unit_index].certificates[k.certificate_index];
+      cert.key_path = key_record.path;
+      report.units[key_unit].outcome = UnitOutcome::key_matched;
+      report.units[key_unit].matched_certificate = cert.name;
       ++report.keys_linked;
     }
     return {};

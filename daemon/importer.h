@@ -32,13 +32,19 @@ struct ImportedCertificate {
   std::string key_path;   // "" when no key is known
 };
 
-enum class UnitOutcome { imported, failed, key_only };
+enum class UnitOutcome {
+  imported,       // certificates written
+  failed,         // nothing written; see error
+  key_matched,    // a key file on its own, linked to a certificate of this run
+  key_unmatched,  // a key file on its own that matched no certificate: not recorded
+};
 
 struct UnitReport {
   std::string path;
   UnitOutcome outcome = UnitOutcome::imported;
   std::string error;  // for failed units
   std::vector<ImportedCertificate> certificates;
+  std::string matched_certificate;  // for key_matched units: the certificate's name
 };
 
 struct ImportReport {

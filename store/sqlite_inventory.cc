@@ -5,14 +5,10 @@ namespace ck::store {
 
 std::string_view to_string(CertificateStatus status) {
   switch (status) {
-    case CertificateStatus::active:
-      return "active";
-    case CertificateStatus::superseded:
-      return "superseded";
-    case CertificateStatus::revoked:
-      return "revoked";
-    default:
-      return "active";
+    case CertificateStatus::active: return "active";
+    case CertificateStatus::superseded: return "superseded";
+    case CertificateStatus::revoked: return "revoked";
+    default: return "active";
   }
 }
 

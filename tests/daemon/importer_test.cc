@@ -127,6 +127,12 @@ TEST_CASE_FIXTURE(ImportFixture,
   CHECK(inventory->certificates().versions("www.example.test").value()[0].key_path ==
         (dir / "www.key").string());
   CHECK(inventory->keys().find_by_path((dir / "unrelated.key").string()).value() == std::nullopt);
+  std::map<std::string, UnitOutcome> outcomes;
+  for (const auto& unit : report.units) {
+    outcomes[std::filesystem::path(unit.path).filename()] = unit.outcome;
+  }
+  CHECK(outcomes["www.key"] == UnitOutcome::key_matched);
+  CHECK(outcomes["unrelated.key"] == UnitOutcome::key_unmatched);
 }
 
 TEST_CASE_FIXTURE(ImportFixture, "a file of CA certificates imports each of them") {
