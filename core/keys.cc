@@ -139,6 +139,16 @@ Result<std::string> public_key_fingerprint(const EVP_PKEY& key) {
   return ossl::hex(ossl::sha256(der));
 }
 
+Result<std::string> public_key_fingerprint(const X509& cert) {
+  unsigned char* der = nullptr;
+  int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(&cert), &der);
+  if (len <= 0) {
+    return std::unexpected(ossl::error(Errc::crypto, "cannot encode the certificate's public key"));
+  }
+  ossl::OpensslString owner(reinterpret_cast<char*>(der));
+  return ossl::hex(ossl::sha256(std::string_view(owner.get(), static_cast<std::size_t>(len))));
+}
+
 bool same_public_key(const EVP_PKEY& a, const EVP_PKEY& b) {
   bool same = EVP_PKEY_eq(&a, &b) == 1;
   ERR_clear_error();

@@ -27,6 +27,9 @@ enum class KeyType { ecdsa_p256, ecdsa_p384, rsa2048, rsa3072, rsa4096, ed25519 
 [[nodiscard]] Result<std::string> public_key_der(const EVP_PKEY& key);      // SPKI DER
 // Lowercase hex SHA-256 of the SubjectPublicKeyInfo DER.
 [[nodiscard]] Result<std::string> public_key_fingerprint(const EVP_PKEY& key);
+// The same fingerprint for a certificate's key, read from its encoded
+// SubjectPublicKeyInfo (far cheaper than re-encoding the EVP_PKEY on OpenSSL 3.0).
+[[nodiscard]] Result<std::string> public_key_fingerprint(const X509& cert);
 
 [[nodiscard]] bool same_public_key(const EVP_PKEY& a, const EVP_PKEY& b);
 

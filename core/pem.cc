@@ -35,7 +35,7 @@ bool is_header_line(std::string_view line) {
   return line.find(':') != std::string_view::npos;
 }
 
-Result<ossl::X509Ptr> parse_certificate_block(const PemBlock& block) {
+Result<ossl::X509Ptr> parse_certificate_block(const PemBlock& block, CertificateCache* cache) {
   if (block.label == "TRUSTED CERTIFICATE") {
     const auto* p = reinterpret_cast<const unsigned char*>(block.der.data());
     ossl::X509Ptr cert(d2i_X509_AUX(nullptr, &p, static_cast<long>(block.der.size())));
@@ -44,7 +44,7 @@ Result<ossl::X509Ptr> parse_certificate_block(const PemBlock& block) {
     }
     return cert;
   }
-  return ossl::x509_from_der(block.der);
+  return cache ? cache->parse(block.der) : ossl::x509_from_der(block.der);
 }
 
 Result<ossl::PKey> parse_key_block(const PemBlock& block) {
@@ -142,7 +142,20 @@ Result<std::vector<PemBlock>> parse_pem_blocks(std::string_view text) {
   return blocks;
 }
 
-Result<PemBundle> parse_pem_bundle(std::string_view data) {
+Result<ossl::X509Ptr> CertificateCache::parse(std::string_view der) {
+  if (auto it = cas_.find(std::string(der)); it != cas_.end()) {
+    X509_up_ref(it->second.get());
+    return ossl::X509Ptr(it->second.get());
+  }
+  CK_TRY(cert, ossl::x509_from_der(der));
+  if ((X509_get_extension_flags(cert.get()) & EXFLAG_CA) != 0 && cas_.size() < capacity_) {
+    X509_up_ref(cert.get());
+    cas_.emplace(std::string(der), ossl::X509Ptr(cert.get()));
+  }
+  return cert;
+}
+
+Result<PemBundle> parse_pem_bundle(std::string_view data, CertificateCache* cache) {
   if (data.find_first_not_of(" \t\r\n") == std::string_view::npos) {
     return fail(Errc::parse, "empty file");
   }
@@ -154,7 +167,7 @@ Result<PemBundle> parse_pem_bundle(std::string_view data) {
   for (std::size_t i = 0; i < blocks.size(); ++i) {
     const PemBlock& block = blocks[i];
     if (is_certificate_label(block.label)) {
-      auto cert = parse_certificate_block(block);
+      auto cert = parse_certificate_block(block, cache);
       if (!cert) {
         return fail(Errc::parse, where(i, block) + ": " + cert.error().message);
       }

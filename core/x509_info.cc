@@ -150,7 +150,7 @@ Result<CertificateInfo> describe_certificate(const X509& cert) {
     return std::unexpected(ossl::error(Errc::parse, "unsupported or invalid public key"));
   }
   info.key_type = describe_key(*key);
-  CK_TRY(key_fingerprint, public_key_fingerprint(*key));
+  CK_TRY(key_fingerprint, public_key_fingerprint(cert));
   info.public_key_sha256 = std::move(key_fingerprint);
   ERR_clear_error();
   return info;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <thread>
 
 #include "core/atomic_file.h"
 #include "core/keys.h"
@@ -204,35 +205,35 @@ Status prepare_material(Material& m, PreparedUnit& unit) {
   return {};
 }
 
-Result<PemBundle> read_bundle(const fs::path& path) {
+Result<PemBundle> read_bundle(const fs::path& path, CertificateCache& cache) {
   CK_TRY(data, read_file(path, kMaxFileBytes));
-  auto bundle = parse_pem_bundle(data);
+  auto bundle = parse_pem_bundle(data, &cache);
   if (!bundle) {
     return fail(bundle.error().within(path.string()));
   }
   return bundle;
 }
 
-Status prepare_file(const fs::path& path, PreparedUnit& unit) {
-  CK_TRY(bundle, read_bundle(path));
+Status prepare_file(const fs::path& path, PreparedUnit& unit, CertificateCache& cache) {
+  CK_TRY(bundle, read_bundle(path, cache));
   Material m{std::move(bundle.certificates), std::move(bundle.keys), path, path, ""};
   return prepare_material(m, unit);
 }
 
 // certbot live/NAME/: cert.pem is the leaf, chain.pem (or fullchain.pem after
 // its first certificate) the chain, privkey.pem the key; NAME names it.
-Status prepare_certbot_folder(const fs::path& dir, PreparedUnit& unit) {
-  CK_TRY(cert, read_bundle(dir / "cert.pem"));
+Status prepare_certbot_folder(const fs::path& dir, PreparedUnit& unit, CertificateCache& cache) {
+  CK_TRY(cert, read_bundle(dir / "cert.pem", cache));
   if (cert.certificates.size() != 1) {
     return fail(Errc::parse, "expected exactly one certificate", (dir / "cert.pem").string());
   }
   std::error_code ec;
   const bool has_chain = fs::exists(dir / "chain.pem", ec);
-  CK_TRY(chain, read_bundle(dir / (has_chain ? "chain.pem" : "fullchain.pem")));
+  CK_TRY(chain, read_bundle(dir / (has_chain ? "chain.pem" : "fullchain.pem"), cache));
   if (!has_chain && !chain.certificates.empty()) {
     chain.certificates.erase(chain.certificates.begin());  // fullchain starts with the leaf
   }
-  CK_TRY(key, read_bundle(dir / "privkey.pem"));
+  CK_TRY(key, read_bundle(dir / "privkey.pem", cache));
   if (key.keys.size() != 1) {
     return fail(Errc::parse, "expected exactly one private key", (dir / "privkey.pem").string());
   }
@@ -247,13 +248,13 @@ Status prepare_certbot_folder(const fs::path& dir, PreparedUnit& unit) {
   return prepare_material(m, unit);
 }
 
-PreparedUnit prepare(const Unit& u) {
+PreparedUnit prepare(const Unit& u, CertificateCache& cache) {
   PreparedUnit unit;
   unit.path = absolute_path(u.path).string();
   Status status;
   switch (u.kind) {
-    case UnitKind::file: status = prepare_file(u.path, unit); break;
-    case UnitKind::certbot_folder: status = prepare_certbot_folder(u.path, unit); break;
+    case UnitKind::file: status = prepare_file(u.path, unit, cache); break;
+    case UnitKind::certbot_folder: status = prepare_certbot_folder(u.path, unit, cache); break;
     case UnitKind::unreadable_directory: status = fail(Errc::io, u.error, u.path.string()); break;
     default: status = fail(Errc::internal, "unknown unit kind"); break;
   }
@@ -263,6 +264,27 @@ PreparedUnit prepare(const Unit& u) {
     unit.loose_keys.clear();
   }
   return unit;
+}
+
+// Parses units[start, end) on every core: parsing (d2i_X509 above all) costs
+// more than writing, and files are independent. Each worker has its own cache.
+std::vector<PreparedUnit> prepare_batch(const std::vector<Unit>& units, std::size_t start,
+                                        std::size_t end, std::vector<CertificateCache>& caches) {
+  std::vector<PreparedUnit> prepared(end - start);
+  auto work = [&](std::size_t worker) {
+    for (std::size_t i = start + worker; i < end; i += caches.size()) {
+      prepared[i - start] = prepare(units[i], caches[worker]);
+    }
+  };
+  std::vector<std::jthread> helpers;
+  for (std::size_t w = 1; w < caches.size(); ++w) {
+    helpers.emplace_back(work, w);
+  }
+  work(0);
+  for (auto& helper : helpers) {
+    helper.join();  // before `prepared` is moved out
+  }
+  return prepared;
 }
 
 }  // namespace
@@ -285,6 +307,8 @@ std::string derive_certificate_name(std::string_view display_name) {
 Result<ImportReport> Importer::run(const std::vector<fs::path>& paths) {
   ImportReport report;
   std::vector<Unit> units = discover(paths);
+  // Chains repeat across files: each worker parses a CA certificate once.
+  std::vector<CertificateCache> caches(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
   // Keys found on their own, by public key fingerprint, with their unit.
   std::map<std::string, std::pair<store::KeyRecord, std::size_t>> loose_keys;
   std::vector<Keyless> keyless;
@@ -317,10 +341,7 @@ Result<ImportReport> Importer::run(const std::vector<fs::path>& paths) {
 
   for (std::size_t start = 0; start < units.size(); start += kBatchUnits) {
     const std::size_t end = std::min(units.size(), start + kBatchUnits);
-    std::vector<PreparedUnit> prepared;
-    for (std::size_t i = start; i < end; ++i) {
-      prepared.push_back(prepare(units[i]));
-    }
+    std::vector<PreparedUnit> prepared = prepare_batch(units, start, end, caches);
     CK_TRY_STATUS(inventory_.transaction([&]() -> Status {
       for (auto& unit : prepared) {
         const std::size_t index = report.units.size();
