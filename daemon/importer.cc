@@ -1,6 +1,7 @@
 #include "daemon/importer.h"
 
 #include <algorithm>
+#include <future>
 #include <map>
 #include <optional>
 #include <thread>
@@ -339,9 +340,22 @@ Result<ImportReport> Importer::run(const std::vector<fs::path>& paths) {
     });
   };
 
+  // A pipeline: the next batch is parsed while this one is written. (On an
+  // early return the pending parse finishes first: ~std::future waits.)
+  auto parse_from = [&](std::size_t start) {
+    return std::async(std::launch::async, [&, start] {
+      return prepare_batch(units, start, std::min(units.size(), start + kBatchUnits), caches);
+    });
+  };
+  std::future<std::vector<PreparedUnit>> next;
+  if (!units.empty()) {
+    next = parse_from(0);
+  }
   for (std::size_t start = 0; start < units.size(); start += kBatchUnits) {
-    const std::size_t end = std::min(units.size(), start + kBatchUnits);
-    std::vector<PreparedUnit> prepared = prepare_batch(units, start, end, caches);
+    std::vector<PreparedUnit> prepared = next.get();
+    if (start + kBatchUnits < units.size()) {
+      next = parse_from(start + kBatchUnits);
+    }
     CK_TRY_STATUS(inventory_.transaction([&]() -> Status {
       for (auto& unit : prepared) {
         const std::size_t index = report.units.size();

@@ -121,16 +121,20 @@ TEST_CASE_FIXTURE(CliFixture, "a failed file makes import exit 1 while the rest 
 TEST_CASE_FIXTURE(CliFixture, "an unreadable file is reported with its path") {
   write_text(dir / "secret.pem", www.cert_pem() + www.key_pem(), 0000);
   std::vector<std::string> argv;
+  std::string binary = certkeeper_binary();
   if (::geteuid() == 0) {
     // root reads anything: run as nobody, which may use the state dir but not the file.
+    // nobody gets its own copy of the binary: the build tree may not be reachable for it.
     require_program("setpriv");
     std::filesystem::permissions(dir.path(), std::filesystem::perms(0755));
     std::filesystem::create_directories(state);
     REQUIRE(run({"chown", "-R", "nobody", state}).exit_code == 0);
+    std::filesystem::copy_file(binary, dir / "certkeeper");
+    binary = (dir / "certkeeper").string();
     argv = {"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"};
   }
-  for (const std::string& a : {certkeeper_binary(), std::string("--state-dir"), state,
-                               std::string("import"), (dir / "secret.pem").string()}) {
+  for (const std::string& a : {binary, std::string("--state-dir"), state, std::string("import"),
+                               (dir / "secret.pem").string()}) {
     argv.push_back(a);
   }
   auto r = run(argv);
