@@ -51,17 +51,6 @@ CertificateRecord read_certificate(const Statement& s, bool full) {
   return r;
 }
 
-Result<std::vector<CertificateRecord>> collect(Statement& s, bool full) {
-  std::vector<CertificateRecord> out;
-  for (;;) {
-    CK_TRY(row, s.step());
-    if (!row) {
-      return out;
-    }
-    out.push_back(read_certificate(s, full));
-  }
-}
-
 KeyRecord read_key(const Statement& s) {
   return KeyRecord{s.integer(0), s.text(1), s.text(2), s.text(3), s.integer(4)};
 }
@@ -149,11 +138,8 @@ Result<UpsertResult> SqliteCertificates::insert(const CertificateRecord& record)
 Result<std::optional<CertificateRecord>> SqliteCertificates::find_by_fingerprint(
     std::string_view sha256) {
   CK_TRY(s, db_.prepare(CK_CERT_SELECT_FULL "WHERE c.sha256 = ?"));
-  CK_TRY(row, s.bind(sha256).step());
-  if (!row) {
-    return std::nullopt;
-  }
-  return read_certificate(s, true);
+  s.bind(sha256);
+  return first_row(s, [](const Statement& row) { return read_certificate(row, true); });
 }
 
 Result<std::vector<CertificateRecord>> SqliteCertificates::find_by_fingerprint_prefix(
@@ -165,14 +151,14 @@ Result<std::vector<CertificateRecord>> SqliteCertificates::find_by_fingerprint_p
   CK_TRY(s, db_.prepare(CK_CERT_SELECT_FULL "WHERE c.sha256 >= ?1 AND c.sha256 < ?1 || '~' "
                                             "ORDER BY c.sha256 LIMIT 10"));
   s.bind(prefix);
-  return collect(s, true);
+  return collect_rows(s, [](const Statement& row) { return read_certificate(row, true); });
 }
 
 Result<std::vector<CertificateRecord>> SqliteCertificates::versions(std::string_view name) {
   CK_TRY(s,
          db_.prepare(CK_CERT_SELECT_FULL "WHERE c.name = ? ORDER BY c.not_before DESC, c.id DESC"));
   s.bind(name);
-  return collect(s, true);
+  return collect_rows(s, [](const Statement& row) { return read_certificate(row, true); });
 }
 
 Status SqliteCertificates::for_each(const CertificateFilter& filter,
@@ -236,21 +222,15 @@ Result<std::optional<KeyRecord>> SqliteKeys::find_by_path(std::string_view path)
   CK_TRY(s,
          db_.prepare(
              "SELECT id, path, key_type, public_key_sha256, created_at FROM keys WHERE path = ?"));
-  CK_TRY(row, s.bind(path).step());
-  if (!row) {
-    return std::nullopt;
-  }
-  return read_key(s);
+  s.bind(path);
+  return first_row(s, read_key);
 }
 
 Result<std::optional<KeyRecord>> SqliteKeys::find(std::int64_t id) {
   CK_TRY(s, db_.prepare(
                 "SELECT id, path, key_type, public_key_sha256, created_at FROM keys WHERE id = ?"));
-  CK_TRY(row, s.bind(id).step());
-  if (!row) {
-    return std::nullopt;
-  }
-  return read_key(s);
+  s.bind(id);
+  return first_row(s, read_key);
 }
 
 }  // namespace ck::store::sqlite

@@ -202,7 +202,7 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path,
   CK_TRY_STATUS(
       db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
                "PRAGMA foreign_keys=ON; PRAGMA trusted_schema=OFF; "
-                         "PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY"));
+               "PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY"));
   CK_TRY_STATUS(db->migrate(migrations));
   return db;
 }

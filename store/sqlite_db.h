@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "core/error.h"
 
@@ -65,6 +66,31 @@ class Statement {
   sqlite3_stmt* stmt_;
   int next_index_ = 1;
 };
+
+// Every remaining row of `s`, each turned into a record by `read(s)`.
+template <class Reader>
+[[nodiscard]] auto collect_rows(Statement& s, Reader read)
+    -> Result<std::vector<decltype(read(s))>> {
+  std::vector<decltype(read(s))> out;
+  for (;;) {
+    CK_TRY(row, s.step());
+    if (!row) {
+      return out;
+    }
+    out.push_back(read(s));
+  }
+}
+
+// The first row of `s` as a record, or nullopt when there is none.
+template <class Reader>
+[[nodiscard]] auto first_row(Statement& s, Reader read)
+    -> Result<std::optional<decltype(read(s))>> {
+  CK_TRY(row, s.step());
+  if (!row) {
+    return std::nullopt;
+  }
+  return read(s);
+}
 
 struct Migration {
   int version;  // 1, 2, 3, ... in order, never reused

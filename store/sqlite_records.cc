@@ -42,27 +42,6 @@ EventRecord read_event(const Statement& s) {
   return EventRecord{s.integer(0), s.integer(1), s.text(2), s.text(3), s.text(4), s.text(5)};
 }
 
-template <class Record, class Reader>
-Result<std::vector<Record>> collect(Statement& s, Reader read) {
-  std::vector<Record> out;
-  for (;;) {
-    CK_TRY(row, s.step());
-    if (!row) {
-      return out;
-    }
-    out.push_back(read(s));
-  }
-}
-
-template <class Record, class Reader>
-Result<std::optional<Record>> first(Statement& s, Reader read) {
-  CK_TRY(row, s.step());
-  if (!row) {
-    return std::optional<Record>();
-  }
-  return std::optional<Record>(read(s));
-}
-
 }  // namespace
 
 Result<UpsertResult> SqliteAccounts::upsert(const AccountRecord& r) {
@@ -88,12 +67,12 @@ Result<std::optional<AccountRecord>> SqliteAccounts::find(std::string_view direc
                                                           std::string_view key_path) {
   CK_TRY(s, db_.prepare(CK_ACCOUNT_SELECT "WHERE directory_url = ? AND key_path = ?"));
   s.bind_all(directory_url, key_path);
-  return first<AccountRecord>(s, read_account);
+  return first_row(s, read_account);
 }
 
 Result<std::vector<AccountRecord>> SqliteAccounts::list() {
   CK_TRY(s, db_.prepare(CK_ACCOUNT_SELECT "ORDER BY id"));
-  return collect<AccountRecord>(s, read_account);
+  return collect_rows(s, read_account);
 }
 
 Result<UpsertResult> SqliteOrders::upsert(const OrderRecord& r) {
@@ -123,12 +102,12 @@ Result<UpsertResult> SqliteOrders::upsert(const OrderRecord& r) {
 Result<std::optional<OrderRecord>> SqliteOrders::find_by_url(std::string_view url) {
   CK_TRY(s, db_.prepare(CK_ORDER_SELECT "WHERE order_url = ?"));
   s.bind(url);
-  return first<OrderRecord>(s, read_order);
+  return first_row(s, read_order);
 }
 
 Result<std::vector<OrderRecord>> SqliteOrders::unfinished() {
   CK_TRY(s, db_.prepare(CK_ORDER_SELECT "WHERE status NOT IN ('valid', 'invalid') ORDER BY id"));
-  return collect<OrderRecord>(s, read_order);
+  return collect_rows(s, read_order);
 }
 
 Status SqliteStaples::upsert(const StapleRecord& r) {
@@ -150,7 +129,7 @@ Result<std::optional<StapleRecord>> SqliteStaples::find(std::int64_t certificate
                         "this_update, next_update, fetched_at, last_error FROM staples "
                         "WHERE certificate_id = ?"));
   s.bind(certificate_id);
-  return first<StapleRecord>(s, [](const Statement& r) {
+  return first_row(s, [](const Statement& r) {
     return StapleRecord{r.integer(0), r.text(1),    r.text(2),    r.text(3), r.integer(4),
                         r.integer(5), r.integer(6), r.integer(7), r.text(8)};
   });
@@ -175,7 +154,7 @@ Result<std::optional<CrlRecord>> SqliteCrls::find(std::string_view url) {
   CK_TRY(s, db_.prepare("SELECT url, issuer, crl_number, this_update, next_update, etag, "
                         "last_modified, path, entries, fetched_at FROM crls WHERE url = ?"));
   s.bind(url);
-  return first<CrlRecord>(s, [](const Statement& r) {
+  return first_row(s, [](const Statement& r) {
     return CrlRecord{r.text(0), r.text(1), r.text(2), r.integer(3), r.integer(4),
                      r.text(5), r.text(6), r.text(7), r.integer(8), r.integer(9)};
   });
@@ -195,7 +174,7 @@ Result<std::optional<ProbeRecord>> SqliteProbes::latest(std::string_view target)
                         "error, result_json FROM probes WHERE target = ? "
                         "ORDER BY probed_at DESC, id DESC LIMIT 1"));
   s.bind(target);
-  return first<ProbeRecord>(s, [](const Statement& r) {
+  return first_row(s, [](const Statement& r) {
     return ProbeRecord{r.integer(0), r.text(1), r.text(2), r.integer(3), r.integer(4) != 0,
                        r.text(5),    r.text(6), r.text(7), r.text(8),    r.text(9)};
   });
@@ -226,7 +205,7 @@ Result<bool> SqliteAlerts::resolve(std::string_view dedup_key, std::int64_t at) 
 
 Result<std::vector<AlertRecord>> SqliteAlerts::open_alerts() {
   CK_TRY(s, db_.prepare(CK_ALERT_SELECT "WHERE resolved_at IS NULL ORDER BY first_fired_at, id"));
-  return collect<AlertRecord>(s, read_alert);
+  return collect_rows(s, read_alert);
 }
 
 Result<std::int64_t> SqliteEvents::append(const EventRecord& r) {
@@ -243,11 +222,11 @@ Result<std::vector<EventRecord>> SqliteEvents::recent(
   if (certificate_name) {
     CK_TRY(s, db_.prepare(CK_EVENT_SELECT "WHERE certificate_name = ? ORDER BY id DESC LIMIT ?"));
     s.bind(*certificate_name).bind(max);
-    return collect<EventRecord>(s, read_event);
+    return collect_rows(s, read_event);
   }
   CK_TRY(s, db_.prepare(CK_EVENT_SELECT "ORDER BY id DESC LIMIT ?"));
   s.bind(max);
-  return collect<EventRecord>(s, read_event);
+  return collect_rows(s, read_event);
 }
 
 }  // namespace ck::store::sqlite
