@@ -88,6 +88,7 @@ int run_cli(int argc, char** argv, const Clock& clock) {
   add_list_command(app, context, exit_code);
   add_show_command(app, context, exit_code);
   add_config_command(app, context, exit_code);
+  add_issue_command(app, context, exit_code);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,141 @@
+#pragma once
+// The RFC 8555 protocol client: one CA directory, one account key. Every
+// request is a JWS from the AccountSigner; nonces are reused from each
+// response's Replay-Nonce and a badNonce answer is retried once with a fresh
+// nonce (§6.5). Any ACME problem document comes back as an Error whose message
+// carries the CA's type, detail and subproblems.
+//
+// Not thread-safe: one AcmeClient per job. Every request is bounded by the
+// HttpOptions timeouts and can be cancelled through the stop token.
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "acme/jws.h"
+#include "acme/problem.h"
+#include "core/http.h"
+
+namespace ck::acme {
+
+// §7.1.1
+struct Directory {
+  std::string new_nonce;
+  std::string new_account;
+  std::string new_order;
+  std::string revoke_cert;
+  std::string key_change;
+  std::string renewal_info;  // RFC 9773, "" when the CA has no ARI
+  std::string terms_of_service;
+  bool external_account_required = false;
+  std::map<std::string, std::string> profiles;  // name -> description
+};
+[[nodiscard]] Result<Directory> parse_directory(std::string_view json_text);
+
+// §7.1.2
+struct Account {
+  std::string url;
+  std::string status;
+  std::vector<std::string> contact;
+};
+
+// §7.1.5
+struct Challenge {
+  std::string type;
+  std::string url;
+  std::string status;
+  std::string token;
+  std::optional<Problem> error;
+};
+
+// §7.1.4
+struct Authorization {
+  std::string url;
+  Identifier identifier;
+  std::string status;
+  bool wildcard = false;
+  std::vector<Challenge> challenges;
+};
+
+// §7.1.3
+struct Order {
+  std::string url;
+  std::string status;
+  std::vector<Identifier> identifiers;
+  std::vector<std::string> authorizations;
+  std::string finalize;
+  std::string certificate;
+  std::string profile;
+  std::optional<Problem> error;
+  std::optional<std::chrono::seconds> retry_after;  // from the response, when given
+};
+
+// A downloaded certificate chain (§7.4.2), and the alternates the CA offers.
+struct CertificateChain {
+  std::string pem;                      // leaf first
+  std::vector<std::string> alternates;  // URLs from Link: rel="alternate"
+};
+
+struct ExternalAccountKey {
+  std::string kid;
+  std::string hmac_key;  // base64url, as the CA gives it
+};
+
+class AcmeClient {
+ public:
+  // `signer` must outlive the client.
+  [[nodiscard]] static Result<AcmeClient> create(std::string directory_url, HttpOptions http,
+                                                 const AccountSigner& signer);
+
+  // Fetched once, then cached.
+  [[nodiscard]] Result<Directory> directory();
+
+  // newAccount (§7.3). With only_existing, looks the account up (§7.3.1) and
+  // fails with accountDoesNotExist when there is none. The account URL is
+  // kept for the kid of later requests.
+  [[nodiscard]] Result<Account> new_account(const std::vector<std::string>& contact,
+                                            bool agree_to_terms, bool only_existing,
+                                            const std::optional<ExternalAccountKey>& eab);
+  void set_account_url(std::string url) { account_url_ = std::move(url); }
+  [[nodiscard]] const std::string& account_url() const { return account_url_; }
+
+  [[nodiscard]] Result<Order> new_order(const std::vector<Identifier>& identifiers,
+                                        const std::string& profile, const std::string& replaces);
+  [[nodiscard]] Result<Order> get_order(const std::string& url);
+  [[nodiscard]] Result<Authorization> get_authorization(const std::string& url);
+  // Tells the CA the challenge is ready (§7.5.1).
+  [[nodiscard]] Result<Challenge> respond(const std::string& challenge_url);
+  [[nodiscard]] Result<Order> finalize(const Order& order, const std::string& csr_der);
+  [[nodiscard]] Result<CertificateChain> download(const std::string& certificate_url);
+
+  void set_stop_token(std::stop_token stop) { stop_ = std::move(stop); }
+
+ private:
+  AcmeClient(std::string directory_url, HttpClient http, const AccountSigner& signer);
+  [[nodiscard]] Result<std::string> next_nonce();
+  // POST a JWS; payload "" is POST-as-GET. With use_jwk the header carries
+  // the key instead of the kid (§6.2).
+  [[nodiscard]] Result<HttpResponse> post(const std::string& url, const std::string& payload,
+                                          bool use_jwk = false);
+  [[nodiscard]] Result<HttpResponse> post_once(const std::string& url, const std::string& payload,
+                                               bool use_jwk);
+  void keep_nonce(const HttpResponse& response);
+
+  std::string directory_url_;
+  HttpClient http_;
+  const AccountSigner* signer_;
+  std::optional<Directory> directory_;
+  std::deque<std::string> nonces_;
+  std::string account_url_;
+  std::stop_token stop_;
+};
+
+// Parses Retry-After (delta-seconds only; an HTTP date counts as unknown).
+[[nodiscard]] std::optional<std::chrono::seconds> parse_retry_after(
+    const std::optional<std::string>& value);
+
+}  // namespace ck::acme

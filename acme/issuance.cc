@@ -1,0 +1,275 @@
+#include "acme/issuance.h"
+
+#include <algorithm>
+#include <array>
+#include <condition_variable>
+#include <mutex>
+
+#include "core/pem.h"
+#include "core/x509_info.h"
+
+namespace ck::acme {
+namespace {
+
+using std::chrono::milliseconds;
+
+// Challenges that were presented: cleaned up when this goes out of scope,
+// whatever path the issuance took.
+class PresentedChallenges {
+ public:
+  explicit PresentedChallenges(ChallengeSolver& solver) : solver_(solver) {}
+  PresentedChallenges(const PresentedChallenges&) = delete;
+  PresentedChallenges& operator=(const PresentedChallenges&) = delete;
+  ~PresentedChallenges() {
+    for (const auto& [identifier, challenge] : presented_) {
+      solver_.cleanup(identifier, challenge);
+    }
+  }
+  Status present(const Authorization& authz, const Challenge& challenge,
+                 const std::string& key_authorization) {
+    CK_TRY_STATUS(solver_.present(authz.identifier, challenge, key_authorization));
+    presented_.emplace_back(authz.identifier, challenge);
+    return {};
+  }
+
+ private:
+  ChallengeSolver& solver_;
+  std::vector<std::pair<Identifier, Challenge>> presented_;
+};
+
+std::string identifier_text(const Identifier& id) {
+  return id.type + ":" + id.value;
+}
+
+const Challenge* find_challenge(const Authorization& authz, std::string_view type) {
+  auto it = std::find_if(authz.challenges.begin(), authz.challenges.end(),
+                         [&](const Challenge& c) { return c.type == type; });
+  return it == authz.challenges.end() ? nullptr : &*it;
+}
+
+Error authorization_failed(const Authorization& authz, std::string_view type) {
+  std::string message =
+      "authorization for " + identifier_text(authz.identifier) + " is " + authz.status;
+  if (const Challenge* c = find_challenge(authz, type); c && c->error) {
+    message += ": the CA said " + c->error->describe();
+  }
+  return Error{Errc::protocol, message, authz.url, false};
+}
+
+// The issuer CN of the topmost certificate of a PEM chain, "" when unreadable.
+std::string top_issuer_cn(const std::string& pem) {
+  auto bundle = parse_pem_bundle(pem);
+  if (!bundle || bundle->certificates.empty()) {
+    return {};
+  }
+  auto info = describe_certificate(*bundle->certificates.back());
+  return info ? info->issuer_cn : std::string();
+}
+
+// §7.4.2: the default chain, or the first alternate whose topmost certificate
+// was issued by `issuer_cn`; the default when none is (as certbot and lego do).
+Result<CertificateChain> download_preferred(AcmeClient& client, const std::string& url,
+                                            const std::string& issuer_cn) {
+  CK_TRY(chain, client.download(url));
+  if (issuer_cn.empty() || top_issuer_cn(chain.pem) == issuer_cn) {
+    return chain;
+  }
+  for (const auto& alternate : chain.alternates) {
+    CK_TRY(candidate, client.download(alternate));
+    if (top_issuer_cn(candidate.pem) == issuer_cn) {
+      candidate.alternates = chain.alternates;
+      return candidate;
+    }
+  }
+  return chain;
+}
+
+// Everything issue_certificate() carries from step to step.
+class Issuance {
+ public:
+  Issuance(AcmeClient& client, const AccountSigner& signer, const IssueRequest& request,
+           ChallengeSolver& solver, Waiter& waiter, const Clock& clock, OrderObserver* observer,
+           std::stop_token stop)
+      : client_(client),
+        signer_(signer),
+        request_(request),
+        solver_(solver),
+        presented_(solver),
+        waiter_(waiter),
+        clock_(clock),
+        observer_(observer),
+        stop_(std::move(stop)),
+        deadline_(clock.monotonic() + request.timeout) {}
+
+  Result<IssueResult> run() {
+    CK_TRY(order, client_.new_order(request_.identifiers, request_.profile, request_.replaces));
+    order_ = std::move(order);
+    for (int attempt = 0;; ++attempt) {
+      notify();
+      switch (next_order_step(order_)) {
+        case OrderStep::authorize: CK_TRY_STATUS(authorize()); break;
+        case OrderStep::finalize:
+          CK_TRY_STATUS(replace_order(client_.finalize(order_, request_.csr_der)));
+          break;
+        case OrderStep::wait: CK_TRY_STATUS(pause(attempt, order_.retry_after)); break;
+        case OrderStep::download: {
+          CK_TRY(chain, download_preferred(client_, order_.certificate, request_.preferred_chain));
+          return IssueResult{order_, std::move(chain)};
+        }
+        case OrderStep::failed:
+        default: {
+          std::string why = order_.error ? ": the CA said " + order_.error->describe() : "";
+          return fail(Errc::protocol, "order is " + order_.status + why, order_.url);
+        }
+      }
+      if (order_.status == "processing" || order_.status == "pending") {
+        CK_TRY_STATUS(replace_order(client_.get_order(order_.url)));
+      }
+    }
+  }
+
+ private:
+  void notify() {
+    if (observer_) {
+      observer_->order_changed(order_);
+    }
+  }
+
+  Status replace_order(Result<Order> updated) {
+    if (!updated) {
+      return std::unexpected(updated.error());
+    }
+    order_ = std::move(*updated);
+    return {};
+  }
+
+  Status pause(int attempt, std::optional<std::chrono::seconds> retry_after) {
+    if (clock_.monotonic() >= deadline_) {
+      return fail(Errc::timeout,
+                  "the CA did not finish within " + std::to_string(request_.timeout.count()) + " s",
+                  order_.url, true);
+    }
+    if (!waiter_.wait(poll_delay(attempt, retry_after), stop_)) {
+      return fail(Errc::cancelled, "cancelled", order_.url);
+    }
+    return {};
+  }
+
+  // Presents and answers every pending challenge first, then polls them all,
+  // so a certificate with many names costs one round of waiting.
+  Status authorize() {
+    std::vector<std::string> waiting;
+    for (const auto& url : order_.authorizations) {
+      CK_TRY(authz, client_.get_authorization(url));
+      switch (next_authorization_step(authz, solver_.type())) {
+        case AuthorizationStep::done: break;
+        case AuthorizationStep::wait: waiting.push_back(url); break;
+        case AuthorizationStep::solve: {
+          const Challenge* challenge = find_challenge(authz, solver_.type());
+          if (!challenge) {
+            return fail(Errc::unsupported,
+                        "the CA offers no " + std::string(solver_.type()) + " challenge for " +
+                            identifier_text(authz.identifier),
+                        url);
+          }
+          CK_TRY_STATUS(
+              presented_.present(authz, *challenge, signer_.key_authorization(challenge->token)));
+          CK_TRY_STATUS(client_.respond(challenge->url));
+          waiting.push_back(url);
+          break;
+        }
+        case AuthorizationStep::failed:
+        default: return fail(authorization_failed(authz, solver_.type()));
+      }
+    }
+    for (const auto& url : waiting) {
+      CK_TRY_STATUS(wait_until_valid(url));
+    }
+    return {};
+  }
+
+  Status wait_until_valid(const std::string& url) {
+    for (int attempt = 0;; ++attempt) {
+      CK_TRY_STATUS(pause(attempt, std::nullopt));
+      CK_TRY(authz, client_.get_authorization(url));
+      switch (next_authorization_step(authz, solver_.type())) {
+        case AuthorizationStep::done: return {};
+        case AuthorizationStep::failed: return fail(authorization_failed(authz, solver_.type()));
+        case AuthorizationStep::wait:
+        case AuthorizationStep::solve:
+        default: break;  // still pending or processing
+      }
+    }
+  }
+
+  AcmeClient& client_;
+  const AccountSigner& signer_;
+  const IssueRequest& request_;
+  ChallengeSolver& solver_;
+  PresentedChallenges presented_;
+  Waiter& waiter_;
+  const Clock& clock_;
+  OrderObserver* observer_;
+  std::stop_token stop_;
+  MonoTime deadline_;
+  Order order_;
+};
+
+}  // namespace
+
+bool SleepingWaiter::wait(milliseconds delay, std::stop_token stop) {
+  std::mutex mutex;
+  std::condition_variable_any wake;
+  std::unique_lock lock(mutex);
+  return !wake.wait_for(lock, stop, delay, [] { return false; });
+}
+
+OrderStep next_order_step(const Order& order) {
+  if (order.status == "pending") {
+    return OrderStep::authorize;
+  }
+  if (order.status == "ready") {
+    return OrderStep::finalize;
+  }
+  if (order.status == "processing") {
+    return OrderStep::wait;
+  }
+  if (order.status == "valid") {
+    return order.certificate.empty() ? OrderStep::failed : OrderStep::download;
+  }
+  return OrderStep::failed;  // "invalid", or a status RFC 8555 does not define
+}
+
+AuthorizationStep next_authorization_step(const Authorization& authz, std::string_view type) {
+  if (authz.status == "valid") {
+    return AuthorizationStep::done;
+  }
+  if (authz.status != "pending") {
+    return AuthorizationStep::failed;  // invalid, deactivated, expired, revoked
+  }
+  const Challenge* challenge = find_challenge(authz, type);
+  if (challenge && challenge->status == "processing") {
+    return AuthorizationStep::wait;
+  }
+  return AuthorizationStep::solve;
+}
+
+milliseconds poll_delay(int attempt, std::optional<std::chrono::seconds> retry_after) {
+  if (retry_after) {
+    return std::clamp<milliseconds>(*retry_after, milliseconds(100), milliseconds(60'000));
+  }
+  // Pebble and busy CAs alike: start fast, back off to a few seconds.
+  static constexpr std::array<int, 8> kScheduleMs{50, 100, 200, 400, 800, 1500, 3000, 5000};
+  const auto index = static_cast<std::size_t>(std::clamp(attempt, 0, int{kScheduleMs.size()} - 1));
+  return milliseconds(kScheduleMs[index]);
+}
+
+Result<IssueResult> issue_certificate(AcmeClient& client, const AccountSigner& signer,
+                                      const IssueRequest& request, ChallengeSolver& solver,
+                                      Waiter& waiter, const Clock& clock, OrderObserver* observer,
+                                      std::stop_token stop) {
+  client.set_stop_token(stop);
+  return Issuance(client, signer, request, solver, waiter, clock, observer, std::move(stop)).run();
+}
+
+}  // namespace ck::acme

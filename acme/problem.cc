@@ -1,0 +1,71 @@
+#include "acme/problem.h"
+
+#include <nlohmann/json.hpp>
+
+namespace ck::acme {
+namespace {
+
+Problem from_json(const nlohmann::json& j) {
+  Problem p;
+  p.type = j.value("type", "");
+  p.detail = j.value("detail", "");
+  if (auto status = j.find("status"); status != j.end() && status->is_number_integer()) {
+    p.status = status->get<int>();
+  }
+  if (auto id = j.find("identifier"); id != j.end() && id->is_object()) {
+    p.identifier = Identifier{id->value("type", ""), id->value("value", "")};
+  }
+  if (auto subs = j.find("subproblems"); subs != j.end() && subs->is_array()) {
+    for (const auto& sub : *subs) {
+      if (sub.is_object()) {
+        p.subproblems.push_back(from_json(sub));
+      }
+    }
+  }
+  return p;
+}
+
+}  // namespace
+
+std::string Problem::short_type() const {
+  std::string_view t = type;
+  if (t.starts_with(problem_type::kPrefix)) {
+    t.remove_prefix(problem_type::kPrefix.size());
+  }
+  return std::string(t.empty() ? "unknown" : t);
+}
+
+std::string Problem::describe() const {
+  std::string out = short_type();
+  if (!detail.empty()) {
+    out += ": " + detail;
+  }
+  if (status != 0) {
+    out += " (status " + std::to_string(status) + ")";
+  }
+  for (const auto& sub : subproblems) {
+    out += "; ";
+    if (sub.identifier) {
+      out += sub.identifier->type + ":" + sub.identifier->value + ": ";
+    }
+    out += sub.describe();
+  }
+  return out;
+}
+
+std::optional<Problem> parse_problem(std::string_view json_text) {
+  auto j = nlohmann::json::parse(json_text, nullptr, false);
+  if (!j.is_object() || !j.contains("type") || !j["type"].is_string()) {
+    return std::nullopt;
+  }
+  return from_json(j);
+}
+
+Error problem_error(const Problem& problem, std::string context) {
+  const bool retryable = problem.is(problem_type::kBadNonce) ||
+                         problem.is(problem_type::kRateLimited) ||
+                         problem.is(problem_type::kServerInternal) || problem.status >= 500;
+  return Error{Errc::protocol, "the CA said " + problem.describe(), std::move(context), retryable};
+}
+
+}  // namespace ck::acme

@@ -1,0 +1,139 @@
+#include "daemon/acme_setup.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.h"
+#include "core/keys.h"
+#include "core/pem.h"
+#include "core/x509_info.h"
+
+namespace ck::daemon {
+
+Result<acme::AccountSigner> load_or_create_account_key(const store::StateLayout& layout,
+                                                       const std::string& directory_url,
+                                                       std::string& key_path) {
+  CK_TRY_STATUS(layout.prepare());
+  const std::string id = ossl::hex(ossl::sha256(directory_url)).substr(0, 16);
+  const auto path = layout.keys_dir() / ("account-" + id + ".key");
+  key_path = path.string();
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) {
+    CK_TRY(pem, read_file(path, 1u << 20));
+    auto bundle = parse_pem_bundle(pem);
+    if (!bundle || bundle->keys.size() != 1) {
+      return fail(Errc::parse, "not a single private key", key_path);
+    }
+    return acme::AccountSigner::create(std::move(bundle->keys.front()));
+  }
+  CK_TRY(key, generate_key(KeyType::ecdsa_p256));
+  CK_TRY(pem, private_key_to_pem(*key));
+  CK_TRY_STATUS(write_file_atomic(path, pem, WriteOptions{0600, std::nullopt, false}));
+  return acme::AccountSigner::create(std::move(key));
+}
+
+Result<std::int64_t> ensure_account(store::Inventory& inventory, acme::AcmeClient& client,
+                                    const std::string& directory_url, const std::string& key_path,
+                                    const std::string& key_type, const AccountSettings& settings) {
+  CK_TRY(known, inventory.accounts().find(directory_url, key_path));
+  if (known && !known->account_url.empty() && known->status == "valid") {
+    client.set_account_url(known->account_url);
+    return known->id;
+  }
+  CK_TRY(account, client.new_account(settings.contact, true, false, settings.eab));
+  store::AccountRecord record{0,
+                              directory_url,
+                              key_path,
+                              key_type,
+                              account.url,
+                              account.contact,
+                              account.status.empty() ? "valid" : account.status,
+                              0,
+                              0};
+  CK_TRY(written, inventory.accounts().upsert(record));
+  CK_TRY_STATUS(inventory.events().append(
+      {0, 0, "account_registered", "", "registered " + account.url + " at " + directory_url, ""}));
+  return written.id;
+}
+
+void StoreOrderObserver::order_changed(const acme::Order& order) {
+  std::vector<std::string> identifiers;
+  for (const auto& id : order.identifiers) {
+    identifiers.push_back(id.type + ":" + id.value);
+  }
+  std::string error_json;
+  if (order.error) {
+    error_json =
+        nlohmann::json{{"type", order.error->type}, {"detail", order.error->detail}}.dump();
+  }
+  store::OrderRecord record{0,
+                            account_id_,
+                            name_,
+                            order.url,
+                            order.status,
+                            identifiers,
+                            order.finalize,
+                            order.certificate,
+                            key_path_,
+                            profile_,
+                            "",
+                            error_json,
+                            0,
+                            0};
+  if (auto written = inventory_.orders().upsert(record); !written && !error_) {
+    error_ = written.error();
+  }
+}
+
+Result<InstalledCertificate> install_issued(store::Inventory& inventory,
+                                            const store::StateLayout& layout,
+                                            const std::string& name, const std::string& chain_pem,
+                                            const std::string& key_path,
+                                            const std::string& order_url) {
+  auto bundle = parse_pem_bundle(chain_pem);
+  if (!bundle || bundle->certificates.empty()) {
+    return fail(Errc::protocol, "the CA sent no parseable certificate chain", order_url);
+  }
+  const X509& leaf = *bundle->certificates.front();
+  CK_TRY(info, describe_certificate(leaf));
+  CK_TRY(leaf_pem, certificate_to_pem(leaf));
+  std::string rest;
+  for (std::size_t i = 1; i < bundle->certificates.size(); ++i) {
+    CK_TRY(pem, certificate_to_pem(*bundle->certificates[i]));
+    rest += pem;
+  }
+  CK_TRY(der, ossl::x509_to_der(leaf));
+  const std::string version = store::version_label(info.not_before, info.sha256);
+  CK_TRY(dir, layout.install_certificate(name, version, leaf_pem, rest));
+
+  store::CertificateRecord record;
+  record.name = name;
+  record.sha256 = info.sha256;
+  record.serial = info.serial;
+  record.subject = info.subject;
+  record.issuer = info.issuer;
+  record.issuer_cn = info.issuer_cn;
+  record.sans = info.subject_alt_names();
+  record.subject_key_id = info.subject_key_id;
+  record.authority_key_id = info.authority_key_id;
+  record.not_before = info.not_before;
+  record.not_after = info.not_after;
+  record.key_type = info.key_type;
+  record.public_key_sha256 = info.public_key_sha256;
+  record.is_ca = info.is_ca;
+  record.source = "acme";
+  record.source_path = dir.string();
+  record.der = std::move(der);
+  record.chain_pem = rest;
+  CK_TRY_STATUS(inventory.transaction([&]() -> Status {
+    CK_TRY(key, inventory.keys().upsert({0, key_path, info.key_type, info.public_key_sha256, 0}));
+    record.key_id = key.id;
+    CK_TRY_STATUS(inventory.certificates().upsert(record));
+    CK_TRY_STATUS(inventory.events().append(
+        {0, 0, "issued", name, "issued " + info.sha256.substr(0, 16) + " by order " + order_url,
+         ""}));
+    return {};
+  }));
+  return InstalledCertificate{name, info.sha256, info.not_after, dir, record.sans};
+}
+
+}  // namespace ck::daemon

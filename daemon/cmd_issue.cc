@@ -1,0 +1,256 @@
+// certkeeper issue --server URL --domain NAME... [options]: one order, start to end.
+
+#include <fmt/core.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "acme/csr.h"
+#include "acme/http01.h"
+#include "acme/webroot.h"
+#include "core/atomic_file.h"
+#include "core/keys.h"
+#include "core/pem.h"
+#include "daemon/acme_setup.h"
+#include "daemon/cli.h"
+#include "daemon/importer.h"
+
+namespace ck::daemon {
+namespace {
+
+struct IssueOptions {
+  std::string server;
+  std::vector<std::string> domains;
+  std::vector<std::string> ips;
+  std::string name;
+  std::string key = "ecdsa-p256";
+  std::string challenge = "http-01";
+  std::string http_listen;
+  std::string webroot;
+  std::string tls_alpn_listen;
+  std::string dns_hook;
+  std::string profile;
+  std::string preferred_chain;
+  std::string ca_file;
+  std::vector<std::string> contact;
+  std::string eab_kid;
+  std::string eab_hmac_key;
+  std::string csr;
+  int timeout_seconds = 300;
+  bool json = false;
+};
+
+CommandFailure usage(std::string message) {
+  return CommandFailure{kExitUsage, std::move(message)};
+}
+CommandFailure runtime(const Error& error) {
+  return CommandFailure{kExitRuntime, error.describe()};
+}
+
+std::expected<std::unique_ptr<acme::ChallengeSolver>, CommandFailure> make_solver(
+    const IssueOptions& o) {
+  if (o.challenge != "http-01") {
+    return std::unexpected(
+        usage("--challenge " + o.challenge +
+              " is not available yet; use http-01 (--http-listen or --webroot)"));
+  }
+  if (o.http_listen.empty() == o.webroot.empty()) {
+    return std::unexpected(
+        usage("http-01 needs exactly one of --http-listen ADDR:PORT or --webroot DIR"));
+  }
+  if (!o.webroot.empty()) {
+    return std::make_unique<acme::WebrootSolver>(o.webroot);
+  }
+  auto responder = acme::Http01Responder::start(o.http_listen);
+  if (!responder) {
+    return std::unexpected(runtime(responder.error()));
+  }
+  return std::unique_ptr<acme::ChallengeSolver>(std::move(*responder));
+}
+
+// The identifiers asked for, from --domain/--ip or else from the CSR.
+std::expected<std::vector<acme::Identifier>, CommandFailure> identifiers_of(
+    const IssueOptions& o, const std::string& csr_der) {
+  std::vector<acme::Identifier> ids;
+  for (const auto& d : o.domains) {
+    ids.push_back({"dns", d});
+  }
+  for (const auto& ip : o.ips) {
+    ids.push_back({"ip", ip});
+  }
+  if (!csr_der.empty()) {
+    auto from_csr = acme::csr_identifiers(csr_der);
+    if (!from_csr) {
+      return std::unexpected(usage("--csr: " + from_csr.error().message));
+    }
+    if (ids.empty()) {
+      return *from_csr;
+    }
+  }
+  if (ids.empty()) {
+    return std::unexpected(usage("name at least one --domain or --ip (or give --csr)"));
+  }
+  return ids;
+}
+
+struct CertificateKey {
+  std::string csr_der;
+  std::string key_path;  // "" with a user CSR: its key stays with the user
+};
+
+// A new key (never replacing an existing file) and its CSR, or the user's CSR.
+std::expected<CertificateKey, CommandFailure> certificate_key(
+    const IssueOptions& o, const store::StateLayout& layout, const std::string& name,
+    const std::vector<acme::Identifier>& ids, std::string csr_der, std::int64_t now) {
+  if (!csr_der.empty()) {
+    return CertificateKey{std::move(csr_der), ""};
+  }
+  auto type = parse_key_type(o.key);
+  if (!type) {
+    return std::unexpected(usage("--key: " + type.error().message));
+  }
+  auto key = generate_key(*type);
+  auto csr = key ? acme::build_csr(**key, ids) : std::unexpected(key.error());
+  auto pem = key ? private_key_to_pem(**key) : std::unexpected(key.error());
+  if (!csr || !pem) {
+    return std::unexpected(runtime(!csr ? csr.error() : pem.error()));
+  }
+  // Written before the order, so an interrupted order can be finished with it.
+  // "20261126T235614Z-1a2b3c4d": sorts by age, and two keys made in one second differ.
+  auto path = layout.write_private_key(
+      name, store::version_label(now, ossl::hex(ossl::sha256(*pem)).substr(0, 8)), *pem);
+  if (!path) {
+    return std::unexpected(runtime(path.error()));
+  }
+  return CertificateKey{std::move(*csr), path->string()};
+}
+
+int run_issue(const CliContext& context, const IssueOptions& o) {
+  auto session = context.open_session();
+  if (!session) {
+    return report_failure(session.error());
+  }
+  std::string csr_der;
+  if (!o.csr.empty()) {
+    auto data = read_file(o.csr, 1u << 20);
+    auto der = data ? acme::csr_der_from_file_data(*data) : std::unexpected(data.error());
+    if (!der) {
+      return report_failure(usage("--csr: " + der.error().describe()));
+    }
+    csr_der = std::move(*der);
+  }
+  auto ids = identifiers_of(o, csr_der);
+  if (!ids) {
+    return report_failure(ids.error());
+  }
+  const std::string name = o.name.empty() ? derive_certificate_name(ids->front().value) : o.name;
+  if (auto valid = store::validate_certificate_name(name); !valid) {
+    return report_failure(usage("--name: " + valid.error().message));
+  }
+  auto solver = make_solver(o);
+  if (!solver) {
+    return report_failure(solver.error());
+  }
+
+  HttpOptions http;
+  http.ca_file = o.ca_file;
+  std::string account_key_path;
+  auto signer = load_or_create_account_key(session->layout, o.server, account_key_path);
+  if (!signer) {
+    return report_failure(runtime(signer.error()));
+  }
+  auto client = acme::AcmeClient::create(o.server, http, *signer);
+  if (!client) {
+    return report_failure(runtime(client.error()));
+  }
+  AccountSettings settings{o.contact, std::nullopt};
+  if (!o.eab_kid.empty() || !o.eab_hmac_key.empty()) {
+    if (o.eab_kid.empty() || o.eab_hmac_key.empty()) {
+      return report_failure(usage("--eab-kid and --eab-hmac-key go together"));
+    }
+    settings.eab = acme::ExternalAccountKey{o.eab_kid, o.eab_hmac_key};
+  }
+  auto account_id = ensure_account(*session->inventory, *client, o.server, account_key_path,
+                                   "ecdsa-p256", settings);
+  if (!account_id) {
+    return report_failure(runtime(account_id.error()));
+  }
+  auto key = certificate_key(o, session->layout, name, *ids, std::move(csr_der),
+                             context.clock().unix_seconds());
+  if (!key) {
+    return report_failure(key.error());
+  }
+
+  acme::IssueRequest request{*ids, key->csr_der,      o.profile,
+                             "",   o.preferred_chain, std::chrono::seconds(o.timeout_seconds)};
+  StoreOrderObserver observer(*session->inventory, *account_id, name, key->key_path, o.profile);
+  acme::SleepingWaiter waiter;
+  auto issued = acme::issue_certificate(*client, *signer, request, **solver, waiter,
+                                        context.clock(), &observer);
+  if (!issued) {
+    return report_failure(runtime(issued.error()));
+  }
+  auto installed = install_issued(*session->inventory, session->layout, name, issued->chain.pem,
+                                  key->key_path, issued->order.url);
+  if (!installed) {
+    return report_failure(runtime(installed.error()));
+  }
+  const auto fullchain = session->layout.current(name) / "fullchain.pem";
+  if (o.json) {
+    fmt::print("{}\n", nlohmann::json{{"name", name},
+                                      {"sha256", installed->sha256},
+                                      {"names", installed->names},
+                                      {"not_after", format_rfc3339(installed->not_after)},
+                                      {"fullchain", fullchain.string()},
+                                      {"key_path", key->key_path},
+                                      {"order_url", issued->order.url},
+                                      {"account_url", client->account_url()}}
+                           .dump(2));
+  } else {
+    fmt::print("issued {} ({}), valid until {}\n  fullchain: {}\n  key:       {}\n", name,
+               installed->sha256.substr(0, 16), format_rfc3339(installed->not_after),
+               fullchain.string(), key->key_path.empty() ? "(yours, from the CSR)" : key->key_path);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_issue_command(CLI::App& app, CliContext& context, int& exit_code) {
+  auto o = std::make_shared<IssueOptions>();
+  CLI::App* cmd = add_command(
+      app, "issue", "Issue a certificate over ACME, now, without the daemon",
+      "Registers (or reuses) the account for --server, places an order for every --domain and "
+      "--ip, answers the challenges, finalizes with a new key (or --csr), downloads the chain "
+      "and installs it as STATE/certs/NAME/current/fullchain.pem with the inventory updated. "
+      "Any error the CA reports is printed as the CA said it. Exit 3 when issuance fails.");
+  cmd->add_option("--server", o->server, "ACME directory URL")->required();
+  cmd->add_option("--domain", o->domains, "a DNS name to certify (repeatable)");
+  cmd->add_option("--ip", o->ips, "an IP address to certify (repeatable, RFC 8738)");
+  cmd->add_option("--name", o->name, "inventory name (default: from the first identifier)");
+  cmd->add_option("--key", o->key, std::string("key type: ") + std::string(key_type_names()))
+      ->capture_default_str();
+  cmd->add_option("--challenge", o->challenge,
+                  "http-01 (dns-01 and tls-alpn-01 are not yet available)")
+      ->capture_default_str();
+  cmd->add_option("--http-listen", o->http_listen, "http-01 by a built-in listener on ADDR:PORT");
+  cmd->add_option("--webroot", o->webroot,
+                  "http-01 by files under DIR/.well-known/acme-challenge/");
+  cmd->add_option("--tls-alpn-listen", o->tls_alpn_listen,
+                  "tls-alpn-01 listener (not yet available)");
+  cmd->add_option("--dns-hook", o->dns_hook, "dns-01 hook program (not yet available)");
+  cmd->add_option("--profile", o->profile, "ACME profile to ask for");
+  cmd->add_option("--preferred-chain", o->preferred_chain,
+                  "issuer CN of the top certificate of the chain to prefer");
+  cmd->add_option("--ca-file", o->ca_file, "PEM file of CAs to trust for the ACME server's TLS");
+  cmd->add_option("--contact", o->contact, "account contact URI, e.g. mailto:ops@example.com");
+  cmd->add_option("--eab-kid", o->eab_kid, "External Account Binding key id from the CA");
+  cmd->add_option("--eab-hmac-key", o->eab_hmac_key,
+                  "External Account Binding MAC key (base64url)");
+  cmd->add_option("--csr", o->csr, "use this CSR (PEM or DER) instead of a new key");
+  cmd->add_option("--timeout", o->timeout_seconds, "seconds allowed for the whole order")
+      ->capture_default_str();
+  cmd->add_flag("--json", o->json, "print the result as JSON");
+  cmd->callback([&context, &exit_code, o] { exit_code = run_issue(context, *o); });
+}
+
+}  // namespace ck::daemon
