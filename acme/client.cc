@@ -10,6 +10,12 @@ namespace {
 using nlohmann::json;
 
 constexpr std::size_t kMaxServerText = 300;
+// badNonce is always safe to retry with the nonce the error carried (RFC 8555
+// §6.5). One retry is not enough for a CA that rejects many nonces (Pebble's
+// PEBBLE_WFE_NONCEREJECT=50 fails two tries in a row 25% of the time); 20
+// retries make that 0.5^21 per request, while a CA that always refuses still
+// ends quickly.
+constexpr int kBadNonceRetries = 20;
 
 // Server text that reaches logs and terminals: printable, bounded.
 std::string sanitize(std::string_view text) {
@@ -225,7 +231,8 @@ Result<HttpResponse> AcmeClient::post(const std::string& url, const std::string&
   std::optional<Problem> problem;
   if (response.status >= 400) {
     problem = parse_problem(response.body);
-    if (problem && problem->is(problem_type::kBadNonce)) {  // §6.5: retry with the fresh nonce
+    for (int retry = 0; retry < kBadNonceRetries && problem && problem->is(problem_type::kBadNonce);
+         ++retry) {
       CK_TRY(retried, post_once(url, payload, use_jwk));
       response = std::move(retried);
       problem = response.status >= 400 ? parse_problem(response.body) : std::nullopt;

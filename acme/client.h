@@ -1,8 +1,8 @@
 #pragma once
 // The RFC 8555 protocol client: one CA directory, one account key. Every
 // request is a JWS from the AccountSigner; nonces are reused from each
-// response's Replay-Nonce and a badNonce answer is retried once with a fresh
-// nonce (§6.5). Any ACME problem document comes back as an Error whose message
+// response's Replay-Nonce and a badNonce answer is retried with the fresh
+// nonce it carries (§6.5), a bounded number of times. Any ACME problem document comes back as an Error whose message
 // carries the CA's type, detail and subproblems.
 //
 // Not thread-safe: one AcmeClient per job. Every request is bounded by the

@@ -42,8 +42,10 @@ struct IssueOptions {
 CommandFailure usage(std::string message) {
   return CommandFailure{kExitUsage, std::move(message)};
 }
+// A request the engine refused as malformed is the caller's to fix: exit 2.
 CommandFailure runtime(const Error& error) {
-  return CommandFailure{kExitRuntime, error.describe()};
+  return CommandFailure{error.code == Errc::invalid_argument ? kExitUsage : kExitRuntime,
+                        error.describe()};
 }
 
 std::expected<std::unique_ptr<acme::ChallengeSolver>, CommandFailure> make_solver(

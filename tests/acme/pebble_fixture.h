@@ -1,0 +1,48 @@
+#pragma once
+// A private Pebble ACME CA for one test: Debian's `pebble` with
+// `pebble-challtestsrv` as its DNS server (every name resolves to 127.0.0.1),
+// on free loopback ports, with a TLS certificate for its listener made by the
+// test. Clients trust Pebble only through ca_file(); verification stays on.
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "tests/support/test_support.h"
+
+namespace ck::test {
+
+struct PebbleOptions {
+  std::map<std::string, std::string> eab_keys;  // kid -> base64url HMAC key; requires EAB
+  std::map<std::string, std::string> env;       // e.g. PEBBLE_WFE_NONCEREJECT=50
+};
+
+class Pebble {
+ public:
+  explicit Pebble(PebbleOptions options = {});
+  [[nodiscard]] std::string directory_url() const;
+  [[nodiscard]] std::string ca_file() const { return (dir_ / "pebble-tls-root.pem").string(); }
+  // Where Pebble's VA connects for http-01 (on 127.0.0.1).
+  [[nodiscard]] int http_port() const { return http_port_; }
+  [[nodiscard]] std::string http_listen() const {
+    return "127.0.0.1:" + std::to_string(http_port_);
+  }
+  // The PEM of issuance root `index` (0 is the default chain's root).
+  [[nodiscard]] std::string root_pem(int index = 0) const;
+  // Pebble's management view of a certificate serial's status ("Valid", "Revoked", ...).
+  [[nodiscard]] std::string management_get(const std::string& path) const;
+  [[nodiscard]] const std::filesystem::path& dir() const { return dir_.path(); }
+
+ private:
+  TempDir dir_;
+  int listen_port_ = free_port();
+  int management_port_ = free_port();
+  int http_port_ = free_port();
+  int tls_port_ = free_port();
+  int dns_port_ = free_port();
+  int chall_management_port_ = free_port();
+  std::unique_ptr<Process> challtestsrv_;
+  std::unique_ptr<Process> pebble_;
+};
+
+}  // namespace ck::test

@@ -1,0 +1,231 @@
+// `certkeeper issue` against a real Pebble: every test starts its own CA.
+
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/acme/pebble_fixture.h"
+
+using namespace ck;
+using namespace ck::test;
+using nlohmann::json;
+
+namespace {
+
+struct Issuer {
+  Pebble& pebble;
+  TempDir state;
+
+  RunResult issue(std::vector<std::string> args) {
+    std::vector<std::string> argv{
+        "--state-dir",          state.path().string(), "issue",          "--server",
+        pebble.directory_url(), "--ca-file",           pebble.ca_file(), "--json"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return certkeeper(argv);
+  }
+  json show(const std::string& name) {
+    auto r = certkeeper({"--state-dir", state.path().string(), "show", name, "--json"});
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    return json::parse(r.out);
+  }
+  std::filesystem::path current(const std::string& name) {
+    return state.path() / "certs" / name / "current";
+  }
+};
+
+// openssl verify of the installed chain against Pebble's root `index`.
+void verify_chain(Pebble& pebble, const std::filesystem::path& current, int index = 0) {
+  write_text(pebble.dir() / "root.pem", pebble.root_pem(index));
+  auto r = run({"openssl", "verify", "-CAfile", (pebble.dir() / "root.pem").string(), "-untrusted",
+                (current / "chain.pem").string(), (current / "cert.pem").string()});
+  CHECK_MESSAGE(r.exit_code == 0, std::string(r.out + r.err));
+}
+
+std::string top_issuer_cn(const std::filesystem::path& chain_pem) {
+  // The last certificate of the chain file.
+  std::string text = read_text(chain_pem);
+  auto begin = text.rfind("-----BEGIN CERTIFICATE-----");
+  REQUIRE(begin != std::string::npos);
+  write_text(chain_pem.string() + ".top", text.substr(begin));
+  auto r = run({"openssl", "x509", "-noout", "-issuer", "-nameopt", "multiline", "-in",
+                chain_pem.string() + ".top"});
+  auto cn = r.out.find("commonName");
+  REQUIRE(cn != std::string::npos);
+  std::string value = r.out.substr(r.out.find('=', cn) + 1);
+  value = value.substr(value.find_first_not_of(' '));
+  return value.substr(0, value.find('\n'));
+}
+
+std::string root_cn(const std::string& root_pem, const std::filesystem::path& scratch) {
+  write_text(scratch, root_pem);
+  auto r = run(
+      {"openssl", "x509", "-noout", "-subject", "-nameopt", "multiline", "-in", scratch.string()});
+  std::string value = r.out.substr(r.out.find('=', r.out.find("commonName")) + 1);
+  value = value.substr(value.find_first_not_of(' '));
+  return value.substr(0, value.find('\n'));
+}
+
+}  // namespace
+
+TEST_CASE("good: several DNS names and an IP address by the built-in http-01 listener") {
+  Pebble pebble;
+  Issuer ck{pebble};
+  auto r =
+      ck.issue({"--domain", "www.example.test", "--domain", "example.test", "--ip", "127.0.0.1",
+                "--http-listen", pebble.http_listen(), "--contact", "mailto:ops@example.test"});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  auto result = json::parse(r.out);
+  CHECK(result["name"] == "www.example.test");
+  CHECK(result["names"] == json({"DNS:www.example.test", "DNS:example.test", "IP:127.0.0.1"}));
+
+  auto shown = ck.show("www.example.test");
+  CHECK(shown["source"] == "acme");
+  CHECK(shown["status"] == "active");
+  CHECK(shown["key_type"] == "ecdsa-p256");
+  struct stat st {};
+  REQUIRE(::stat(shown["key_path"].get<std::string>().c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  verify_chain(pebble, ck.current("www.example.test"));
+  CHECK(read_text(ck.current("www.example.test") / "fullchain.pem") ==
+        read_text(ck.current("www.example.test") / "cert.pem") +
+            read_text(ck.current("www.example.test") / "chain.pem"));
+}
+
+TEST_CASE("good: every certificate key type") {
+  Pebble pebble;
+  Issuer ck{pebble};
+  for (const char* type : {"ecdsa-p384", "rsa2048", "rsa3072", "ed25519"}) {
+    const std::string key_type = type;
+    CAPTURE(key_type);
+    const std::string name = "k-" + key_type;
+    auto r = ck.issue({"--domain", name + ".example.test", "--name", name, "--key", key_type,
+                       "--http-listen", pebble.http_listen()});
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    CHECK(ck.show(name)["key_type"] == key_type);
+  }
+}
+
+TEST_CASE("good: a CSR supplied by the user, whose key never enters certkeeper") {
+  Pebble pebble;
+  Issuer ck{pebble};
+  const auto key = ck.state.path() / "user.key";
+  const auto csr = ck.state.path() / "user.csr";
+  REQUIRE(
+      run({"openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+           "-nodes", "-keyout", key.string(), "-out", csr.string(), "-subj", "/CN=csr.example.test",
+           "-addext", "subjectAltName=DNS:csr.example.test,DNS:alt.example.test"})
+          .exit_code == 0);
+  auto r = ck.issue({"--csr", csr.string(), "--http-listen", pebble.http_listen()});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  auto shown = ck.show("csr.example.test");
+  CHECK(shown["sans"] == json({"DNS:csr.example.test", "DNS:alt.example.test"}));
+  CHECK(shown["key_path"] == "");
+  auto key_pub = run({"openssl", "pkey", "-in", key.string(), "-pubout"});
+  auto cert_pub = run({"openssl", "x509", "-noout", "-pubkey", "-in",
+                       (ck.current("csr.example.test") / "cert.pem").string()});
+  CHECK(key_pub.out == cert_pub.out);
+}
+
+TEST_CASE("good: http-01 by webroot behind nginx, and the token file is removed after") {
+  require_program("nginx");
+  Pebble pebble;
+  Issuer ck{pebble};
+  const auto webroot = ck.state.path() / "www";
+  std::filesystem::create_directories(webroot);
+  // nginx's workers run as www-data: let them reach the webroot.
+  std::filesystem::permissions(ck.state.path(), std::filesystem::perms(0755));
+  const auto prefix = ck.state.path() / "nginx";
+  std::filesystem::create_directories(prefix / "logs");
+  write_text(prefix / "nginx.conf",
+             "pid " + (prefix / "nginx.pid").string() + ";\nerror_log " +
+                 (prefix / "logs/error.log").string() +
+                 ";\nevents {}\nhttp {\n  access_log off;\n  server {\n    listen " +
+                 pebble.http_listen() + ";\n    root " + webroot.string() + ";\n  }\n}\n");
+  Process nginx(
+      {"nginx", "-p", prefix.string(), "-c", (prefix / "nginx.conf").string(), "-g", "daemon off;"},
+      prefix / "logs/stdout.log");
+  REQUIRE(wait_for_port(pebble.http_port()));
+  auto r = ck.issue({"--domain", "webroot.example.test", "--webroot", webroot.string()});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  verify_chain(pebble, ck.current("webroot.example.test"));
+  const auto tokens = webroot / ".well-known" / "acme-challenge";
+  CHECK(std::filesystem::is_empty(tokens));
+}
+
+TEST_CASE("bad: a challenge the CA cannot reach fails with the CA's own reason") {
+  Pebble pebble;
+  Issuer ck{pebble};
+  auto r = ck.issue({"--domain", "unreachable.example.test", "--http-listen",
+                     "127.0.0.1:" + std::to_string(free_port())});
+  CHECK(r.exit_code == 3);
+  CHECK(r.err.find("authorization for dns:unreachable.example.test is invalid") !=
+        std::string::npos);
+  CHECK(r.err.find("the CA said connection") != std::string::npos);
+  CHECK(r.err.find("connection refused") != std::string::npos);
+  // Nothing was installed, and the order's failure is on record.
+  CHECK_FALSE(std::filesystem::exists(ck.current("unreachable.example.test")));
+}
+
+TEST_CASE("External Account Binding when the CA requires it") {
+  const std::string hmac = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W";
+  Pebble pebble({{{"kid-1", hmac}}, {}});
+  Issuer ck{pebble};
+  auto without = ck.issue({"--domain", "eab.example.test", "--http-listen", pebble.http_listen()});
+  CHECK(without.exit_code == 2);
+  CHECK(without.err.find("requires External Account Binding") != std::string::npos);
+  auto wrong = ck.issue({"--domain", "eab.example.test", "--http-listen", pebble.http_listen(),
+                         "--eab-kid", "kid-1", "--eab-hmac-key",
+                         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"});
+  CHECK(wrong.exit_code == 3);
+  CHECK(wrong.err.find("the CA said") != std::string::npos);
+  auto good = ck.issue({"--domain", "eab.example.test", "--http-listen", pebble.http_listen(),
+                        "--eab-kid", "kid-1", "--eab-hmac-key", hmac});
+  CHECK_MESSAGE(good.exit_code == 0, good.err);
+}
+
+TEST_CASE("good: issuance succeeds when the CA rejects half of all nonces") {
+  Pebble pebble({{}, {{"PEBBLE_WFE_NONCEREJECT", "50"}}});
+  Issuer ck{pebble};
+  for (int i = 0; i < 3; ++i) {
+    auto r = ck.issue({"--domain", "nonce" + std::to_string(i) + ".example.test", "--http-listen",
+                       pebble.http_listen()});
+    CHECK_MESSAGE(r.exit_code == 0, r.err);
+  }
+}
+
+TEST_CASE("alternate chains: the preferred chain is chosen by its top issuer's CN") {
+  Pebble pebble({{}, {{"PEBBLE_ALTERNATE_ROOTS", "1"}}});
+  Issuer ck{pebble};
+  const std::string default_root = root_cn(pebble.root_pem(0), ck.state.path() / "r0.pem");
+  const std::string alternate_root = root_cn(pebble.root_pem(1), ck.state.path() / "r1.pem");
+  REQUIRE(default_root != alternate_root);
+
+  auto plain = ck.issue({"--domain", "plain.example.test", "--http-listen", pebble.http_listen()});
+  REQUIRE_MESSAGE(plain.exit_code == 0, plain.err);
+  CHECK(top_issuer_cn(ck.current("plain.example.test") / "chain.pem") == default_root);
+
+  auto preferred = ck.issue({"--domain", "alt.example.test", "--http-listen", pebble.http_listen(),
+                             "--preferred-chain", alternate_root});
+  REQUIRE_MESSAGE(preferred.exit_code == 0, preferred.err);
+  CHECK(top_issuer_cn(ck.current("alt.example.test") / "chain.pem") == alternate_root);
+  verify_chain(pebble, ck.current("alt.example.test"), 1);
+}
+
+TEST_CASE("issuing a name again keeps the old version and switches current") {
+  Pebble pebble;
+  Issuer ck{pebble};
+  auto first = ck.issue({"--domain", "again.example.test", "--http-listen", pebble.http_listen()});
+  REQUIRE_MESSAGE(first.exit_code == 0, first.err);
+  auto second = ck.issue({"--domain", "again.example.test", "--http-listen", pebble.http_listen()});
+  REQUIRE_MESSAGE(second.exit_code == 0, second.err);
+  auto shown = ck.show("again.example.test");
+  CHECK(shown["sha256"] == json::parse(second.out)["sha256"]);
+  CHECK(shown["versions"].size() == 1);
+  CHECK(shown["versions"][0]["status"] == "superseded");
+  CHECK(std::filesystem::exists(shown["versions"][0]["source_path"].get<std::string>() +
+                                "/fullchain.pem"));
+  CHECK(std::distance(
+            std::filesystem::directory_iterator(ck.state.path() / "certs" / "again.example.test"),
+            std::filesystem::directory_iterator{}) == 3);  // two versions + current
+}
