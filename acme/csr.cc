@@ -39,11 +39,7 @@ Result<std::string> build_csr(EVP_PKEY& key, const std::vector<Identifier>& iden
   const std::string san = subject_alt_names(identifiers);
   ossl::X509ExtensionPtr ext(
       X509V3_EXT_conf_nid(nullptr, nullptr, NID_subject_alt_name, san.c_str()));
-  STACK_OF(X509_EXTENSION)* raw_exts = sk_X509_EXTENSION_new_null();
-  std::unique_ptr<STACK_OF(X509_EXTENSION), ossl::Deleter<[](STACK_OF(X509_EXTENSION) * p) {
-                    sk_X509_EXTENSION_pop_free(p, X509_EXTENSION_free);
-                  }>>
-      exts(raw_exts);
+  ossl::X509ExtensionStack exts(sk_X509_EXTENSION_new_null());
   if (!ext || !exts || !sk_X509_EXTENSION_push(exts.get(), ext.get())) {
     return std::unexpected(ossl::error(Errc::crypto, "cannot build subjectAltName " + san));
   }
@@ -73,10 +69,7 @@ Result<std::vector<Identifier>> csr_identifiers(std::string_view der) {
   if (!key || X509_REQ_verify(req.get(), key) != 1) {
     return std::unexpected(ossl::error(Errc::parse, "the CSR's signature does not verify"));
   }
-  std::unique_ptr<STACK_OF(X509_EXTENSION), ossl::Deleter<[](STACK_OF(X509_EXTENSION) * s) {
-                    sk_X509_EXTENSION_pop_free(s, X509_EXTENSION_free);
-                  }>>
-      exts(X509_REQ_get_extensions(req.get()));
+  ossl::X509ExtensionStack exts(X509_REQ_get_extensions(req.get()));
   std::vector<Identifier> ids;
   ossl::GeneralNames names(exts ? static_cast<GENERAL_NAMES*>(X509V3_get_d2i(
                                       exts.get(), NID_subject_alt_name, nullptr, nullptr))

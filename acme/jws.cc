@@ -46,8 +46,7 @@ std::string jwk_for(const EVP_PKEY& key, int coordinate_size) {
 // to the coordinate size (RFC 7518 §3.4).
 Result<std::string> der_to_raw_ecdsa(std::string_view der, int coordinate_size) {
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-  std::unique_ptr<ECDSA_SIG, ossl::Deleter<ECDSA_SIG_free>> sig(
-      d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size())));
+  ossl::EcdsaSig sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size())));
   if (!sig) {
     return std::unexpected(ossl::error(Errc::crypto, "cannot decode ECDSA signature"));
   }

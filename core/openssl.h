@@ -7,6 +7,7 @@
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
 #include <openssl/ssl.h>
@@ -53,10 +54,22 @@ using OcspBasicResponse = std::unique_ptr<OCSP_BASICRESP, Deleter<OCSP_BASICRESP
 using OcspCertId = std::unique_ptr<OCSP_CERTID, Deleter<OCSP_CERTID_free>>;
 using SslCtx = std::unique_ptr<SSL_CTX, Deleter<SSL_CTX_free>>;
 using Ssl = std::unique_ptr<SSL, Deleter<SSL_free>>;
-using OpensslString = std::unique_ptr<char, Deleter<[](char* p) { OPENSSL_free(p); }>>;
-using X509Stack =
-    std::unique_ptr<STACK_OF(X509),
-                    Deleter<[](STACK_OF(X509) * p) { sk_X509_pop_free(p, X509_free); }>>;
+// Named free functions rather than lambdas as template arguments: one such
+// lambda deleter declared inside a function body was seen never to run
+// (LeakSanitizer), and one style is simpler anyway.
+inline void free_openssl_string(char* p) {
+  OPENSSL_free(p);
+}
+inline void free_x509_stack(STACK_OF(X509) * p) {
+  sk_X509_pop_free(p, X509_free);
+}
+inline void free_extension_stack(STACK_OF(X509_EXTENSION) * p) {
+  sk_X509_EXTENSION_pop_free(p, X509_EXTENSION_free);
+}
+using OpensslString = std::unique_ptr<char, Deleter<free_openssl_string>>;
+using X509Stack = std::unique_ptr<STACK_OF(X509), Deleter<free_x509_stack>>;
+using X509ExtensionStack = std::unique_ptr<STACK_OF(X509_EXTENSION), Deleter<free_extension_stack>>;
+using EcdsaSig = std::unique_ptr<ECDSA_SIG, Deleter<ECDSA_SIG_free>>;
 
 // Drains the calling thread's OpenSSL error queue into one line ("; "-separated).
 // Returns "" when the queue was empty. Always leaves the queue empty.
