@@ -213,12 +213,13 @@ Result<std::string> AcmeClient::next_nonce() {
 }
 
 Result<HttpResponse> AcmeClient::post_once(const std::string& url, const std::string& payload,
-                                           bool use_jwk) {
-  if (!use_jwk && account_url_.empty()) {
+                                           RequestSigning signing) {
+  if (!signing.use_jwk && account_url_.empty()) {
     return fail(Errc::internal, "no account URL yet: register or look up the account first", url);
   }
+  const AccountSigner& signer = signing.signer ? *signing.signer : *signer_;
   CK_TRY(nonce, next_nonce());
-  CK_TRY(body, signer_->sign(url, nonce, use_jwk ? "" : account_url_, payload));
+  CK_TRY(body, signer.sign(url, nonce, signing.use_jwk ? "" : account_url_, payload));
   HttpRequest request{"POST", url, {{"Content-Type", "application/jose+json"}}, body, {}};
   CK_TRY(response, http_.perform(request, stop_));
   keep_nonce(response);
@@ -226,14 +227,14 @@ Result<HttpResponse> AcmeClient::post_once(const std::string& url, const std::st
 }
 
 Result<HttpResponse> AcmeClient::post(const std::string& url, const std::string& payload,
-                                      bool use_jwk) {
-  CK_TRY(response, post_once(url, payload, use_jwk));
+                                      RequestSigning signing) {
+  CK_TRY(response, post_once(url, payload, signing));
   std::optional<Problem> problem;
   if (response.status >= 400) {
     problem = parse_problem(response.body);
     for (int retry = 0; retry < kBadNonceRetries && problem && problem->is(problem_type::kBadNonce);
          ++retry) {
-      CK_TRY(retried, post_once(url, payload, use_jwk));
+      CK_TRY(retried, post_once(url, payload, signing));
       response = std::move(retried);
       problem = response.status >= 400 ? parse_problem(response.body) : std::nullopt;
     }
@@ -277,7 +278,7 @@ Result<Account> AcmeClient::new_account(const std::vector<std::string>& contact,
                   dir.new_account);
     }
   }
-  CK_TRY(response, post(dir.new_account, payload.dump(), true));
+  CK_TRY(response, post(dir.new_account, payload.dump(), {nullptr, true}));
   auto location = response.header("location");
   if (!location || location->empty()) {
     return fail(Errc::protocol, "newAccount answer has no Location", dir.new_account);
@@ -366,6 +367,19 @@ Result<CertificateChain> AcmeClient::download(const std::string& certificate_url
                 certificate_url);
   }
   return CertificateChain{response.body, alternate_links(response)};
+}
+
+Status AcmeClient::revoke(const std::string& certificate_der, int reason,
+                          const AccountSigner* certificate_key) {
+  CK_TRY(dir, directory());
+  if (dir.revoke_cert.empty()) {
+    return fail(Errc::unsupported, "the CA's directory has no revokeCert", directory_url_);
+  }
+  json payload{{"certificate", base64url_encode(certificate_der)}, {"reason", reason}};
+  RequestSigning signing =
+      certificate_key ? RequestSigning{certificate_key, true} : RequestSigning{};
+  CK_TRY_STATUS(post(dir.revoke_cert, payload.dump(), signing));
+  return {};
 }
 
 }  // namespace ck::acme

@@ -2,8 +2,8 @@
 // The RFC 8555 protocol client: one CA directory, one account key. Every
 // request is a JWS from the AccountSigner; nonces are reused from each
 // response's Replay-Nonce and a badNonce answer is retried with the fresh
-// nonce it carries (§6.5), a bounded number of times. Any ACME problem document comes back as an Error whose message
-// carries the CA's type, detail and subproblems.
+// nonce it carries (§6.5), a bounded number of times. Any ACME problem document comes back as an
+// Error whose message carries the CA's type, detail and subproblems.
 //
 // Not thread-safe: one AcmeClient per job. Every request is bounded by the
 // HttpOptions timeouts and can be cancelled through the stop token.
@@ -85,6 +85,12 @@ struct ExternalAccountKey {
   std::string hmac_key;  // base64url, as the CA gives it
 };
 
+// Who signs a request, and how it names itself (§6.2).
+struct RequestSigning {
+  const AccountSigner* signer = nullptr;  // nullptr: the account key
+  bool use_jwk = false;                   // the key in the header instead of the kid
+};
+
 class AcmeClient {
  public:
   // `signer` must outlive the client.
@@ -112,17 +118,22 @@ class AcmeClient {
   [[nodiscard]] Result<Order> finalize(const Order& order, const std::string& csr_der);
   [[nodiscard]] Result<CertificateChain> download(const std::string& certificate_url);
 
+  // Revokes a certificate (§7.6), signed by the account, or with
+  // `certificate_key` by the certificate's own key (jwk in the header).
+  // `reason` is an RFC 5280 CRLReason code.
+  [[nodiscard]] Status revoke(const std::string& certificate_der, int reason,
+                              const AccountSigner* certificate_key = nullptr);
+
   void set_stop_token(std::stop_token stop) { stop_ = std::move(stop); }
 
  private:
   AcmeClient(std::string directory_url, HttpClient http, const AccountSigner& signer);
   [[nodiscard]] Result<std::string> next_nonce();
-  // POST a JWS; payload "" is POST-as-GET. With use_jwk the header carries
-  // the key instead of the kid (§6.2).
+  // POST a JWS; payload "" is POST-as-GET.
   [[nodiscard]] Result<HttpResponse> post(const std::string& url, const std::string& payload,
-                                          bool use_jwk = false);
+                                          RequestSigning signing = {});
   [[nodiscard]] Result<HttpResponse> post_once(const std::string& url, const std::string& payload,
-                                               bool use_jwk);
+                                               RequestSigning signing);
   void keep_nonce(const HttpResponse& response);
 
   std::string directory_url_;

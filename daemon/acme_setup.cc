@@ -9,21 +9,31 @@
 
 namespace ck::daemon {
 
+std::filesystem::path account_key_path(const store::StateLayout& layout,
+                                       const std::string& directory_url) {
+  const std::string id = ossl::hex(ossl::sha256(directory_url)).substr(0, 16);
+  return layout.keys_dir() / ("account-" + id + ".key");
+}
+
+Result<ossl::PKey> load_private_key(const std::filesystem::path& path) {
+  CK_TRY(pem, read_file(path, 1u << 20));
+  auto bundle = parse_pem_bundle(pem);
+  if (!bundle || bundle->keys.size() != 1) {
+    return fail(Errc::parse, "not a single private key", path.string());
+  }
+  return std::move(bundle->keys.front());
+}
+
 Result<acme::AccountSigner> load_or_create_account_key(const store::StateLayout& layout,
                                                        const std::string& directory_url,
                                                        std::string& key_path) {
   CK_TRY_STATUS(layout.prepare());
-  const std::string id = ossl::hex(ossl::sha256(directory_url)).substr(0, 16);
-  const auto path = layout.keys_dir() / ("account-" + id + ".key");
+  const auto path = account_key_path(layout, directory_url);
   key_path = path.string();
   std::error_code ec;
   if (std::filesystem::exists(path, ec)) {
-    CK_TRY(pem, read_file(path, 1u << 20));
-    auto bundle = parse_pem_bundle(pem);
-    if (!bundle || bundle->keys.size() != 1) {
-      return fail(Errc::parse, "not a single private key", key_path);
-    }
-    return acme::AccountSigner::create(std::move(bundle->keys.front()));
+    CK_TRY(key, load_private_key(path));
+    return acme::AccountSigner::create(std::move(key));
   }
   CK_TRY(key, generate_key(KeyType::ecdsa_p256));
   CK_TRY(pem, private_key_to_pem(*key));

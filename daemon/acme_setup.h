@@ -15,8 +15,16 @@
 
 namespace ck::daemon {
 
-// The account key for a directory: STATE/keys/account-<sha256(url)[0:16]>.key,
-// made (ECDSA P-256, mode 0600) the first time and reused after.
+// Where the account key for a directory lives:
+// STATE/keys/account-<first 16 hex digits of sha256(url)>.key.
+[[nodiscard]] std::filesystem::path account_key_path(const store::StateLayout& layout,
+                                                     const std::string& directory_url);
+
+// Reads one private key file (an account key, or a certificate's key).
+[[nodiscard]] Result<ossl::PKey> load_private_key(const std::filesystem::path& path);
+
+// The account key for a directory, made (ECDSA P-256, mode 0600) the first
+// time and reused after.
 [[nodiscard]] Result<acme::AccountSigner> load_or_create_account_key(
     const store::StateLayout& layout, const std::string& directory_url, std::string& key_path);
 

@@ -52,6 +52,67 @@ std::expected<Session, CommandFailure> CliContext::open_session() const {
 }
 
 namespace {
+
+bool looks_like_fingerprint(std::string& query) {
+  std::string hex;
+  for (char c : query) {
+    if (c == ':') {
+      continue;
+    }
+    if (!std::isxdigit(static_cast<unsigned char>(c))) {
+      return false;
+    }
+    hex += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  if (hex.size() < 8 || hex.size() > 64) {
+    return false;
+  }
+  query = hex;
+  return true;
+}
+
+}  // namespace
+
+std::expected<std::vector<store::CertificateRecord>, CommandFailure> find_certificates(
+    store::Inventory& inventory, const std::string& query) {
+  auto versions = inventory.certificates().versions(query);
+  if (!versions) {
+    return std::unexpected(CommandFailure{kExitRuntime, versions.error().describe()});
+  }
+  if (!versions->empty()) {
+    return *versions;
+  }
+  std::string hex = query;
+  if (!looks_like_fingerprint(hex)) {
+    return std::unexpected(CommandFailure{kExitProblem, "no certificate named \"" + query + "\""});
+  }
+  auto matches = inventory.certificates().find_by_fingerprint_prefix(hex);
+  if (!matches) {
+    return std::unexpected(CommandFailure{kExitRuntime, matches.error().describe()});
+  }
+  if (matches->empty()) {
+    return std::unexpected(CommandFailure{
+        kExitProblem, "no certificate named or with a fingerprint starting \"" + query + "\""});
+  }
+  if (matches->size() > 1) {
+    return std::unexpected(CommandFailure{
+        kExitUsage, "fingerprint prefix \"" + query + "\" is ambiguous: give more digits"});
+  }
+  auto versions_of_match = inventory.certificates().versions(matches->front().name);
+  if (!versions_of_match) {
+    return std::unexpected(CommandFailure{kExitRuntime, versions_of_match.error().describe()});
+  }
+  // The match first, then the other versions of its name.
+  std::vector<store::CertificateRecord> out{matches->front()};
+  for (auto& v : *versions_of_match) {
+    if (v.id != out.front().id) {
+      out.push_back(std::move(v));
+    }
+  }
+  return out;
+}
+
+namespace {
 constexpr const char* kExitCodesHelp =
     "Exit codes: 0 ok, 1 a check found a problem, 2 usage or configuration error, 3 runtime "
     "failure.";
@@ -89,6 +150,7 @@ int run_cli(int argc, char** argv, const Clock& clock) {
   add_show_command(app, context, exit_code);
   add_config_command(app, context, exit_code);
   add_issue_command(app, context, exit_code);
+  add_revoke_command(app, context, exit_code);
 
   try {
     app.parse(argc, argv);

@@ -55,6 +55,12 @@ class CliContext {
   const Clock& clock_;
 };
 
+// Finds a certificate by name (its versions, newest first) or by SHA-256
+// fingerprint or a prefix of 8+ hex digits (the match first, then the other
+// versions of its name). Nothing found: exit 1; an ambiguous prefix: exit 2.
+[[nodiscard]] std::expected<std::vector<store::CertificateRecord>, CommandFailure>
+find_certificates(store::Inventory& inventory, const std::string& query);
+
 // Prints "certkeeper: error: ..." to stderr and returns the exit code.
 int report_failure(const CommandFailure& failure);
 
@@ -68,6 +74,7 @@ void add_list_command(CLI::App& app, CliContext& context, int& exit_code);
 void add_show_command(CLI::App& app, CliContext& context, int& exit_code);
 void add_config_command(CLI::App& app, CliContext& context, int& exit_code);
 void add_issue_command(CLI::App& app, CliContext& context, int& exit_code);
+void add_revoke_command(CLI::App& app, CliContext& context, int& exit_code);
 
 // Runs the command line; returns the process exit code.
 int run_cli(int argc, char** argv, const Clock& clock);

@@ -68,64 +68,6 @@ int run_list(const CliContext& context, const ListOptions& options) {
   return filter.not_after_before && count > 0 ? kExitProblem : kExitOk;
 }
 
-bool looks_like_fingerprint(std::string& query) {
-  std::string hex;
-  for (char c : query) {
-    if (c == ':') {
-      continue;
-    }
-    if (!std::isxdigit(static_cast<unsigned char>(c))) {
-      return false;
-    }
-    hex += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  if (hex.size() < 8 || hex.size() > 64) {
-    return false;
-  }
-  query = hex;
-  return true;
-}
-
-// Finds by name first (the newest version), then by fingerprint or prefix.
-std::expected<std::vector<store::CertificateRecord>, CommandFailure> lookup(
-    store::Inventory& inventory, const std::string& query) {
-  auto versions = inventory.certificates().versions(query);
-  if (!versions) {
-    return std::unexpected(CommandFailure{kExitRuntime, versions.error().describe()});
-  }
-  if (!versions->empty()) {
-    return *versions;
-  }
-  std::string hex = query;
-  if (!looks_like_fingerprint(hex)) {
-    return std::unexpected(CommandFailure{kExitProblem, "no certificate named \"" + query + "\""});
-  }
-  auto matches = inventory.certificates().find_by_fingerprint_prefix(hex);
-  if (!matches) {
-    return std::unexpected(CommandFailure{kExitRuntime, matches.error().describe()});
-  }
-  if (matches->empty()) {
-    return std::unexpected(CommandFailure{
-        kExitProblem, "no certificate named or with a fingerprint starting \"" + query + "\""});
-  }
-  if (matches->size() > 1) {
-    return std::unexpected(CommandFailure{
-        kExitUsage, "fingerprint prefix \"" + query + "\" is ambiguous: give more digits"});
-  }
-  auto versions_of_match = inventory.certificates().versions(matches->front().name);
-  if (!versions_of_match) {
-    return std::unexpected(CommandFailure{kExitRuntime, versions_of_match.error().describe()});
-  }
-  // The match first, then the other versions of its name.
-  std::vector<store::CertificateRecord> out{matches->front()};
-  for (auto& v : *versions_of_match) {
-    if (v.id != out.front().id) {
-      out.push_back(std::move(v));
-    }
-  }
-  return out;
-}
-
 std::size_t chain_length(const std::string& chain_pem) {
   std::size_t n = 0;
   for (std::size_t pos = 0;
@@ -182,7 +124,7 @@ int run_show(const CliContext& context, const ShowOptions& options) {
   if (!session) {
     return report_failure(session.error());
   }
-  auto found = lookup(*session->inventory, options.query);
+  auto found = find_certificates(*session->inventory, options.query);
   if (!found) {
     return report_failure(found.error());
   }

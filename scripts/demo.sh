@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The main job, end to end on this machine: installs what is needed, builds
-# certkeeper, makes a small PKI with the openssl command, and walks through
-# config check, import (certbot folder, nginx-style files, a broken file),
-# list, an expiry check and show, against a private inventory in ./demo/.
-# Usage: scripts/demo.sh [--skip-install]
+# certkeeper, starts a local Pebble ACME CA (with pebble-challtestsrv as its
+# DNS), issues a certificate over ACME with the built-in http-01 listener and
+# shows it in the inventory; then makes a small PKI with the openssl command
+# and walks through config check, import (certbot folder, nginx-style files, a
+# broken file), list, an expiry check and show. Everything lives in ./demo/.
+# Ports used on 127.0.0.1: 14000 and 15000 (Pebble), 5002 (http-01), 8053 and
+# 8055 (challtestsrv). Usage: scripts/demo.sh [--skip-install]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -16,6 +19,58 @@ demo="$root/demo"
 rm -rf "$demo"
 mkdir -p "$demo"
 ck() { echo; echo "\$ certkeeper $*"; "$root/build/certkeeper" --config "$demo/certkeeper.toml" "$@"; }
+
+cat > "$demo/certkeeper.toml" <<TOML
+[daemon]
+state_dir = "$demo/state"
+
+[issuer.pebble]
+directory = "https://127.0.0.1:14000/dir"
+contact = ["mailto:ops@example.test"]
+
+[[certificate]]
+name = "www"
+domains = ["www.example.test", "example.test"]
+challenge = { type = "http-01", listen = "127.0.0.1:5002" }
+deploy = { fullchain = "$demo/nginx/tls/www.pem", key = "$demo/nginx/tls/www.key" }
+
+[alerts]
+before_expiry = ["30d", "14d", "7d", "1d"]
+TOML
+
+ck config check
+
+echo "== starting a local Pebble ACME CA =="
+peb="$demo/pebble"
+mkdir -p "$peb"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=Pebble listener" \
+  -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" -keyout "$peb/tls.key" -out "$peb/tls.pem" 2>/dev/null
+cat > "$peb/pebble.json" <<JSON
+{"pebble": {"listenAddress": "127.0.0.1:14000", "managementListenAddress": "127.0.0.1:15000",
+  "certificate": "$peb/tls.pem", "privateKey": "$peb/tls.key", "httpPort": 5002, "tlsPort": 5001,
+  "ocspResponderURL": "", "externalAccountBindingRequired": false}}
+JSON
+pebble-challtestsrv -http01 "" -https01 "" -tlsalpn01 "" -dns01 127.0.0.1:8053 -management 127.0.0.1:8055 \
+  -defaultIPv4 127.0.0.1 -defaultIPv6 "" > "$peb/challtestsrv.log" 2>&1 &
+chall_pid=$!
+PEBBLE_VA_NOSLEEP=1 pebble -config "$peb/pebble.json" -dnsserver 127.0.0.1:8053 > "$peb/pebble.log" 2>&1 &
+pebble_pid=$!
+trap 'kill $pebble_pid $chall_pid 2>/dev/null || true' EXIT
+for _ in $(seq 50); do
+  curl -s --cacert "$peb/tls.pem" https://127.0.0.1:14000/dir >/dev/null && break
+  sleep 0.1
+done
+
+echo "== issuing over ACME =="
+ck issue --server https://127.0.0.1:14000/dir --ca-file "$peb/tls.pem" \
+  --name www --domain www.example.test --domain example.test --http-listen 127.0.0.1:5002 \
+  --contact mailto:ops@example.test
+curl -s --cacert "$peb/tls.pem" https://127.0.0.1:15000/roots/0 > "$peb/root.pem"
+echo
+echo "\$ openssl verify -CAfile pebble-root.pem -untrusted chain.pem cert.pem"
+openssl verify -CAfile "$peb/root.pem" -untrusted "$demo/state/certs/www/current/chain.pem" \
+  "$demo/state/certs/www/current/cert.pem"
+ck show www
 
 echo "== making a demo PKI in $demo/pki with openssl =="
 pki="$demo/pki"
@@ -41,10 +96,10 @@ leaf() {
 }
 
 # A certbot configuration directory with one live certificate.
-le="$demo/letsencrypt/live/www"
+le="$demo/letsencrypt/live/blog"
 mkdir -p "$le"
-leaf www.example.test 90 ec:<(openssl ecparam -name prime256v1) \
-  "DNS:www.example.test,DNS:example.test" "$le/cert.pem" "$le/privkey.pem"
+leaf blog.example.test 90 ec:<(openssl ecparam -name prime256v1) \
+  "DNS:blog.example.test" "$le/cert.pem" "$le/privkey.pem"
 cp "$pki/ca.pem" "$le/chain.pem"
 cat "$le/cert.pem" "$pki/ca.pem" > "$le/fullchain.pem"
 
@@ -57,27 +112,8 @@ leaf api.example.test 12 ec:<(openssl ecparam -name secp384r1) "DNS:api.example.
 leaf wildcard 200 rsa:3072 "DNS:*.apps.example.test" "$nginx/apps.pem" "$nginx/apps.key"
 head -c 400 "$nginx/apps.pem" > "$nginx/broken.pem"
 
-cat > "$demo/certkeeper.toml" <<TOML
-[daemon]
-state_dir = "$demo/state"
-
-[issuer.pebble]
-directory = "https://127.0.0.1:14000/dir"
-contact = ["mailto:ops@example.test"]
-
-[[certificate]]
-name = "www"
-domains = ["www.example.test", "example.test"]
-challenge = { type = "http-01", listen = "127.0.0.1:5002" }
-deploy = { fullchain = "$demo/nginx/tls/www.pem", key = "$demo/nginx/tls/www.key" }
-
-[alerts]
-before_expiry = ["30d", "14d", "7d", "1d"]
-TOML
 
 echo "== walk-through =="
-ck config check
-echo "(exit $?)"
 set +e
 ck import "$demo/letsencrypt" "$nginx" --verbose
 echo "(exit $?: broken.pem was reported and skipped; everything else is in)"
@@ -87,7 +123,7 @@ set +e
 ck list --expiring 30d
 echo "(exit $?: exit 1 means something expires within 30 days; cron can alert on it)"
 set -e
-ck show www
+ck show blog
 ck import "$demo/letsencrypt"
 echo "(re-importing updates; it never duplicates)"
 echo

@@ -29,6 +29,13 @@ struct Issuer {
     REQUIRE_MESSAGE(r.exit_code == 0, r.err);
     return json::parse(r.out);
   }
+  RunResult revoke(std::vector<std::string> args) {
+    std::vector<std::string> argv{"--state-dir",   state.path().string(),  "revoke",
+                                  "--server",      pebble.directory_url(), "--ca-file",
+                                  pebble.ca_file()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return certkeeper(argv);
+  }
   std::filesystem::path current(const std::string& name) {
     return state.path() / "certs" / name / "current";
   }
@@ -228,4 +235,36 @@ TEST_CASE("issuing a name again keeps the old version and switches current") {
   CHECK(std::distance(
             std::filesystem::directory_iterator(ck.state.path() / "certs" / "again.example.test"),
             std::filesystem::directory_iterator{}) == 3);  // two versions + current
+}
+
+TEST_CASE("revocation by the account key and by the certificate key reaches the CA") {
+  Pebble pebble;
+  Issuer ck{pebble};
+  for (const char* name : {"by-account", "by-key"}) {
+    auto r = ck.issue({"--domain", std::string(name) + ".example.test", "--name", name,
+                       "--http-listen", pebble.http_listen()});
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  }
+  auto status_at_ca = [&](const std::string& name) {
+    auto serial = ck.show(name)["serial"].get<std::string>();
+    return json::parse(pebble.management_get("/cert-status-by-serial/" + serial));
+  };
+  CHECK(status_at_ca("by-account")["Status"] == "Valid");
+
+  auto by_account = ck.revoke({"by-account", "--reason", "keyCompromise"});
+  REQUIRE_MESSAGE(by_account.exit_code == 0, by_account.err);
+  auto at_ca = status_at_ca("by-account");
+  CHECK(at_ca["Status"] == "Revoked");
+  CHECK(at_ca["Reason"] == 1);
+  CHECK(ck.show("by-account")["status"] == "revoked");
+
+  auto by_key = ck.revoke({"by-key", "--with-certificate-key", "--reason", "superseded"});
+  REQUIRE_MESSAGE(by_key.exit_code == 0, by_key.err);
+  CHECK(status_at_ca("by-key")["Reason"] == 4);
+
+  auto again = ck.revoke({"by-account"});
+  CHECK(again.exit_code == 3);
+  CHECK(again.err.find("the CA said alreadyRevoked") != std::string::npos);
+  CHECK(ck.revoke({"by-key", "--reason", "bored"}).exit_code == 2);
+  CHECK(ck.revoke({"no-such-certificate"}).exit_code == 1);
 }
