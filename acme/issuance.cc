@@ -104,14 +104,17 @@ class Issuance {
   Result<IssueResult> run() {
     CK_TRY(order, client_.new_order(request_.identifiers, request_.profile, request_.replaces));
     order_ = std::move(order);
-    for (int attempt = 0;; ++attempt) {
+    int waits = 0;  // consecutive polls of a processing order: the backoff step
+    for (;;) {
       notify();
-      switch (next_order_step(order_)) {
+      const OrderStep step = next_order_step(order_);
+      waits = step == OrderStep::wait ? waits : 0;
+      switch (step) {
         case OrderStep::authorize: CK_TRY_STATUS(authorize()); break;
         case OrderStep::finalize:
           CK_TRY_STATUS(replace_order(client_.finalize(order_, request_.csr_der)));
           break;
-        case OrderStep::wait: CK_TRY_STATUS(pause(attempt, order_.retry_after)); break;
+        case OrderStep::wait: CK_TRY_STATUS(pause(waits++, order_.retry_after)); break;
         case OrderStep::download: {
           CK_TRY(chain, download_preferred(client_, order_.certificate, request_.preferred_chain));
           return IssueResult{order_, std::move(chain)};
@@ -259,7 +262,9 @@ milliseconds poll_delay(int attempt, std::optional<std::chrono::seconds> retry_a
     return std::clamp<milliseconds>(*retry_after, milliseconds(100), milliseconds(60'000));
   }
   // Pebble and busy CAs alike: start fast, back off to a few seconds.
-  static constexpr std::array<int, 8> kScheduleMs{50, 100, 200, 400, 800, 1500, 3000, 5000};
+  // A few extra requests at the start cost the CA little and save a fast CA's
+  // client most of its waiting.
+  static constexpr std::array<int, 9> kScheduleMs{25, 50, 100, 200, 400, 800, 1500, 3000, 5000};
   const auto index = static_cast<std::size_t>(std::clamp(attempt, 0, int{kScheduleMs.size()} - 1));
   return milliseconds(kScheduleMs[index]);
 }
