@@ -289,8 +289,7 @@ Result<Account> AcmeClient::new_account(const std::vector<std::string>& contact,
   });
 }
 
-Result<Order> AcmeClient::new_order(const std::vector<Identifier>& identifiers,
-                                    const std::string& profile, const std::string& replaces) {
+Status AcmeClient::check_profile(const std::string& profile) {
   CK_TRY(dir, directory());
   if (!profile.empty() && !dir.profiles.empty() && !dir.profiles.contains(profile)) {
     std::string known;
@@ -301,6 +300,13 @@ Result<Order> AcmeClient::new_order(const std::vector<Identifier>& identifiers,
                 "the CA offers no profile \"" + profile + "\" (it offers: " + known + ")",
                 directory_url_);
   }
+  return {};
+}
+
+Result<Order> AcmeClient::new_order(const std::vector<Identifier>& identifiers,
+                                    const std::string& profile, const std::string& replaces) {
+  CK_TRY(dir, directory());
+  CK_TRY_STATUS(check_profile(profile));
   json payload{{"identifiers", identifiers_json(identifiers)}};
   if (!profile.empty()) {
     payload["profile"] = profile;

@@ -109,6 +109,10 @@ class AcmeClient {
   void set_account_url(std::string url) { account_url_ = std::move(url); }
   [[nodiscard]] const std::string& account_url() const { return account_url_; }
 
+  // Errc::invalid_argument when `profile` is set and the CA's directory does
+  // not list it (a CA that lists no profiles accepts any, as RFC drafts allow).
+  [[nodiscard]] Status check_profile(const std::string& profile);
+
   [[nodiscard]] Result<Order> new_order(const std::vector<Identifier>& identifiers,
                                         const std::string& profile, const std::string& replaces);
   [[nodiscard]] Result<Order> get_order(const std::string& url);

@@ -151,6 +151,7 @@ int run_cli(int argc, char** argv, const Clock& clock) {
   add_config_command(app, context, exit_code);
   add_issue_command(app, context, exit_code);
   add_revoke_command(app, context, exit_code);
+  add_issuer_command(app, context, exit_code);
 
   try {
     app.parse(argc, argv);

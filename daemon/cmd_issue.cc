@@ -164,6 +164,10 @@ int run_issue(const CliContext& context, const IssueOptions& o) {
   if (!client) {
     return report_failure(runtime(client.error()));
   }
+  // An unknown profile is refused before anything is sent to the CA.
+  if (auto profile = client->check_profile(o.profile); !profile) {
+    return report_failure(runtime(profile.error()));
+  }
   AccountSettings settings{o.contact, std::nullopt};
   if (!o.eab_kid.empty() || !o.eab_hmac_key.empty()) {
     if (o.eab_kid.empty() || o.eab_hmac_key.empty()) {

@@ -93,43 +93,13 @@ HttpClient client(HttpOptions options = {}) {
   return HttpClient::create(std::move(options)).value();
 }
 
-// openssl s_server -WWW serving `dir` over TLS with a certificate for 127.0.0.1.
-struct TlsServer {
-  TempDir dir;
-  Issued root = TestPki::root("HTTP Test Root");
-  int port = free_port();
-  std::unique_ptr<Process> server;
-
-  explicit TlsServer(const std::vector<std::string>& ips = {"127.0.0.1"}) {
-    require_program("openssl");
-    CertificateSpec spec;
-    spec.common_name = "localhost";
-    spec.ip_addresses = ips;
-    spec.not_before = std::time(nullptr) - kDay;  // s_server's peer checks the real clock
-    spec.not_after = std::time(nullptr) + 30 * kDay;
-    Issued leaf = TestPki::make(spec, &root);
-    write_text(dir / "server.pem", leaf.cert_pem());
-    write_text(dir / "server.key", leaf.key_pem(), 0600);
-    write_text(dir / "root.pem", root.cert_pem());
-    write_text(dir / "hello.txt", "hello over TLS\n");
-    server = std::make_unique<Process>(
-        std::vector<std::string>{
-            "openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port), "-cert",
-            (dir / "server.pem").string(), "-key", (dir / "server.key").string(), "-WWW", "-quiet"},
-        dir / "s_server.log", dir.path());
-    REQUIRE(wait_for_port(port));
-  }
-  [[nodiscard]] std::string url(const std::string& path) const {
-    return "https://127.0.0.1:" + std::to_string(port) + path;
-  }
-};
-
 }  // namespace
 
 TEST_CASE("good: HTTPS to a server whose CA is named in ca_file") {
-  TlsServer tls;
+  StaticTlsServer tls;
+  write_text(tls.dir / "hello.txt", "hello over TLS\n");
   HttpOptions options;
-  options.ca_file = (tls.dir / "root.pem").string();
+  options.ca_file = tls.ca_file();
   auto response = client(options).perform({"GET", tls.url("/hello.txt"), {}, {}, {}});
   REQUIRE(response);
   CHECK(response->status == 200);
@@ -137,7 +107,7 @@ TEST_CASE("good: HTTPS to a server whose CA is named in ca_file") {
 }
 
 TEST_CASE("bad: a server the trust store does not know is refused") {
-  TlsServer tls;
+  StaticTlsServer tls;
   SUBCASE("bad_system_store") {
     auto response = client().perform({"GET", tls.url("/hello.txt"), {}, {}, {}});
     REQUIRE_FALSE(response);
@@ -156,7 +126,7 @@ TEST_CASE("bad: a server the trust store does not know is refused") {
 }
 
 TEST_CASE("bad: a certificate for another address fails hostname verification") {
-  TlsServer tls({"127.0.0.2"});
+  StaticTlsServer tls({"127.0.0.2"});
   HttpOptions options;
   options.ca_file = (tls.dir / "root.pem").string();
   auto response = client(options).perform({"GET", tls.url("/hello.txt"), {}, {}, {}});

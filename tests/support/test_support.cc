@@ -248,4 +248,29 @@ void require_program(const std::string& program) {
   }
 }
 
+StaticTlsServer::StaticTlsServer(const std::vector<std::string>& ips) {
+  require_program("openssl");
+  CertificateSpec spec;
+  spec.common_name = "localhost";
+  spec.ip_addresses = ips;
+  spec.not_before = std::time(nullptr) - kDay;  // the client checks it at the real time
+  spec.not_after = std::time(nullptr) + 30 * kDay;
+  Issued leaf = TestPki::make(spec, &root);
+  write_text(dir / "server.pem", leaf.cert_pem());
+  write_text(dir / "server.key", leaf.key_pem(), 0600);
+  write_text(dir / "root.pem", root.cert_pem());
+  server = std::make_unique<Process>(
+      std::vector<std::string>{
+          "openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port), "-cert",
+          (dir / "server.pem").string(), "-key", (dir / "server.key").string(), "-WWW", "-quiet"},
+      dir / "s_server.log", dir.path());
+  if (!wait_for_port(port)) {
+    throw std::runtime_error("openssl s_server did not start: " + read_text(dir / "s_server.log"));
+  }
+}
+
+std::string StaticTlsServer::url(const std::string& path) const {
+  return "https://127.0.0.1:" + std::to_string(port) + path;
+}
+
 }  // namespace ck::test

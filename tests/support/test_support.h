@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -102,5 +103,18 @@ class Process {
                                  std::chrono::milliseconds limit = std::chrono::seconds(10));
 // Fails the test (throws) when `program` is not installed: a missing peer never passes.
 void require_program(const std::string& program);
+
+// `openssl s_server -WWW` serving the files of dir() over TLS on 127.0.0.1,
+// with a certificate for `ips` issued by a test root (root.pem in dir()).
+struct StaticTlsServer {
+  explicit StaticTlsServer(const std::vector<std::string>& ips = {"127.0.0.1"});
+  [[nodiscard]] std::string url(const std::string& path) const;
+  [[nodiscard]] std::string ca_file() const { return (dir / "root.pem").string(); }
+
+  TempDir dir;
+  Issued root = TestPki::root("HTTP Test Root");
+  int port = free_port();
+  std::unique_ptr<Process> server;
+};
 
 }  // namespace ck::test
