@@ -388,4 +388,28 @@ Status AcmeClient::revoke(const std::string& certificate_der, int reason,
   return {};
 }
 
+Result<AcmeClient::RenewalInfoAnswer> AcmeClient::renewal_info(const std::string& certificate_id) {
+  CK_TRY(dir, directory());
+  if (dir.renewal_info.empty()) {
+    return fail(Errc::unsupported, "the CA offers no renewal information (ARI)", directory_url_);
+  }
+  std::string url = dir.renewal_info;
+  if (!url.ends_with('/')) {
+    url += '/';
+  }
+  url += certificate_id;
+  CK_TRY(response, http_.perform({"GET", url, {}, {}, {}}, stop_));
+  if (response.status != 200) {
+    auto problem = parse_problem(response.body);
+    return fail(problem ? problem_error(*problem, url)
+                        : Error{Errc::protocol, "HTTP " + std::to_string(response.status), url,
+                                response.status >= 500});
+  }
+  auto window = parse_renewal_info(response.body);
+  if (!window) {
+    return fail(window.error().within(url));
+  }
+  return RenewalInfoAnswer{*window, parse_retry_after(response.header("retry-after"))};
+}
+
 }  // namespace ck::acme

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "acme/ari.h"
 #include "acme/jws.h"
 #include "acme/problem.h"
 #include "core/http.h"
@@ -127,6 +128,14 @@ class AcmeClient {
   // `reason` is an RFC 5280 CRLReason code.
   [[nodiscard]] Status revoke(const std::string& certificate_der, int reason,
                               const AccountSigner* certificate_key = nullptr);
+
+  // RFC 9773 §4.2: GET {renewalInfo}/{certificate identifier}, no JWS. The
+  // window, and the CA's Retry-After for the next check.
+  struct RenewalInfoAnswer {
+    RenewalWindow window;
+    std::optional<std::chrono::seconds> retry_after;
+  };
+  [[nodiscard]] Result<RenewalInfoAnswer> renewal_info(const std::string& certificate_id);
 
   void set_stop_token(std::stop_token stop) { stop_ = std::move(stop); }
 

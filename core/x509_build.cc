@@ -83,7 +83,8 @@ std::vector<std::pair<std::string, std::string>> extension_list(const Certificat
                         spec.extended_key_usage.empty() ? "serverAuth" : spec.extended_key_usage);
     }
   }
-  list.emplace_back("subjectKeyIdentifier", "hash");
+  list.emplace_back("subjectKeyIdentifier",
+                    spec.subject_key_id_hex.empty() ? "hash" : spec.subject_key_id_hex);
   list.emplace_back("authorityKeyIdentifier", "keyid:always");
   if (std::string san = subject_alt_name_value(spec); !san.empty()) {
     list.emplace_back("subjectAltName", san);

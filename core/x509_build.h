@@ -31,6 +31,7 @@ struct CertificateSpec {
   // {"authorityInfoAccess", "OCSP;URI:http://127.0.0.1:8080"}.
   std::vector<std::pair<std::string, std::string>> extensions;
   std::string digest = "SHA256";  // ignored for Ed25519/Ed448 keys
+  std::string subject_key_id_hex;  // "" = the SHA-1 hash of the key, as usual
 };
 
 // Signs `spec` for `subject_key`. With `issuer` null the certificate is

@@ -100,6 +100,14 @@ class StapleRepository {
   [[nodiscard]] virtual Result<std::optional<StapleRecord>> find(std::int64_t certificate_id) = 0;
 };
 
+class RenewalInfoRepository {
+ public:
+  virtual ~RenewalInfoRepository() = default;
+  [[nodiscard]] virtual Status upsert(const RenewalInfoRecord& record) = 0;  // by certificate_id
+  [[nodiscard]] virtual Result<std::optional<RenewalInfoRecord>> find(
+      std::int64_t certificate_id) = 0;
+};
+
 class CrlRepository {
  public:
   virtual ~CrlRepository() = default;
@@ -142,6 +150,7 @@ class Inventory {
   virtual AccountRepository& accounts() = 0;
   virtual OrderRepository& orders() = 0;
   virtual StapleRepository& staples() = 0;
+  virtual RenewalInfoRepository& renewal_info() = 0;
   virtual CrlRepository& crls() = 0;
   virtual ProbeRepository& probes() = 0;
   virtual AlertRepository& alerts() = 0;

@@ -94,6 +94,17 @@ struct StapleRecord {
   std::string last_error;  // of the latest failed refresh, "" after a success
 };
 
+struct RenewalInfoRecord {
+  std::int64_t certificate_id = 0;  // one per certificate
+  std::string ari_id;               // RFC 9773 certificate identifier
+  std::int64_t window_start = 0;
+  std::int64_t window_end = 0;
+  std::int64_t selected_time = 0;
+  std::string explanation_url;
+  std::int64_t next_check = 0;
+  std::int64_t fetched_at = 0;
+};
+
 struct CrlRecord {
   std::string url;         // distribution point; unique
   std::string issuer;      // RFC 2253

@@ -144,8 +144,23 @@ CREATE TRIGGER events_no_delete BEFORE DELETE ON events
   BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
 )sql";
 
+// RFC 9773: what the CA suggested, what certkeeper chose, when to ask again.
+constexpr std::string_view kRenewalInfo = R"sql(
+CREATE TABLE renewal_info (
+  certificate_id  INTEGER PRIMARY KEY REFERENCES certificates(id) ON DELETE CASCADE,
+  ari_id          TEXT NOT NULL,        -- the RFC 9773 certificate identifier
+  window_start    INTEGER NOT NULL,
+  window_end      INTEGER NOT NULL,
+  selected_time   INTEGER NOT NULL,     -- chosen once within the window, kept while it fits
+  explanation_url TEXT NOT NULL,
+  next_check      INTEGER NOT NULL,     -- from Retry-After
+  fetched_at      INTEGER NOT NULL
+);
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1, "initial inventory schema", kInitialSchema},
+    Migration{2, "ACME renewal information", kRenewalInfo},
 };
 
 }  // namespace

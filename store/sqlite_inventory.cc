@@ -34,6 +34,7 @@ class SqliteInventory final : public Inventory {
         accounts_(*db_, clock),
         orders_(*db_, clock),
         staples_(*db_),
+        renewal_info_(*db_),
         crls_(*db_),
         probes_(*db_),
         alerts_(*db_),
@@ -44,6 +45,7 @@ class SqliteInventory final : public Inventory {
   AccountRepository& accounts() override { return accounts_; }
   OrderRepository& orders() override { return orders_; }
   StapleRepository& staples() override { return staples_; }
+  RenewalInfoRepository& renewal_info() override { return renewal_info_; }
   CrlRepository& crls() override { return crls_; }
   ProbeRepository& probes() override { return probes_; }
   AlertRepository& alerts() override { return alerts_; }
@@ -60,6 +62,7 @@ class SqliteInventory final : public Inventory {
   SqliteAccounts accounts_;
   SqliteOrders orders_;
   SqliteStaples staples_;
+  SqliteRenewalInfo renewal_info_;
   SqliteCrls crls_;
   SqliteProbes probes_;
   SqliteAlerts alerts_;

@@ -135,6 +135,31 @@ Result<std::optional<StapleRecord>> SqliteStaples::find(std::int64_t certificate
   });
 }
 
+Status SqliteRenewalInfo::upsert(const RenewalInfoRecord& r) {
+  CK_TRY(s, db_.prepare("INSERT INTO renewal_info (certificate_id, ari_id, window_start, "
+                        "window_end, selected_time, explanation_url, next_check, fetched_at) "
+                        "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(certificate_id) DO UPDATE SET "
+                        "ari_id = excluded.ari_id, window_start = excluded.window_start, "
+                        "window_end = excluded.window_end, selected_time = excluded.selected_time, "
+                        "explanation_url = excluded.explanation_url, "
+                        "next_check = excluded.next_check, fetched_at = excluded.fetched_at"));
+  return s
+      .bind_all(r.certificate_id, r.ari_id, r.window_start, r.window_end, r.selected_time,
+                r.explanation_url, r.next_check, r.fetched_at)
+      .run();
+}
+
+Result<std::optional<RenewalInfoRecord>> SqliteRenewalInfo::find(std::int64_t certificate_id) {
+  CK_TRY(s, db_.prepare("SELECT certificate_id, ari_id, window_start, window_end, selected_time, "
+                        "explanation_url, next_check, fetched_at FROM renewal_info "
+                        "WHERE certificate_id = ?"));
+  s.bind(certificate_id);
+  return first_row(s, [](const Statement& r) {
+    return RenewalInfoRecord{r.integer(0), r.text(1), r.integer(2), r.integer(3),
+                             r.integer(4), r.text(5), r.integer(6), r.integer(7)};
+  });
+}
+
 Status SqliteCrls::upsert(const CrlRecord& r) {
   CK_TRY(s, db_.prepare("INSERT INTO crls (url, issuer, crl_number, this_update, next_update, "
                         "etag, last_modified, path, entries, fetched_at) "

@@ -73,6 +73,16 @@ class SqliteStaples final : public StapleRepository {
   Database& db_;
 };
 
+class SqliteRenewalInfo final : public RenewalInfoRepository {
+ public:
+  explicit SqliteRenewalInfo(Database& db) : db_(db) {}
+  Status upsert(const RenewalInfoRecord& record) override;
+  Result<std::optional<RenewalInfoRecord>> find(std::int64_t certificate_id) override;
+
+ private:
+  Database& db_;
+};
+
 class SqliteCrls final : public CrlRepository {
  public:
   explicit SqliteCrls(Database& db) : db_(db) {}
