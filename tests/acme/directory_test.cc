@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "acme/ari.h"
+#include "core/clock.h"
 #include "tests/support/test_support.h"
 
 using namespace ck;
@@ -68,4 +70,70 @@ TEST_CASE("bad: a server that is not an ACME CA gets a clear error") {
   auto untrusted = certkeeper({"issuer", "info", "--server", tls.url("/dir")});
   CHECK(untrusted.exit_code == 3);
   CHECK(untrusted.err.find("SSL") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(ProfileCa,
+                  "renewal-info asks the CA, keeps its choice, and stores when to ask again") {
+  TempDir state;
+  Issued root = TestPki::root("ARI Root");
+  Issued leaf = TestPki::leaf(root, {"ari.example.test"});
+  write_text(state / "ari.pem", leaf.cert_pem());
+  auto ck = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--state-dir", state.path().string()});
+    return certkeeper(args);
+  };
+  REQUIRE(ck({"import", (state / "ari.pem").string()}).exit_code == 0);
+  const std::string id = acme::certificate_identifier(*leaf.cert).value();
+  auto window = [&](std::int64_t start, std::int64_t end) {
+    json info{{"suggestedWindow", {{"start", format_rfc3339(start)}, {"end", format_rfc3339(end)}}},
+              {"explanationURL", "https://ca.example/why"}};
+    write_text(tls.dir / "renewal-info" / id, info.dump());
+  };
+  const std::int64_t now = std::time(nullptr);
+  window(now + 10 * kDay, now + 12 * kDay);
+  const std::vector<std::string> ask{"renewal-info",  "ari.example.test", "--server",
+                                     tls.url("/dir"), "--ca-file",        tls.ca_file(),
+                                     "--json"};
+
+  auto first = ck(ask);
+  REQUIRE_MESSAGE(first.exit_code == 0, first.err);
+  auto a = json::parse(first.out);
+  CHECK(a["fetched"] == true);
+  CHECK(a["ari_id"] == id);
+  CHECK(a["renew_now"] == false);
+  CHECK(a["explanation_url"] == "https://ca.example/why");
+  const std::string chosen = a["selected_time"];
+  CHECK(chosen >= a["window_start"].get<std::string>());
+  CHECK(chosen < a["window_end"].get<std::string>());
+
+  auto second = json::parse(ck(ask).out);  // within the next-check time: not asked again
+  CHECK(second["fetched"] == false);
+  CHECK(second["selected_time"] == chosen);
+
+  auto forced_args = ask;
+  forced_args.push_back("--force");
+  auto forced = json::parse(ck(forced_args).out);  // same window: same choice
+  CHECK(forced["fetched"] == true);
+  CHECK(forced["selected_time"] == chosen);
+
+  window(now - 2 * kDay, now - kDay);  // the CA moved the window into the past
+  auto urgent = json::parse(ck(forced_args).out);
+  CHECK(urgent["renew_now"] == true);
+  auto shown = json::parse(ck({"show", "ari.example.test", "--json"}).out);
+  CHECK(shown["events"].size() >= 3);  // imported, and two window changes
+}
+
+TEST_CASE("bad: renewal-info at a CA that offers no ARI") {
+  StaticTlsServer tls;
+  write_text(tls.dir / "dir",
+             json{{"newNonce", "a"}, {"newAccount", "b"}, {"newOrder", "c"}}.dump());
+  TempDir state;
+  Issued root = TestPki::root("ARI Root");
+  write_text(state / "c.pem", TestPki::leaf(root, {"no-ari.example.test"}).cert_pem());
+  REQUIRE(certkeeper({"--state-dir", state.path().string(), "import", (state / "c.pem").string()})
+              .exit_code == 0);
+  auto r = certkeeper({"--state-dir", state.path().string(), "renewal-info", "no-ari.example.test",
+                       "--server", tls.url("/dir"), "--ca-file", tls.ca_file()});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("offers no renewal information") != std::string::npos);
 }
