@@ -412,4 +412,36 @@ Result<AcmeClient::RenewalInfoAnswer> AcmeClient::renewal_info(const std::string
   return RenewalInfoAnswer{*window, parse_retry_after(response.header("retry-after"))};
 }
 
+Result<Account> AcmeClient::get_account() {
+  CK_TRY(response, post(account_url_, ""));
+  return decode<Account>(response, account_url_, [&](const json& j) {
+    return Account{account_url_, text(j, "status"), strings(j, "contact")};
+  });
+}
+
+Result<Account> AcmeClient::update_contacts(const std::vector<std::string>& contact) {
+  CK_TRY(response, post(account_url_, json{{"contact", contact}}.dump()));
+  return decode<Account>(response, account_url_, [&](const json& j) {
+    return Account{account_url_, text(j, "status"), strings(j, "contact")};
+  });
+}
+
+Result<Account> AcmeClient::deactivate_account() {
+  CK_TRY(response, post(account_url_, json{{"status", "deactivated"}}.dump()));
+  return decode<Account>(response, account_url_, [&](const json& j) {
+    return Account{account_url_, text(j, "status"), strings(j, "contact")};
+  });
+}
+
+Status AcmeClient::change_key(const AccountSigner& new_key) {
+  CK_TRY(dir, directory());
+  if (dir.key_change.empty()) {
+    return fail(Errc::unsupported, "the CA's directory has no keyChange", directory_url_);
+  }
+  const json key_change{{"account", account_url_}, {"oldKey", json::parse(signer_->jwk_json())}};
+  CK_TRY(inner, new_key.sign(dir.key_change, "", "", key_change.dump()));
+  CK_TRY_STATUS(post(dir.key_change, inner));
+  return {};
+}
+
 }  // namespace ck::acme

@@ -108,6 +108,17 @@ class AcmeClient {
                                             bool agree_to_terms, bool only_existing,
                                             const std::optional<ExternalAccountKey>& eab);
   void set_account_url(std::string url) { account_url_ = std::move(url); }
+
+  // The account as the CA has it (POST-as-GET to the account URL).
+  [[nodiscard]] Result<Account> get_account();
+  // Replaces the contacts (§7.3.2).
+  [[nodiscard]] Result<Account> update_contacts(const std::vector<std::string>& contact);
+  // Deactivates the account for good (§7.3.6).
+  [[nodiscard]] Result<Account> deactivate_account();
+  // Rolls the account over to `new_key` (§7.3.5): an outer JWS by the current
+  // key around an inner JWS by the new key. Afterwards the client still holds
+  // the old signer: make a new client with the new key.
+  [[nodiscard]] Status change_key(const AccountSigner& new_key);
   [[nodiscard]] const std::string& account_url() const { return account_url_; }
 
   // Errc::invalid_argument when `profile` is set and the CA's directory does

@@ -133,7 +133,10 @@ Result<std::string> AccountSigner::sign_raw(std::string_view signing_input) cons
 
 Result<std::string> AccountSigner::sign(std::string_view url, std::string_view nonce,
                                         std::string_view kid, std::string_view payload) const {
-  nlohmann::json header{{"alg", alg_}, {"nonce", nonce}, {"url", url}};
+  nlohmann::json header{{"alg", alg_}, {"url", url}};
+  if (!nonce.empty()) {
+    header["nonce"] = nonce;
+  }
   if (kid.empty()) {
     header["jwk"] = nlohmann::json::parse(jwk_);
   } else {

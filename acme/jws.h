@@ -28,7 +28,8 @@ class AccountSigner {
 
   // A flattened JWS over `payload` ("" for POST-as-GET, RFC 8555 §6.3) for
   // `url`. With an empty `kid` the protected header carries the jwk (newAccount,
-  // revocation by certificate key), else the account URL as kid.
+  // revocation by certificate key), else the account URL as kid. An empty
+  // `nonce` is left out (the inner JWS of a key change, §7.3.5).
   [[nodiscard]] Result<std::string> sign(std::string_view url, std::string_view nonce,
                                          std::string_view kid, std::string_view payload) const;
 

@@ -31,6 +31,13 @@ Result<acme::AccountSigner> load_or_create_account_key(const store::StateLayout&
   const auto path = account_key_path(layout, directory_url);
   key_path = path.string();
   std::error_code ec;
+  if (std::filesystem::exists(path.string() + ".new", ec)) {
+    return fail(Errc::invalid_argument,
+                "an account key rollover was interrupted: " + path.string() +
+                    ".new holds the new key. If `certkeeper account show` fails with the current "
+                    "key, the CA took the new one: move the .new file over the key; otherwise "
+                    "remove it");
+  }
   if (std::filesystem::exists(path, ec)) {
     CK_TRY(key, load_private_key(path));
     return acme::AccountSigner::create(std::move(key));
@@ -45,6 +52,10 @@ Result<std::int64_t> ensure_account(store::Inventory& inventory, acme::AcmeClien
                                     const std::string& directory_url, const std::string& key_path,
                                     const std::string& key_type, const AccountSettings& settings) {
   CK_TRY(known, inventory.accounts().find(directory_url, key_path));
+  if (known && known->status == "deactivated") {
+    return fail(Errc::invalid_argument, "the account " + known->account_url +
+                                            " is deactivated; a CA never reactivates one");
+  }
   if (known && !known->account_url.empty() && known->status == "valid") {
     client.set_account_url(known->account_url);
     return known->id;

@@ -152,6 +152,7 @@ int run_cli(int argc, char** argv, const Clock& clock) {
   add_issue_command(app, context, exit_code);
   add_revoke_command(app, context, exit_code);
   add_issuer_command(app, context, exit_code);
+  add_account_command(app, context, exit_code);
   add_renewal_info_command(app, context, exit_code);
 
   try {

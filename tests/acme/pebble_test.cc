@@ -268,3 +268,52 @@ TEST_CASE("revocation by the account key and by the certificate key reaches the 
   CHECK(ck.revoke({"by-key", "--reason", "bored"}).exit_code == 2);
   CHECK(ck.revoke({"no-such-certificate"}).exit_code == 1);
 }
+
+TEST_CASE("account: show, key rollover then issuance with the new key, update, deactivate") {
+  Pebble pebble;
+  Issuer ck{pebble};
+  auto account = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv{"--state-dir", ck.state.path().string(), "account"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    for (const std::string& a :
+         {std::string("--server"), pebble.directory_url(), std::string("--ca-file"),
+          pebble.ca_file(), std::string("--json")}) {
+      argv.push_back(a);
+    }
+    return certkeeper(argv);
+  };
+  CHECK(account({"show"}).exit_code == 2);  // no account in this inventory yet
+  REQUIRE(ck.issue({"--domain", "before.example.test", "--http-listen", pebble.http_listen(),
+                    "--contact", "mailto:a@example.test"})
+              .exit_code == 0);
+  auto shown = json::parse(account({"show"}).out);
+  CHECK(shown["status"] == "valid");
+  CHECK(shown["contact"] == json({"mailto:a@example.test"}));
+  CHECK(shown["key_type"] == "ES256");
+  const std::string key_path = shown["key_path"];
+  const std::string old_key = read_text(key_path);
+
+  auto rolled = account({"rollover", "--key", "ecdsa-p384"});
+  REQUIRE_MESSAGE(rolled.exit_code == 0, rolled.err);
+  auto after = json::parse(rolled.out);
+  CHECK(after["url"] == shown["url"]);
+  CHECK(after["key_type"] == "ES384");
+  CHECK(read_text(key_path) != old_key);
+  int kept = 0;  // the old key is kept, never deleted
+  for (const auto& e :
+       std::filesystem::directory_iterator(std::filesystem::path(key_path).parent_path())) {
+    kept += e.path().extension() == ".old" && read_text(e.path()) == old_key ? 1 : 0;
+  }
+  CHECK(kept == 1);
+  auto issued = ck.issue({"--domain", "after.example.test", "--http-listen", pebble.http_listen()});
+  CHECK_MESSAGE(issued.exit_code == 0, issued.err);
+
+  auto updated = json::parse(account({"update", "--contact", "mailto:b@example.test"}).out);
+  CHECK(updated["contact"] == json({"mailto:b@example.test"}));
+  auto deactivated = json::parse(account({"deactivate"}).out);
+  CHECK(deactivated["status"] == "deactivated");
+  auto refused =
+      ck.issue({"--domain", "later.example.test", "--http-listen", pebble.http_listen()});
+  CHECK(refused.exit_code == 2);
+  CHECK(refused.err.find("is deactivated") != std::string::npos);
+}

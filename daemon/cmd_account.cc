@@ -1,0 +1,194 @@
+// certkeeper account show|update|rollover|deactivate --server URL [--ca-file FILE]
+
+#include <fmt/core.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.h"
+#include "core/keys.h"
+#include "daemon/acme_setup.h"
+#include "daemon/cli.h"
+
+namespace ck::daemon {
+namespace {
+
+struct AccountOptions {
+  std::string server;
+  std::string ca_file;
+  std::vector<std::string> contact;
+  std::string key = "ecdsa-p256";  // rollover: the new key's type
+  bool json = false;
+};
+
+// This inventory's account at the server: its key, record and a client.
+struct AccountHandle {
+  std::string key_path;
+  store::AccountRecord record;
+  // The client points at the signer: it lives on the heap so the handle can move.
+  std::unique_ptr<acme::AccountSigner> signer;
+  std::optional<acme::AcmeClient> client;
+};
+
+Result<AccountHandle> open_account(const Session& session, const AccountOptions& o) {
+  AccountHandle h;
+  h.key_path = account_key_path(session.layout, o.server).string();
+  CK_TRY(record, session.inventory->accounts().find(o.server, h.key_path));
+  std::error_code ec;
+  if (!record || !std::filesystem::exists(h.key_path, ec)) {
+    return fail(Errc::invalid_argument,
+                "this inventory has no account at " + o.server + " (issue a certificate first)");
+  }
+  h.record = *record;
+  CK_TRY(signer, load_or_create_account_key(session.layout, o.server, h.key_path));
+  h.signer = std::make_unique<acme::AccountSigner>(std::move(signer));
+  HttpOptions http;
+  http.ca_file = o.ca_file;
+  CK_TRY(client, acme::AcmeClient::create(o.server, http, *h.signer));
+  h.client.emplace(std::move(client));
+  h.client->set_account_url(h.record.account_url);
+  return h;
+}
+
+Status record_account(Session& session, AccountHandle& h, const acme::Account& account,
+                      const std::string& event, const std::string& message) {
+  h.record.status = account.status.empty() ? h.record.status : account.status;
+  h.record.contacts = account.contact;
+  return session.inventory->transaction([&]() -> Status {
+    CK_TRY_STATUS(session.inventory->accounts().upsert(h.record));
+    CK_TRY_STATUS(session.inventory->events().append({0, 0, event, "", message, ""}));
+    return {};
+  });
+}
+
+// §7.3.5. The new key is written beside the old one first; only when the CA
+// has accepted it does it take the old one's place, and the old key is kept.
+Status rollover(Session& session, AccountHandle& h, const AccountOptions& o, std::int64_t now) {
+  CK_TRY(type, parse_key_type(o.key));
+  CK_TRY(key, generate_key(type));
+  CK_TRY(pem, private_key_to_pem(*key));
+  CK_TRY(new_signer, acme::AccountSigner::create(std::move(key)));
+  const std::filesystem::path current = h.key_path;
+  const std::filesystem::path pending = h.key_path + ".new";
+  CK_TRY_STATUS(write_file_atomic(pending, pem, WriteOptions{0600, std::nullopt, false}));
+  if (auto changed = h.client->change_key(new_signer); !changed) {
+    std::filesystem::remove(pending);  // the CA refused it: this key was never used
+    return changed;
+  }
+  const std::filesystem::path retired =
+      h.key_path + "." + store::version_label(now, "rolled") + ".old";
+  std::error_code ec;
+  std::filesystem::rename(current, retired, ec);
+  if (!ec) {
+    std::filesystem::rename(pending, current, ec);
+  }
+  if (ec) {
+    return fail(Errc::io, "the CA took the new key, but moving it into place failed: " +
+                              ec.message() + "; the new key is " + pending.string());
+  }
+  CK_TRY_STATUS(sync_directory(current.parent_path()));
+  CK_TRY_STATUS(
+      session.inventory->events().append({0, 0, "account_key_rolled", "",
+                                          "account " + h.record.account_url + " now uses a new " +
+                                              o.key + " key; the old one is " + retired.string(),
+                                          ""}));
+  return {};
+}
+
+void print_account(const AccountHandle& h, const acme::Account& a, bool json) {
+  if (json) {
+    fmt::print("{}\n", nlohmann::json{{"url", a.url},
+                                      {"status", a.status},
+                                      {"contact", a.contact},
+                                      {"key_path", h.key_path},
+                                      {"key_type", h.signer->algorithm()}}
+                           .dump(2));
+    return;
+  }
+  std::string contacts;
+  for (const auto& c : a.contact) {
+    contacts += (contacts.empty() ? "" : ", ") + c;
+  }
+  fmt::print("account:  {}\nstatus:   {}\ncontact:  {}\nkey:      {} ({})\n", a.url, a.status,
+             contacts.empty() ? "-" : contacts, h.key_path, h.signer->algorithm());
+}
+
+int run(const CliContext& context, const AccountOptions& o, const std::string& action) {
+  auto session = context.open_session();
+  if (!session) {
+    return report_failure(session.error());
+  }
+  auto failure = [](const Error& e) {
+    return report_failure(
+        CommandFailure{e.code == Errc::invalid_argument ? kExitUsage : kExitRuntime, e.describe()});
+  };
+  auto handle = open_account(*session, o);
+  if (!handle) {
+    return failure(handle.error());
+  }
+  AccountHandle& h = *handle;
+  Result<acme::Account> account = std::unexpected(Error{});
+  if (action == "show") {
+    account = h.client->get_account();
+  } else if (action == "update") {
+    account = h.client->update_contacts(o.contact);
+  } else if (action == "deactivate") {
+    account = h.client->deactivate_account();
+  } else {  // rollover
+    if (auto rolled = rollover(*session, h, o, context.clock().unix_seconds()); !rolled) {
+      return failure(rolled.error());
+    }
+    auto reopened = open_account(*session, o);  // prove the new key works
+    account = reopened ? reopened->client->get_account() : std::unexpected(reopened.error());
+    if (reopened) {
+      h = std::move(*reopened);
+    }
+  }
+  if (!account) {
+    return failure(account.error());
+  }
+  if (action != "show" && action != "rollover") {
+    if (auto recorded = record_account(*session, h, *account, "account_" + action + "d",
+                                       action + " " + account->url);
+        !recorded) {
+      return failure(recorded.error());
+    }
+  }
+  print_account(h, *account, o.json);
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_account_command(CLI::App& app, CliContext& context, int& exit_code) {
+  CLI::App* account =
+      add_command(app, "account", "Manage this inventory's ACME account at a CA", "");
+  account->require_subcommand(1);
+  auto o = std::make_shared<AccountOptions>();
+  auto common = [&](CLI::App* cmd) {
+    cmd->add_option("--server", o->server, "ACME directory URL")->required();
+    cmd->add_option("--ca-file", o->ca_file, "PEM file of CAs to trust for the ACME server's TLS");
+    cmd->add_flag("--json", o->json, "print the account as JSON");
+  };
+  CLI::App* show = add_command(*account, "show", "Show the account as the CA has it", "");
+  CLI::App* update = add_command(*account, "update", "Replace the account's contacts", "");
+  update
+      ->add_option("--contact", o->contact, "contact URI, e.g. mailto:ops@example.com (repeatable)")
+      ->required();
+  CLI::App* rollover = add_command(
+      *account, "rollover", "Move the account to a new key (RFC 8555 §7.3.5)",
+      "Makes a new key, has the CA switch the account to it, then puts it in place of the old "
+      "key file; the old key is kept beside it as *.old. The account URL does not change.");
+  rollover->add_option("--key", o->key, "type of the new key: ecdsa-p256, ecdsa-p384, rsa2048, ...")
+      ->capture_default_str();
+  CLI::App* deactivate = add_command(
+      *account, "deactivate", "Deactivate the account for good (RFC 8555 §7.3.6)",
+      "The CA will refuse every later request from it; certificates already issued stay valid.");
+  for (auto [cmd, name] : {std::pair{show, "show"}, std::pair{update, "update"},
+                           std::pair{rollover, "rollover"}, std::pair{deactivate, "deactivate"}}) {
+    common(cmd);
+    const std::string action = name;
+    cmd->callback([&context, &exit_code, o, action] { exit_code = run(context, *o, action); });
+  }
+}
+
+}  // namespace ck::daemon
