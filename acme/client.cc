@@ -1,5 +1,10 @@
 #include "acme/client.h"
 
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <random>
+
 #include <nlohmann/json.hpp>
 
 #include "core/base64.h"
@@ -163,20 +168,68 @@ Result<Directory> parse_directory(std::string_view json_text) {
   return d;
 }
 
-AcmeClient::AcmeClient(std::string directory_url, HttpClient http, const AccountSigner& signer)
-    : directory_url_(std::move(directory_url)), http_(std::move(http)), signer_(&signer) {}
+AcmeClient::AcmeClient(std::string directory_url, HttpClient http, const AccountSigner& signer,
+                       RetryPolicy retry)
+    : directory_url_(std::move(directory_url)),
+      http_(std::move(http)),
+      signer_(&signer),
+      retry_(retry) {}
 
 Result<AcmeClient> AcmeClient::create(std::string directory_url, HttpOptions http,
-                                      const AccountSigner& signer) {
+                                      const AccountSigner& signer, RetryPolicy retry) {
   CK_TRY(client, HttpClient::create(std::move(http)));
-  return AcmeClient(std::move(directory_url), std::move(client), signer);
+  return AcmeClient(std::move(directory_url), std::move(client), signer, retry);
+}
+
+std::chrono::milliseconds retry_delay(const RetryPolicy& policy, int attempt,
+                                      std::optional<std::chrono::seconds> retry_after,
+                                      double jitter) {
+  using std::chrono::milliseconds;
+  if (retry_after) {
+    return std::min<milliseconds>(*retry_after, policy.cap);
+  }
+  const auto exponential = policy.base * (1LL << std::clamp(attempt, 0, 20));
+  const auto capped = std::min<milliseconds>(exponential, policy.cap);
+  const double factor = 0.8 + 0.4 * std::clamp(jitter, 0.0, 1.0);  // +/-20%
+  return milliseconds(static_cast<long long>(static_cast<double>(capped.count()) * factor));
+}
+
+Result<HttpResponse> AcmeClient::with_retries(
+    const std::function<Result<HttpResponse>()>& attempt) {
+  static thread_local std::mt19937_64 random{std::random_device{}()};
+  for (int i = 0;; ++i) {
+    auto result = attempt();
+    std::optional<std::chrono::seconds> retry_after;
+    bool transient = false;
+    if (!result) {
+      transient = result.error().retryable &&
+                  (result.error().code == Errc::network || result.error().code == Errc::timeout);
+    } else if (result->status >= 500 || result->status == 429) {
+      retry_after = parse_retry_after(result->header("retry-after"));
+      // A long Retry-After is the caller's to schedule, not ours to sleep through.
+      transient = !retry_after || *retry_after <= retry_.cap;
+    }
+    if (!transient || i >= retry_.retries) {
+      return result;
+    }
+    const auto delay =
+        retry_delay(retry_, i, retry_after, std::uniform_real_distribution<double>(0, 1)(random));
+    std::mutex mutex;
+    std::condition_variable_any wake;
+    std::unique_lock lock(mutex);
+    if (wake.wait_for(lock, stop_, delay, [] { return false; })) {
+      return fail(Errc::cancelled, "cancelled");
+    }
+  }
 }
 
 Result<Directory> AcmeClient::directory() {
   if (directory_) {
     return *directory_;
   }
-  CK_TRY(response, http_.perform({"GET", directory_url_, {}, {}, {}}, stop_));
+  CK_TRY(response, with_retries([&] {
+           return http_.perform({"GET", directory_url_, {}, {}, {}}, stop_);
+         }));
   if (response.status != 200) {
     return fail(Errc::protocol,
                 "directory answered HTTP " + std::to_string(response.status) + ": " +
@@ -204,7 +257,9 @@ Result<std::string> AcmeClient::next_nonce() {
     return nonce;
   }
   CK_TRY(dir, directory());
-  CK_TRY(response, http_.perform({"HEAD", dir.new_nonce, {}, {}, {}}, stop_));
+  CK_TRY(response, with_retries([&] {
+           return http_.perform({"HEAD", dir.new_nonce, {}, {}, {}}, stop_);
+         }));
   auto nonce = response.header("replay-nonce");
   if (!nonce || nonce->empty()) {
     return fail(Errc::protocol, "no Replay-Nonce in the answer", dir.new_nonce, true);
@@ -228,7 +283,8 @@ Result<HttpResponse> AcmeClient::post_once(const std::string& url, const std::st
 
 Result<HttpResponse> AcmeClient::post(const std::string& url, const std::string& payload,
                                       RequestSigning signing) {
-  CK_TRY(response, post_once(url, payload, signing));
+  // Each attempt signs afresh with a new nonce.
+  CK_TRY(response, with_retries([&] { return post_once(url, payload, signing); }));
   std::optional<Problem> problem;
   if (response.status >= 400) {
     problem = parse_problem(response.body);
@@ -398,7 +454,7 @@ Result<AcmeClient::RenewalInfoAnswer> AcmeClient::renewal_info(const std::string
     url += '/';
   }
   url += certificate_id;
-  CK_TRY(response, http_.perform({"GET", url, {}, {}, {}}, stop_));
+  CK_TRY(response, with_retries([&] { return http_.perform({"GET", url, {}, {}, {}}, stop_); }));
   if (response.status != 200) {
     auto problem = parse_problem(response.body);
     return fail(problem ? problem_error(*problem, url)

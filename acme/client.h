@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <stop_token>
@@ -92,11 +93,26 @@ struct RequestSigning {
   bool use_jwk = false;                   // the key in the header instead of the kid
 };
 
+// Transient failures (connection errors, timeouts, HTTP 5xx, and rateLimited
+// with a short Retry-After) are retried: delay = base * 2^attempt, capped,
+// with +/-20% jitter; a Retry-After up to the cap is honoured instead.
+struct RetryPolicy {
+  int retries = 3;
+  std::chrono::milliseconds base{250};
+  std::chrono::milliseconds cap{8000};
+};
+
+// The delay before retry `attempt` (0-based); `jitter` in [0, 1).
+[[nodiscard]] std::chrono::milliseconds retry_delay(const RetryPolicy& policy, int attempt,
+                                                    std::optional<std::chrono::seconds> retry_after,
+                                                    double jitter);
+
 class AcmeClient {
  public:
   // `signer` must outlive the client.
   [[nodiscard]] static Result<AcmeClient> create(std::string directory_url, HttpOptions http,
-                                                 const AccountSigner& signer);
+                                                 const AccountSigner& signer,
+                                                 RetryPolicy retry = {});
 
   // Fetched once, then cached.
   [[nodiscard]] Result<Directory> directory();
@@ -151,7 +167,11 @@ class AcmeClient {
   void set_stop_token(std::stop_token stop) { stop_ = std::move(stop); }
 
  private:
-  AcmeClient(std::string directory_url, HttpClient http, const AccountSigner& signer);
+  AcmeClient(std::string directory_url, HttpClient http, const AccountSigner& signer,
+             RetryPolicy retry);
+  // Performs `attempt` again while it fails transiently (see RetryPolicy).
+  [[nodiscard]] Result<HttpResponse> with_retries(
+      const std::function<Result<HttpResponse>()>& attempt);
   [[nodiscard]] Result<std::string> next_nonce();
   // POST a JWS; payload "" is POST-as-GET.
   [[nodiscard]] Result<HttpResponse> post(const std::string& url, const std::string& payload,
@@ -167,6 +187,7 @@ class AcmeClient {
   std::deque<std::string> nonces_;
   std::string account_url_;
   std::stop_token stop_;
+  RetryPolicy retry_;
 };
 
 // Parses Retry-After (delta-seconds only; an HTTP date counts as unknown).

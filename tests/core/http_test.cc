@@ -21,74 +21,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Accepts connections on a loopback port and answers each request with
-// respond(request). An empty answer means: keep the connection open, say nothing.
-class ScriptedServer {
- public:
-  explicit ScriptedServer(std::function<std::string(const std::string&)> respond)
-      : respond_(std::move(respond)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    REQUIRE(::listen(fd_, 16) == 0);
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~ScriptedServer() {
-    stop_ = true;
-    ::shutdown(fd_, SHUT_RDWR);
-    ::close(fd_);
-    thread_.join();
-  }
-  [[nodiscard]] std::string url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
-  }
-  std::string last_request;
-
- private:
-  void serve() {
-    while (!stop_) {
-      int client = ::accept(fd_, nullptr, nullptr);
-      if (client < 0) {
-        return;
-      }
-      std::string request;
-      char buf[4096];
-      while (request.find("\r\n\r\n") == std::string::npos) {
-        ssize_t n = ::read(client, buf, sizeof buf);
-        if (n <= 0) {
-          break;
-        }
-        request.append(buf, static_cast<std::size_t>(n));
-      }
-      last_request = request;
-      std::string answer = respond_(request);
-      if (answer.empty()) {
-        while (!stop_ && ::read(client, buf, sizeof buf) > 0) {
-        }
-      } else {
-        static_cast<void>(::write(client, answer.data(), answer.size()));
-      }
-      ::close(client);
-    }
-  }
-  std::function<std::string(const std::string&)> respond_;
-  int fd_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
-
-std::string http_response(const std::string& status, const std::string& headers,
-                          const std::string& body) {
-  return "HTTP/1.1 " + status + "\r\n" + headers +
-         "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
-}
-
 HttpClient client(HttpOptions options = {}) {
   return HttpClient::create(std::move(options)).value();
 }
@@ -135,7 +67,7 @@ TEST_CASE("bad: a certificate for another address fails hostname verification") 
 }
 
 TEST_CASE("requests carry method, headers, body and a certkeeper user agent") {
-  ScriptedServer server([](const std::string&) {
+  ScriptedHttpServer server([](const std::string&) {
     return http_response("201 Created",
                          "Location: https://ca.example/order/1\r\nLink: <https://a>;rel=\"up\"\r\n"
                          "link: <https://b>;rel=\"alternate\"\r\n",
@@ -152,13 +84,13 @@ TEST_CASE("requests carry method, headers, body and a certkeeper user agent") {
   CHECK(response->header("location").value() == "https://ca.example/order/1");
   CHECK(response->header_values("LINK").size() == 2);
   CHECK_FALSE(response->header("Retry-After"));
-  CHECK(server.last_request.starts_with("POST /new-order HTTP/1.1\r\n"));
-  CHECK(server.last_request.find("User-Agent: certkeeper/") != std::string::npos);
-  CHECK(server.last_request.find("Content-Type: application/jose+json") != std::string::npos);
+  CHECK(server.last_request().starts_with("POST /new-order HTTP/1.1\r\n"));
+  CHECK(server.last_request().find("User-Agent: certkeeper/") != std::string::npos);
+  CHECK(server.last_request().find("Content-Type: application/jose+json") != std::string::npos);
 }
 
 TEST_CASE("an HTTP error status is a response, not a transport error") {
-  ScriptedServer server([](const std::string&) {
+  ScriptedHttpServer server([](const std::string&) {
     return http_response("503 Service Unavailable", "Retry-After: 120\r\n", "busy");
   });
   auto response = client().perform({"GET", server.url("/"), {}, {}, {}});
@@ -168,7 +100,7 @@ TEST_CASE("an HTTP error status is a response, not a transport error") {
 }
 
 TEST_CASE("bad: a body over the size limit is refused") {
-  ScriptedServer server(
+  ScriptedHttpServer server(
       [](const std::string&) { return http_response("200 OK", "", std::string(70'000, 'x')); });
   HttpOptions options;
   options.max_response_bytes = 64 * 1024;
@@ -178,7 +110,7 @@ TEST_CASE("bad: a body over the size limit is refused") {
 }
 
 TEST_CASE("bad: a body over the limit without Content-Length is refused too") {
-  ScriptedServer server([](const std::string&) {
+  ScriptedHttpServer server([](const std::string&) {
     return "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + std::string(70'000, 'x');
   });
   HttpOptions options;
@@ -189,7 +121,7 @@ TEST_CASE("bad: a body over the limit without Content-Length is refused too") {
 }
 
 TEST_CASE("bad: a server that never answers hits the timeout") {
-  ScriptedServer silent([](const std::string&) { return std::string(); });
+  ScriptedHttpServer silent([](const std::string&) { return std::string(); });
   HttpRequest request{"GET", silent.url("/"), {}, {}, 300ms};
   auto response = client().perform(request);
   REQUIRE_FALSE(response);
@@ -198,7 +130,7 @@ TEST_CASE("bad: a server that never answers hits the timeout") {
 }
 
 TEST_CASE("a stop request cancels the transfer") {
-  ScriptedServer silent([](const std::string&) { return std::string(); });
+  ScriptedHttpServer silent([](const std::string&) { return std::string(); });
   std::stop_source stop;
   stop.request_stop();
   auto response = client().perform({"GET", silent.url("/"), {}, {}, {}}, stop.get_token());

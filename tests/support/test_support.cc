@@ -273,4 +273,71 @@ std::string StaticTlsServer::url(const std::string& path) const {
   return "https://127.0.0.1:" + std::to_string(port) + path;
 }
 
+ScriptedHttpServer::ScriptedHttpServer(std::function<std::string(const std::string&)> respond)
+    : respond_(std::move(respond)) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd_, 16) != 0) {
+    throw std::runtime_error("cannot listen on loopback");
+  }
+  ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+  port_ = ntohs(addr.sin_port);
+  thread_ = std::thread([this] { serve(); });
+}
+
+ScriptedHttpServer::~ScriptedHttpServer() {
+  stop_ = true;
+  ::shutdown(fd_, SHUT_RDWR);
+  ::close(fd_);
+  thread_.join();
+}
+
+std::string ScriptedHttpServer::url(const std::string& path) const {
+  return "http://127.0.0.1:" + std::to_string(port_) + path;
+}
+
+std::string ScriptedHttpServer::last_request() const {
+  std::lock_guard lock(mutex_);
+  return last_request_;
+}
+
+void ScriptedHttpServer::serve() {
+  while (!stop_) {
+    int client = ::accept(fd_, nullptr, nullptr);
+    if (client < 0) {
+      return;
+    }
+    std::string request;
+    char buf[4096];
+    while (request.find("\r\n\r\n") == std::string::npos) {
+      ssize_t n = ::read(client, buf, sizeof buf);
+      if (n <= 0) {
+        break;
+      }
+      request.append(buf, static_cast<std::size_t>(n));
+    }
+    {
+      std::lock_guard lock(mutex_);
+      last_request_ = request;
+    }
+    std::string answer = respond_(request);
+    if (answer.empty()) {
+      while (!stop_ && ::read(client, buf, sizeof buf) > 0) {
+      }
+    } else {
+      static_cast<void>(::write(client, answer.data(), answer.size()));
+    }
+    ::close(client);
+  }
+}
+
+std::string http_response(const std::string& status, const std::string& headers,
+                          const std::string& body) {
+  return "HTTP/1.1 " + status + "\r\n" + headers +
+         "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+}
+
 }  // namespace ck::test

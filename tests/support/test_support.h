@@ -4,13 +4,17 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/keys.h"
@@ -103,6 +107,33 @@ class Process {
                                  std::chrono::milliseconds limit = std::chrono::seconds(10));
 // Fails the test (throws) when `program` is not installed: a missing peer never passes.
 void require_program(const std::string& program);
+
+// A plain-HTTP server on a loopback port that answers each request with
+// respond(request head) on its own thread. An empty answer means: keep the
+// connection open and say nothing (to test timeouts).
+class ScriptedHttpServer {
+ public:
+  explicit ScriptedHttpServer(std::function<std::string(const std::string&)> respond);
+  ~ScriptedHttpServer();
+  ScriptedHttpServer(const ScriptedHttpServer&) = delete;
+  ScriptedHttpServer& operator=(const ScriptedHttpServer&) = delete;
+  [[nodiscard]] std::string url(const std::string& path) const;
+  [[nodiscard]] std::string last_request() const;
+
+ private:
+  void serve();
+  std::function<std::string(const std::string&)> respond_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mutex_;
+  std::string last_request_;
+  std::thread thread_;
+};
+
+// "HTTP/1.1 STATUS" with the headers (each ending in \r\n), a Content-Length and the body.
+[[nodiscard]] std::string http_response(const std::string& status, const std::string& headers,
+                                        const std::string& body);
 
 // `openssl s_server -WWW` serving the files of dir() over TLS on 127.0.0.1,
 // with a certificate for `ips` issued by a test root (root.pem in dir()).

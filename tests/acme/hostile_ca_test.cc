@@ -1,0 +1,132 @@
+// A CA that fails, stalls or answers garbage: certkeeper retries what is
+// transient and reports the rest clearly, never crashing. The CA is scripted
+// on a loopback socket (plain HTTP: what is tested is the answers, not TLS).
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <nlohmann/json.hpp>
+
+#include "acme/client.h"
+#include "tests/support/test_support.h"
+
+using namespace ck;
+using namespace ck::test;
+using nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+namespace {
+
+std::string request_path(const std::string& request) {
+  auto start = request.find(' ') + 1;
+  return request.substr(start, request.find(' ', start) - start);
+}
+
+// A CA whose newAccount answer is given; everything else behaves.
+struct ScriptedCa {
+  std::string account_answer;
+  std::atomic<int> directory_failures{0};  // 503s before the directory answers
+  std::atomic<int> directory_requests{0};
+  ScriptedHttpServer server{[this](const std::string& request) { return answer(request); }};
+
+  std::string answer(const std::string& request) {
+    const std::string path = request_path(request);
+    if (path == "/dir") {
+      if (++directory_requests <= directory_failures) {
+        return http_response("503 Service Unavailable", "", "busy");
+      }
+      json dir{{"newNonce", server.url("/nonce")},
+               {"newAccount", server.url("/account")},
+               {"newOrder", server.url("/order")}};
+      return http_response("200 OK", "Content-Type: application/json\r\n", dir.dump());
+    }
+    if (path == "/nonce") {
+      return http_response("200 OK", "Replay-Nonce: nonce-" + std::to_string(++nonces) + "\r\n",
+                           "");
+    }
+    return account_answer;
+  }
+  std::atomic<int> nonces{0};
+
+  RunResult issue() {
+    return certkeeper({"--state-dir", state.path().string(), "issue", "--server",
+                       server.url("/dir"), "--domain", "x.example.test", "--http-listen",
+                       "127.0.0.1:" + std::to_string(free_port())});
+  }
+  TempDir state;
+};
+
+}  // namespace
+
+TEST_CASE("retry delays grow, are capped, jittered, and yield to a short Retry-After") {
+  acme::RetryPolicy policy{3, milliseconds(250), milliseconds(8000)};
+  CHECK(acme::retry_delay(policy, 0, std::nullopt, 0.5) == milliseconds(250));
+  CHECK(acme::retry_delay(policy, 2, std::nullopt, 0.5) == milliseconds(1000));
+  CHECK(acme::retry_delay(policy, 10, std::nullopt, 0.5) == milliseconds(8000));
+  CHECK(acme::retry_delay(policy, 0, std::nullopt, 0.0) == milliseconds(200));
+  CHECK(acme::retry_delay(policy, 0, std::nullopt, 0.999) < milliseconds(300));
+  CHECK(acme::retry_delay(policy, 0, seconds(2), 0.5) == milliseconds(2000));
+  CHECK(acme::retry_delay(policy, 0, seconds(3600), 0.5) == milliseconds(8000));
+}
+
+TEST_CASE("a CA that is briefly unavailable is retried") {
+  ScriptedCa ca;
+  ca.directory_failures = 2;
+  auto r = certkeeper({"issuer", "info", "--server", ca.server.url("/dir")});
+  CHECK_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(ca.directory_requests == 3);
+}
+
+TEST_CASE("bad: a CA that stays unavailable fails after the retries") {
+  ScriptedCa ca;
+  ca.directory_failures = 100;
+  auto r = certkeeper({"issuer", "info", "--server", ca.server.url("/dir")});
+  CHECK(r.exit_code == 3);
+  CHECK(r.err.find("HTTP 503") != std::string::npos);
+  CHECK(ca.directory_requests == 4);  // one try and three retries
+}
+
+TEST_CASE("bad: answers a CA must not give are reported, never crash") {
+  ScriptedCa ca;
+  struct Case {
+    std::string name;
+    std::string answer;
+    std::string reason;
+  };
+  const std::string location = "Location: " + ca.server.url("/acct/1") + "\r\n";
+  for (const Case& c : {
+           Case{"bad_truncated_json",
+                http_response("201 Created", "Content-Type: application/json\r\n" + location,
+                              R"({"status": "val)"),
+                "malformed JSON response"},
+           Case{"bad_content_type",
+                http_response("201 Created", "Content-Type: text/html\r\n" + location,
+                              "<html>hello</html>"),
+                "expected JSON, got Content-Type \"text/html\""},
+           Case{"bad_huge_body",
+                http_response("201 Created", "Content-Type: application/json\r\n" + location,
+                              std::string(10u << 20, ' ')),
+                "exceeds the size limit"},
+           Case{"bad_no_location",
+                http_response("201 Created", "Content-Type: application/json\r\n",
+                              R"({"status":"valid"})"),
+                "newAccount answer has no Location"},
+           Case{"bad_problem_without_json",
+                http_response("403 Forbidden", "Content-Type: text/plain\r\n", "go away\x01\x02"),
+                "HTTP 403 without a problem document: go away??"},
+           Case{"rate_limited_long",
+                http_response("429 Too Many Requests",
+                              "Content-Type: application/problem+json\r\nRetry-After: 3600\r\n",
+                              R"({"type": "urn:ietf:params:acme:error:rateLimited",
+                                  "detail": "too many new accounts", "status": 429})"),
+                "the CA said rateLimited: too many new accounts (status 429) (retry after 3600 s)"},
+       }) {
+    CAPTURE(c.name);
+    ca.account_answer = c.answer;
+    auto r = ca.issue();
+    CHECK(r.exit_code == 3);
+    CHECK(r.err.find(c.reason) != std::string::npos);
+    CAPTURE(r.err);
+  }
+}
