@@ -4,6 +4,7 @@
 #include <array>
 #include <condition_variable>
 #include <mutex>
+#include <tuple>
 
 #include "core/pem.h"
 #include "core/x509_info.h"
@@ -84,6 +85,16 @@ Result<CertificateChain> download_preferred(AcmeClient& client, const std::strin
   return chain;
 }
 
+// The same set of identifiers, in whatever order the CA lists them.
+bool same_identifiers(std::vector<Identifier> a, std::vector<Identifier> b) {
+  auto less = [](const Identifier& x, const Identifier& y) {
+    return std::tie(x.type, x.value) < std::tie(y.type, y.value);
+  };
+  std::sort(a.begin(), a.end(), less);
+  std::sort(b.begin(), b.end(), less);
+  return a == b;
+}
+
 // Everything issue_certificate() carries from step to step.
 class Issuance {
  public:
@@ -102,7 +113,7 @@ class Issuance {
         deadline_(clock.monotonic() + request.timeout) {}
 
   Result<IssueResult> run() {
-    CK_TRY(order, client_.new_order(request_.identifiers, request_.profile, request_.replaces));
+    CK_TRY(order, first_order());
     order_ = std::move(order);
     int waits = 0;  // consecutive polls of a processing order: the backoff step
     for (;;) {
@@ -132,6 +143,17 @@ class Issuance {
   }
 
  private:
+  Result<Order> first_order() {
+    if (!request_.resume_order_url.empty()) {
+      auto resumed = client_.get_order(request_.resume_order_url);
+      if (resumed && resumed->status != "invalid" &&
+          same_identifiers(resumed->identifiers, request_.identifiers)) {
+        return resumed;
+      }
+    }
+    return client_.new_order(request_.identifiers, request_.profile, request_.replaces);
+  }
+
   void notify() {
     if (observer_) {
       observer_->order_changed(order_);

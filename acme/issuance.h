@@ -67,9 +67,12 @@ enum class AuthorizationStep { done, solve, wait, failed };
 struct IssueRequest {
   std::vector<Identifier> identifiers;
   std::string csr_der;
-  std::string profile;                // "" = the CA's default
-  std::string replaces;               // RFC 9773 certificate identifier of the certificate renewed
-  std::string preferred_chain;        // issuer CN of the top of the chain to prefer, "" = default
+  std::string profile;          // "" = the CA's default
+  std::string replaces;         // RFC 9773 certificate identifier of the certificate renewed
+  std::string preferred_chain;  // issuer CN of the top of the chain to prefer, "" = default
+  // An order placed before (e.g. by a run that crashed): continued from its
+  // URL when the CA still has it in a usable state, else a new order is placed.
+  std::string resume_order_url;
   std::chrono::seconds timeout{300};  // for the whole order
 };
 

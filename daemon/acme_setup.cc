@@ -1,5 +1,7 @@
 #include "daemon/acme_setup.h"
 
+#include <cstdlib>
+
 #include <nlohmann/json.hpp>
 
 #include "core/atomic_file.h"
@@ -102,6 +104,12 @@ void StoreOrderObserver::order_changed(const acme::Order& order) {
                             0};
   if (auto written = inventory_.orders().upsert(record); !written && !error_) {
     error_ = written.error();
+  }
+  // Test hook: die at this order status, as a crash would (no clean-up at all),
+  // so tests can prove an interrupted order is resumed.
+  if (const char* crash = std::getenv("CERTKEEPER_CRASH_AT_ORDER_STATUS_ForTest");
+      crash && order.status == crash) {
+    std::_Exit(70);
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "acme/csr.h"
@@ -126,6 +127,43 @@ std::expected<CertificateKey, CommandFailure> certificate_key(
   return CertificateKey{std::move(*csr), path->string()};
 }
 
+// An unfinished order of this account for the same name and identifiers whose
+// key file still exists: what a run that crashed left behind.
+std::optional<store::OrderRecord> resumable_order(store::Inventory& inventory,
+                                                  std::int64_t account_id, const std::string& name,
+                                                  const std::vector<acme::Identifier>& ids) {
+  std::vector<std::string> wanted;
+  for (const auto& id : ids) {
+    wanted.push_back(id.type + ":" + id.value);
+  }
+  std::sort(wanted.begin(), wanted.end());
+  auto orders = inventory.orders().unfinished();
+  if (!orders) {
+    return std::nullopt;
+  }
+  for (auto it = orders->rbegin(); it != orders->rend(); ++it) {
+    std::error_code ec;
+    auto listed = it->identifiers;  // as the CA listed them: compare as sets
+    std::sort(listed.begin(), listed.end());
+    if (it->account_id == account_id && it->certificate_name == name && listed == wanted &&
+        !it->key_path.empty() && std::filesystem::exists(it->key_path, ec)) {
+      return *it;
+    }
+  }
+  return std::nullopt;
+}
+
+// The key and CSR of an interrupted order, to finish it with.
+std::expected<CertificateKey, CommandFailure> resumed_key(
+    const store::OrderRecord& order, const std::vector<acme::Identifier>& ids) {
+  auto key = load_private_key(order.key_path);
+  auto csr = key ? acme::build_csr(**key, ids) : std::unexpected(key.error());
+  if (!csr) {
+    return std::unexpected(runtime(csr.error()));
+  }
+  return CertificateKey{std::move(*csr), order.key_path};
+}
+
 int run_issue(const CliContext& context, const IssueOptions& o) {
   auto session = context.open_session();
   if (!session) {
@@ -180,14 +218,24 @@ int run_issue(const CliContext& context, const IssueOptions& o) {
   if (!account_id) {
     return report_failure(runtime(account_id.error()));
   }
-  auto key = certificate_key(o, session->layout, name, *ids, std::move(csr_der),
-                             context.clock().unix_seconds());
+  // A run that crashed mid-order left its order and key: finish that order.
+  const auto resume = csr_der.empty()
+                          ? resumable_order(*session->inventory, *account_id, name, *ids)
+                          : std::nullopt;
+  auto key = resume ? resumed_key(*resume, *ids)
+                    : certificate_key(o, session->layout, name, *ids, std::move(csr_der),
+                                      context.clock().unix_seconds());
   if (!key) {
     return report_failure(key.error());
   }
 
-  acme::IssueRequest request{*ids, key->csr_der,      o.profile,
-                             "",   o.preferred_chain, std::chrono::seconds(o.timeout_seconds)};
+  acme::IssueRequest request;
+  request.identifiers = *ids;
+  request.csr_der = key->csr_der;
+  request.profile = o.profile;
+  request.preferred_chain = o.preferred_chain;
+  request.resume_order_url = resume ? resume->order_url : "";
+  request.timeout = std::chrono::seconds(o.timeout_seconds);
   StoreOrderObserver observer(*session->inventory, *account_id, name, key->key_path, o.profile);
   acme::SleepingWaiter waiter;
   auto issued = acme::issue_certificate(*client, *signer, request, **solver, waiter,
@@ -209,6 +257,7 @@ int run_issue(const CliContext& context, const IssueOptions& o) {
                                       {"fullchain", fullchain.string()},
                                       {"key_path", key->key_path},
                                       {"order_url", issued->order.url},
+                                      {"resumed", resume && resume->order_url == issued->order.url},
                                       {"account_url", client->account_url()}}
                            .dump(2));
   } else {

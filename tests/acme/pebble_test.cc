@@ -317,3 +317,44 @@ TEST_CASE("account: show, key rollover then issuance with the new key, update, d
   CHECK(refused.exit_code == 2);
   CHECK(refused.err.find("is deactivated") != std::string::npos);
 }
+
+TEST_CASE("an order interrupted by a crash is resumed, with its key, not started again") {
+  Pebble pebble;
+  Issuer ck{pebble};
+  std::vector<std::string> argv{certkeeper_binary(),
+                                "--state-dir",
+                                ck.state.path().string(),
+                                "issue",
+                                "--server",
+                                pebble.directory_url(),
+                                "--ca-file",
+                                pebble.ca_file(),
+                                "--domain",
+                                "crash.example.test",
+                                "--domain",
+                                "crash2.example.test",
+                                "--http-listen",
+                                pebble.http_listen(),
+                                "--json"};
+  // The first run dies once the order is ready, before finalize.
+  auto crashed = run(argv, {{"CERTKEEPER_CRASH_AT_ORDER_STATUS_ForTest", "ready"}});
+  REQUIRE(crashed.exit_code == 70);
+  CHECK_FALSE(std::filesystem::exists(ck.current("crash.example.test")));
+
+  auto resumed = run(argv);
+  REQUIRE_MESSAGE(resumed.exit_code == 0, resumed.err);
+  auto result = json::parse(resumed.out);
+  CHECK(result["resumed"] == true);
+  int keys = 0;  // the crashed run's key finished the order: no second key was made
+  for (const auto& e : std::filesystem::directory_iterator(ck.state.path() / "keys")) {
+    keys += e.path().filename().string().starts_with("crash.example.test-") ? 1 : 0;
+  }
+  CHECK(keys == 1);
+  CHECK(ck.show("crash.example.test")["key_path"] == result["key_path"]);
+  verify_chain(pebble, ck.current("crash.example.test"));
+
+  auto again = json::parse(ck.issue({"--domain", "crash.example.test", "--domain",
+                                     "crash2.example.test", "--http-listen", pebble.http_listen()})
+                               .out);
+  CHECK(again["resumed"] == false);  // nothing left to resume: a fresh order
+}
