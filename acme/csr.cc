@@ -17,6 +17,16 @@ std::string subject_alt_names(const std::vector<Identifier>& identifiers) {
   return san;
 }
 
+Result<std::string> to_der(X509_REQ& req) {
+  unsigned char* der = nullptr;
+  int len = i2d_X509_REQ(&req, &der);
+  if (len <= 0) {
+    return std::unexpected(ossl::error(Errc::crypto, "cannot encode CSR"));
+  }
+  ossl::OpensslString owner(reinterpret_cast<char*>(der));
+  return std::string(owner.get(), static_cast<std::size_t>(len));
+}
+
 }  // namespace
 
 Result<std::string> build_csr(EVP_PKEY& key, const std::vector<Identifier>& identifiers) {
@@ -50,13 +60,7 @@ Result<std::string> build_csr(EVP_PKEY& key, const std::vector<Identifier>& iden
       X509_REQ_sign(req.get(), &key, md) <= 0) {
     return std::unexpected(ossl::error(Errc::crypto, "cannot sign CSR"));
   }
-  unsigned char* der = nullptr;
-  int len = i2d_X509_REQ(req.get(), &der);
-  if (len <= 0) {
-    return std::unexpected(ossl::error(Errc::crypto, "cannot encode CSR"));
-  }
-  ossl::OpensslString owner(reinterpret_cast<char*>(der));
-  return std::string(owner.get(), static_cast<std::size_t>(len));
+  return to_der(*req);
 }
 
 Result<std::vector<Identifier>> csr_identifiers(std::string_view der) {
@@ -107,13 +111,7 @@ Result<std::string> csr_der_from_file_data(std::string_view data) {
   if (!req) {
     return std::unexpected(ossl::error(Errc::parse, "not a valid PEM CSR"));
   }
-  unsigned char* der = nullptr;
-  int len = i2d_X509_REQ(req.get(), &der);
-  if (len <= 0) {
-    return std::unexpected(ossl::error(Errc::crypto, "cannot encode CSR"));
-  }
-  ossl::OpensslString owner(reinterpret_cast<char*>(der));
-  return std::string(owner.get(), static_cast<std::size_t>(len));
+  return to_der(*req);
 }
 
 }  // namespace ck::acme

@@ -8,6 +8,7 @@
 #include "core/keys.h"
 #include "core/pem.h"
 #include "core/x509_info.h"
+#include "daemon/inventory_view.h"
 
 namespace ck::daemon {
 
@@ -134,24 +135,9 @@ Result<InstalledCertificate> install_issued(store::Inventory& inventory,
   const std::string version = store::version_label(info.not_before, info.sha256);
   CK_TRY(dir, layout.install_certificate(name, version, leaf_pem, rest));
 
-  store::CertificateRecord record;
+  store::CertificateRecord record = record_from(info, std::move(der), "acme");
   record.name = name;
-  record.sha256 = info.sha256;
-  record.serial = info.serial;
-  record.subject = info.subject;
-  record.issuer = info.issuer;
-  record.issuer_cn = info.issuer_cn;
-  record.sans = info.subject_alt_names();
-  record.subject_key_id = info.subject_key_id;
-  record.authority_key_id = info.authority_key_id;
-  record.not_before = info.not_before;
-  record.not_after = info.not_after;
-  record.key_type = info.key_type;
-  record.public_key_sha256 = info.public_key_sha256;
-  record.is_ca = info.is_ca;
-  record.source = "acme";
   record.source_path = dir.string();
-  record.der = std::move(der);
   record.chain_pem = rest;
   CK_TRY_STATUS(inventory.transaction([&]() -> Status {
     CK_TRY(key, inventory.keys().upsert({0, key_path, info.key_type, info.public_key_sha256, 0}));

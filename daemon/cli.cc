@@ -8,6 +8,11 @@
 
 namespace ck::daemon {
 
+CommandFailure failure_from(const Error& error) {
+  const bool usage = error.code == Errc::invalid_argument || error.code == Errc::unsupported;
+  return CommandFailure{usage ? kExitUsage : kExitRuntime, error.describe()};
+}
+
 int report_failure(const CommandFailure& failure) {
   fmt::print(stderr, "certkeeper: error: {}\n", failure.message);
   return failure.exit_code;

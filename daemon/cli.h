@@ -61,6 +61,10 @@ class CliContext {
 [[nodiscard]] std::expected<std::vector<store::CertificateRecord>, CommandFailure>
 find_certificates(store::Inventory& inventory, const std::string& query);
 
+// The failure for an engine error: 2 when the request itself was wrong
+// (invalid_argument, unsupported), else 3.
+[[nodiscard]] CommandFailure failure_from(const Error& error);
+
 // Prints "certkeeper: error: ..." to stderr and returns the exit code.
 int report_failure(const CommandFailure& failure);
 

@@ -117,10 +117,7 @@ int run(const CliContext& context, const AccountOptions& o, const std::string& a
   if (!session) {
     return report_failure(session.error());
   }
-  auto failure = [](const Error& e) {
-    return report_failure(
-        CommandFailure{e.code == Errc::invalid_argument ? kExitUsage : kExitRuntime, e.describe()});
-  };
+  auto failure = [](const Error& e) { return report_failure(failure_from(e)); };
   auto handle = open_account(*session, o);
   if (!handle) {
     return failure(handle.error());

@@ -43,10 +43,8 @@ struct IssueOptions {
 CommandFailure usage(std::string message) {
   return CommandFailure{kExitUsage, std::move(message)};
 }
-// A request the engine refused as malformed is the caller's to fix: exit 2.
 CommandFailure runtime(const Error& error) {
-  return CommandFailure{error.code == Errc::invalid_argument ? kExitUsage : kExitRuntime,
-                        error.describe()};
+  return failure_from(error);
 }
 
 std::expected<std::unique_ptr<acme::ChallengeSolver>, CommandFailure> make_solver(

@@ -86,10 +86,7 @@ int run_renewal_info(const CliContext& context, const RenewalInfoOptions& o) {
   const std::int64_t now = context.clock().unix_seconds();
   auto result = refresh(*session->inventory, found->front(), o, now);
   if (!result) {
-    const auto& e = result.error();
-    return report_failure(CommandFailure{
-        e.code == Errc::invalid_argument || e.code == Errc::unsupported ? kExitUsage : kExitRuntime,
-        e.describe()});
+    return report_failure(failure_from(result.error()));
   }
   const auto& [r, fetched] = *result;
   const bool due = r.selected_time <= now;

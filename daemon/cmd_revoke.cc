@@ -70,10 +70,7 @@ int run_revoke(const CliContext& context, const RevokeOptions& o) {
     return report_failure(found.error());
   }
   const store::CertificateRecord& cert = found->front();
-  auto failure = [](const Error& e) {
-    return report_failure(
-        CommandFailure{e.code == Errc::invalid_argument ? kExitUsage : kExitRuntime, e.describe()});
-  };
+  auto failure = [](const Error& e) { return report_failure(failure_from(e)); };
   auto signer = revocation_signer(*session, o, cert);
   if (!signer) {
     return failure(signer.error());

@@ -10,6 +10,7 @@
 #include "core/keys.h"
 #include "core/pem.h"
 #include "core/x509_info.h"
+#include "daemon/inventory_view.h"
 #include "store/layout.h"
 
 namespace ck::daemon {
@@ -124,25 +125,9 @@ Result<store::KeyRecord> key_record(const EVP_PKEY& key, const fs::path& path) {
 store::CertificateRecord certificate_record(const CertificateInfo& info, std::string der,
                                             std::string name, std::string chain_pem,
                                             const fs::path& source) {
-  store::CertificateRecord r;
+  store::CertificateRecord r = record_from(info, std::move(der), "import");
   r.name = std::move(name);
-  r.sha256 = info.sha256;
-  r.serial = info.serial;
-  r.subject = info.subject;
-  r.issuer = info.issuer;
-  r.issuer_cn = info.issuer_cn;
-  r.sans = info.subject_alt_names();
-  r.subject_key_id = info.subject_key_id;
-  r.authority_key_id = info.authority_key_id;
-  r.not_before = info.not_before;
-  r.not_after = info.not_after;
-  r.key_type = info.key_type;
-  r.public_key_sha256 = info.public_key_sha256;
-  r.is_ca = info.is_ca;
-  r.source = "import";
   r.source_path = absolute_path(source).string();
-  r.status = store::CertificateStatus::active;
-  r.der = std::move(der);
   r.chain_pem = std::move(chain_pem);
   return r;
 }

@@ -30,6 +30,28 @@ std::string joined_names(const store::CertificateRecord& r) {
 
 }  // namespace
 
+store::CertificateRecord record_from(const CertificateInfo& info, std::string der,
+                                     std::string source) {
+  store::CertificateRecord r;
+  r.sha256 = info.sha256;
+  r.serial = info.serial;
+  r.subject = info.subject;
+  r.issuer = info.issuer;
+  r.issuer_cn = info.issuer_cn;
+  r.sans = info.subject_alt_names();
+  r.subject_key_id = info.subject_key_id;
+  r.authority_key_id = info.authority_key_id;
+  r.not_before = info.not_before;
+  r.not_after = info.not_after;
+  r.key_type = info.key_type;
+  r.public_key_sha256 = info.public_key_sha256;
+  r.is_ca = info.is_ca;
+  r.source = std::move(source);
+  r.status = store::CertificateStatus::active;
+  r.der = std::move(der);
+  return r;
+}
+
 std::int64_t days_left(std::int64_t not_after, std::int64_t now) {
   std::int64_t seconds = not_after - now;
   return seconds >= 0 ? seconds / kDay : -((-seconds + kDay - 1) / kDay);

@@ -6,9 +6,15 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "core/x509_info.h"
 #include "store/records.h"
 
 namespace ck::daemon {
+
+// The inventory record of a certificate summary (status active; name, key,
+// chain and source_path are the caller's).
+[[nodiscard]] store::CertificateRecord record_from(const CertificateInfo& info, std::string der,
+                                                   std::string source);
 
 // Whole days until not_after, rounded down; negative once expired.
 [[nodiscard]] std::int64_t days_left(std::int64_t not_after, std::int64_t now);
