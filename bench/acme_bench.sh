@@ -9,6 +9,9 @@
 # Prints Markdown. Usage: bench/acme_bench.sh [BUILD_DIR] [SEQUENTIAL_RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+for tool in pebble pebble-challtestsrv nginx lego certbot bc curl; do
+  command -v "$tool" >/dev/null || { echo "acme_bench: needs $tool (apt-get install lego certbot bc)" >&2; exit 2; }
+done
 build=${1:-build}
 runs=${2:-20}
 ck="$(pwd)/$build/certkeeper"

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "acme/csr.h"
+#include "acme/dns01.h"
 #include "acme/http01.h"
 #include "acme/webroot.h"
 #include "core/atomic_file.h"
@@ -29,6 +30,8 @@ struct IssueOptions {
   std::string webroot;
   std::string tls_alpn_listen;
   std::string dns_hook;
+  std::vector<std::string> dns_resolvers;
+  int dns_timeout_seconds = 120;
   std::string profile;
   std::string preferred_chain;
   std::string ca_file;
@@ -49,10 +52,17 @@ CommandFailure runtime(const Error& error) {
 
 std::expected<std::unique_ptr<acme::ChallengeSolver>, CommandFailure> make_solver(
     const IssueOptions& o) {
+  if (o.challenge == "dns-01") {
+    if (o.dns_hook.empty()) {
+      return std::unexpected(usage("dns-01 needs --dns-hook PROGRAM"));
+    }
+    acme::DnsHookOptions dns{o.dns_hook, o.dns_resolvers, std::chrono::seconds(60),
+                             std::chrono::seconds(o.dns_timeout_seconds)};
+    return std::make_unique<acme::DnsHookSolver>(std::move(dns));
+  }
   if (o.challenge != "http-01") {
     return std::unexpected(
-        usage("--challenge " + o.challenge +
-              " is not available yet; use http-01 (--http-listen or --webroot)"));
+        usage("--challenge " + o.challenge + " is not available yet; use http-01 or dns-01"));
   }
   if (o.http_listen.empty() == o.webroot.empty()) {
     return std::unexpected(
@@ -283,14 +293,22 @@ void add_issue_command(CLI::App& app, CliContext& context, int& exit_code) {
   cmd->add_option("--key", o->key, std::string("key type: ") + std::string(key_type_names()))
       ->capture_default_str();
   cmd->add_option("--challenge", o->challenge,
-                  "http-01 (dns-01 and tls-alpn-01 are not yet available)")
+                  "http-01 or dns-01 (tls-alpn-01 is not yet available)")
       ->capture_default_str();
   cmd->add_option("--http-listen", o->http_listen, "http-01 by a built-in listener on ADDR:PORT");
   cmd->add_option("--webroot", o->webroot,
                   "http-01 by files under DIR/.well-known/acme-challenge/");
   cmd->add_option("--tls-alpn-listen", o->tls_alpn_listen,
                   "tls-alpn-01 listener (not yet available)");
-  cmd->add_option("--dns-hook", o->dns_hook, "dns-01 hook program (not yet available)");
+  cmd->add_option("--dns-hook", o->dns_hook,
+                  "dns-01: program run as PROGRAM present|cleanup with CERTKEEPER_DNS_RECORD and "
+                  "CERTKEEPER_DNS_VALUE in its environment");
+  cmd->add_option("--dns-resolver", o->dns_resolvers,
+                  "dns-01: IPv4 ADDR[:PORT] that must serve the TXT record before the CA is asked "
+                  "(repeatable; default: the system's resolvers)");
+  cmd->add_option("--dns-timeout", o->dns_timeout_seconds,
+                  "dns-01: seconds to wait for the record to appear")
+      ->capture_default_str();
   cmd->add_option("--profile", o->profile, "ACME profile to ask for");
   cmd->add_option("--preferred-chain", o->preferred_chain,
                   "issuer CN of the top certificate of the chain to prefer");

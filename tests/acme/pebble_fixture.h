@@ -32,6 +32,11 @@ class Pebble {
   // Pebble's management view of a certificate serial's status ("Valid", "Revoked", ...).
   [[nodiscard]] std::string management_get(const std::string& path) const;
   [[nodiscard]] const std::filesystem::path& dir() const { return dir_.path(); }
+  // pebble-challtestsrv: Pebble's DNS, and its management API (set-txt, clear-txt).
+  [[nodiscard]] std::string dns_address() const { return "127.0.0.1:" + std::to_string(dns_port_); }
+  [[nodiscard]] std::string challtestsrv_url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(chall_management_port_) + path;
+  }
 
  private:
   TempDir dir_;

@@ -358,3 +358,56 @@ TEST_CASE("an order interrupted by a crash is resumed, with its key, not started
                                .out);
   CHECK(again["resumed"] == false);  // nothing left to resume: a fresh order
 }
+
+TEST_CASE("dns-01 by a hook: records set, seen by the resolver, answered, cleaned up") {
+  Pebble pebble;
+  Issuer ck{pebble};
+  const auto log = ck.state.path() / "hook.log";
+  const auto hook = ck.state.path() / "dns-hook";
+  // The operator's hook: sets the TXT record in pebble-challtestsrv, Pebble's DNS.
+  write_text(hook,
+             "#!/bin/sh\n"
+             "set -e\n"
+             "echo \"$1 $CERTKEEPER_DNS_ACTION $CERTKEEPER_DNS_RECORD $CERTKEEPER_DNS_VALUE\" >> " +
+                 log.string() +
+                 "\n"
+                 "if [ \"$1\" = present ]; then\n"
+                 "  curl -sf -X POST -d "
+                 "\"{\\\"host\\\":\\\"$CERTKEEPER_DNS_RECORD\\\",\\\"value\\\":\\\"$CERTKEEPER_DNS_"
+                 "VALUE\\\"}\" " +
+                 pebble.challtestsrv_url("/set-txt") +
+                 "\nelse\n"
+                 "  curl -sf -X POST -d \"{\\\"host\\\":\\\"$CERTKEEPER_DNS_RECORD\\\"}\" " +
+                 pebble.challtestsrv_url("/clear-txt") + "\nfi\n",
+             0755);
+  auto r = ck.issue({"--challenge", "dns-01", "--dns-hook", hook.string(), "--dns-resolver",
+                     pebble.dns_address(), "--domain", "dns.example.test", "--domain",
+                     "*.wild.example.test", "--name", "dns"});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(ck.show("dns")["sans"] == json({"DNS:dns.example.test", "DNS:*.wild.example.test"}));
+  const std::string calls = read_text(log);
+  CHECK(calls.find("present present _acme-challenge.dns.example.test.") != std::string::npos);
+  CHECK(calls.find("present present _acme-challenge.wild.example.test.") != std::string::npos);
+  CHECK(calls.find("cleanup cleanup _acme-challenge.dns.example.test.") != std::string::npos);
+  CHECK(calls.find("cleanup cleanup _acme-challenge.wild.example.test.") != std::string::npos);
+}
+
+TEST_CASE("bad: dns-01 with a failing hook, or a record that never appears") {
+  Pebble pebble;
+  Issuer ck{pebble};
+  const auto failing = ck.state.path() / "failing-hook";
+  write_text(failing, "#!/bin/sh\nexit 7\n", 0755);
+  auto r = ck.issue(
+      {"--challenge", "dns-01", "--dns-hook", failing.string(), "--domain", "fail.example.test"});
+  CHECK(r.exit_code == 3);
+  CHECK(r.err.find("the dns hook failed (present, exit 7)") != std::string::npos);
+
+  const auto silent = ck.state.path() / "silent-hook";
+  write_text(silent, "#!/bin/sh\nexit 0\n", 0755);  // claims success, sets nothing
+  auto never =
+      ck.issue({"--challenge", "dns-01", "--dns-hook", silent.string(), "--dns-resolver",
+                pebble.dns_address(), "--dns-timeout", "1", "--domain", "never.example.test"});
+  CHECK(never.exit_code == 3);
+  CHECK(never.err.find("did not appear at " + pebble.dns_address()) != std::string::npos);
+  CHECK(ck.issue({"--challenge", "dns-01", "--domain", "x.example.test"}).exit_code == 2);
+}
