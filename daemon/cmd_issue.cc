@@ -8,6 +8,7 @@
 #include "acme/csr.h"
 #include "acme/dns01.h"
 #include "acme/http01.h"
+#include "acme/tls_alpn01.h"
 #include "acme/webroot.h"
 #include "core/atomic_file.h"
 #include "core/keys.h"
@@ -51,7 +52,7 @@ CommandFailure runtime(const Error& error) {
 }
 
 std::expected<std::unique_ptr<acme::ChallengeSolver>, CommandFailure> make_solver(
-    const IssueOptions& o) {
+    const IssueOptions& o, const Clock& clock) {
   if (o.challenge == "dns-01") {
     if (o.dns_hook.empty()) {
       return std::unexpected(usage("dns-01 needs --dns-hook PROGRAM"));
@@ -60,9 +61,19 @@ std::expected<std::unique_ptr<acme::ChallengeSolver>, CommandFailure> make_solve
                              std::chrono::seconds(o.dns_timeout_seconds)};
     return std::make_unique<acme::DnsHookSolver>(std::move(dns));
   }
+  if (o.challenge == "tls-alpn-01") {
+    if (o.tls_alpn_listen.empty()) {
+      return std::unexpected(usage("tls-alpn-01 needs --tls-alpn-listen ADDR:PORT"));
+    }
+    auto responder = acme::TlsAlpnResponder::start(o.tls_alpn_listen, clock);
+    if (!responder) {
+      return std::unexpected(runtime(responder.error()));
+    }
+    return std::unique_ptr<acme::ChallengeSolver>(std::move(*responder));
+  }
   if (o.challenge != "http-01") {
     return std::unexpected(
-        usage("--challenge " + o.challenge + " is not available yet; use http-01 or dns-01"));
+        usage("unknown --challenge " + o.challenge + ": use http-01, dns-01 or tls-alpn-01"));
   }
   if (o.http_listen.empty() == o.webroot.empty()) {
     return std::unexpected(
@@ -194,7 +205,7 @@ int run_issue(const CliContext& context, const IssueOptions& o) {
   if (auto valid = store::validate_certificate_name(name); !valid) {
     return report_failure(usage("--name: " + valid.error().message));
   }
-  auto solver = make_solver(o);
+  auto solver = make_solver(o, context.clock());
   if (!solver) {
     return report_failure(solver.error());
   }
@@ -292,14 +303,13 @@ void add_issue_command(CLI::App& app, CliContext& context, int& exit_code) {
   cmd->add_option("--name", o->name, "inventory name (default: from the first identifier)");
   cmd->add_option("--key", o->key, std::string("key type: ") + std::string(key_type_names()))
       ->capture_default_str();
-  cmd->add_option("--challenge", o->challenge,
-                  "http-01 or dns-01 (tls-alpn-01 is not yet available)")
+  cmd->add_option("--challenge", o->challenge, "http-01, dns-01 or tls-alpn-01")
       ->capture_default_str();
   cmd->add_option("--http-listen", o->http_listen, "http-01 by a built-in listener on ADDR:PORT");
   cmd->add_option("--webroot", o->webroot,
                   "http-01 by files under DIR/.well-known/acme-challenge/");
   cmd->add_option("--tls-alpn-listen", o->tls_alpn_listen,
-                  "tls-alpn-01 listener (not yet available)");
+                  "tls-alpn-01 by a built-in TLS listener on ADDR:PORT (RFC 8737)");
   cmd->add_option("--dns-hook", o->dns_hook,
                   "dns-01: program run as PROGRAM present|cleanup with CERTKEEPER_DNS_RECORD and "
                   "CERTKEEPER_DNS_VALUE in its environment");

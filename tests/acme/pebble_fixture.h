@@ -27,6 +27,10 @@ class Pebble {
   [[nodiscard]] std::string http_listen() const {
     return "127.0.0.1:" + std::to_string(http_port_);
   }
+  // Where Pebble's VA connects for tls-alpn-01.
+  [[nodiscard]] std::string tls_alpn_listen() const {
+    return "127.0.0.1:" + std::to_string(tls_port_);
+  }
   // The PEM of issuance root `index` (0 is the default chain's root).
   [[nodiscard]] std::string root_pem(int index = 0) const;
   // Pebble's management view of a certificate serial's status ("Valid", "Revoked", ...).

@@ -411,3 +411,13 @@ TEST_CASE("bad: dns-01 with a failing hook, or a record that never appears") {
   CHECK(never.err.find("did not appear at " + pebble.dns_address()) != std::string::npos);
   CHECK(ck.issue({"--challenge", "dns-01", "--domain", "x.example.test"}).exit_code == 2);
 }
+
+TEST_CASE("tls-alpn-01 by the built-in listener (RFC 8737)") {
+  Pebble pebble;
+  Issuer ck{pebble};
+  auto r = ck.issue({"--challenge", "tls-alpn-01", "--tls-alpn-listen", pebble.tls_alpn_listen(),
+                     "--domain", "alpn.example.test", "--domain", "alpn2.example.test"});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  verify_chain(pebble, ck.current("alpn.example.test"));
+  CHECK(ck.issue({"--challenge", "tls-alpn-01", "--domain", "x.example.test"}).exit_code == 2);
+}
