@@ -155,6 +155,7 @@ int run_cli(int argc, char** argv, const Clock& clock) {
   add_show_command(app, context, exit_code);
   add_config_command(app, context, exit_code);
   add_issue_command(app, context, exit_code);
+  add_renew_command(app, context, exit_code);
   add_revoke_command(app, context, exit_code);
   add_issuer_command(app, context, exit_code);
   add_account_command(app, context, exit_code);

@@ -78,6 +78,7 @@ void add_list_command(CLI::App& app, CliContext& context, int& exit_code);
 void add_show_command(CLI::App& app, CliContext& context, int& exit_code);
 void add_config_command(CLI::App& app, CliContext& context, int& exit_code);
 void add_issue_command(CLI::App& app, CliContext& context, int& exit_code);
+void add_renew_command(CLI::App& app, CliContext& context, int& exit_code);
 void add_revoke_command(CLI::App& app, CliContext& context, int& exit_code);
 void add_issuer_command(CLI::App& app, CliContext& context, int& exit_code);
 void add_account_command(CLI::App& app, CliContext& context, int& exit_code);

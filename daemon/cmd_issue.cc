@@ -16,6 +16,7 @@
 #include "daemon/acme_setup.h"
 #include "daemon/cli.h"
 #include "daemon/importer.h"
+#include "daemon/renewal_policy.h"
 
 namespace ck::daemon {
 namespace {
@@ -287,7 +288,102 @@ int run_issue(const CliContext& context, const IssueOptions& o) {
   return kExitOk;
 }
 
+struct RenewOptions {
+  std::string name;
+  bool force = false;
+  bool json = false;
+};
+
+// The issue options a [[certificate]] entry and its (first) issuer describe.
+IssueOptions options_from_config(const CertificateConfig& cert, const IssuerConfig& issuer,
+                                 bool json) {
+  IssueOptions o;
+  o.server = issuer.directory;
+  o.domains = cert.domains;
+  o.ips = cert.ips;
+  o.name = cert.name;
+  o.key = cert.key;
+  o.challenge = cert.challenge.type;
+  o.http_listen = cert.challenge.type == "http-01" ? cert.challenge.listen : "";
+  o.webroot = cert.challenge.webroot;
+  o.tls_alpn_listen = cert.challenge.type == "tls-alpn-01" ? cert.challenge.listen : "";
+  o.dns_hook = cert.challenge.dns_hook.empty() ? "" : cert.challenge.dns_hook.front();
+  o.dns_resolvers = cert.challenge.resolvers;
+  o.profile = cert.profile.empty() ? issuer.profile : cert.profile;
+  o.preferred_chain = cert.preferred_chain.empty() ? issuer.preferred_chain : cert.preferred_chain;
+  o.ca_file = issuer.ca_file;
+  o.contact = issuer.contact;
+  o.eab_kid = issuer.eab_kid;
+  o.eab_hmac_key = issuer.eab_hmac_key;
+  o.json = json;
+  return o;
+}
+
+int run_renew(const CliContext& context, const RenewOptions& r) {
+  auto config = context.load_config();
+  if (!config) {
+    return report_failure(config.error());
+  }
+  auto cert = std::find_if(config->certificates.begin(), config->certificates.end(),
+                           [&](const CertificateConfig& c) { return c.name == r.name; });
+  if (cert == config->certificates.end()) {
+    return report_failure(usage("no [[certificate]] named \"" + r.name + "\" in " +
+                                (config->path.empty() ? "the configuration" : config->path)));
+  }
+  const IssuerConfig& issuer = config->issuers.at(cert->issuers.front());
+  {
+    auto session = context.open_session();
+    if (!session) {
+      return report_failure(session.error());
+    }
+    auto versions = session->inventory->certificates().versions(r.name);
+    if (!versions) {
+      return report_failure(runtime(versions.error()));
+    }
+    auto current = std::find_if(versions->begin(), versions->end(), [](const auto& v) {
+      return v.status == store::CertificateStatus::active;
+    });
+    if (current != versions->end() && !r.force) {
+      auto ari = session->inventory->renewal_info().find(current->id);
+      std::optional<std::int64_t> chosen;
+      if (ari && *ari) {
+        chosen = (*ari)->selected_time;
+      }
+      const RenewalDecision decision =
+          renewal_due(current->not_before, current->not_after, chosen, cert->renew_before,
+                      context.clock().unix_seconds());
+      if (!decision.due) {
+        if (r.json) {
+          fmt::print("{}\n", nlohmann::json{{"name", r.name},
+                                            {"due", false},
+                                            {"due_at", format_rfc3339(decision.at)},
+                                            {"reason", decision.reason}}
+                                 .dump(2));
+        } else {
+          fmt::print("{}: not due; renews at {}\n", r.name, decision.reason);
+        }
+        return kExitOk;
+      }
+    }
+  }
+  return run_issue(context, options_from_config(*cert, issuer, r.json));
+}
+
 }  // namespace
+
+void add_renew_command(CLI::App& app, CliContext& context, int& exit_code) {
+  auto r = std::make_shared<RenewOptions>();
+  CLI::App* cmd = add_command(
+      app, "renew", "Renew a configured certificate if it is due (or --force)",
+      "Reads the certificate's [[certificate]] entry and its issuer from the configuration. It "
+      "is due at the time chosen in the CA's ARI window when one is stored (see renewal-info), "
+      "else renew_before ahead of notAfter, else when a third of its lifetime is left. A "
+      "certificate not yet in the inventory is issued. Issuance is as `certkeeper issue`.");
+  cmd->add_option("name", r->name, "the certificate's name in the configuration")->required();
+  cmd->add_flag("--force", r->force, "renew now, due or not");
+  cmd->add_flag("--json", r->json, "print the result as JSON");
+  cmd->callback([&context, &exit_code, r] { exit_code = run_renew(context, *r); });
+}
 
 void add_issue_command(CLI::App& app, CliContext& context, int& exit_code) {
   auto o = std::make_shared<IssueOptions>();

@@ -421,3 +421,38 @@ TEST_CASE("tls-alpn-01 by the built-in listener (RFC 8737)") {
   verify_chain(pebble, ck.current("alpn.example.test"));
   CHECK(ck.issue({"--challenge", "tls-alpn-01", "--domain", "x.example.test"}).exit_code == 2);
 }
+
+TEST_CASE("renew: issues a configured certificate, then only when due or forced") {
+  Pebble pebble;
+  Issuer ck{pebble};
+  const auto config = ck.state.path() / "certkeeper.toml";
+  write_text(config, "[daemon]\nstate_dir = \"" + ck.state.path().string() +
+                         "\"\n\n[issuer.pebble]\ndirectory = \"" + pebble.directory_url() +
+                         "\"\nca_file = \"" + pebble.ca_file() +
+                         "\"\ncontact = [\"mailto:ops@example.test\"]\n\n[[certificate]]\n"
+                         "name = \"site\"\ndomains = [\"site.example.test\"]\n"
+                         "challenge = { type = \"http-01\", listen = \"" +
+                         pebble.http_listen() + "\" }\n");
+  auto renew = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv{"--config", config.string(), "renew"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.push_back("--json");
+    return certkeeper(argv);
+  };
+  auto first = renew({"site"});
+  REQUIRE_MESSAGE(first.exit_code == 0, first.err);
+  CHECK(json::parse(first.out)["name"] == "site");
+
+  auto again = renew({"site"});
+  REQUIRE_MESSAGE(again.exit_code == 0, again.err);
+  auto not_due = json::parse(again.out);
+  CHECK(not_due["due"] == false);
+  CHECK(not_due["reason"].get<std::string>().find("a third of the lifetime") != std::string::npos);
+
+  auto forced = renew({"site", "--force"});
+  REQUIRE_MESSAGE(forced.exit_code == 0, forced.err);
+  auto shown = ck.show("site");
+  CHECK(shown["sha256"] == json::parse(forced.out)["sha256"]);
+  CHECK(shown["versions"].size() == 1);
+  CHECK(renew({"no-such"}).exit_code == 2);
+}
