@@ -33,7 +33,13 @@ TEST_CASE("every command has --help, and bad usage exits 2") {
                                         {"list", "--help"},
                                         {"show", "--help"},
                                         {"config", "check", "--help"},
-                                        {"--version"}}) {
+                                        {"--version"},
+                                        {"issue", "--help"},
+                                        {"renew", "--help"},
+                                        {"revoke", "--help"},
+                                        {"issuer", "info", "--help"},
+                                        {"account", "rollover", "--help"},
+                                        {"renewal-info", "--help"}}) {
     auto r = certkeeper(args);
     CAPTURE(args[0]);
     CHECK(r.exit_code == 0);
@@ -43,6 +49,8 @@ TEST_CASE("every command has --help, and bad usage exits 2") {
   CHECK(certkeeper({"list", "--no-such-flag"}).exit_code == 2);
   CHECK(certkeeper({"import"}).exit_code == 2);
   CHECK(certkeeper({"frobnicate"}).exit_code == 2);
+  CHECK(certkeeper({"issue", "--domain", "x.example"}).exit_code == 2);  // no --server
+  CHECK(certkeeper({"account"}).exit_code == 2);
 }
 
 TEST_CASE_FIXTURE(CliFixture, "import, list and show a certbot folder and a bundle") {
