@@ -12,7 +12,7 @@
 #include <cstring>
 #include <thread>
 
-#include "acme/http01.h"
+#include "acme/listener.h"
 #include "core/base64.h"
 #include "core/openssl.h"
 

@@ -53,72 +53,12 @@ void send_all(int fd, std::string_view data) {
 
 }  // namespace
 
-Result<std::pair<std::string, int>> split_host_port(const std::string& text) {
-  auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon + 1 == text.size()) {
-    return fail(Errc::invalid_argument, "expected ADDR:PORT, got \"" + text + "\"");
-  }
-  std::string host = text.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  const std::string port = text.substr(colon + 1);
-  if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 ||
-      std::stoi(port) > 65535) {
-    return fail(Errc::invalid_argument, "invalid port in \"" + text + "\"");
-  }
-  return std::pair(host.empty() ? std::string("0.0.0.0") : host, std::stoi(port));
-}
-
 Result<std::unique_ptr<Http01Responder>> Http01Responder::start(const std::string& listen) {
-  CK_TRY(address, split_host_port(listen));
-  addrinfo hints{};
-  hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  const std::string port = std::to_string(address.second);
-  if (int rc = ::getaddrinfo(address.first.c_str(), port.c_str(), &hints, &found); rc != 0) {
-    return fail(Errc::invalid_argument, std::string("not a numeric address: ") + gai_strerror(rc),
-                listen);
-  }
-  std::unique_ptr<addrinfo, ossl::Deleter<freeaddrinfo>> info(found);
-  int fd = ::socket(info->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (fd < 0 || ::bind(fd, info->ai_addr, info->ai_addrlen) != 0 || ::listen(fd, 64) != 0) {
-    int err = errno;
-    if (fd >= 0) {
-      ::close(fd);
-    }
-    return fail(Errc::io, "cannot listen for http-01: " + errno_text(err), listen);
-  }
-  sockaddr_storage bound{};
-  socklen_t len = sizeof bound;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
-  int bound_port =
-      ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                                        : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
-  int wake[2];
-  if (::pipe2(wake, O_CLOEXEC) != 0) {
-    ::close(fd);
-    return fail(Errc::io, "pipe failed: " + errno_text(errno));
-  }
-  std::unique_ptr<Http01Responder> responder(new Http01Responder(fd, wake[0], wake[1], bound_port));
-  responder->thread_ = std::thread([r = responder.get()] { r->serve(); });
+  std::unique_ptr<Http01Responder> responder(new Http01Responder());
+  CK_TRY(listener, ConnectionListener::start(
+                       listen, [r = responder.get()](int client) { r->answer(client); }));
+  responder->listener_ = std::move(listener);
   return responder;
-}
-
-Http01Responder::Http01Responder(int listen_fd, int wake_read, int wake_write, int port)
-    : listen_fd_(listen_fd), wake_read_(wake_read), wake_write_(wake_write), port_(port) {}
-
-Http01Responder::~Http01Responder() {
-  static_cast<void>(::write(wake_write_, "x", 1));
-  if (thread_.joinable()) {
-    thread_.join();
-  }
-  ::close(listen_fd_);
-  ::close(wake_read_);
-  ::close(wake_write_);
 }
 
 Status Http01Responder::present(const Identifier&, const Challenge& challenge,
@@ -131,25 +71,6 @@ Status Http01Responder::present(const Identifier&, const Challenge& challenge,
 void Http01Responder::cleanup(const Identifier&, const Challenge& challenge) {
   std::lock_guard lock(mutex_);
   tokens_.erase(challenge.token);
-}
-
-void Http01Responder::serve() {
-  for (;;) {
-    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_read_, POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0 && errno != EINTR) {
-      return;
-    }
-    if (fds[1].revents != 0) {
-      return;
-    }
-    if ((fds[0].revents & POLLIN) != 0) {
-      int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (client >= 0) {
-        answer(client);
-        ::close(client);
-      }
-    }
-  }
 }
 
 void Http01Responder::answer(int client) {

@@ -1,15 +1,14 @@
 #include "acme/tls_alpn01.h"
 
 #include <fcntl.h>
-#include <openssl/err.h>
 #include <netdb.h>
+#include <openssl/err.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstring>
 
-#include "acme/http01.h"
 #include "core/atomic_file.h"
 #include "core/keys.h"
 #include "core/x509_build.h"
@@ -63,38 +62,11 @@ std::string acme_identifier_extension_der(std::string_view key_authorization) {
 
 Result<std::unique_ptr<TlsAlpnResponder>> TlsAlpnResponder::start(const std::string& listen,
                                                                   const Clock& clock) {
-  CK_TRY(address, split_host_port(listen));
   ossl::SslCtx ctx(SSL_CTX_new(TLS_server_method()));
   if (!ctx || SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION) != 1) {
     return std::unexpected(ossl::error(Errc::crypto, "cannot create the TLS context"));
   }
-  addrinfo hints{};
-  hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  const std::string port = std::to_string(address.second);
-  if (int rc = ::getaddrinfo(address.first.c_str(), port.c_str(), &hints, &found); rc != 0) {
-    return fail(Errc::invalid_argument, std::string("not a numeric address: ") + gai_strerror(rc),
-                listen);
-  }
-  std::unique_ptr<addrinfo, ossl::Deleter<freeaddrinfo>> info(found);
-  int fd = ::socket(info->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (fd < 0 || ::bind(fd, info->ai_addr, info->ai_addrlen) != 0 || ::listen(fd, 64) != 0) {
-    int err = errno;
-    if (fd >= 0) {
-      ::close(fd);
-    }
-    return fail(Errc::io, "cannot listen for tls-alpn-01: " + errno_text(err), listen);
-  }
-  int wake[2];
-  if (::pipe2(wake, O_CLOEXEC) != 0) {
-    ::close(fd);
-    return fail(Errc::io, "pipe failed: " + errno_text(errno));
-  }
-  std::unique_ptr<TlsAlpnResponder> responder(
-      new TlsAlpnResponder(fd, wake[0], wake[1], std::move(ctx), clock));
+  std::unique_ptr<TlsAlpnResponder> responder(new TlsAlpnResponder(std::move(ctx), clock));
   SSL_CTX_set_alpn_select_cb(responder->ctx_.get(), select_alpn, nullptr);
 // OpenSSL's macro casts the callback C-style; the cast is its, not ours.
 #pragma GCC diagnostic push
@@ -102,27 +74,14 @@ Result<std::unique_ptr<TlsAlpnResponder>> TlsAlpnResponder::start(const std::str
   SSL_CTX_set_tlsext_servername_callback(responder->ctx_.get(), select_certificate);
 #pragma GCC diagnostic pop
   SSL_CTX_set_tlsext_servername_arg(responder->ctx_.get(), responder.get());
-  responder->thread_ = std::thread([r = responder.get()] { r->serve(); });
+  CK_TRY(listener, ConnectionListener::start(
+                       listen, [r = responder.get()](int client) { r->handshake(client); }));
+  responder->listener_ = std::move(listener);
   return responder;
 }
 
-TlsAlpnResponder::TlsAlpnResponder(int listen_fd, int wake_read, int wake_write, ossl::SslCtx ctx,
-                                   const Clock& clock)
-    : listen_fd_(listen_fd),
-      wake_read_(wake_read),
-      wake_write_(wake_write),
-      ctx_(std::move(ctx)),
-      clock_(clock) {}
-
-TlsAlpnResponder::~TlsAlpnResponder() {
-  static_cast<void>(::write(wake_write_, "x", 1));
-  if (thread_.joinable()) {
-    thread_.join();
-  }
-  ::close(listen_fd_);
-  ::close(wake_read_);
-  ::close(wake_write_);
-}
+TlsAlpnResponder::TlsAlpnResponder(ossl::SslCtx ctx, const Clock& clock)
+    : ctx_(std::move(ctx)), clock_(clock) {}
 
 Status TlsAlpnResponder::present(const Identifier& identifier, const Challenge&,
                                  const std::string& key_authorization) {
@@ -155,25 +114,6 @@ bool TlsAlpnResponder::use_certificate_for(SSL& ssl, const std::string& server_n
   auto it = validations_.find(server_name);
   return it != validations_.end() && SSL_use_certificate(&ssl, it->second.cert.get()) == 1 &&
          SSL_use_PrivateKey(&ssl, it->second.key.get()) == 1;
-}
-
-void TlsAlpnResponder::serve() {
-  for (;;) {
-    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_read_, POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0 && errno != EINTR) {
-      return;
-    }
-    if (fds[1].revents != 0) {
-      return;
-    }
-    if ((fds[0].revents & POLLIN) != 0) {
-      int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (client >= 0) {
-        handshake(client);
-        ::close(client);
-      }
-    }
-  }
 }
 
 void TlsAlpnResponder::handshake(int client) {

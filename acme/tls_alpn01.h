@@ -9,9 +9,9 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 
 #include "acme/issuance.h"
+#include "acme/listener.h"
 #include "core/clock.h"
 #include "core/openssl.h"
 
@@ -22,7 +22,7 @@ class TlsAlpnResponder final : public ChallengeSolver {
   // Listens on "ADDR:PORT". `clock` dates the validation certificates.
   [[nodiscard]] static Result<std::unique_ptr<TlsAlpnResponder>> start(const std::string& listen,
                                                                        const Clock& clock);
-  ~TlsAlpnResponder() override;
+  ~TlsAlpnResponder() override = default;
   TlsAlpnResponder(const TlsAlpnResponder&) = delete;
   TlsAlpnResponder& operator=(const TlsAlpnResponder&) = delete;
 
@@ -39,19 +39,14 @@ class TlsAlpnResponder final : public ChallengeSolver {
     ossl::X509Ptr cert;
     ossl::PKey key;
   };
-  TlsAlpnResponder(int listen_fd, int wake_read, int wake_write, ossl::SslCtx ctx,
-                   const Clock& clock);
-  void serve();
+  TlsAlpnResponder(ossl::SslCtx ctx, const Clock& clock);
   void handshake(int client);
 
-  int listen_fd_;
-  int wake_read_;
-  int wake_write_;
   ossl::SslCtx ctx_;
   const Clock& clock_;
   std::mutex mutex_;
   std::map<std::string, Validation> validations_;  // by DNS name
-  std::thread thread_;
+  std::unique_ptr<ConnectionListener> listener_;   // last: stops before the rest goes
 };
 
 // The acmeIdentifier extension value: DER OCTET STRING of SHA-256(key authorization).
