@@ -168,17 +168,30 @@ Result<Directory> parse_directory(std::string_view json_text) {
   return d;
 }
 
-AcmeClient::AcmeClient(std::string directory_url, HttpClient http, const AccountSigner& signer,
+AcmeClient::AcmeClient(std::string directory_url, HttpClient http, const AccountSigner* signer,
                        RetryPolicy retry)
     : directory_url_(std::move(directory_url)),
       http_(std::move(http)),
-      signer_(&signer),
+      signer_(signer),
       retry_(retry) {}
 
 Result<AcmeClient> AcmeClient::create(std::string directory_url, HttpOptions http,
                                       const AccountSigner& signer, RetryPolicy retry) {
   CK_TRY(client, HttpClient::create(std::move(http)));
-  return AcmeClient(std::move(directory_url), std::move(client), signer, retry);
+  return AcmeClient(std::move(directory_url), std::move(client), &signer, retry);
+}
+
+Result<AcmeClient> AcmeClient::create_reader(std::string directory_url, HttpOptions http,
+                                             RetryPolicy retry) {
+  CK_TRY(client, HttpClient::create(std::move(http)));
+  return AcmeClient(std::move(directory_url), std::move(client), nullptr, retry);
+}
+
+Result<const AccountSigner*> AcmeClient::account_signer() const {
+  if (!signer_) {
+    return fail(Errc::internal, "this ACME client only reads: it holds no account key");
+  }
+  return signer_;
 }
 
 std::chrono::milliseconds retry_delay(const RetryPolicy& policy, int attempt,
@@ -272,7 +285,8 @@ Result<HttpResponse> AcmeClient::post_once(const std::string& url, const std::st
   if (!signing.use_jwk && account_url_.empty()) {
     return fail(Errc::internal, "no account URL yet: register or look up the account first", url);
   }
-  const AccountSigner& signer = signing.signer ? *signing.signer : *signer_;
+  CK_TRY(account, account_signer());
+  const AccountSigner& signer = signing.signer ? *signing.signer : *account;
   CK_TRY(nonce, next_nonce());
   CK_TRY(body, signer.sign(url, nonce, signing.use_jwk ? "" : account_url_, payload));
   HttpRequest request{"POST", url, {{"Content-Type", "application/jose+json"}}, body, {}};
@@ -314,6 +328,7 @@ Result<HttpResponse> AcmeClient::post(const std::string& url, const std::string&
 Result<Account> AcmeClient::new_account(const std::vector<std::string>& contact,
                                         bool agree_to_terms, bool only_existing,
                                         const std::optional<ExternalAccountKey>& eab) {
+  CK_TRY(signer, account_signer());
   CK_TRY(dir, directory());
   json payload = json::object();
   if (only_existing) {
@@ -325,7 +340,7 @@ Result<Account> AcmeClient::new_account(const std::vector<std::string>& contact,
     }
     if (eab) {
       CK_TRY(binding, external_account_binding(eab->kid, eab->hmac_key, dir.new_account,
-                                               signer_->jwk_json()));
+                                               signer->jwk_json()));
       payload["externalAccountBinding"] = json::parse(binding);
     } else if (dir.external_account_required) {
       return fail(Errc::invalid_argument,
@@ -494,7 +509,8 @@ Status AcmeClient::change_key(const AccountSigner& new_key) {
   if (dir.key_change.empty()) {
     return fail(Errc::unsupported, "the CA's directory has no keyChange", directory_url_);
   }
-  const json key_change{{"account", account_url_}, {"oldKey", json::parse(signer_->jwk_json())}};
+  CK_TRY(current, account_signer());
+  const json key_change{{"account", account_url_}, {"oldKey", json::parse(current->jwk_json())}};
   CK_TRY(inner, new_key.sign(dir.key_change, "", "", key_change.dump()));
   CK_TRY_STATUS(post(dir.key_change, inner));
   return {};

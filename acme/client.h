@@ -113,6 +113,10 @@ class AcmeClient {
   [[nodiscard]] static Result<AcmeClient> create(std::string directory_url, HttpOptions http,
                                                  const AccountSigner& signer,
                                                  RetryPolicy retry = {});
+  // A client for what needs no account: the directory and renewal info (both
+  // plain GETs). Any request that must be signed fails with Errc::internal.
+  [[nodiscard]] static Result<AcmeClient> create_reader(std::string directory_url, HttpOptions http,
+                                                        RetryPolicy retry = {});
 
   // Fetched once, then cached.
   [[nodiscard]] Result<Directory> directory();
@@ -167,8 +171,9 @@ class AcmeClient {
   void set_stop_token(std::stop_token stop) { stop_ = std::move(stop); }
 
  private:
-  AcmeClient(std::string directory_url, HttpClient http, const AccountSigner& signer,
+  AcmeClient(std::string directory_url, HttpClient http, const AccountSigner* signer,
              RetryPolicy retry);
+  [[nodiscard]] Result<const AccountSigner*> account_signer() const;
   // Performs `attempt` again while it fails transiently (see RetryPolicy).
   [[nodiscard]] Result<HttpResponse> with_retries(
       const std::function<Result<HttpResponse>()>& attempt);

@@ -7,17 +7,18 @@ namespace ck {
 namespace {
 
 Status set_serial(X509& cert, const std::string& serial_hex) {
-  BIGNUM* raw = nullptr;
+  ossl::BigNum bn;
   if (serial_hex.empty()) {
-    raw = BN_new();
-    if (raw && BN_rand(raw, 127, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) != 1) {
-      BN_free(raw);
-      raw = nullptr;
+    bn.reset(BN_new());
+    if (bn && BN_rand(bn.get(), 127, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) != 1) {
+      bn.reset();
     }
-  } else if (BN_hex2bn(&raw, serial_hex.c_str()) == 0) {
-    raw = nullptr;
+  } else {
+    BIGNUM* parsed = nullptr;
+    if (BN_hex2bn(&parsed, serial_hex.c_str()) != 0) {
+      bn.reset(parsed);
+    }
   }
-  ossl::BigNum bn(raw);
   if (!bn || !BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(&cert))) {
     return std::unexpected(ossl::error(Errc::crypto, "cannot set serial number"));
   }

@@ -5,7 +5,6 @@
 #include <nlohmann/json.hpp>
 
 #include "acme/client.h"
-#include "core/keys.h"
 #include "daemon/cli.h"
 
 namespace ck::daemon {
@@ -18,15 +17,9 @@ struct InfoOptions {
 };
 
 int run_info(const InfoOptions& o) {
-  // Reading the directory needs no account: a throwaway key satisfies the client.
-  auto key = generate_key(KeyType::ecdsa_p256);
-  auto signer = key ? acme::AccountSigner::create(std::move(*key)) : std::unexpected(key.error());
-  if (!signer) {
-    return report_failure(CommandFailure{kExitRuntime, signer.error().describe()});
-  }
   HttpOptions http;
   http.ca_file = o.ca_file;
-  auto client = acme::AcmeClient::create(o.server, http, *signer);
+  auto client = acme::AcmeClient::create_reader(o.server, http);  // no account needed
   auto dir = client ? client->directory() : std::unexpected(client.error());
   if (!dir) {
     return report_failure(CommandFailure{kExitRuntime, dir.error().describe()});

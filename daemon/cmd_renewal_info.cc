@@ -8,7 +8,6 @@
 
 #include "acme/ari.h"
 #include "acme/client.h"
-#include "core/keys.h"
 #include "daemon/cli.h"
 
 namespace ck::daemon {
@@ -24,12 +23,10 @@ struct RenewalInfoOptions {
 
 Result<acme::AcmeClient::RenewalInfoAnswer> fetch(const RenewalInfoOptions& o,
                                                   const std::string& ari_id) {
-  // renewalInfo is a plain GET (RFC 9773 §4.2): the signer is never used.
-  CK_TRY(key, generate_key(KeyType::ecdsa_p256));
-  CK_TRY(signer, acme::AccountSigner::create(std::move(key)));
   HttpOptions http;
   http.ca_file = o.ca_file;
-  CK_TRY(client, acme::AcmeClient::create(o.server, http, signer));
+  // renewalInfo is a plain GET (RFC 9773 §4.2): no account needed.
+  CK_TRY(client, acme::AcmeClient::create_reader(o.server, http));
   return client.renewal_info(ari_id);
 }
 

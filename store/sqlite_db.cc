@@ -88,10 +88,10 @@ Error Database::error(std::string_view what) const {
 }
 
 Status Database::exec(const char* sql) {
-  char* message = nullptr;
-  if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, &message) != SQLITE_OK) {
-    std::string text = message ? message : "unknown error";
-    sqlite3_free(message);
+  char* raw = nullptr;
+  if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, &raw) != SQLITE_OK) {
+    std::unique_ptr<char, MessageDeleter> message(raw);
+    std::string text = message ? message.get() : "unknown error";
     int rc = sqlite3_errcode(db_.get());
     return fail(Errc::store, text, path_, rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
   }

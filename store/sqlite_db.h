@@ -25,6 +25,9 @@ struct ConnectionDeleter {
 struct StatementDeleter {
   void operator()(sqlite3_stmt* p) const noexcept { sqlite3_finalize(p); }
 };
+struct MessageDeleter {
+  void operator()(char* p) const noexcept { sqlite3_free(p); }
+};
 using ConnectionHandle = std::unique_ptr<sqlite3, ConnectionDeleter>;
 using StatementHandle = std::unique_ptr<sqlite3_stmt, StatementDeleter>;
 
