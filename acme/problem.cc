@@ -1,5 +1,6 @@
 #include "acme/problem.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace ck::acme {
@@ -61,11 +62,29 @@ std::optional<Problem> parse_problem(std::string_view json_text) {
   return from_json(j);
 }
 
+bool Problem::is_about_request() const {
+  // RFC 8555 §6.7: the request itself was at fault (its CSR, key, identifiers,
+  // contacts or encoding); another CA would refuse it as well.
+  static constexpr std::string_view kRequestFaults[] = {
+      "badCSR",
+      "badPublicKey",
+      "badRevocationReason",
+      "malformed",
+      "rejectedIdentifier",
+      "invalidContact",
+      "unsupportedContact",
+  };
+  const std::string short_name = short_type();
+  return type.starts_with(problem_type::kPrefix) &&
+         std::ranges::find(kRequestFaults, short_name) != std::end(kRequestFaults);
+}
+
 Error problem_error(const Problem& problem, std::string context) {
   const bool retryable = problem.is(problem_type::kBadNonce) ||
                          problem.is(problem_type::kRateLimited) ||
                          problem.is(problem_type::kServerInternal) || problem.status >= 500;
-  return Error{Errc::protocol, "the CA said " + problem.describe(), std::move(context), retryable};
+  return Error{problem.is_about_request() ? Errc::rejected : Errc::protocol,
+               "the CA said " + problem.describe(), std::move(context), retryable};
 }
 
 }  // namespace ck::acme

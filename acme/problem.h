@@ -44,13 +44,17 @@ struct Problem {
   // The type without the ACME namespace prefix, e.g. "badNonce".
   [[nodiscard]] std::string short_type() const;
   [[nodiscard]] bool is(std::string_view full_type) const { return type == full_type; }
+  // badCSR, malformed, rejectedIdentifier...: the request itself was wrong,
+  // so trying another CA will not help.
+  [[nodiscard]] bool is_about_request() const;
 };
 
 // Parses a problem document. Returns nullopt for anything that is not one.
 [[nodiscard]] std::optional<Problem> parse_problem(std::string_view json_text);
 
-// The Error for a problem the CA returned for `context` (a URL). retryable
-// follows RFC 8555: badNonce, rateLimited and server errors may succeed later.
+// The Error for a problem the CA returned for `context` (a URL): code rejected
+// when the problem is about the request, else protocol. retryable follows
+// RFC 8555: badNonce, rateLimited and server errors may succeed later.
 [[nodiscard]] Error problem_error(const Problem& problem, std::string context);
 
 }  // namespace ck::acme

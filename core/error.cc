@@ -21,6 +21,7 @@ std::string_view to_string(Errc code) {
     case Errc::store: return "store";
     case Errc::schema_too_new: return "schema_too_new";
     case Errc::internal: return "internal";
+    case Errc::rejected: return "rejected";
     default: return "internal";
   }
 }

@@ -30,6 +30,7 @@ enum class Errc {
   store,           // database failure
   schema_too_new,  // the inventory was written by a newer certkeeper
   internal,
+  rejected,  // the peer refused the request itself: asking again, or elsewhere, cannot help
 };
 
 [[nodiscard]] std::string_view to_string(Errc code);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "acme/ari.h"
 #include "acme/csr.h"
 #include "acme/dns01.h"
 #include "acme/http01.h"
@@ -42,6 +43,7 @@ struct IssueOptions {
   std::string eab_hmac_key;
   std::string csr;
   int timeout_seconds = 300;
+  std::string replaces;  // RFC 9773 identifier of the certificate renewed, "" when none
   bool json = false;
 };
 
@@ -184,108 +186,201 @@ std::expected<CertificateKey, CommandFailure> resumed_key(
   return CertificateKey{std::move(*csr), order.key_path};
 }
 
-int run_issue(const CliContext& context, const IssueOptions& o) {
-  auto session = context.open_session();
-  if (!session) {
-    return report_failure(session.error());
+// What stays the same whichever issuer is asked.
+struct Request {
+  std::string name;
+  std::vector<acme::Identifier> ids;
+  std::string user_csr_der;                       // "" unless --csr
+  std::unique_ptr<acme::ChallengeSolver> solver;  // bound once, used for every issuer
+  std::optional<CertificateKey> new_key;          // made once, kept for the next issuer
+};
+
+struct Issued {
+  InstalledCertificate installed;
+  std::string key_path;
+  std::string order_url;
+  std::string account_url;
+  bool resumed = false;
+};
+
+struct AttemptFailure {
+  CommandFailure failure;
+  bool another_issuer_may_help = false;
+};
+
+// Failures another CA would not repeat: anything but a wrong request, a
+// refusal of the request itself, or trouble with our own disk or database.
+bool another_issuer_may_help(const Error& error) {
+  switch (error.code) {
+    case Errc::invalid_argument:
+    case Errc::unsupported:
+    case Errc::rejected:
+    case Errc::io:
+    case Errc::store:
+    case Errc::key_mismatch: return false;
+    default: return true;
   }
-  std::string csr_der;
+}
+
+std::unexpected<AttemptFailure> attempt_failed(const Error& error) {
+  return std::unexpected(AttemptFailure{runtime(error), another_issuer_may_help(error)});
+}
+std::unexpected<AttemptFailure> attempt_failed(CommandFailure failure) {
+  return std::unexpected(AttemptFailure{std::move(failure), false});
+}
+
+std::expected<Request, CommandFailure> prepare_request(const CliContext& context,
+                                                       const IssueOptions& o) {
+  Request request;
   if (!o.csr.empty()) {
     auto data = read_file(o.csr, 1u << 20);
     auto der = data ? acme::csr_der_from_file_data(*data) : std::unexpected(data.error());
     if (!der) {
-      return report_failure(usage("--csr: " + der.error().describe()));
+      return std::unexpected(usage("--csr: " + der.error().describe()));
     }
-    csr_der = std::move(*der);
+    request.user_csr_der = std::move(*der);
   }
-  auto ids = identifiers_of(o, csr_der);
+  auto ids = identifiers_of(o, request.user_csr_der);
   if (!ids) {
-    return report_failure(ids.error());
+    return std::unexpected(ids.error());
   }
-  const std::string name = o.name.empty() ? derive_certificate_name(ids->front().value) : o.name;
-  if (auto valid = store::validate_certificate_name(name); !valid) {
-    return report_failure(usage("--name: " + valid.error().message));
+  request.ids = std::move(*ids);
+  request.name = o.name.empty() ? derive_certificate_name(request.ids.front().value) : o.name;
+  if (auto valid = store::validate_certificate_name(request.name); !valid) {
+    return std::unexpected(usage("--name: " + valid.error().message));
   }
   auto solver = make_solver(o, context.clock());
   if (!solver) {
-    return report_failure(solver.error());
+    return std::unexpected(solver.error());
   }
+  request.solver = std::move(*solver);
+  return request;
+}
 
+// One issuance from the CA of o.server, installed into the inventory.
+std::expected<Issued, AttemptFailure> attempt(const CliContext& context, Session& session,
+                                              Request& request, const IssueOptions& o) {
   HttpOptions http;
   http.ca_file = o.ca_file;
   std::string account_key_path;
-  auto signer = load_or_create_account_key(session->layout, o.server, account_key_path);
+  auto signer = load_or_create_account_key(session.layout, o.server, account_key_path);
   if (!signer) {
-    return report_failure(runtime(signer.error()));
+    return attempt_failed(signer.error());
   }
   auto client = acme::AcmeClient::create(o.server, http, *signer);
   if (!client) {
-    return report_failure(runtime(client.error()));
+    return attempt_failed(client.error());
   }
   // An unknown profile is refused before anything is sent to the CA.
   if (auto profile = client->check_profile(o.profile); !profile) {
-    return report_failure(runtime(profile.error()));
+    return attempt_failed(profile.error());
   }
   AccountSettings settings{o.contact, std::nullopt};
   if (!o.eab_kid.empty() || !o.eab_hmac_key.empty()) {
     if (o.eab_kid.empty() || o.eab_hmac_key.empty()) {
-      return report_failure(usage("--eab-kid and --eab-hmac-key go together"));
+      return attempt_failed(usage("--eab-kid and --eab-hmac-key go together"));
     }
     settings.eab = acme::ExternalAccountKey{o.eab_kid, o.eab_hmac_key};
   }
-  auto account_id = ensure_account(*session->inventory, *client, o.server, account_key_path,
+  auto account_id = ensure_account(*session.inventory, *client, o.server, account_key_path,
                                    "ecdsa-p256", settings);
   if (!account_id) {
-    return report_failure(runtime(account_id.error()));
+    return attempt_failed(account_id.error());
   }
   // A run that crashed mid-order left its order and key: finish that order.
-  const auto resume = csr_der.empty()
-                          ? resumable_order(*session->inventory, *account_id, name, *ids)
-                          : std::nullopt;
-  auto key = resume ? resumed_key(*resume, *ids)
-                    : certificate_key(o, session->layout, name, *ids, std::move(csr_der),
-                                      context.clock().unix_seconds());
-  if (!key) {
-    return report_failure(key.error());
+  const auto resume =
+      request.user_csr_der.empty()
+          ? resumable_order(*session.inventory, *account_id, request.name, request.ids)
+          : std::nullopt;
+  if (!resume && !request.new_key) {
+    auto key = certificate_key(o, session.layout, request.name, request.ids, request.user_csr_der,
+                               context.clock().unix_seconds());
+    if (!key) {
+      return attempt_failed(key.error());
+    }
+    request.new_key = std::move(*key);
   }
-
-  acme::IssueRequest request;
-  request.identifiers = *ids;
-  request.csr_der = key->csr_der;
-  request.profile = o.profile;
-  request.preferred_chain = o.preferred_chain;
-  request.resume_order_url = resume ? resume->order_url : "";
-  request.timeout = std::chrono::seconds(o.timeout_seconds);
-  StoreOrderObserver observer(*session->inventory, *account_id, name, key->key_path, o.profile);
+  auto key = resume ? resumed_key(*resume, request.ids) : *request.new_key;
+  if (!key) {
+    return attempt_failed(key.error());
+  }
+  auto directory = client->directory();
+  acme::IssueRequest order;
+  order.identifiers = request.ids;
+  order.csr_der = key->csr_der;
+  order.profile = o.profile;
+  // RFC 9773 §5: only a CA that offers ARI knows what `replaces` means.
+  order.replaces = directory && !directory->renewal_info.empty() ? o.replaces : "";
+  order.preferred_chain = o.preferred_chain;
+  order.resume_order_url = resume ? resume->order_url : "";
+  order.timeout = std::chrono::seconds(o.timeout_seconds);
+  StoreOrderObserver observer(*session.inventory, *account_id, request.name, key->key_path,
+                              o.profile);
   acme::SleepingWaiter waiter;
-  auto issued = acme::issue_certificate(*client, *signer, request, **solver, waiter,
+  auto issued = acme::issue_certificate(*client, *signer, order, *request.solver, waiter,
                                         context.clock(), &observer);
   if (!issued) {
-    return report_failure(runtime(issued.error()));
+    return attempt_failed(issued.error());
   }
-  auto installed = install_issued(*session->inventory, session->layout, name, issued->chain.pem,
-                                  key->key_path, issued->order.url);
+  auto installed = install_issued(*session.inventory, session.layout, request.name,
+                                  issued->chain.pem, key->key_path, issued->order.url);
   if (!installed) {
-    return report_failure(runtime(installed.error()));
+    return attempt_failed(installed.error());
   }
-  const auto fullchain = session->layout.current(name) / "fullchain.pem";
-  if (o.json) {
-    fmt::print("{}\n", nlohmann::json{{"name", name},
-                                      {"sha256", installed->sha256},
-                                      {"names", installed->names},
-                                      {"not_after", format_rfc3339(installed->not_after)},
+  return Issued{std::move(*installed), key->key_path, issued->order.url, client->account_url(),
+                resume && resume->order_url == issued->order.url};
+}
+
+void print_issued(const Session& session, const Issued& issued, bool json) {
+  const auto& installed = issued.installed;
+  const auto fullchain = session.layout.current(installed.name) / "fullchain.pem";
+  if (json) {
+    fmt::print("{}\n", nlohmann::json{{"name", installed.name},
+                                      {"sha256", installed.sha256},
+                                      {"names", installed.names},
+                                      {"not_after", format_rfc3339(installed.not_after)},
                                       {"fullchain", fullchain.string()},
-                                      {"key_path", key->key_path},
-                                      {"order_url", issued->order.url},
-                                      {"resumed", resume && resume->order_url == issued->order.url},
-                                      {"account_url", client->account_url()}}
+                                      {"key_path", issued.key_path},
+                                      {"order_url", issued.order_url},
+                                      {"resumed", issued.resumed},
+                                      {"account_url", issued.account_url}}
                            .dump(2));
   } else {
-    fmt::print("issued {} ({}), valid until {}\n  fullchain: {}\n  key:       {}\n", name,
-               installed->sha256.substr(0, 16), format_rfc3339(installed->not_after),
-               fullchain.string(), key->key_path.empty() ? "(yours, from the CSR)" : key->key_path);
+    fmt::print("issued {} ({}), valid until {}\n  fullchain: {}\n  key:       {}\n", installed.name,
+               installed.sha256.substr(0, 16), format_rfc3339(installed.not_after),
+               fullchain.string(),
+               issued.key_path.empty() ? "(yours, from the CSR)" : issued.key_path);
   }
-  return kExitOk;
+}
+
+// Issues from the first issuer that succeeds, in the order given. The next is
+// tried only when the failure was not about the request itself.
+int run_issue_with_fallback(const CliContext& context, const std::vector<IssueOptions>& issuers) {
+  auto session = context.open_session();
+  if (!session) {
+    return report_failure(session.error());
+  }
+  auto request = prepare_request(context, issuers.front());
+  if (!request) {
+    return report_failure(request.error());
+  }
+  for (std::size_t i = 0; i < issuers.size(); ++i) {
+    auto issued = attempt(context, *session, *request, issuers[i]);
+    if (issued) {
+      print_issued(*session, *issued, issuers[i].json);
+      return kExitOk;
+    }
+    if (!issued.error().another_issuer_may_help || i + 1 == issuers.size()) {
+      return report_failure(issued.error().failure);
+    }
+    fmt::print(stderr, "certkeeper: {} failed: {}\ncertkeeper: trying the next issuer, {}\n",
+               issuers[i].server, issued.error().failure.message, issuers[i + 1].server);
+  }
+  return kExitRuntime;  // not reached: the loop returns at its last issuer
+}
+
+int run_issue(const CliContext& context, const IssueOptions& o) {
+  return run_issue_with_fallback(context, {o});
 }
 
 struct RenewOptions {
@@ -294,7 +389,7 @@ struct RenewOptions {
   bool json = false;
 };
 
-// The issue options a [[certificate]] entry and its (first) issuer describe.
+// The issue options a [[certificate]] entry and one of its issuers describe.
 IssueOptions options_from_config(const CertificateConfig& cert, const IssuerConfig& issuer,
                                  bool json) {
   IssueOptions o;
@@ -319,6 +414,55 @@ IssueOptions options_from_config(const CertificateConfig& cert, const IssuerConf
   return o;
 }
 
+// The directory URL of the CA that issued the name's current version, "" when unknown.
+std::string predecessor_directory(store::Inventory& inventory, const std::string& name) {
+  auto order = inventory.orders().latest_valid(name);
+  auto accounts = inventory.accounts().list();
+  if (!order || !*order || !accounts) {
+    return "";
+  }
+  for (const auto& account : *accounts) {
+    if (account.id == (*order)->account_id) {
+      return account.directory_url;
+    }
+  }
+  return "";
+}
+
+// The RFC 9773 identifier of the certificate being renewed, "" when it has none.
+std::string ari_identifier(const store::CertificateRecord& cert) {
+  auto x509 = ossl::x509_from_der(cert.der);
+  auto id = x509 ? acme::certificate_identifier(**x509) : std::unexpected(x509.error());
+  return id ? *id : "";
+}
+
+// nullopt when the name's current certificate is due (or absent); else the
+// exit code after saying when it will be.
+std::optional<int> report_if_not_due(const CliContext& context, Session& session,
+                                     const CertificateConfig& cert,
+                                     const store::CertificateRecord& current, bool json) {
+  auto ari = session.inventory->renewal_info().find(current.id);
+  std::optional<std::int64_t> chosen;
+  if (ari && *ari) {
+    chosen = (*ari)->selected_time;
+  }
+  const RenewalDecision decision = renewal_due(current.not_before, current.not_after, chosen,
+                                               cert.renew_before, context.clock().unix_seconds());
+  if (decision.due) {
+    return std::nullopt;
+  }
+  if (json) {
+    fmt::print("{}\n", nlohmann::json{{"name", cert.name},
+                                      {"due", false},
+                                      {"due_at", format_rfc3339(decision.at)},
+                                      {"reason", decision.reason}}
+                           .dump(2));
+  } else {
+    fmt::print("{}: not due; renews at {}\n", cert.name, decision.reason);
+  }
+  return kExitOk;
+}
+
 int run_renew(const CliContext& context, const RenewOptions& r) {
   auto config = context.load_config();
   if (!config) {
@@ -330,7 +474,10 @@ int run_renew(const CliContext& context, const RenewOptions& r) {
     return report_failure(usage("no [[certificate]] named \"" + r.name + "\" in " +
                                 (config->path.empty() ? "the configuration" : config->path)));
   }
-  const IssuerConfig& issuer = config->issuers.at(cert->issuers.front());
+  std::vector<IssueOptions> issuers;
+  for (const auto& issuer_name : cert->issuers) {
+    issuers.push_back(options_from_config(*cert, config->issuers.at(issuer_name), r.json));
+  }
   {
     auto session = context.open_session();
     if (!session) {
@@ -343,30 +490,20 @@ int run_renew(const CliContext& context, const RenewOptions& r) {
     auto current = std::find_if(versions->begin(), versions->end(), [](const auto& v) {
       return v.status == store::CertificateStatus::active;
     });
-    if (current != versions->end() && !r.force) {
-      auto ari = session->inventory->renewal_info().find(current->id);
-      std::optional<std::int64_t> chosen;
-      if (ari && *ari) {
-        chosen = (*ari)->selected_time;
-      }
-      const RenewalDecision decision =
-          renewal_due(current->not_before, current->not_after, chosen, cert->renew_before,
-                      context.clock().unix_seconds());
-      if (!decision.due) {
-        if (r.json) {
-          fmt::print("{}\n", nlohmann::json{{"name", r.name},
-                                            {"due", false},
-                                            {"due_at", format_rfc3339(decision.at)},
-                                            {"reason", decision.reason}}
-                                 .dump(2));
-        } else {
-          fmt::print("{}: not due; renews at {}\n", r.name, decision.reason);
+    if (current != versions->end()) {
+      if (!r.force) {
+        if (auto done = report_if_not_due(context, *session, *cert, *current, r.json)) {
+          return *done;
         }
-        return kExitOk;
+      }
+      // The CA that issued the current version learns which certificate this replaces.
+      const std::string issued_by = predecessor_directory(*session->inventory, r.name);
+      for (auto& issuer : issuers) {
+        issuer.replaces = issuer.server == issued_by ? ari_identifier(*current) : "";
       }
     }
   }
-  return run_issue(context, options_from_config(*cert, issuer, r.json));
+  return run_issue_with_fallback(context, issuers);
 }
 
 }  // namespace
@@ -378,7 +515,9 @@ void add_renew_command(CLI::App& app, CliContext& context, int& exit_code) {
       "Reads the certificate's [[certificate]] entry and its issuer from the configuration. It "
       "is due at the time chosen in the CA's ARI window when one is stored (see renewal-info), "
       "else renew_before ahead of notAfter, else when a third of its lifetime is left. A "
-      "certificate not yet in the inventory is issued. Issuance is as `certkeeper issue`.");
+      "certificate not yet in the inventory is issued. Issuance is as `certkeeper issue`. "
+      "Several issuers are tried in their order until one succeeds; a request the CA refuses "
+      "as such (badCSR, rejectedIdentifier...) is not sent to the next.");
   cmd->add_option("name", r->name, "the certificate's name in the configuration")->required();
   cmd->add_flag("--force", r->force, "renew now, due or not");
   cmd->add_flag("--json", r->json, "print the result as JSON");

@@ -91,6 +91,9 @@ class OrderRepository {
   [[nodiscard]] virtual Result<std::optional<OrderRecord>> find_by_url(std::string_view url) = 0;
   // Orders not yet valid or invalid: the ones to resume after a restart.
   [[nodiscard]] virtual Result<std::vector<OrderRecord>> unfinished() = 0;
+  // The newest valid order for a certificate name: where its current version came from.
+  [[nodiscard]] virtual Result<std::optional<OrderRecord>> latest_valid(
+      std::string_view certificate_name) = 0;
 };
 
 class StapleRepository {

@@ -110,6 +110,14 @@ Result<std::vector<OrderRecord>> SqliteOrders::unfinished() {
   return collect_rows(s, read_order);
 }
 
+Result<std::optional<OrderRecord>> SqliteOrders::latest_valid(std::string_view certificate_name) {
+  CK_TRY(s,
+         db_.prepare(CK_ORDER_SELECT
+                     "WHERE certificate_name = ? AND status = 'valid' ORDER BY id DESC LIMIT 1"));
+  s.bind(certificate_name);
+  return first_row(s, read_order);
+}
+
 Status SqliteStaples::upsert(const StapleRecord& r) {
   CK_TRY(s, db_.prepare("INSERT INTO staples (certificate_id, path, responder_url, cert_status, "
                         "produced_at, this_update, next_update, fetched_at, last_error) "

@@ -57,6 +57,7 @@ class SqliteOrders final : public OrderRepository {
   Result<UpsertResult> upsert(const OrderRecord& record) override;
   Result<std::optional<OrderRecord>> find_by_url(std::string_view url) override;
   Result<std::vector<OrderRecord>> unfinished() override;
+  Result<std::optional<OrderRecord>> latest_valid(std::string_view certificate_name) override;
 
  private:
   Database& db_;

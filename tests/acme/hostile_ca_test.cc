@@ -23,9 +23,10 @@ std::string request_path(const std::string& request) {
   return request.substr(start, request.find(' ', start) - start);
 }
 
-// A CA whose newAccount answer is given; everything else behaves.
+// A CA whose newAccount (and newOrder) answers are given; everything else behaves.
 struct ScriptedCa {
   std::string account_answer;
+  std::string order_answer;
   std::atomic<int> directory_failures{0};  // 503s before the directory answers
   std::atomic<int> directory_requests{0};
   ScriptedHttpServer server{[this](const std::string& request) { return answer(request); }};
@@ -44,6 +45,9 @@ struct ScriptedCa {
     if (path == "/nonce") {
       return http_response("200 OK", "Replay-Nonce: nonce-" + std::to_string(++nonces) + "\r\n",
                            "");
+    }
+    if (path == "/order" && !order_answer.empty()) {
+      return order_answer;
     }
     return account_answer;
   }
@@ -129,4 +133,30 @@ TEST_CASE("bad: answers a CA must not give are reported, never crash") {
     CHECK(r.err.find(c.reason) != std::string::npos);
     CAPTURE(r.err);
   }
+}
+
+TEST_CASE("bad: a request the CA refuses as such is not sent to the next issuer") {
+  ScriptedCa refusing;
+  ScriptedCa next;
+  refusing.account_answer = http_response(
+      "201 Created",
+      "Content-Type: application/json\r\nLocation: " + refusing.server.url("/acct/1") + "\r\n",
+      R"({"status": "valid"})");
+  refusing.order_answer =
+      http_response("400 Bad Request", "Content-Type: application/problem+json\r\n",
+                    R"({"type": "urn:ietf:params:acme:error:rejectedIdentifier",
+          "detail": "x.example.test is on our blocklist", "status": 400})");
+  const auto config = refusing.state.path() / "certkeeper.toml";
+  write_text(config, "[daemon]\nstate_dir = \"" + refusing.state.path().string() +
+                         "\"\n[issuer.first]\ndirectory = \"" + refusing.server.url("/dir") +
+                         "\"\n[issuer.second]\ndirectory = \"" + next.server.url("/dir") +
+                         "\"\n[[certificate]]\nname = \"x\"\ndomains = [\"x.example.test\"]\n"
+                         "issuer = [\"first\", \"second\"]\nchallenge = { type = \"http-01\", "
+                         "listen = \"127.0.0.1:" +
+                         std::to_string(free_port()) + "\" }\n");
+  auto r = certkeeper({"--config", config.string(), "renew", "x"});
+  CHECK(r.exit_code == 3);
+  CHECK(r.err.find("rejectedIdentifier: x.example.test is on our blocklist") != std::string::npos);
+  CHECK(r.err.find("trying the next issuer") == std::string::npos);
+  CHECK(next.directory_requests == 0);
 }

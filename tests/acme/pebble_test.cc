@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 
+#include <array>
+
 #include <nlohmann/json.hpp>
 
 #include "tests/acme/pebble_fixture.h"
@@ -455,4 +457,44 @@ TEST_CASE("renew: issues a configured certificate, then only when due or forced"
   CHECK(shown["sha256"] == json::parse(forced.out)["sha256"]);
   CHECK(shown["versions"].size() == 1);
   CHECK(renew({"no-such"}).exit_code == 2);
+}
+
+namespace {
+
+// A configuration with the issuers given as (name, directory, ca_file) in order
+// of preference, and one certificate `site` for `domain` through them.
+std::string fallback_config(const std::filesystem::path& state, Pebble& pebble,
+                            const std::vector<std::array<std::string, 3>>& issuers,
+                            const std::string& domain) {
+  std::string text = "[daemon]\nstate_dir = \"" + state.string() + "\"\n";
+  std::string names;
+  for (const auto& [name, directory, ca_file] : issuers) {
+    text += "\n[issuer." + name + "]\ndirectory = \"" + directory + "\"\nca_file = \"" + ca_file +
+            "\"\n";
+    names += (names.empty() ? "\"" : ", \"") + name + "\"";
+  }
+  return text + "\n[[certificate]]\nname = \"site\"\ndomains = [\"" + domain + "\"]\nissuer = [" +
+         names + "]\nchallenge = { type = \"http-01\", listen = \"" + pebble.http_listen() +
+         "\" }\n";
+}
+
+}  // namespace
+
+TEST_CASE("renew: several issuers; a CA that fails is followed by the next") {
+  Pebble pebble;
+  Issuer ck{pebble};
+  // The first issuer's TLS certificate is not trusted by its ca_file: that CA fails.
+  const auto stranger = ck.state.path() / "stranger-root.pem";
+  write_text(stranger, TestPki::root("Not Pebble's Root").cert_pem());
+  const auto config = ck.state.path() / "certkeeper.toml";
+  write_text(config, fallback_config(ck.state.path(), pebble,
+                                     {{{"broken", pebble.directory_url(), stranger.string()},
+                                       {"pebble", pebble.directory_url(), pebble.ca_file()}}},
+                                     "site.example.test"));
+  auto r = certkeeper({"--config", config.string(), "renew", "site", "--force", "--json"});
+
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(r.err.find("trying the next issuer") != std::string::npos);
+  CHECK(json::parse(r.out)["names"] == json::array({"DNS:site.example.test"}));
+  verify_chain(pebble, ck.current("site"));
 }

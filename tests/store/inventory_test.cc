@@ -203,6 +203,11 @@ TEST_CASE_FIXTURE(MemoryInventory, "accounts, orders, staples, CRLs and probes r
   order.certificate_url = "https://ca/cert/1";
   REQUIRE(inventory->orders().upsert(order));
   CHECK(inventory->orders().unfinished().value().empty());
+  CHECK(inventory->orders().latest_valid("www").value()->order_url == "https://ca/order/1");
+  CHECK_FALSE(inventory->orders().latest_valid("other").value());
+  order.order_url = "https://ca/order/2";
+  REQUIRE(inventory->orders().upsert(order));
+  CHECK(inventory->orders().latest_valid("www").value()->order_url == "https://ca/order/2");
   CHECK(inventory->orders().find_by_url("https://ca/order/1").value()->certificate_url ==
         "https://ca/cert/1");
 
