@@ -1,5 +1,6 @@
 #include "acme/tls_alpn01.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <openssl/err.h>
@@ -83,15 +84,43 @@ Result<std::unique_ptr<TlsAlpnResponder>> TlsAlpnResponder::start(const std::str
 TlsAlpnResponder::TlsAlpnResponder(ossl::SslCtx ctx, const Clock& clock)
     : ctx_(std::move(ctx)), clock_(clock) {}
 
+Result<std::string> reverse_dns_name(const std::string& ip) {
+  unsigned char bytes[16];
+  std::string name;
+  if (::inet_pton(AF_INET, ip.c_str(), bytes) == 1) {
+    for (int i = 3; i >= 0; --i) {
+      name += std::to_string(bytes[i]) + ".";
+    }
+    return name + "in-addr.arpa";
+  }
+  if (::inet_pton(AF_INET6, ip.c_str(), bytes) == 1) {
+    constexpr char kDigits[] = "0123456789abcdef";
+    for (int i = 15; i >= 0; --i) {
+      name += {kDigits[bytes[i] & 0xf], '.', kDigits[bytes[i] >> 4], '.'};
+    }
+    return name + "ip6.arpa";
+  }
+  return fail(Errc::invalid_argument, "not an IP address", ip);
+}
+
+// The SNI name the CA sends for an identifier (RFC 8738 §6: reverse DNS for IPs).
+Result<std::string> server_name_of(const Identifier& identifier) {
+  if (identifier.type == "ip") {
+    return reverse_dns_name(identifier.value);
+  }
+  if (identifier.type == "dns") {
+    return identifier.value;
+  }
+  return fail(Errc::unsupported, "tls-alpn-01 answers DNS and IP identifiers only",
+              identifier.type + ":" + identifier.value);
+}
+
 Status TlsAlpnResponder::present(const Identifier& identifier, const Challenge&,
                                  const std::string& key_authorization) {
-  if (identifier.type != "dns") {
-    return fail(Errc::unsupported, "tls-alpn-01 here answers DNS identifiers only",
-                identifier.value);
-  }
+  CK_TRY(server_name, server_name_of(identifier));
   CK_TRY(key, generate_key(KeyType::ecdsa_p256));
   CertificateSpec spec;
-  spec.dns_names = {identifier.value};
+  (identifier.type == "ip" ? spec.ip_addresses : spec.dns_names) = {identifier.value};
   spec.not_before = clock_.unix_seconds() - 3600;
   spec.not_after = clock_.unix_seconds() + 7 * 86400;
   spec.extended_key_usage = "-";
@@ -100,13 +129,16 @@ Status TlsAlpnResponder::present(const Identifier& identifier, const Challenge&,
        "critical,DER:" + hex_with_colons(acme_identifier_extension_der(key_authorization))}};
   CK_TRY(cert, build_certificate(spec, *key, nullptr, *key));
   std::lock_guard lock(mutex_);
-  validations_[identifier.value] = Validation{std::move(cert), std::move(key)};
+  validations_[server_name] = Validation{std::move(cert), std::move(key)};
   return {};
 }
 
 void TlsAlpnResponder::cleanup(const Identifier& identifier, const Challenge&) {
+  auto server_name = server_name_of(identifier);
   std::lock_guard lock(mutex_);
-  validations_.erase(identifier.value);
+  if (server_name) {
+    validations_.erase(*server_name);
+  }
 }
 
 bool TlsAlpnResponder::use_certificate_for(SSL& ssl, const std::string& server_name) {

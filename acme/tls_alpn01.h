@@ -1,9 +1,9 @@
 #pragma once
 // The built-in tls-alpn-01 responder (RFC 8737): a TLS listener that accepts
-// only ALPN "acme-tls/1" and, for the SNI name of a challenge in flight,
-// presents a self-signed certificate whose critical acmeIdentifier extension
-// holds SHA-256 of the key authorization. One thread; every handshake bounded
-// in time. Stops when destroyed.
+// only ALPN "acme-tls/1" and, for the SNI name of a challenge in flight (the
+// reverse DNS name for an IP identifier, RFC 8738 §6), presents a self-signed
+// certificate whose critical acmeIdentifier extension holds SHA-256 of the key
+// authorization. One thread; every handshake bounded in time. Stops when destroyed.
 
 #include <map>
 #include <memory>
@@ -45,9 +45,13 @@ class TlsAlpnResponder final : public ChallengeSolver {
   ossl::SslCtx ctx_;
   const Clock& clock_;
   std::mutex mutex_;
-  std::map<std::string, Validation> validations_;  // by DNS name
+  std::map<std::string, Validation> validations_;  // by SNI name
   std::unique_ptr<ConnectionListener> listener_;   // last: stops before the rest goes
 };
+
+// "1.2.0.192.in-addr.arpa" for 192.0.2.1; nibbles under ip6.arpa for IPv6
+// (RFC 8738 §6: the SNI of a tls-alpn-01 validation of an IP identifier).
+[[nodiscard]] Result<std::string> reverse_dns_name(const std::string& ip);
 
 // The acmeIdentifier extension value: DER OCTET STRING of SHA-256(key authorization).
 [[nodiscard]] std::string acme_identifier_extension_der(std::string_view key_authorization);

@@ -6,6 +6,7 @@
 #include "acme/client.h"
 #include "acme/csr.h"
 #include "acme/issuance.h"
+#include "acme/tls_alpn01.h"
 #include "core/keys.h"
 
 using namespace ck;
@@ -43,6 +44,32 @@ TEST_CASE("retryable problems are the ones RFC 8555 lets a client retry") {
   }
   Problem unauthorized{"urn:ietf:params:acme:error:unauthorized", "", 403, {}, {}};
   CHECK_FALSE(problem_error(unauthorized, "u").retryable);
+}
+
+TEST_CASE("problems about the request itself are told apart from the CA's own trouble") {
+  for (const char* type : {"badCSR", "badPublicKey", "malformed", "rejectedIdentifier",
+                           "invalidContact", "unsupportedContact", "badRevocationReason"}) {
+    CAPTURE(type);
+    Problem p{std::string("urn:ietf:params:acme:error:") + type, "", 400, {}, {}};
+    CHECK(p.is_about_request());
+    CHECK(problem_error(p, "u").code == Errc::rejected);
+  }
+  for (const char* type : {"rateLimited", "serverInternal", "caa", "connection", "unauthorized",
+                           "badNonce", "userActionRequired"}) {
+    CAPTURE(type);
+    Problem p{std::string("urn:ietf:params:acme:error:") + type, "", 400, {}, {}};
+    CHECK_FALSE(p.is_about_request());
+    CHECK(problem_error(p, "u").code == Errc::protocol);
+  }
+  CHECK_FALSE(Problem{"about:blank#malformed", "", 400, {}, {}}.is_about_request());
+}
+
+TEST_CASE("tls-alpn-01 names an IP identifier by its reverse DNS name (RFC 8738 §6)") {
+  CHECK(reverse_dns_name("192.0.2.1").value() == "1.2.0.192.in-addr.arpa");
+  CHECK(reverse_dns_name("2001:db8::567:89ab").value() ==
+        "b.a.9.8.7.6.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa");
+  CHECK_FALSE(reverse_dns_name("example.com"));
+  CHECK_FALSE(reverse_dns_name("192.0.2.256"));
 }
 
 TEST_CASE("bad problem documents are not mistaken for problems") {

@@ -422,6 +422,12 @@ TEST_CASE("tls-alpn-01 by the built-in listener (RFC 8737)") {
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   verify_chain(pebble, ck.current("alpn.example.test"));
   CHECK(ck.issue({"--challenge", "tls-alpn-01", "--domain", "x.example.test"}).exit_code == 2);
+
+  // An IP identifier: Pebble asks for its reverse DNS name (RFC 8738 §6).
+  auto ip = ck.issue({"--challenge", "tls-alpn-01", "--tls-alpn-listen", pebble.tls_alpn_listen(),
+                      "--ip", "127.0.0.1", "--name", "alpn-ip"});
+  REQUIRE_MESSAGE(ip.exit_code == 0, ip.err);
+  CHECK(json::parse(ip.out)["names"] == json::array({"IP:127.0.0.1"}));
 }
 
 TEST_CASE("renew: issues a configured certificate, then only when due or forced") {
