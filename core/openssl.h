@@ -66,7 +66,20 @@ inline void free_x509_stack(STACK_OF(X509) * p) {
 inline void free_extension_stack(STACK_OF(X509_EXTENSION) * p) {
   sk_X509_EXTENSION_pop_free(p, X509_EXTENSION_free);
 }
+inline void free_object_stack(STACK_OF(ASN1_OBJECT) * p) {
+  sk_ASN1_OBJECT_pop_free(p, ASN1_OBJECT_free);
+}
+inline void free_integer_stack(STACK_OF(ASN1_INTEGER) * p) {
+  sk_ASN1_INTEGER_pop_free(p, ASN1_INTEGER_free);
+}
 using OpensslString = std::unique_ptr<char, Deleter<free_openssl_string>>;
+using ExtendedKeyUsage = std::unique_ptr<STACK_OF(ASN1_OBJECT), Deleter<free_object_stack>>;
+using TlsFeature = std::unique_ptr<STACK_OF(ASN1_INTEGER), Deleter<free_integer_stack>>;
+using NameConstraintsPtr = std::unique_ptr<NAME_CONSTRAINTS, Deleter<NAME_CONSTRAINTS_free>>;
+using AuthorityInfoAccess =
+    std::unique_ptr<AUTHORITY_INFO_ACCESS, Deleter<AUTHORITY_INFO_ACCESS_free>>;
+using CrlDistPoints = std::unique_ptr<CRL_DIST_POINTS, Deleter<CRL_DIST_POINTS_free>>;
+using X509Revoked = std::unique_ptr<X509_REVOKED, Deleter<X509_REVOKED_free>>;
 using X509Stack = std::unique_ptr<STACK_OF(X509), Deleter<free_x509_stack>>;
 using X509ExtensionStack = std::unique_ptr<STACK_OF(X509_EXTENSION), Deleter<free_extension_stack>>;
 using EcdsaSig = std::unique_ptr<ECDSA_SIG, Deleter<ECDSA_SIG_free>>;

@@ -11,16 +11,6 @@
 namespace ck {
 namespace {
 
-std::string name_to_string(const X509_NAME* name) {
-  ossl::Bio out = ossl::output_bio();
-  if (!name || !out ||
-      X509_NAME_print_ex(out.get(), name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0) {
-    ERR_clear_error();
-    return {};
-  }
-  return ossl::bio_contents(out.get());
-}
-
 std::string common_name(const X509_NAME* name) {
   int index = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
   if (index < 0) {
@@ -121,6 +111,16 @@ std::string CertificateInfo::display_name() const {
     return subject_cn;
   }
   return sha256.substr(0, 16);
+}
+
+std::string name_to_string(const X509_NAME* name) {
+  ossl::Bio out = ossl::output_bio();
+  if (!name || !out ||
+      X509_NAME_print_ex(out.get(), name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0) {
+    ERR_clear_error();
+    return {};
+  }
+  return ossl::bio_contents(out.get());
 }
 
 Result<CertificateInfo> describe_certificate(const X509& cert) {

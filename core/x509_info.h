@@ -36,6 +36,9 @@ struct CertificateInfo {
 
 [[nodiscard]] Result<CertificateInfo> describe_certificate(const X509& cert);
 
+// A distinguished name in RFC 2253 form ("CN=x,O=y"); "" when it cannot be printed.
+[[nodiscard]] std::string name_to_string(const X509_NAME* name);
+
 // ASN1_TIME to Unix seconds (GeneralizedTime and UTCTime alike).
 [[nodiscard]] Result<std::int64_t> asn1_time_to_unix(const ASN1_TIME& time);
 

@@ -7,6 +7,7 @@
 //   certs/NAME/VERSION/chain.pem
 //   certs/NAME/VERSION/fullchain.pem
 //   certs/NAME/current -> VERSION      stable path for servers: certs/NAME/current/fullchain.pem
+//   crls/SHA256-OF-URL.crl             the last CRL fetched from each distribution point
 //
 // VERSION is "<not_before as YYYYMMDDTHHMMSSZ>-<first 8 hex of the sha256>", so
 // versions sort by age. The current link is switched atomically (rename of a
@@ -34,6 +35,7 @@ class StateLayout {
   [[nodiscard]] std::filesystem::path database() const { return root_ / "inventory.db"; }
   [[nodiscard]] std::filesystem::path keys_dir() const { return root_ / "keys"; }
   [[nodiscard]] std::filesystem::path certs_dir() const { return root_ / "certs"; }
+  [[nodiscard]] std::filesystem::path crls_dir() const { return root_ / "crls"; }
   [[nodiscard]] std::filesystem::path name_dir(std::string_view name) const {
     return certs_dir() / name;
   }

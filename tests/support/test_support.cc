@@ -61,12 +61,16 @@ Issued TestPki::make(CertificateSpec spec, const Issued* issuer, KeyType key_typ
   if (!key) {
     throw std::runtime_error(key.error().describe());
   }
-  EVP_PKEY& signer = issuer ? *issuer->key : **key;
-  auto cert = build_certificate(spec, **key, issuer ? issuer->cert.get() : nullptr, signer);
+  return make(std::move(spec), issuer, std::move(*key));
+}
+
+Issued TestPki::make(CertificateSpec spec, const Issued* issuer, ossl::PKey key) {
+  EVP_PKEY& signer = issuer ? *issuer->key : *key;
+  auto cert = build_certificate(spec, *key, issuer ? issuer->cert.get() : nullptr, signer);
   if (!cert) {
     throw std::runtime_error(cert.error().describe());
   }
-  return Issued{std::move(*key), std::move(*cert)};
+  return Issued{std::move(key), std::move(*cert)};
 }
 
 Issued TestPki::root(const std::string& cn, KeyType key) {

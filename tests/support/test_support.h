@@ -68,6 +68,8 @@ class TestPki {
   // Full control: `spec` as given, signed by `issuer` (self-signed when null).
   [[nodiscard]] static Issued make(CertificateSpec spec, const Issued* issuer,
                                    KeyType key = KeyType::ecdsa_p256);
+  // With a key made by the caller (a weak RSA key, say).
+  [[nodiscard]] static Issued make(CertificateSpec spec, const Issued* issuer, ossl::PKey key);
 };
 
 // The result of running a program to completion.

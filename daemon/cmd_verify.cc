@@ -1,0 +1,169 @@
+// certkeeper verify --leaf LEAF.pem [--untrusted FILE] [--roots FILE] [--hostname NAME | --ip ADDR]
+//                   [--at UNIX] [--purpose serverAuth|clientAuth] [--max-depth N]
+//                   [--revocation none|ocsp|crl|any|all] [--soft-fail] [--json]
+// The contract is DESIGN.md's: exit 0 valid, 1 invalid, 2 usage error.
+
+#include <fmt/core.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.h"
+#include "core/pem.h"
+#include "daemon/cli.h"
+#include "daemon/verification.h"
+#include "validator/chain_verifier.h"
+#include "validator/public_suffix.h"
+
+namespace ck::daemon {
+namespace {
+
+struct VerifyCliOptions {
+  std::string leaf;
+  std::string untrusted;
+  std::string roots;
+  std::string hostname;
+  std::string ip;
+  std::optional<std::int64_t> at;
+  std::string purpose = "serverAuth";
+  int max_depth = -1;
+  std::string revocation = "none";
+  bool soft_fail = false;
+  bool json = false;
+};
+
+// A certificate file that cannot be read is a usage error; one that does not
+// parse makes the chain invalid (DESIGN.md), reported as `malformed`.
+struct LoadFailure {
+  int exit_code;
+  std::string message;
+};
+
+std::expected<std::vector<validator::PreparedCertificate>, LoadFailure> load_certificates(
+    const std::string& path, const std::string& what, bool may_be_empty) {
+  auto data = read_file(path, 64u << 20);
+  if (!data) {
+    return std::unexpected(LoadFailure{kExitUsage, what + ": " + data.error().describe()});
+  }
+  std::vector<validator::PreparedCertificate> out;
+  if (may_be_empty && data->find_first_not_of(" \t\r\n") == std::string::npos) {
+    return out;
+  }
+  auto bundle = parse_pem_bundle(*data);
+  if (!bundle) {
+    return std::unexpected(LoadFailure{kExitProblem, what + ": " + bundle.error().describe()});
+  }
+  for (auto& cert : bundle->certificates) {
+    auto prepared = validator::prepare(std::move(cert));
+    if (!prepared) {
+      return std::unexpected(
+          LoadFailure{kExitProblem, what + " " + path + ": " + prepared.error().message});
+    }
+    out.push_back(std::move(*prepared));
+  }
+  if (out.empty() && !may_be_empty) {
+    return std::unexpected(LoadFailure{kExitProblem, what + " " + path + ": no certificate"});
+  }
+  return out;
+}
+
+std::string system_trust_file() {
+  const char* from_env = std::getenv(X509_get_default_cert_file_env());
+  return from_env && *from_env ? from_env : X509_get_default_cert_file();
+}
+
+int report_load_failure(const LoadFailure& failure, bool json) {
+  if (failure.exit_code == kExitProblem && json) {
+    fmt::print("{}\n", nlohmann::json{{"valid", false},
+                                      {"error", "malformed"},
+                                      {"message", failure.message},
+                                      {"chain", nlohmann::json::array()},
+                                      {"revocation", nlohmann::json::array()}}
+                           .dump(2));
+  } else if (failure.exit_code == kExitProblem) {
+    fmt::print("invalid (malformed): {}\n", failure.message);
+  } else {
+    return report_failure(CommandFailure{failure.exit_code, failure.message});
+  }
+  return failure.exit_code;
+}
+
+int run_verify(const CliContext& context, const VerifyCliOptions& o) {
+  auto method = validator::parse_revocation_method(o.revocation);
+  if (!method) {
+    return report_failure(CommandFailure{kExitUsage, "--revocation: " + method.error().message});
+  }
+  auto leaf_file = load_certificates(o.leaf, "--leaf", false);
+  auto untrusted = o.untrusted.empty() ? std::vector<validator::PreparedCertificate>{}
+                                       : load_certificates(o.untrusted, "--untrusted", true);
+  const std::string roots_path = o.roots.empty() ? system_trust_file() : o.roots;
+  auto roots =
+      load_certificates(roots_path, o.roots.empty() ? "system trust store" : "--roots", false);
+  for (const auto* loaded : {&leaf_file, &untrusted, &roots}) {
+    if (!*loaded) {
+      return report_load_failure(loaded->error(), o.json);
+    }
+  }
+  // A leaf file that is a full chain brings its intermediates along.
+  for (std::size_t i = 1; i < leaf_file->size(); ++i) {
+    untrusted->push_back(std::move((*leaf_file)[i]));
+  }
+  validator::TrustStore anchors;
+  for (auto& root : *roots) {
+    anchors.add(std::move(root));
+  }
+  validator::VerifyOptions options;
+  options.at = o.at.value_or(context.clock().unix_seconds());
+  options.hostname = o.hostname;
+  options.ip = o.ip;
+  options.purpose =
+      o.purpose == "clientAuth" ? validator::Purpose::client_auth : validator::Purpose::server_auth;
+  options.max_intermediates = o.max_depth;
+  const validator::PublicSuffixList suffixes;
+  const validator::ChainVerifier verifier(anchors, suffixes);
+  validator::ChainResult result = verifier.verify(leaf_file->front(), *untrusted, options);
+  auto revocation = check_chain_revocation(context, result, *method, o.soft_fail, options.at);
+  if (o.json) {
+    fmt::print("{}\n", verification_json(result, revocation).dump(2));
+  } else {
+    fmt::print("{}", verification_text(result, revocation));
+  }
+  return result.valid() ? kExitOk : kExitProblem;
+}
+
+}  // namespace
+
+void add_verify_command(CLI::App& app, CliContext& context, int& exit_code) {
+  auto o = std::make_shared<VerifyCliOptions>();
+  CLI::App* cmd = add_command(
+      app, "verify", "Verify a certificate chain: path, RFC 5280 and Web PKI rules, revocation",
+      "Builds a path from --leaf through --untrusted to a trust anchor in --roots (default: the "
+      "system trust store), trying every candidate issuer until a path passes. Checks "
+      "signatures, validity (notAfter inclusive), basic constraints and path length, key usage, "
+      "extended key usage, name constraints, critical extensions, serial numbers, key strength "
+      "and signature algorithms, the host name or IP address against the subjectAltName, and "
+      "revocation by OCSP or CRL when asked. Exit 0 valid, 1 invalid (the error code says why; "
+      "unparseable certificates are `malformed`), 2 usage error.");
+  cmd->add_option("--leaf", o->leaf, "PEM or DER file whose first certificate is verified")
+      ->required();
+  cmd->add_option("--untrusted", o->untrusted, "PEM file of intermediates (may be empty)");
+  cmd->add_option("--roots", o->roots, "PEM file of trust anchors (default: the system's)");
+  auto* host = cmd->add_option("--hostname", o->hostname, "DNS name the leaf must be valid for");
+  cmd->add_option("--ip", o->ip, "IP address the leaf must be valid for")->excludes(host);
+  cmd->add_option("--at", o->at, "verification time, Unix seconds (default: now)");
+  cmd->add_option("--purpose", o->purpose, "serverAuth or clientAuth")
+      ->check(CLI::IsMember({"serverAuth", "clientAuth"}))
+      ->capture_default_str();
+  cmd->add_option("--max-depth", o->max_depth,
+                  "at most N intermediate CAs between leaf and trust anchor")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--revocation", o->revocation,
+                  "none, ocsp, crl, any (OCSP when the certificate names a responder, else CRL) "
+                  "or all (both where both exist)")
+      ->capture_default_str();
+  cmd->add_flag("--soft-fail", o->soft_fail,
+                "an unreachable responder or CRL is reported but does not invalidate the chain");
+  cmd->add_flag("--json", o->json, "print the result as one JSON object");
+  cmd->callback([&context, &exit_code, o] { exit_code = run_verify(context, *o); });
+}
+
+}  // namespace ck::daemon

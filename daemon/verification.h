@@ -1,0 +1,40 @@
+#pragma once
+// What `certkeeper verify` adds to the validator engine: the CRL cache over the
+// inventory and state directory, revocation wiring, and the report formats.
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "daemon/cli.h"
+#include "validator/revocation.h"
+
+namespace ck::daemon {
+
+// Keeps fetched CRLs as STATE/crls/<sha256 of URL>.crl, written atomically,
+// with their validators and dates in the inventory's crls table.
+class StoreCrlCache final : public validator::CrlCache {
+ public:
+  StoreCrlCache(store::Inventory& inventory, store::StateLayout layout, const Clock& clock)
+      : inventory_(inventory), layout_(std::move(layout)), clock_(clock) {}
+  [[nodiscard]] std::optional<Entry> load(const std::string& url) override;
+  void save(const std::string& url, const Entry& entry, const validator::Crl& crl) override;
+
+ private:
+  store::Inventory& inventory_;
+  store::StateLayout layout_;
+  const Clock& clock_;
+};
+
+// Checks revocation of the path by `method` (CRLs cached in the state directory
+// when it can be opened) and adds the findings to `result`.
+[[nodiscard]] std::vector<validator::RevocationCheck> check_chain_revocation(
+    const CliContext& context, validator::ChainResult& result, validator::RevocationMethod method,
+    bool soft_fail, std::int64_t at);
+
+[[nodiscard]] nlohmann::json verification_json(
+    const validator::ChainResult& result, const std::vector<validator::RevocationCheck>& checks);
+[[nodiscard]] std::string verification_text(const validator::ChainResult& result,
+                                            const std::vector<validator::RevocationCheck>& checks);
+
+}  // namespace ck::daemon
