@@ -65,7 +65,7 @@ std::vector<validator::RevocationCheck> check_chain_revocation(const CliContext&
   HttpOptions options;
   options.max_response_bytes = 256u << 20;  // CRLs of millions of entries
   options.follow_redirects = true;
-  options.timeout = std::chrono::seconds(30);
+  options.timeout = std::chrono::seconds(15);
   auto http = HttpClient::create(options);
   if (!http) {
     result.add_findings({{validator::VerifyCode::revocation_unavailable, 0,

@@ -73,6 +73,56 @@ Issued TestPki::make(CertificateSpec spec, const Issued* issuer, ossl::PKey key)
   return Issued{std::move(key), std::move(*cert)};
 }
 
+std::string TestPki::crl(const Issued& issuer, const std::vector<Revoked>& revoked,
+                         std::int64_t this_update, std::int64_t next_update, EVP_PKEY* signer) {
+  ossl::X509CrlPtr crl(X509_CRL_new());
+  ossl::Asn1Time last(ASN1_TIME_set(nullptr, static_cast<time_t>(this_update)));
+  ossl::Asn1Time next(ASN1_TIME_set(nullptr, static_cast<time_t>(next_update)));
+  if (!crl || !last || !next || X509_CRL_set_version(crl.get(), 1) != 1 ||
+      X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(issuer.cert.get())) != 1 ||
+      X509_CRL_set1_lastUpdate(crl.get(), last.get()) != 1 ||
+      X509_CRL_set1_nextUpdate(crl.get(), next.get()) != 1) {
+    throw std::runtime_error("cannot start a CRL");
+  }
+  for (const auto& r : revoked) {
+    ossl::X509Revoked entry(X509_REVOKED_new());
+    BIGNUM* raw = nullptr;
+    if (BN_hex2bn(&raw, r.serial_hex.c_str()) == 0) {
+      throw std::runtime_error("bad serial " + r.serial_hex);
+    }
+    ossl::BigNum bn(raw);
+    ossl::Asn1Integer serial(BN_to_ASN1_INTEGER(bn.get(), nullptr));
+    ossl::Asn1Time when(ASN1_TIME_set(nullptr, static_cast<time_t>(r.at)));
+    if (!entry || !serial || !when ||
+        X509_REVOKED_set_serialNumber(entry.get(), serial.get()) != 1 ||
+        X509_REVOKED_set_revocationDate(entry.get(), when.get()) != 1) {
+      throw std::runtime_error("cannot make a CRL entry");
+    }
+    if (r.reason >= 0) {
+      ossl::Asn1Enumerated reason(ASN1_ENUMERATED_new());
+      if (!reason || ASN1_ENUMERATED_set(reason.get(), r.reason) != 1 ||
+          X509_REVOKED_add1_ext_i2d(entry.get(), NID_crl_reason, reason.get(), 0, 0) != 1) {
+        throw std::runtime_error("cannot set a CRL reason");
+      }
+    }
+    if (X509_CRL_add0_revoked(crl.get(), entry.get()) != 1) {
+      throw std::runtime_error("cannot add a CRL entry");
+    }
+    entry.release();  // owned by the CRL
+  }
+  if (X509_CRL_sort(crl.get()) != 1 ||
+      X509_CRL_sign(crl.get(), signer ? signer : issuer.key.get(), EVP_sha256()) <= 0) {
+    throw std::runtime_error("cannot sign the CRL");
+  }
+  unsigned char* der = nullptr;
+  const int length = i2d_X509_CRL(crl.get(), &der);
+  ossl::OpensslString owned(reinterpret_cast<char*>(der));
+  if (length <= 0) {
+    throw std::runtime_error("cannot encode the CRL");
+  }
+  return std::string(owned.get(), static_cast<std::size_t>(length));
+}
+
 Issued TestPki::root(const std::string& cn, KeyType key) {
   CertificateSpec spec;
   spec.common_name = cn;

@@ -70,6 +70,17 @@ class TestPki {
                                    KeyType key = KeyType::ecdsa_p256);
   // With a key made by the caller (a weak RSA key, say).
   [[nodiscard]] static Issued make(CertificateSpec spec, const Issued* issuer, ossl::PKey key);
+
+  struct Revoked {
+    std::string serial_hex;
+    int reason = -1;  // CRLReason; -1 for none
+    std::int64_t at = kT0 - kDay;
+  };
+  // A DER CRL of `issuer` listing `revoked`, signed by `signer` (default: the
+  // issuer's own key).
+  [[nodiscard]] static std::string crl(const Issued& issuer, const std::vector<Revoked>& revoked,
+                                       std::int64_t this_update, std::int64_t next_update,
+                                       EVP_PKEY* signer = nullptr);
 };
 
 // The result of running a program to completion.

@@ -1,0 +1,310 @@
+// Revocation against real peers on loopback: `openssl ocsp` answering from a
+// CA index (good, revoked, unknown, delegated responder, wrong signer, stale)
+// and CRLs served over HTTP (revoked serial, wrong signature, expired CRL,
+// conditional GET answered from the cache).
+//
+// `openssl ocsp` dates its answers by the real clock, so the OCSP PKI here is
+// dated around the time the test runs; the CRL tests use the fixed kT0.
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "tests/support/test_support.h"
+
+using namespace ck;
+using namespace ck::test;
+using nlohmann::json;
+
+namespace {
+
+CertificateSpec ca_spec(const std::string& cn, std::int64_t around) {
+  CertificateSpec spec;
+  spec.common_name = cn;
+  spec.is_ca = true;
+  spec.not_before = around - 30 * kDay;
+  spec.not_after = around + 365 * kDay;
+  return spec;
+}
+
+CertificateSpec leaf_spec(const std::string& name, std::int64_t around,
+                          std::pair<std::string, std::string> location) {
+  CertificateSpec spec;
+  spec.common_name = name;
+  spec.dns_names = {name};
+  spec.not_before = around - kDay;
+  spec.not_after = around + 30 * kDay;
+  spec.extensions = {std::move(location)};
+  return spec;
+}
+
+std::string index_time(std::int64_t t) {
+  char out[32];
+  const time_t tt = static_cast<time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  std::strftime(out, sizeof out, "%y%m%d%H%M%SZ", &tm);
+  return out;
+}
+
+std::string serial_of(const Issued& c) {
+  BIGNUM* raw = ASN1_INTEGER_to_BN(X509_get0_serialNumber(c.cert.get()), nullptr);
+  ossl::BigNum bn(raw);
+  ossl::OpensslString hex(BN_bn2hex(bn.get()));
+  return hex.get();
+}
+
+// A CA whose intermediate "Issuing CA" answers OCSP through `openssl ocsp`.
+struct OcspPki {
+  TempDir dir;
+  std::int64_t now = std::time(nullptr);
+  int port = free_port();
+  std::string url = "http://127.0.0.1:" + std::to_string(port);
+  Issued root = TestPki::make(ca_spec("OCSP Test Root", now), nullptr);
+  Issued ca = TestPki::make(ca_spec("Issuing CA", now), &root);
+  std::unique_ptr<Process> responder;
+
+  Issued leaf(const std::string& name) {
+    return TestPki::make(leaf_spec(name, now, {"authorityInfoAccess", "OCSP;URI:" + url}), &ca);
+  }
+  // index lines: (certificate, "V" or "R,REASON")
+  void start(const std::vector<std::pair<const Issued*, std::string>>& entries,
+             const Issued& signer) {
+    std::string index;
+    for (const auto& [cert, state] : entries) {
+      const std::string expiry = index_time(now + 30 * kDay);
+      if (state == "V") {
+        index += "V\t" + expiry + "\t\t" + serial_of(*cert) + "\tunknown\t/CN=x\n";
+      } else {
+        index += "R\t" + expiry + "\t" + index_time(now - 3600) + "," + state.substr(2) + "\t" +
+                 serial_of(*cert) + "\tunknown\t/CN=x\n";
+      }
+    }
+    write_text(dir.path() / "index.txt", index);
+    write_text(dir.path() / "ca.pem", ca.cert_pem());
+    write_text(dir.path() / "signer.pem", signer.cert_pem());
+    write_text(dir.path() / "signer.key", signer.key_pem(), 0600);
+    responder = std::make_unique<Process>(
+        std::vector<std::string>{
+            "openssl", "ocsp", "-index", (dir.path() / "index.txt").string(), "-port",
+            std::to_string(port), "-CA", (dir.path() / "ca.pem").string(), "-rsigner",
+            (dir.path() / "signer.pem").string(), "-rkey", (dir.path() / "signer.key").string(),
+            "-ndays", "1", "-ignore_err"},
+        dir.path() / "ocsp.log");
+    // Not wait_for_port: `openssl ocsp` (3.0) hangs on a connection closed without a request.
+    bool ready = false;
+    for (int i = 0; i < 200 && !ready; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      ready =
+          read_text(dir.path() / "ocsp.log").find("waiting for OCSP client") != std::string::npos;
+    }
+    REQUIRE_MESSAGE(ready, read_text(dir.path() / "ocsp.log"));
+  }
+
+  json verify(const Issued& leaf, std::vector<std::string> extra = {}) {
+    write_text(dir.path() / "leaf.pem", leaf.cert_pem());
+    write_text(dir.path() / "root.pem", root.cert_pem());
+    std::vector<std::string> args{"--state-dir",
+                                  (dir.path() / "state").string(),
+                                  "verify",
+                                  "--leaf",
+                                  (dir.path() / "leaf.pem").string(),
+                                  "--untrusted",
+                                  (dir.path() / "ca.pem").string(),
+                                  "--roots",
+                                  (dir.path() / "root.pem").string(),
+                                  "--revocation",
+                                  "ocsp",
+                                  "--json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = certkeeper(args);
+    json report = json::parse(r.out, nullptr, false);
+    REQUIRE_MESSAGE(report.is_object(), r.err);
+    CHECK(r.exit_code == (report["valid"] == true ? 0 : 1));
+    return report;
+  }
+};
+
+CertificateSpec responder_spec(std::int64_t now, bool ocsp_signing) {
+  CertificateSpec spec;
+  spec.common_name = "OCSP Responder";
+  spec.not_before = now - kDay;
+  spec.not_after = now + 30 * kDay;
+  spec.extended_key_usage = ocsp_signing ? "OCSPSigning" : "serverAuth";
+  return spec;
+}
+
+}  // namespace
+
+TEST_CASE("OCSP by openssl ocsp: good, revoked, unknown, signed by the issuer") {
+  require_program("openssl");
+  OcspPki pki;
+  const Issued good = pki.leaf("good.example.test");
+  const Issued revoked = pki.leaf("revoked.example.test");
+  const Issued unknown = pki.leaf("unknown.example.test");
+  pki.start({{&good, "V"}, {&revoked, "R,keyCompromise"}}, pki.ca);
+
+  auto ok = pki.verify(good);
+  CHECK(ok["valid"] == true);
+  REQUIRE(ok["revocation"].size() == 2);
+  CHECK(ok["revocation"][0]["status"] == "good");
+  CHECK(ok["revocation"][0]["method"] == "ocsp");
+  CHECK(ok["revocation"][0]["source"] == pki.url);
+  CHECK_FALSE(ok["revocation"][0]["next_update"].get<std::string>().empty());
+  CHECK(ok["revocation"][1]["status"] == "not_applicable");  // the CA names no responder
+
+  auto bad = pki.verify(revoked);
+  CHECK(bad["error"] == "revoked");
+  CHECK(bad["revocation"][0]["status"] == "revoked");
+  CHECK(bad["revocation"][0]["reason"] == "keyCompromise");
+
+  auto unsure = pki.verify(unknown);
+  CHECK(unsure["revocation"][0]["status"] == "unknown");
+  CHECK(unsure["valid"] == true);  // "unknown" is an answer, not a revocation
+
+  SUBCASE("stale: a response whose nextUpdate has passed is refused, and said so") {
+    auto later = pki.verify(good, {"--at", std::to_string(pki.now + 3 * kDay)});
+    CHECK(later["error"] == "revocation_unavailable");
+    CHECK(later["revocation"][0]["status"] == "unavailable");
+    CHECK(later["revocation"][0]["error"].get<std::string>().find("stale response") !=
+          std::string::npos);
+    auto soft = pki.verify(good, {"--at", std::to_string(pki.now + 3 * kDay), "--soft-fail"});
+    CHECK(soft["valid"] == true);
+    CHECK(soft["revocation"][0]["status"] == "unavailable");  // soft, but never silent
+  }
+}
+
+TEST_CASE("OCSP: a delegated responder, and responders that may not sign") {
+  require_program("openssl");
+  OcspPki pki;
+  const Issued good = pki.leaf("good.example.test");
+
+  SUBCASE("good_delegated_responder") {
+    const Issued delegated = TestPki::make(responder_spec(pki.now, true), &pki.ca);
+    pki.start({{&good, "V"}}, delegated);
+    auto r = pki.verify(good);
+    CHECK(r["valid"] == true);
+    CHECK(r["revocation"][0]["status"] == "good");
+  }
+  SUBCASE("bad_responder_without_ocsp_signing") {
+    const Issued not_for_ocsp = TestPki::make(responder_spec(pki.now, false), &pki.ca);
+    pki.start({{&good, "V"}}, not_for_ocsp);
+    auto r = pki.verify(good);
+    CHECK(r["error"] == "revocation_unavailable");
+    CHECK(r["revocation"][0]["error"].get<std::string>().find("lacks id-kp-OCSPSigning") !=
+          std::string::npos);
+  }
+  SUBCASE("bad_response_signed_by_a_stranger") {
+    const Issued stranger = TestPki::make(responder_spec(pki.now, true), nullptr);
+    pki.start({{&good, "V"}}, stranger);
+    auto r = pki.verify(good);
+    CHECK(r["error"] == "revocation_unavailable");
+    CHECK(r["revocation"][0]["error"].get<std::string>().find("which the issuer did not issue") !=
+          std::string::npos);
+  }
+}
+
+namespace {
+
+// A CA publishing its CRL at /ca.crl over plain HTTP on loopback, with an ETag.
+struct CrlPki {
+  TempDir dir;
+  Issued root = TestPki::make(ca_spec("CRL Test Root", kT0), nullptr);
+  Issued ca = TestPki::make(ca_spec("CRL Issuing CA", kT0), &root);
+  std::string crl_der;
+  std::atomic<int> requests{0};
+  std::atomic<int> not_modified{0};
+  ScriptedHttpServer server{[this](const std::string& request) {
+    ++requests;
+    if (request.find("If-None-Match: \"v1\"") != std::string::npos) {
+      ++not_modified;
+      return http_response("304 Not Modified", "ETag: \"v1\"\r\n", "");
+    }
+    return http_response("200 OK", "Content-Type: application/pkix-crl\r\nETag: \"v1\"\r\n",
+                         crl_der);
+  }};
+
+  Issued leaf(const std::string& name) {
+    return TestPki::make(
+        leaf_spec(name, kT0, {"crlDistributionPoints", "URI:" + server.url("/ca.crl")}), &ca);
+  }
+  json verify(const Issued& leaf, std::vector<std::string> extra = {}) {
+    write_text(dir.path() / "leaf.pem", leaf.cert_pem());
+    write_text(dir.path() / "ca.pem", ca.cert_pem());
+    write_text(dir.path() / "root.pem", root.cert_pem());
+    std::vector<std::string> args{"--state-dir",
+                                  (dir.path() / "state").string(),
+                                  "verify",
+                                  "--leaf",
+                                  (dir.path() / "leaf.pem").string(),
+                                  "--untrusted",
+                                  (dir.path() / "ca.pem").string(),
+                                  "--roots",
+                                  (dir.path() / "root.pem").string(),
+                                  "--at",
+                                  std::to_string(kT0),
+                                  "--revocation",
+                                  "crl",
+                                  "--json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = certkeeper(args);
+    json report = json::parse(r.out, nullptr, false);
+    REQUIRE_MESSAGE(report.is_object(), r.err);
+    return report;
+  }
+};
+
+std::string serial_hex(const Issued& c) {
+  return serial_of(c);
+}
+
+}  // namespace
+
+TEST_CASE("CRL over HTTP: revoked, good, and a conditional GET answered from the cache") {
+  CrlPki pki;
+  const Issued good = pki.leaf("good.example.test");
+  const Issued revoked = pki.leaf("revoked.example.test");
+  pki.crl_der =
+      TestPki::crl(pki.ca, {{serial_hex(revoked), 1}, {"01", 4}}, kT0 - kDay, kT0 + 6 * kDay);
+
+  auto bad = pki.verify(revoked);
+  CHECK(bad["error"] == "revoked");
+  CHECK(bad["revocation"][0]["method"] == "crl");
+  CHECK(bad["revocation"][0]["reason"] == "keyCompromise");
+  CHECK(bad["revocation"][0]["from_cache"] == false);
+  CHECK(pki.requests == 1);
+
+  auto ok = pki.verify(good);
+  CHECK(ok["valid"] == true);
+  CHECK(ok["revocation"][0]["status"] == "good");
+  CHECK(ok["revocation"][0]["from_cache"] == true);  // 304: the kept copy
+  CHECK(pki.not_modified == 1);
+  CHECK(std::filesystem::exists(pki.dir.path() / "state" / "crls"));
+}
+
+TEST_CASE("CRL: a wrong signature and an expired CRL are refused, never trusted") {
+  CrlPki pki;
+  const Issued good = pki.leaf("good.example.test");
+  SUBCASE("bad_signature_by_another_key") {
+    const Issued impostor = TestPki::make(ca_spec("CRL Issuing CA", kT0), nullptr);
+    pki.crl_der = TestPki::crl(pki.ca, {}, kT0 - kDay, kT0 + 6 * kDay, impostor.key.get());
+    auto r = pki.verify(good);
+    CHECK(r["error"] == "revocation_unavailable");
+    CHECK(r["revocation"][0]["error"].get<std::string>().find("does not verify") !=
+          std::string::npos);
+  }
+  SUBCASE("bad_expired_crl") {
+    pki.crl_der = TestPki::crl(pki.ca, {}, kT0 - 10 * kDay, kT0 - 3 * kDay);
+    auto r = pki.verify(good);
+    CHECK(r["error"] == "revocation_unavailable");
+    CHECK(r["revocation"][0]["error"].get<std::string>().find("expired CRL") != std::string::npos);
+  }
+  SUBCASE("bad_garbage") {
+    pki.crl_der = "this is not a CRL";
+    auto r = pki.verify(good);
+    CHECK(r["error"] == "revocation_unavailable");
+  }
+}
