@@ -161,6 +161,7 @@ int run_cli(int argc, char** argv, const Clock& clock) {
   add_account_command(app, context, exit_code);
   add_renewal_info_command(app, context, exit_code);
   add_verify_command(app, context, exit_code);
+  add_staple_command(app, context, exit_code);
 
   try {
     app.parse(argc, argv);

@@ -1,10 +1,8 @@
 // Revocation against real peers on loopback: `openssl ocsp` answering from a
 // CA index (good, revoked, unknown, delegated responder, wrong signer, stale)
 // and CRLs served over HTTP (revoked serial, wrong signature, expired CRL,
-// conditional GET answered from the cache).
-//
-// `openssl ocsp` dates its answers by the real clock, so the OCSP PKI here is
-// dated around the time the test runs; the CRL tests use the fixed kT0.
+// conditional GET answered from the cache). The OCSP PKI is dated around now
+// (see ocsp_fixture.h); the CRL tests use the fixed kT0.
 
 #include <doctest/doctest.h>
 
@@ -13,120 +11,13 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "tests/support/test_support.h"
+#include "tests/validator/ocsp_fixture.h"
 
 using namespace ck;
 using namespace ck::test;
 using nlohmann::json;
 
 namespace {
-
-CertificateSpec ca_spec(const std::string& cn, std::int64_t around) {
-  CertificateSpec spec;
-  spec.common_name = cn;
-  spec.is_ca = true;
-  spec.not_before = around - 30 * kDay;
-  spec.not_after = around + 365 * kDay;
-  return spec;
-}
-
-CertificateSpec leaf_spec(const std::string& name, std::int64_t around,
-                          std::pair<std::string, std::string> location) {
-  CertificateSpec spec;
-  spec.common_name = name;
-  spec.dns_names = {name};
-  spec.not_before = around - kDay;
-  spec.not_after = around + 30 * kDay;
-  spec.extensions = {std::move(location)};
-  return spec;
-}
-
-std::string index_time(std::int64_t t) {
-  char out[32];
-  const time_t tt = static_cast<time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  std::strftime(out, sizeof out, "%y%m%d%H%M%SZ", &tm);
-  return out;
-}
-
-std::string serial_of(const Issued& c) {
-  BIGNUM* raw = ASN1_INTEGER_to_BN(X509_get0_serialNumber(c.cert.get()), nullptr);
-  ossl::BigNum bn(raw);
-  ossl::OpensslString hex(BN_bn2hex(bn.get()));
-  return hex.get();
-}
-
-// A CA whose intermediate "Issuing CA" answers OCSP through `openssl ocsp`.
-struct OcspPki {
-  TempDir dir;
-  std::int64_t now = std::time(nullptr);
-  int port = free_port();
-  std::string url = "http://127.0.0.1:" + std::to_string(port);
-  Issued root = TestPki::make(ca_spec("OCSP Test Root", now), nullptr);
-  Issued ca = TestPki::make(ca_spec("Issuing CA", now), &root);
-  std::unique_ptr<Process> responder;
-
-  Issued leaf(const std::string& name) {
-    return TestPki::make(leaf_spec(name, now, {"authorityInfoAccess", "OCSP;URI:" + url}), &ca);
-  }
-  // index lines: (certificate, "V" or "R,REASON")
-  void start(const std::vector<std::pair<const Issued*, std::string>>& entries,
-             const Issued& signer) {
-    std::string index;
-    for (const auto& [cert, state] : entries) {
-      const std::string expiry = index_time(now + 30 * kDay);
-      if (state == "V") {
-        index += "V\t" + expiry + "\t\t" + serial_of(*cert) + "\tunknown\t/CN=x\n";
-      } else {
-        index += "R\t" + expiry + "\t" + index_time(now - 3600) + "," + state.substr(2) + "\t" +
-                 serial_of(*cert) + "\tunknown\t/CN=x\n";
-      }
-    }
-    write_text(dir.path() / "index.txt", index);
-    write_text(dir.path() / "ca.pem", ca.cert_pem());
-    write_text(dir.path() / "signer.pem", signer.cert_pem());
-    write_text(dir.path() / "signer.key", signer.key_pem(), 0600);
-    responder = std::make_unique<Process>(
-        std::vector<std::string>{
-            "openssl", "ocsp", "-index", (dir.path() / "index.txt").string(), "-port",
-            std::to_string(port), "-CA", (dir.path() / "ca.pem").string(), "-rsigner",
-            (dir.path() / "signer.pem").string(), "-rkey", (dir.path() / "signer.key").string(),
-            "-ndays", "1", "-ignore_err"},
-        dir.path() / "ocsp.log");
-    // Not wait_for_port: `openssl ocsp` (3.0) hangs on a connection closed without a request.
-    bool ready = false;
-    for (int i = 0; i < 200 && !ready; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      ready =
-          read_text(dir.path() / "ocsp.log").find("waiting for OCSP client") != std::string::npos;
-    }
-    REQUIRE_MESSAGE(ready, read_text(dir.path() / "ocsp.log"));
-  }
-
-  json verify(const Issued& leaf, std::vector<std::string> extra = {}) {
-    write_text(dir.path() / "leaf.pem", leaf.cert_pem());
-    write_text(dir.path() / "root.pem", root.cert_pem());
-    std::vector<std::string> args{"--state-dir",
-                                  (dir.path() / "state").string(),
-                                  "verify",
-                                  "--leaf",
-                                  (dir.path() / "leaf.pem").string(),
-                                  "--untrusted",
-                                  (dir.path() / "ca.pem").string(),
-                                  "--roots",
-                                  (dir.path() / "root.pem").string(),
-                                  "--revocation",
-                                  "ocsp",
-                                  "--json"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    auto r = certkeeper(args);
-    json report = json::parse(r.out, nullptr, false);
-    REQUIRE_MESSAGE(report.is_object(), r.err);
-    CHECK(r.exit_code == (report["valid"] == true ? 0 : 1));
-    return report;
-  }
-};
 
 CertificateSpec responder_spec(std::int64_t now, bool ocsp_signing) {
   CertificateSpec spec;
@@ -257,10 +148,6 @@ struct CrlPki {
   }
 };
 
-std::string serial_hex(const Issued& c) {
-  return serial_of(c);
-}
-
 }  // namespace
 
 TEST_CASE("CRL over HTTP: revoked, good, and a conditional GET answered from the cache") {
@@ -268,7 +155,7 @@ TEST_CASE("CRL over HTTP: revoked, good, and a conditional GET answered from the
   const Issued good = pki.leaf("good.example.test");
   const Issued revoked = pki.leaf("revoked.example.test");
   pki.crl_der =
-      TestPki::crl(pki.ca, {{serial_hex(revoked), 1}, {"01", 4}}, kT0 - kDay, kT0 + 6 * kDay);
+      TestPki::crl(pki.ca, {{serial_of(revoked), 1}, {"01", 4}}, kT0 - kDay, kT0 + 6 * kDay);
 
   auto bad = pki.verify(revoked);
   CHECK(bad["error"] == "revoked");

@@ -1,0 +1,163 @@
+// certkeeper staple --cert CERT [--issuer ISSUER] --out FILE [--force] [--json]
+
+#include <fmt/core.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.h"
+#include "core/pem.h"
+#include "daemon/cli.h"
+#include "validator/staple.h"
+
+namespace ck::daemon {
+namespace {
+
+struct StapleOptions {
+  std::string cert;
+  std::string issuer;
+  std::string out;
+  bool force = false;
+  bool json = false;
+};
+
+std::expected<std::vector<ossl::X509Ptr>, CommandFailure> certificates_in(const std::string& path,
+                                                                          const char* what) {
+  auto data = read_file(path, 16u << 20);
+  auto bundle = data ? parse_pem_bundle(*data) : std::unexpected(data.error());
+  if (!bundle || bundle->certificates.empty()) {
+    return std::unexpected(CommandFailure{
+        kExitUsage, std::string(what) + ": " +
+                        (bundle ? path + ": no certificate" : bundle.error().describe())});
+  }
+  return std::move(bundle->certificates);
+}
+
+// Keeps the staple's state in the inventory when the certificate is there.
+void record_staple(const CliContext& context, const validator::PreparedCertificate& cert,
+                   const StapleOptions& o, const Result<validator::StapleResult>& result) {
+  auto session = context.open_session();
+  if (!session) {
+    return;  // a staple for a certificate outside any inventory is fine
+  }
+  auto found = session->inventory->certificates().find_by_fingerprint(cert.facts.info.sha256);
+  if (!found || !*found) {
+    return;
+  }
+  auto previous = session->inventory->staples().find((*found)->id);
+  store::StapleRecord record = previous && *previous ? **previous : store::StapleRecord{};
+  record.certificate_id = (*found)->id;
+  record.path = std::filesystem::absolute(o.out).string();
+  if (result) {
+    const auto& a = result->answer;
+    record.responder_url = result->responder_url;
+    record.cert_status = std::string(validator::to_string(a.status));
+    record.produced_at = a.produced_at;
+    record.this_update = a.this_update;
+    record.next_update = a.next_update;
+    record.fetched_at = result->outcome == validator::StapleOutcome::written
+                            ? context.clock().unix_seconds()
+                            : record.fetched_at;
+    record.last_error.clear();
+  } else {
+    record.last_error = result.error().describe();
+  }
+  if (auto kept = session->inventory->staples().upsert(record); !kept) {
+    fmt::print(stderr, "certkeeper: warning: staple state not recorded: {}\n",
+               kept.error().describe());
+  }
+}
+
+int print_result(const validator::StapleResult& r, const StapleOptions& o) {
+  const bool problem = (r.outcome == validator::StapleOutcome::no_responder && r.must_staple) ||
+                       r.answer.status == validator::OcspCertStatus::revoked;
+  std::string message;
+  if (r.outcome == validator::StapleOutcome::no_responder) {
+    message = r.must_staple ? "the certificate requires stapling (must-staple) but names no OCSP "
+                              "responder: clients will reject it"
+                            : "no OCSP responder; nothing to staple";
+  } else {
+    message = fmt::format(
+        "{} {} ({}), valid until {}, refresh after {}",
+        r.outcome == validator::StapleOutcome::written ? "wrote" : "kept", o.out,
+        validator::to_string(r.answer.status), format_rfc3339(r.answer.next_update),
+        format_rfc3339(validator::staple_refresh_time(r.answer.this_update, r.answer.next_update)));
+  }
+  if (o.json) {
+    nlohmann::json j{{"outcome", validator::to_string(r.outcome)},
+                     {"must_staple", r.must_staple},
+                     {"message", message},
+                     {"path", o.out}};
+    if (r.outcome != validator::StapleOutcome::no_responder) {
+      j["status"] = validator::to_string(r.answer.status);
+      j["responder"] = r.responder_url;
+      j["this_update"] = format_rfc3339(r.answer.this_update);
+      j["next_update"] = format_rfc3339(r.answer.next_update);
+      j["refresh_at"] = format_rfc3339(
+          validator::staple_refresh_time(r.answer.this_update, r.answer.next_update));
+    }
+    fmt::print("{}\n", j.dump(2));
+  } else {
+    fmt::print("{}\n", message);
+  }
+  return problem ? kExitProblem : kExitOk;
+}
+
+int run_staple(const CliContext& context, const StapleOptions& o) {
+  auto certs = certificates_in(o.cert, "--cert");
+  if (!certs) {
+    return report_failure(certs.error());
+  }
+  ossl::X509Ptr issuer;
+  if (!o.issuer.empty()) {
+    auto issuers = certificates_in(o.issuer, "--issuer");
+    if (!issuers) {
+      return report_failure(issuers.error());
+    }
+    issuer = std::move(issuers->front());
+  } else if (certs->size() > 1) {
+    issuer = std::move((*certs)[1]);  // a full chain names its issuer next
+  } else {
+    return report_failure(CommandFailure{
+        kExitUsage, "--cert holds no issuer after the certificate: give --issuer ISSUER"});
+  }
+  auto cert = validator::prepare(std::move(certs->front()));
+  if (!cert) {
+    return report_failure(CommandFailure{kExitUsage, "--cert: " + cert.error().describe()});
+  }
+  HttpOptions options;
+  options.timeout = std::chrono::seconds(15);
+  auto http = HttpClient::create(options);
+  if (!http) {
+    return report_failure(failure_from(http.error()));
+  }
+  auto result = validator::refresh_staple(*http, *cert, *issuer, o.out,
+                                          context.clock().unix_seconds(), o.force);
+  record_staple(context, *cert, o, result);
+  if (!result) {
+    return report_failure(CommandFailure{kExitRuntime, result.error().describe()});
+  }
+  return print_result(*result, o);
+}
+
+}  // namespace
+
+void add_staple_command(CLI::App& app, CliContext& context, int& exit_code) {
+  auto o = std::make_shared<StapleOptions>();
+  CLI::App* cmd = add_command(
+      app, "staple", "Fetch, verify and write the OCSP staple of a certificate",
+      "Asks the certificate's OCSP responder, verifies the answer (signed by the issuer or its "
+      "delegated responder, for this certificate, fresh) and writes the DER response atomically "
+      "to --out, the file nginx's ssl_stapling_file and HAProxy's CERT.ocsp expect. A staple "
+      "already there is kept until half its validity has passed (or --force); a failed fetch "
+      "never replaces a staple that is still valid. Exit 0 written, kept, or nothing to staple; "
+      "1 revoked, or must-staple without a responder; 3 the fetch failed.");
+  cmd->add_option("--cert", o->cert, "the certificate (PEM; a full chain names its issuer too)")
+      ->required();
+  cmd->add_option("--issuer", o->issuer, "the issuer's certificate, when --cert is the leaf alone");
+  cmd->add_option("--out", o->out, "where the DER OCSP response goes")->required();
+  cmd->add_flag("--force", o->force, "fetch even when the staple on disk is not yet due");
+  cmd->add_flag("--json", o->json, "print the result as JSON");
+  cmd->callback([&context, &exit_code, o] { exit_code = run_staple(context, *o); });
+}
+
+}  // namespace ck::daemon
