@@ -3,6 +3,8 @@
 #include <openssl/err.h>
 
 #include <algorithm>
+#include <limits>
+#include <random>
 
 #include "core/x509_info.h"
 #include "validator/der.h"
@@ -24,11 +26,6 @@ std::string_view strip_leading_zeros(std::string_view serial) {
     serial.remove_prefix(1);
   }
   return serial;
-}
-
-bool serial_less(const RevokedEntry& a, const RevokedEntry& b) {
-  return a.serial.size() != b.serial.size() ? a.serial.size() < b.serial.size()
-                                            : a.serial < b.serial;
 }
 
 struct Extension {
@@ -206,16 +203,52 @@ Status Crl::parse_entries(std::string_view revoked) {
     }
     entries_.push_back(e);
   }
-  if (!std::is_sorted(entries_.begin(), entries_.end(), serial_less)) {
-    std::sort(entries_.begin(), entries_.end(), serial_less);
+  if (entries_.size() >= std::numeric_limits<std::uint32_t>::max() / 4) {
+    return fail(Errc::too_large, "too many CRL entries");
   }
+  build_index();
   return {};
 }
 
+std::size_t Crl::home_slot(std::string_view serial) const {
+  std::uint64_t h = seed_ ^ serial.size();
+  for (char c : serial) {
+    h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;  // FNV-1a step
+  }
+  // Fibonacci hashing: the top slot_bits_ bits of the product.
+  return static_cast<std::size_t>((h * 0x9e3779b97f4a7c15ULL) >> (64 - slot_bits_));
+}
+
+void Crl::build_index() {
+  slot_bits_ = 4;
+  while ((std::size_t{1} << slot_bits_) < entries_.size() * 2) {
+    ++slot_bits_;
+  }
+  const std::size_t size = std::size_t{1} << slot_bits_;
+  seed_ = (static_cast<std::uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}();
+  slots_.assign(size, 0);
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    std::size_t slot = home_slot(entries_[i].serial);
+    while (slots_[slot] != 0) {
+      slot = (slot + 1) & (size - 1);
+    }
+    slots_[slot] = static_cast<std::uint32_t>(i + 1);
+  }
+}
+
 const RevokedEntry* Crl::find(std::string_view serial) const {
-  RevokedEntry key{strip_leading_zeros(serial), 0, -1};
-  auto it = std::lower_bound(entries_.begin(), entries_.end(), key, serial_less);
-  return it != entries_.end() && it->serial == key.serial ? &*it : nullptr;
+  serial = strip_leading_zeros(serial);
+  if (slots_.empty()) {
+    return nullptr;
+  }
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t slot = home_slot(serial); slots_[slot] != 0; slot = (slot + 1) & mask) {
+    const RevokedEntry& e = entries_[slots_[slot] - 1];
+    if (e.serial == serial) {
+      return &e;
+    }
+  }
+  return nullptr;
 }
 
 std::string Crl::issuer_text() const {

@@ -1,8 +1,8 @@
 #pragma once
-// Certificate revocation lists (RFC 5280 §5), parsed once into a sorted index
-// of serial numbers. The revoked list is walked with our own DER reader (der.h)
+// Certificate revocation lists (RFC 5280 §5), parsed once into a hash index of
+// serial numbers. The revoked list is walked with our own DER reader (der.h)
 // rather than materialised through OpenSSL: a CRL of a million entries is
-// parsed in a fraction of a second into about 32 bytes per entry. OpenSSL
+// parsed in a fraction of a second into about 40 bytes per entry. OpenSSL
 // verifies the signature over the tbsCertList octets.
 //
 // A Crl owns its DER; everything in it is a view into that buffer. Immutable
@@ -66,7 +66,14 @@ class Crl {
   std::string crl_number_hex_;
   bool only_user_certs_ = false;
   bool only_ca_certs_ = false;
-  std::vector<RevokedEntry> entries_;  // sorted by (length, octets)
+  std::vector<RevokedEntry> entries_;  // in CRL order
+  // Open addressing over entries_: slot = entry index + 1, 0 = empty. The hash
+  // is seeded per CRL, so a list cannot be made to collide on purpose.
+  std::vector<std::uint32_t> slots_;
+  std::uint64_t seed_ = 0;
+  int slot_bits_ = 0;
+  [[nodiscard]] std::size_t home_slot(std::string_view serial) const;
+  void build_index();
 };
 
 // "keyCompromise", ... for a CRLReason value; "unspecified" for unknown ones.
