@@ -162,6 +162,7 @@ int run_cli(int argc, char** argv, const Clock& clock) {
   add_renewal_info_command(app, context, exit_code);
   add_verify_command(app, context, exit_code);
   add_staple_command(app, context, exit_code);
+  add_probe_command(app, context, exit_code);
 
   try {
     app.parse(argc, argv);

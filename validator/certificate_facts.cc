@@ -110,6 +110,7 @@ void read_name_constraints(const X509& cert, CertificateFacts& f) {
 void read_usages(const X509& cert, CertificateFacts& f) {
   X509* mutable_cert = const_cast<X509*>(&cert);  // extension flags are cached
   const std::uint32_t flags = X509_get_extension_flags(mutable_cert);
+  f.invalid_extensions = (flags & EXFLAG_INVALID) != 0;
   f.has_basic_constraints = (flags & EXFLAG_BCONS) != 0;
   f.is_ca = (flags & EXFLAG_CA) != 0;
   f.path_length = static_cast<int>(X509_get_pathlen(mutable_cert));

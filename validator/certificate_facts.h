@@ -70,6 +70,8 @@ struct CertificateFacts {
   bool signature_algorithm_mismatch = false;  // signature vs tbsCertificate.signature differ
 
   std::vector<std::string> unknown_critical_extensions;  // dotted OIDs
+  bool invalid_extensions =
+      false;  // an extension repeated or not decodable (OpenSSL EXFLAG_INVALID)
 
   std::vector<std::string> ocsp_urls;       // authorityInfoAccess id-ad-ocsp
   std::vector<std::string> ca_issuer_urls;  // authorityInfoAccess id-ad-caIssuers

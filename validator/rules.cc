@@ -118,6 +118,10 @@ std::optional<Finding> check_encoding(const CertificateFacts& c) {
                                               std::to_string(c.serial_octets) +
                                               " octets long (RFC 5280 §4.1.2.2: at most 20)");
   }
+  if (c.invalid_extensions) {
+    return finding(VerifyCode::malformed,
+                   "an extension is repeated or cannot be decoded (RFC 5280 §4.2)");
+  }
   if (c.signature_algorithm_mismatch) {
     return finding(VerifyCode::malformed,
                    "signatureAlgorithm differs from tbsCertificate.signature (RFC 5280 §4.1.1.2)");

@@ -58,7 +58,8 @@ class PublicSuffixes {
 // RFC 5280 §4.1.2.5: valid from notBefore through notAfter, both inclusive.
 [[nodiscard]] std::optional<Finding> check_validity(const CertificateFacts& c, std::int64_t now);
 // RFC 5280 §4.1.2.2 serial (positive, at most 20 octets), §4.1.2.1 version 3,
-// §4.1.1.2 matching signature algorithm fields.
+// §4.2 extensions that decode and appear once, §4.1.1.2 matching signature
+// algorithm fields.
 [[nodiscard]] std::optional<Finding> check_encoding(const CertificateFacts& c);
 // RFC 5280 §4.2: a critical extension that is not recognised makes it invalid.
 [[nodiscard]] std::optional<Finding> check_critical_extensions(const CertificateFacts& c);

@@ -59,10 +59,11 @@ void OcspPki::start(const std::vector<std::pair<const Issued*, std::string>>& en
   const std::string expiry = index_time(now + 30 * kDay);
   for (const auto& [cert, state] : entries) {
     if (state == "V") {
-      index += "V\t" + expiry + "\t\t" + serial_of(*cert) + "\tunknown\t/CN=x\n";
+      index +=
+          "V\t" + expiry + "\t\t" + serial_of(*cert) + "\tunknown\t/CN=" + serial_of(*cert) + "\n";
     } else {
       index += "R\t" + expiry + "\t" + index_time(now - 3600) + "," + state.substr(2) + "\t" +
-               serial_of(*cert) + "\tunknown\t/CN=x\n";
+               serial_of(*cert) + "\tunknown\t/CN=" + serial_of(*cert) + "\n";
     }
   }
   write_text(dir.path() / "index.txt", index);

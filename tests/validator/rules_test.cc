@@ -75,6 +75,8 @@ TEST_CASE("encoding, key and signature rules on one certificate") {
       {"bad_serial_negative", [](CertificateFacts& c) { c.serial_negative = true; },
        VerifyCode::malformed},
       {"bad_version_1", [](CertificateFacts& c) { c.version = 1; }, VerifyCode::malformed},
+      {"bad_repeated_extension", [](CertificateFacts& c) { c.invalid_extensions = true; },
+       VerifyCode::malformed},
       {"bad_algorithm_fields_differ",
        [](CertificateFacts& c) { c.signature_algorithm_mismatch = true; }, VerifyCode::malformed},
       {"good_rsa_2048",

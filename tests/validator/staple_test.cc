@@ -99,7 +99,7 @@ TEST_CASE("staple: no responder is nothing to do, unless the certificate demands
   OcspPki pki;
   StapleRun s{pki};
   const Issued plain = TestPki::make(
-      leaf_spec("plain.example.test", pki.now, {"subjectKeyIdentifier", "hash"}), &pki.ca);
+      leaf_spec("plain.example.test", pki.now, {"nsComment", "no responder"}), &pki.ca);
   auto nothing = s.staple(plain);
   CHECK(nothing.exit_code == 0);
   CHECK(json::parse(nothing.out)["message"] == "no OCSP responder; nothing to staple");

@@ -1,0 +1,296 @@
+// certkeeper probe HOST[:PORT] [--sni NAME] [--connect ADDR] [--expect NAME |
+//   --expect-fingerprint SHA256] [--trace] [--timeout DURATION] [--ca-file FILE] [--json]
+
+#include <fmt/core.h>
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.h"
+#include "core/duration.h"
+#include "core/pem.h"
+#include "daemon/cli.h"
+#include "validator/probe.h"
+#include "validator/public_suffix.h"
+
+namespace ck::daemon {
+namespace {
+
+struct ProbeOptions {
+  std::string target;
+  std::string sni;
+  std::string connect;
+  std::string expect;
+  std::string expect_fingerprint;
+  std::string timeout = "10s";
+  std::string ca_file;
+  int warn_days = 14;
+  bool trace = false;
+  bool json = false;
+};
+
+// "host", "host:port", "[v6]:port" or a bare IPv6 address.
+std::expected<std::pair<std::string, int>, CommandFailure> parse_target(const std::string& text) {
+  std::string host = text;
+  std::string port;
+  if (text.starts_with('[')) {
+    const auto close = text.find(']');
+    if (close == std::string::npos) {
+      return std::unexpected(CommandFailure{kExitUsage, "unbalanced [ in " + text});
+    }
+    host = text.substr(1, close - 1);
+    if (close + 1 < text.size() && text[close + 1] == ':') {
+      port = text.substr(close + 2);
+    }
+  } else if (std::ranges::count(text, ':') == 1) {
+    host = text.substr(0, text.find(':'));
+    port = text.substr(text.find(':') + 1);
+  }
+  int number = 443;
+  if (!port.empty()) {
+    const bool digits = std::ranges::all_of(port, [](char c) { return c >= '0' && c <= '9'; });
+    number = digits && port.size() <= 5 ? std::stoi(port) : 0;
+  }
+  if (host.empty() || number < 1 || number > 65535) {
+    return std::unexpected(CommandFailure{kExitUsage, "not HOST[:PORT]: " + text});
+  }
+  return std::pair(host, number);
+}
+
+std::string normalized_fingerprint(std::string text) {
+  std::erase(text, ':');
+  std::ranges::transform(text, text.begin(),
+                         [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+// --expect NAME: the served leaf against the inventory's current certificate for NAME.
+std::expected<std::optional<validator::ProbeFinding>, CommandFailure> drift_against_inventory(
+    const CliContext& context, const std::string& name, const std::string& served) {
+  auto session = context.open_session();
+  if (!session) {
+    return std::unexpected(session.error());
+  }
+  auto versions = session->inventory->certificates().versions(name);
+  if (!versions) {
+    return std::unexpected(failure_from(versions.error()));
+  }
+  auto current = std::ranges::find_if(
+      *versions, [](const auto& v) { return v.status == store::CertificateStatus::active; });
+  if (versions->empty() || current == versions->end()) {
+    return std::unexpected(
+        CommandFailure{kExitUsage, "--expect: no current certificate named " + name});
+  }
+  if (current->sha256 == served) {
+    return std::nullopt;
+  }
+  auto older = std::ranges::find_if(*versions, [&](const auto& v) { return v.sha256 == served; });
+  const std::string what =
+      older != versions->end()
+          ? "an older version of " + name + " (" + served.substr(0, 16) + ", until " +
+                format_rfc3339(older->not_after) + "): renewed but not reloaded?"
+          : "a certificate that is not " + name + "'s (" + served.substr(0, 16) + ")";
+  return validator::ProbeFinding{
+      validator::Severity::error, "drift",
+      "serves " + what + "; the inventory's current one is " + current->sha256.substr(0, 16)};
+}
+
+nlohmann::json report_json(const validator::ProbeReport& r) {
+  const auto& h = r.handshake;
+  nlohmann::json chain = nlohmann::json::array();
+  for (const auto& c : r.served) {
+    chain.push_back({{"subject", c.facts.info.subject},
+                     {"issuer", c.facts.info.issuer},
+                     {"not_after", format_rfc3339(c.facts.info.not_after)},
+                     {"sha256", c.facts.info.sha256},
+                     {"key", c.facts.info.key_type}});
+  }
+  nlohmann::json findings = nlohmann::json::array();
+  for (const auto& f : r.findings) {
+    findings.push_back(
+        {{"severity", validator::to_string(f.severity)}, {"code", f.code}, {"message", f.message}});
+  }
+  nlohmann::json trace = nlohmann::json::array();
+  for (const auto& m : h.trace) {
+    trace.push_back({{"direction", m.sent ? "sent" : "received"},
+                     {"message", m.what},
+                     {"bytes", m.bytes},
+                     {"at_ms", m.at_ms}});
+  }
+  return {{"target", r.target},
+          {"address", r.address},
+          {"sni", r.sni},
+          {"timings_ms",
+           {{"resolve", r.resolve_ms},
+            {"connect", h.connect_ms},
+            {"handshake", h.handshake_ms},
+            {"total", r.total_ms}}},
+          {"round_trips", h.round_trips},
+          {"protocol", h.protocol},
+          {"cipher", h.cipher},
+          {"group", h.group},
+          {"signature_algorithm", h.signature_algorithm},
+          {"alpn", h.alpn},
+          {"chain", std::move(chain)},
+          {"chain_valid", r.validation.valid()},
+          {"chain_error", validator::to_string(r.validation.code)},
+          {"staple",
+           {{"present", r.staple.present},
+            {"verified", r.staple.verified},
+            {"status", r.staple.status},
+            {"next_update", r.staple.next_update ? format_rfc3339(r.staple.next_update) : ""}}},
+          {"resumption", {{"offered", r.resumption}, {"accepted", r.resumption_accepted}}},
+          {"same_certificate_without_sni", r.same_certificate_without_sni
+                                               ? nlohmann::json(*r.same_certificate_without_sni)
+                                               : nlohmann::json(nullptr)},
+          {"findings", std::move(findings)},
+          {"trace", std::move(trace)}};
+}
+
+std::string report_text(const validator::ProbeReport& r) {
+  const auto& h = r.handshake;
+  std::string out = fmt::format("{} ({}){}\n", r.target, r.address,
+                                r.sni.empty() ? ", no SNI" : ", SNI " + r.sni);
+  out += fmt::format(
+      "  timings   resolve {:.1f} ms, connect {:.1f} ms, handshake {:.1f} ms ({} round "
+      "trip{}), total {:.1f} ms\n",
+      r.resolve_ms, h.connect_ms, h.handshake_ms, h.round_trips, h.round_trips == 1 ? "" : "s",
+      r.total_ms);
+  out += fmt::format("  tls       {} {}, group {}, signature {}, ALPN {}\n", h.protocol, h.cipher,
+                     h.group.empty() ? "-" : h.group,
+                     h.signature_algorithm.empty() ? "-" : h.signature_algorithm,
+                     h.alpn.empty() ? "-" : h.alpn);
+  for (std::size_t i = 0; i < r.served.size(); ++i) {
+    const auto& info = r.served[i].facts.info;
+    out += fmt::format("  served {}  {}  until {}  sha256 {}\n", i, info.subject,
+                       format_rfc3339(info.not_after), info.sha256.substr(0, 16));
+  }
+  out += fmt::format("  chain     {}\n",
+                     r.validation.valid()
+                         ? std::string("valid")
+                         : fmt::format("invalid ({})", validator::to_string(r.validation.code)));
+  out += fmt::format("  staple    {}\n",
+                     !r.staple.present ? std::string("none")
+                     : r.staple.verified
+                         ? r.staple.status + ", next update " + format_rfc3339(r.staple.next_update)
+                         : "invalid: " + r.staple.error);
+  out += fmt::format("  resume    {}\n",
+                     r.resumption.empty()
+                         ? std::string("nothing to resume")
+                         : r.resumption + (r.resumption_accepted ? " accepted" : " not accepted"));
+  out += fmt::format("  no SNI    {}\n", !r.same_certificate_without_sni   ? "handshake failed"
+                                         : *r.same_certificate_without_sni ? "same certificate"
+                                                                           : "another certificate");
+  for (const auto& m : h.trace) {
+    out += fmt::format("  {:>8.2f} ms  {}  {} ({} bytes)\n", m.at_ms, m.sent ? "->" : "<-", m.what,
+                       m.bytes);
+  }
+  for (const auto& f : r.findings) {
+    out += fmt::format("  {}: {}: {}\n", validator::to_string(f.severity), f.code, f.message);
+  }
+  return out;
+}
+
+std::expected<validator::TrustStore, CommandFailure> load_anchors(const std::string& ca_file) {
+  const char* env = std::getenv(X509_get_default_cert_file_env());
+  const std::string path = !ca_file.empty() ? ca_file
+                           : env && *env    ? env
+                                            : X509_get_default_cert_file();
+  auto data = read_file(path, 64u << 20);
+  auto bundle = data ? parse_pem_bundle(*data) : std::unexpected(data.error());
+  if (!bundle) {
+    return std::unexpected(
+        CommandFailure{kExitUsage, "trust anchors: " + bundle.error().describe()});
+  }
+  validator::TrustStore anchors;
+  for (auto& cert : bundle->certificates) {
+    if (auto prepared = validator::prepare(std::move(cert))) {
+      anchors.add(std::move(*prepared));
+    }
+  }
+  return anchors;
+}
+
+int run_probe(const CliContext& context, const ProbeOptions& o) {
+  auto target = parse_target(o.target);
+  auto timeout = parse_duration(o.timeout);
+  if (!target || !timeout || timeout->count() <= 0) {
+    return report_failure(!target ? target.error()
+                                  : CommandFailure{kExitUsage, "--timeout: not a duration"});
+  }
+  auto anchors = load_anchors(o.ca_file);
+  if (!anchors) {
+    return report_failure(anchors.error());
+  }
+  const validator::PublicSuffixList suffixes;
+  auto prober = validator::Prober::create(*anchors, suffixes);
+  if (!prober) {
+    return report_failure(failure_from(prober.error()));
+  }
+  validator::ProbeRequest request;
+  request.host = target->first;
+  request.port = target->second;
+  request.sni = o.sni;
+  request.connect_address = o.connect;
+  request.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*timeout);
+  request.trace = o.trace;
+  request.now = context.clock().unix_seconds();
+  request.expiring_days = o.warn_days;
+  auto report = prober->probe(request);
+  if (!report) {
+    return report_failure(CommandFailure{kExitRuntime, report.error().describe()});
+  }
+  if (!report->served.empty()) {
+    const std::string& served = report->served.front().facts.info.sha256;
+    if (!o.expect.empty()) {
+      auto drift = drift_against_inventory(context, o.expect, served);
+      if (!drift) {
+        return report_failure(drift.error());
+      }
+      if (*drift) {
+        report->findings.push_back(**drift);
+      }
+    } else if (!o.expect_fingerprint.empty() &&
+               normalized_fingerprint(o.expect_fingerprint) != served) {
+      report->findings.push_back({validator::Severity::error, "drift",
+                                  "serves " + served.substr(0, 16) + ", not the expected " +
+                                      normalized_fingerprint(o.expect_fingerprint).substr(0, 16)});
+    }
+  }
+  fmt::print("{}", o.json ? report_json(*report).dump(2) + "\n" : report_text(*report));
+  return report->has_error() ? kExitProblem : kExitOk;
+}
+
+}  // namespace
+
+void add_probe_command(CLI::App& app, CliContext& context, int& exit_code) {
+  auto o = std::make_shared<ProbeOptions>();
+  CLI::App* cmd = add_command(
+      app, "probe", "Probe a live TLS endpoint: what is really deployed, and how it behaves",
+      "Performs a full TLS handshake with HOST[:PORT] (443 by default) and reports timings and "
+      "round trips, the negotiated protocol, cipher, group, signature algorithm and ALPN, the "
+      "served chain verified with the SNI name as host name, the stapled OCSP response, whether "
+      "a second handshake resumes the session, and whether the server sends the same "
+      "certificate without SNI. --expect NAME reports `drift` when the server does not serve "
+      "the inventory's current certificate for NAME. Exit 1 when a finding is an error "
+      "(invalid chain, expired, drift...), 3 when the endpoint cannot be reached or completes no "
+      "TLS handshake.");
+  cmd->add_option("target", o->target, "HOST[:PORT]")->required();
+  cmd->add_option("--sni", o->sni, "server name to send (default: HOST unless it is an address)");
+  cmd->add_option("--connect", o->connect, "connect to this address instead of resolving HOST");
+  auto* expect = cmd->add_option("--expect", o->expect,
+                                 "the inventory name whose current certificate must be served");
+  cmd->add_option("--expect-fingerprint", o->expect_fingerprint,
+                  "the SHA-256 fingerprint the served leaf must have")
+      ->excludes(expect);
+  cmd->add_flag("--trace", o->trace, "print the handshake message by message");
+  cmd->add_option("--timeout", o->timeout, "bound on the whole handshake, e.g. 5s")
+      ->capture_default_str();
+  cmd->add_option("--ca-file", o->ca_file, "trust anchors (default: the system store)");
+  cmd->add_option("--warn-days", o->warn_days, "warn when the leaf expires within N days")
+      ->capture_default_str();
+  cmd->add_flag("--json", o->json, "print the report as JSON");
+  cmd->callback([&context, &exit_code, o] { exit_code = run_probe(context, *o); });
+}
+
+}  // namespace ck::daemon

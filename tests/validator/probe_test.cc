@@ -1,0 +1,269 @@
+// `certkeeper probe` against real local servers: openssl s_server (TLS 1.3
+// only, TLS 1.2 only, incomplete chain, expired, wrong name), nginx (a staple,
+// two names by SNI; plain HTTP as the garbage answer) and a listener that
+// never answers. Certificates are dated around now: probes check validity by
+// the real clock.
+
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/validator/ocsp_fixture.h"
+
+using namespace ck;
+using namespace ck::test;
+using nlohmann::json;
+
+namespace {
+
+// `openssl s_server -www` on a free loopback port with the given certificate files.
+struct TlsServer {
+  int port = free_port();
+  std::unique_ptr<Process> process;
+  TlsServer(const TempDir& dir, const std::string& cert, const std::string& key,
+            std::vector<std::string> extra) {
+    std::vector<std::string> argv{
+        "openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port),
+        "-cert",   cert,       "-key",    key,
+        "-www",    "-quiet"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    process = std::make_unique<Process>(argv, dir.path() / ("s_server" + std::to_string(port)));
+    REQUIRE(wait_for_port(port));
+  }
+  std::string target() const { return "127.0.0.1:" + std::to_string(port); }
+};
+
+struct ProbePki {
+  TempDir dir;
+  std::int64_t now = std::time(nullptr);
+  Issued root = TestPki::make(ca_spec("Probe Test Root", now), nullptr);
+  Issued ca = TestPki::make(ca_spec("Probe Issuing CA", now), &root);
+
+  std::string write(const std::string& name, const std::string& text) {
+    write_text(dir.path() / name, text, 0600);
+    return (dir.path() / name).string();
+  }
+  Issued leaf(const std::string& name, std::int64_t not_before, std::int64_t not_after) {
+    CertificateSpec spec = leaf_spec(name, now, {"nsComment", "certkeeper probe test"});
+    spec.not_before = not_before;
+    spec.not_after = not_after;
+    return TestPki::make(spec, &ca);
+  }
+  // s_server for `leaf`, sending the intermediate unless `incomplete`.
+  std::unique_ptr<TlsServer> serve(const Issued& leaf, std::vector<std::string> extra,
+                                   bool incomplete = false) {
+    if (!incomplete) {
+      extra.insert(extra.end(), {"-cert_chain", write("ca.pem", ca.cert_pem())});
+    }
+    return std::make_unique<TlsServer>(dir, write("leaf.pem", leaf.cert_pem()),
+                                       write("leaf.key", leaf.key_pem()), extra);
+  }
+  RunResult probe(const std::string& target, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{
+        "--state-dir", (dir.path() / "state").string(),    "probe", target,
+        "--ca-file",   write("root.pem", root.cert_pem()), "--json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return certkeeper(args);
+  }
+};
+
+bool has_finding(const json& report, const std::string& code) {
+  for (const auto& f : report["findings"]) {
+    if (f["code"] == code) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("probe: TLS 1.3 only and TLS 1.2 only, the real round trips and resumption") {
+  require_program("openssl");
+  ProbePki pki;
+  const Issued leaf = pki.leaf("www.example.test", pki.now - kDay, pki.now + 60 * kDay);
+  struct Case {
+    const char* flag;
+    const char* protocol;
+    int round_trips;
+  };
+  for (const Case& c : {Case{"-tls1_3", "TLSv1.3", 1}, Case{"-tls1_2", "TLSv1.2", 2}}) {
+    CAPTURE(c.flag);
+    auto server = pki.serve(leaf, {c.flag});
+    auto r = pki.probe(server->target(), {"--sni", "www.example.test", "--trace"});
+    REQUIRE_MESSAGE(r.exit_code == 0, std::string(r.err + r.out));
+    auto report = json::parse(r.out);
+    CHECK(report["protocol"] == c.protocol);
+    CHECK(report["round_trips"] == c.round_trips);
+    CHECK(report["chain_valid"] == true);
+    CHECK(report["chain"].size() == 2);
+    CHECK(report["resumption"]["accepted"] == true);
+    CHECK(report["same_certificate_without_sni"] == true);
+    CHECK_FALSE(report["cipher"].get<std::string>().empty());
+    CHECK_FALSE(report["group"].get<std::string>().empty());
+    CHECK(report["staple"]["present"] == false);
+    const auto& trace = report["trace"];
+    REQUIRE(trace.size() >= 6);
+    CHECK(trace[0]["message"] == "ClientHello");
+    CHECK(trace[0]["direction"] == "sent");
+    CHECK(trace[1]["message"] == "ServerHello");
+    CHECK(trace[1]["direction"] == "received");
+  }
+}
+
+TEST_CASE("probe: what is wrong with a deployment is a finding, exit 1") {
+  require_program("openssl");
+  ProbePki pki;
+  const Issued good = pki.leaf("www.example.test", pki.now - kDay, pki.now + 60 * kDay);
+  const Issued expired = pki.leaf("www.example.test", pki.now - 60 * kDay, pki.now - kDay);
+  const Issued soon = pki.leaf("www.example.test", pki.now - kDay, pki.now + 3 * kDay);
+  struct Case {
+    std::string name;
+    const Issued* leaf;
+    bool incomplete;
+    std::string sni;
+    std::string finding;
+    int exit_code;
+  };
+  for (const Case& c : {
+           Case{"bad_incomplete_chain", &good, true, "www.example.test", "incomplete_chain", 1},
+           Case{"bad_expired", &expired, false, "www.example.test", "expired", 1},
+           Case{"bad_wrong_hostname", &good, false, "mail.example.test", "hostname_mismatch", 1},
+           Case{"warning_expiring_soon", &soon, false, "www.example.test", "expiring", 0},
+       }) {
+    CAPTURE(c.name);
+    auto server = pki.serve(*c.leaf, {}, c.incomplete);
+    auto r = pki.probe(server->target(), {"--sni", c.sni});
+    CHECK(r.exit_code == c.exit_code);
+    auto report = json::parse(r.out, nullptr, false);
+    REQUIRE_MESSAGE(report.is_object(), r.err);
+    CHECK(has_finding(report, c.finding));
+  }
+}
+
+TEST_CASE("probe: a silent listener times out, a non-TLS answer is a clear error; exit 3") {
+  ProbePki pki;
+  SUBCASE("silent") {
+    ScriptedHttpServer silent([](const std::string&) { return std::string(); });
+    const std::string url = silent.url("/");
+    const std::string target = url.substr(7, url.find('/', 7) - 7);
+    auto r = pki.probe(target, {"--timeout", "1s"});
+    CHECK(r.exit_code == 3);
+    CHECK(r.err.find("no TLS handshake within 1000 ms") != std::string::npos);
+  }
+  SUBCASE("garbage: plain HTTP nginx answers the ClientHello") {
+    require_program("nginx");
+    const auto prefix = pki.dir.path() / "nginx";
+    std::filesystem::create_directories(prefix / "logs");
+    const int port = free_port();
+    write_text(prefix / "nginx.conf",
+               "pid " + (prefix / "nginx.pid").string() + ";\nerror_log " +
+                   (prefix / "logs/error.log").string() +
+                   ";\nevents {}\nhttp {\n  access_log off;\n  server {\n    listen 127.0.0.1:" +
+                   std::to_string(port) + ";\n  }\n}\n");
+    Process nginx({"nginx", "-p", prefix.string(), "-c", (prefix / "nginx.conf").string(), "-g",
+                   "daemon off;"},
+                  prefix / "logs/stdout.log");
+    REQUIRE(wait_for_port(port));
+    auto r = pki.probe("127.0.0.1:" + std::to_string(port), {"--timeout", "5s"});
+    CHECK(r.exit_code == 3);
+    CHECK(r.err.find("TLS handshake failed") != std::string::npos);
+  }
+  SUBCASE("nobody listening") {
+    auto r = pki.probe("127.0.0.1:" + std::to_string(free_port()));
+    CHECK(r.exit_code == 3);
+    CHECK(r.err.find("connect: Connection refused") != std::string::npos);
+  }
+}
+
+TEST_CASE("probe --expect: drift once the inventory's certificate changes") {
+  require_program("openssl");
+  ProbePki pki;
+  const Issued v1 = pki.leaf("www.example.test", pki.now - 2 * kDay, pki.now + 60 * kDay);
+  const Issued v2 = pki.leaf("www.example.test", pki.now - kDay, pki.now + 90 * kDay);
+  auto import = [&](const Issued& leaf) {
+    auto r = certkeeper({"--state-dir", (pki.dir.path() / "state").string(), "import",
+                         pki.write("import.pem", leaf.cert_pem() + pki.ca.cert_pem())});
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  };
+  import(v1);
+  auto server = pki.serve(v1, {});
+  auto fine =
+      pki.probe(server->target(), {"--sni", "www.example.test", "--expect", "www.example.test"});
+  CHECK_MESSAGE(fine.exit_code == 0, fine.out);
+
+  import(v2);  // renewed, but the server was never reloaded
+  auto drift =
+      pki.probe(server->target(), {"--sni", "www.example.test", "--expect", "www.example.test"});
+  CHECK(drift.exit_code == 1);
+  auto report = json::parse(drift.out);
+  REQUIRE(has_finding(report, "drift"));
+  CHECK(report["findings"].back()["message"].get<std::string>().find("an older version") !=
+        std::string::npos);
+
+  CHECK(pki.probe(server->target(),
+                  {"--sni", "www.example.test", "--expect-fingerprint", std::string(64, 'a')})
+            .exit_code == 1);
+  CHECK(pki.probe(server->target(), {"--expect", "no-such-name"}).exit_code == 2);
+}
+
+TEST_CASE("probe: nginx with a staple and two names chosen by SNI") {
+  require_program("openssl");
+  require_program("nginx");
+  OcspPki pki;
+  const Issued a = pki.leaf("a.example.test");
+  const Issued b = pki.leaf("b.example.test");
+  pki.start({{&a, "V"}, {&b, "V"}}, pki.ca);
+  const auto staple = pki.dir.path() / "a.ocsp";
+  write_text(pki.dir.path() / "a-full.pem", a.cert_pem() + pki.ca.cert_pem());
+  write_text(pki.dir.path() / "b-full.pem", b.cert_pem() + pki.ca.cert_pem());
+  REQUIRE(certkeeper({"staple", "--cert", (pki.dir.path() / "a-full.pem").string(), "--out",
+                      staple.string()})
+              .exit_code == 0);
+  pki.stop();
+
+  const auto prefix = pki.dir.path() / "nginx";
+  std::filesystem::create_directories(prefix / "logs");
+  write_text(prefix / "a.key", a.key_pem(), 0600);
+  write_text(prefix / "b.key", b.key_pem(), 0600);
+  const int port = free_port();
+  auto server_block = [&](const std::string& name, const std::string& extra) {
+    return "  server {\n    listen 127.0.0.1:" + std::to_string(port) + " ssl;\n    server_name " +
+           name + ".example.test;\n    ssl_certificate " +
+           (pki.dir.path() / (name + "-full.pem")).string() + ";\n    ssl_certificate_key " +
+           (prefix / (name + ".key")).string() + ";\n" + extra + "  }\n";
+  };
+  write_text(
+      prefix / "nginx.conf",
+      "pid " + (prefix / "nginx.pid").string() + ";\nerror_log " +
+          (prefix / "logs/error.log").string() + ";\nevents {}\nhttp {\n  access_log off;\n" +
+          server_block("a",
+                       "    ssl_stapling on;\n    ssl_stapling_file " + staple.string() + ";\n") +
+          server_block("b", "") + "}\n");
+  Process nginx(
+      {"nginx", "-p", prefix.string(), "-c", (prefix / "nginx.conf").string(), "-g", "daemon off;"},
+      prefix / "logs/stdout.log");
+  REQUIRE(wait_for_port(port));
+  write_text(pki.dir.path() / "root.pem", pki.root.cert_pem());
+  auto probe = [&](const std::string& sni) {
+    auto r = certkeeper({"probe", "127.0.0.1:" + std::to_string(port), "--sni", sni, "--ca-file",
+                         (pki.dir.path() / "root.pem").string(), "--json"});
+    auto report = json::parse(r.out, nullptr, false);
+    REQUIRE_MESSAGE(report.is_object(), r.err);
+    return std::pair(r.exit_code, report);
+  };
+  auto [a_exit, a_report] = probe("a.example.test");
+  CHECK(a_exit == 0);
+  CHECK(a_report["staple"]["present"] == true);
+  CHECK(a_report["staple"]["verified"] == true);
+  CHECK(a_report["staple"]["status"] == "good");
+  CHECK(a_report["same_certificate_without_sni"] == true);  // a is nginx's default server
+
+  auto [b_exit, b_report] = probe("b.example.test");
+  CHECK(b_exit == 0);
+  CHECK(b_report["chain"][0]["subject"].get<std::string>().find("b.example.test") !=
+        std::string::npos);
+  CHECK(b_report["staple"]["present"] == false);
+  CHECK(b_report["same_certificate_without_sni"] == false);
+  CHECK(has_finding(b_report, "sni_dependent"));
+}

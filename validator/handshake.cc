@@ -1,0 +1,363 @@
+#include "validator/handshake.h"
+
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace ck::validator {
+namespace {
+
+using std::chrono::milliseconds;
+constexpr milliseconds kTicketWait{250};
+constexpr unsigned char kAlpn[] = "\x02h2\x08http/1.1";
+
+double ms_between(MonoTime from, MonoTime to) {
+  return std::chrono::duration<double, std::milli>(to - from).count();
+}
+
+Handshake* owner(const SSL* ssl) {
+  return static_cast<Handshake*>(SSL_get_app_data(ssl));
+}
+
+void message_callback(int write_p, int, int content_type, const void* buf, std::size_t len,
+                      SSL* ssl, void*) {
+  if (Handshake* h = owner(ssl)) {
+    h->on_message(write_p, content_type, buf, len);
+  }
+}
+
+int new_session_callback(SSL* ssl, SSL_SESSION* session) {
+  if (Handshake* h = owner(ssl)) {
+    h->on_session(session);
+    return 1;  // the handshake keeps this reference
+  }
+  return 0;
+}
+
+// RFC 8446 §4.1.3: a ServerHello with this random is a HelloRetryRequest.
+constexpr unsigned char kHelloRetryRandom[32] = {
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c};
+
+std::string handshake_message_name(const unsigned char* msg, std::size_t len) {
+  switch (msg[0]) {
+    case 0: return "HelloRequest";
+    case 1: return "ClientHello";
+    case 2:
+      return len >= 38 && std::memcmp(msg + 6, kHelloRetryRandom, 32) == 0 ? "HelloRetryRequest"
+                                                                           : "ServerHello";
+    case 4: return "NewSessionTicket";
+    case 5: return "EndOfEarlyData";
+    case 8: return "EncryptedExtensions";
+    case 11: return "Certificate";
+    case 12: return "ServerKeyExchange";
+    case 13: return "CertificateRequest";
+    case 14: return "ServerHelloDone";
+    case 15: return "CertificateVerify";
+    case 16: return "ClientKeyExchange";
+    case 20: return "Finished";
+    case 22: return "CertificateStatus";
+    case 24: return "KeyUpdate";
+    default: return "handshake message " + std::to_string(msg[0]);
+  }
+}
+
+// SSL_set_tlsext_host_name without its C cast.
+long set_server_name(SSL* ssl, const std::string& name) {
+  return SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                  const_cast<char*>(name.c_str()));
+}
+
+std::string signature_algorithm_of(SSL* ssl) {
+  int type = NID_undef;
+  int digest = NID_undef;
+  if (SSL_get_peer_signature_type_nid(ssl, &type) != 1) {
+    return "";
+  }
+  std::string out = type == EVP_PKEY_EC        ? "ecdsa"
+                    : type == EVP_PKEY_RSA_PSS ? "rsa_pss_rsae"
+                    : type == EVP_PKEY_RSA     ? "rsa_pkcs1"
+                    : type == EVP_PKEY_ED25519 ? "ed25519"
+                    : type == EVP_PKEY_ED448   ? "ed448"
+                                               : OBJ_nid2sn(type);
+  if (SSL_get_peer_signature_nid(ssl, &digest) == 1 && digest != NID_undef &&
+      type != EVP_PKEY_ED25519 && type != EVP_PKEY_ED448) {
+    std::string name = OBJ_nid2sn(digest);
+    std::ranges::transform(name, name.begin(),
+                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    out += "_" + name;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<ossl::SslCtx> make_probe_context(const ProbeContextOptions& o) {
+  ossl::SslCtx ctx(SSL_CTX_new(TLS_client_method()));
+  if (!ctx) {
+    return std::unexpected(ossl::error(Errc::crypto, "cannot create a TLS context"));
+  }
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);  // validator/ verifies (see header)
+  if (o.legacy) {
+    SSL_CTX_set_security_level(ctx.get(), 0);
+  }
+  const bool versions =
+      (o.min_version == 0 || SSL_CTX_set_min_proto_version(ctx.get(), o.min_version) == 1) &&
+      (o.max_version == 0 || SSL_CTX_set_max_proto_version(ctx.get(), o.max_version) == 1);
+  const bool ciphers =
+      (o.cipher_list.empty() || SSL_CTX_set_cipher_list(ctx.get(), o.cipher_list.c_str()) == 1) &&
+      (o.ciphersuites.empty() || SSL_CTX_set_ciphersuites(ctx.get(), o.ciphersuites.c_str()) == 1);
+  if (!versions || !ciphers || SSL_CTX_set_alpn_protos(ctx.get(), kAlpn, sizeof kAlpn - 1) != 0) {
+    return std::unexpected(ossl::error(Errc::invalid_argument, "unusable probe TLS settings"));
+  }
+  SSL_CTX_set_session_cache_mode(ctx.get(),
+                                 SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(ctx.get(), new_session_callback);
+  return ctx;
+}
+
+Handshake::Handshake(HandshakeSetup setup) : setup_(std::move(setup)) {}
+
+Handshake::~Handshake() {
+  close();
+}
+
+void Handshake::close() {
+  if (ssl_ && outcome_.completed) {
+    // close_notify: a session freed without it is marked not resumable.
+    SSL_shutdown(ssl_.get());
+    ERR_clear_error();
+  }
+  ssl_.reset();
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+void Handshake::fail(Error error) {
+  outcome_.error = std::move(error);
+  outcome_.completed = false;
+  state_ = State::done;
+  ERR_clear_error();
+  close();
+}
+
+void Handshake::start() {
+  started_ = std::chrono::steady_clock::now();
+  deadline_ = started_ + setup_.timeout;
+  fd_ = ::socket(setup_.address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) {
+    fail(Error{Errc::network, std::string("socket: ") + std::strerror(errno)});
+    return;
+  }
+  if (::connect(fd_, reinterpret_cast<const sockaddr*>(&setup_.address), setup_.address_length) !=
+          0 &&
+      errno != EINPROGRESS) {
+    fail(Error{Errc::network, std::string("connect: ") + std::strerror(errno)});
+    return;
+  }
+  state_ = State::connecting;
+  wanted_ = POLLOUT;
+}
+
+void Handshake::step(MonoTime now) {
+  if (state_ == State::awaiting_ticket) {
+    await_ticket(now);
+    return;
+  }
+  if (now >= deadline_) {
+    const auto limit = std::to_string(setup_.timeout.count()) + " ms";
+    fail(state_ == State::connecting
+             ? Error{Errc::timeout, "no TCP connection within " + limit}
+             : Error{Errc::timeout, "no TLS handshake within " + limit +
+                                        " (the server accepted the connection but did not "
+                                        "complete the handshake)"});
+    return;
+  }
+  if (state_ == State::connecting) {
+    finish_connect(now);
+  } else if (state_ == State::handshaking) {
+    drive_handshake(now);
+  }
+}
+
+void Handshake::finish_connect(MonoTime now) {
+  int error = 0;
+  socklen_t length = sizeof error;
+  if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &length) != 0 || error != 0) {
+    fail(Error{Errc::network, std::string("connect: ") + std::strerror(error ? error : errno)});
+    return;
+  }
+  connected_ = now;
+  outcome_.connected = true;
+  outcome_.connect_ms = ms_between(started_, now);
+  ssl_.reset(SSL_new(setup_.context));
+  if (!ssl_ || SSL_set_fd(ssl_.get(), fd_) != 1 ||
+      (!setup_.sni.empty() && set_server_name(ssl_.get(), setup_.sni) != 1) ||
+      SSL_set_tlsext_status_type(ssl_.get(), TLSEXT_STATUSTYPE_ocsp) != 1 ||
+      (setup_.resume && SSL_set_session(ssl_.get(), setup_.resume) != 1)) {
+    fail(ossl::error(Errc::crypto, "cannot set up the TLS client"));
+    return;
+  }
+  SSL_set_app_data(ssl_.get(), this);
+  SSL_set_msg_callback(ssl_.get(), message_callback);
+  state_ = State::handshaking;
+  drive_handshake(now);
+}
+
+void Handshake::drive_handshake(MonoTime now) {
+  ERR_clear_error();
+  const int r = SSL_connect(ssl_.get());
+  if (r == 1) {
+    collect(now);
+    if (setup_.wait_for_ticket && SSL_version(ssl_.get()) == TLS1_3_VERSION && !outcome_.session) {
+      state_ = State::awaiting_ticket;
+      ticket_deadline_ = std::min(deadline_, now + kTicketWait);
+      await_ticket(now);
+    } else {
+      state_ = State::done;
+      close();
+    }
+    return;
+  }
+  switch (SSL_get_error(ssl_.get(), r)) {
+    case SSL_ERROR_WANT_READ: wanted_ = POLLIN; return;
+    case SSL_ERROR_WANT_WRITE: wanted_ = POLLOUT; return;
+    default: {
+      std::string why = ossl::drain_errors();
+      fail(Error{Errc::tls, why.empty() ? "the server closed the connection during the handshake"
+                                        : "TLS handshake failed: " + why});
+      return;
+    }
+  }
+}
+
+void Handshake::await_ticket(MonoTime now) {
+  char buffer[1024];
+  while (!outcome_.session) {
+    ERR_clear_error();
+    const int r = SSL_read(ssl_.get(), buffer, sizeof buffer);
+    if (r > 0) {
+      continue;  // application data is not expected; it is skipped
+    }
+    if (!outcome_.session && SSL_get_error(ssl_.get(), r) == SSL_ERROR_WANT_READ &&
+        now < ticket_deadline_) {
+      wanted_ = POLLIN;
+      return;
+    }
+    break;  // closed, failed or out of time: the handshake itself completed
+  }
+  ERR_clear_error();
+  state_ = State::done;
+  close();
+}
+
+void Handshake::collect(MonoTime now) {
+  SSL* ssl = ssl_.get();
+  outcome_.completed = true;
+  outcome_.handshake_ms = ms_between(connected_, now);
+  outcome_.protocol = SSL_get_version(ssl);
+  outcome_.cipher = SSL_CIPHER_get_name(SSL_get_current_cipher(ssl));
+  const int group = static_cast<int>(SSL_get_negotiated_group(ssl));
+  const char* group_name = group > 0 ? SSL_group_to_name(ssl, group) : nullptr;
+  outcome_.group = group_name ? group_name : "";
+  outcome_.signature_algorithm = signature_algorithm_of(ssl);
+  const unsigned char* alpn = nullptr;
+  unsigned int alpn_length = 0;
+  SSL_get0_alpn_selected(ssl, &alpn, &alpn_length);
+  outcome_.alpn.assign(reinterpret_cast<const char*>(alpn), alpn ? alpn_length : 0);
+  if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl)) {
+    for (int i = 0; i < sk_X509_num(chain); ++i) {
+      X509* cert = sk_X509_value(chain, i);
+      X509_up_ref(cert);
+      outcome_.chain.emplace_back(cert);
+    }
+  }
+  const unsigned char* ocsp = nullptr;
+  const long ocsp_length = SSL_get_tlsext_status_ocsp_resp(ssl, &ocsp);
+  if (ocsp && ocsp_length > 0) {
+    outcome_.stapled_ocsp.assign(reinterpret_cast<const char*>(ocsp),
+                                 static_cast<std::size_t>(ocsp_length));
+  }
+  outcome_.resumed = SSL_session_reused(ssl) == 1;
+  if (!outcome_.session && SSL_version(ssl) != TLS1_3_VERSION) {
+    outcome_.session.reset(SSL_get1_session(ssl));  // TLS 1.2: the session is known now
+  }
+}
+
+void Handshake::on_message(int write_p, int content_type, const void* buf, std::size_t len) {
+  if (content_type != SSL3_RT_HANDSHAKE && content_type != SSL3_RT_CHANGE_CIPHER_SPEC &&
+      content_type != SSL3_RT_ALERT) {
+    return;  // record headers and TLS 1.3 inner content types
+  }
+  const bool sent = write_p == 1;
+  if (state_ == State::handshaking) {
+    if (sent) {
+      last_flight_sent_ = true;
+    } else if (last_flight_sent_) {
+      ++outcome_.round_trips;  // the server answered a flight of ours
+      last_flight_sent_ = false;
+    }
+  }
+  if (!setup_.trace || len == 0) {
+    return;
+  }
+  const auto* bytes = static_cast<const unsigned char*>(buf);
+  std::string what;
+  if (content_type == SSL3_RT_HANDSHAKE) {
+    what = handshake_message_name(bytes, len);
+  } else if (content_type == SSL3_RT_CHANGE_CIPHER_SPEC) {
+    what = "ChangeCipherSpec";
+  } else if (len >= 2) {
+    what = std::string("Alert ") + SSL_alert_type_string_long(bytes[0] << 8) + " " +
+           SSL_alert_desc_string_long(bytes[1]);
+  }
+  outcome_.trace.push_back(
+      {sent, std::move(what), len, ms_between(connected_, std::chrono::steady_clock::now())});
+}
+
+void Handshake::on_session(SSL_SESSION* session) {
+  outcome_.session.reset(session);
+}
+
+void run_handshakes(std::span<Handshake* const> handshakes, std::size_t concurrency) {
+  std::vector<Handshake*> active;
+  std::size_t next = 0;
+  std::vector<pollfd> fds;
+  while (next < handshakes.size() || !active.empty()) {
+    while (active.size() < std::max<std::size_t>(concurrency, 1) && next < handshakes.size()) {
+      Handshake* h = handshakes[next++];
+      h->start();
+      if (!h->done()) {
+        active.push_back(h);
+      }
+    }
+    if (active.empty()) {
+      continue;
+    }
+    MonoTime soonest = active.front()->deadline();
+    fds.clear();
+    for (Handshake* h : active) {
+      fds.push_back({h->fd(), h->wanted_events(), 0});
+      soonest = std::min(soonest, h->deadline());
+    }
+    const auto wait = std::chrono::ceil<milliseconds>(soonest - std::chrono::steady_clock::now());
+    ::poll(fds.data(), fds.size(), static_cast<int>(std::max<long long>(0, wait.count())));
+    const MonoTime now = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < active.size(); ++i) {
+      if (fds[i].revents != 0 || now >= active[i]->deadline()) {
+        active[i]->step(now);
+      }
+    }
+    std::erase_if(active, [](Handshake* h) { return h->done(); });
+  }
+}
+
+}  // namespace ck::validator

@@ -1,0 +1,123 @@
+#pragma once
+// The TLS handshake engine of live probes: one non-blocking client handshake
+// as a state machine (connect, handshake, wait for a session ticket), and a
+// poll loop that drives many of them at once from one thread, each bounded by
+// its deadline. No data is ever sent over the connection.
+//
+// The engine records what the server did; it does not decide whether to trust
+// it. OpenSSL's own peer verification is therefore not used here: the served
+// chain is handed to validator/ (ChainVerifier), which verifies it fully and
+// reports the result. Nothing is sent that a verification failure could expose.
+
+#include <netdb.h>
+
+#include <chrono>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/openssl.h"
+
+namespace ck::validator {
+
+using SessionPtr = std::unique_ptr<SSL_SESSION, ossl::Deleter<SSL_SESSION_free>>;
+using MonoTime = std::chrono::steady_clock::time_point;
+
+// A TLS client context for probes. Shared by many handshakes (read-only once made).
+struct ProbeContextOptions {
+  int min_version = 0;  // TLS1_VERSION...; 0 = OpenSSL's default floor
+  int max_version = 0;
+  std::string cipher_list;   // TLS <= 1.2; "" = OpenSSL's default
+  std::string ciphersuites;  // TLS 1.3; "" = OpenSSL's default
+  bool legacy = false;       // security level 0: lets a scan attempt TLS 1.0/1.1 and weak ciphers
+};
+[[nodiscard]] Result<ossl::SslCtx> make_probe_context(const ProbeContextOptions& options);
+
+struct TraceMessage {
+  bool sent = false;  // client to server
+  std::string what;   // "ClientHello", "ChangeCipherSpec", "Alert fatal handshake_failure"...
+  std::size_t bytes = 0;
+  double at_ms = 0;  // since the TCP connection was established
+};
+
+struct HandshakeSetup {
+  SSL_CTX* context = nullptr;  // borrowed
+  sockaddr_storage address{};
+  socklen_t address_length = 0;
+  std::string sni;                // "" sends no server name
+  SSL_SESSION* resume = nullptr;  // borrowed: offered for resumption
+  bool wait_for_ticket = false;   // TLS 1.3: read on until a NewSessionTicket arrives
+  bool trace = false;
+  std::chrono::milliseconds timeout{10'000};
+};
+
+struct HandshakeOutcome {
+  bool connected = false;
+  bool completed = false;
+  Error error;  // when not completed
+  double connect_ms = 0;
+  double handshake_ms = 0;
+  int round_trips = 0;  // client flights answered by the server before the handshake completed
+  std::string protocol;
+  std::string cipher;
+  std::string group;
+  std::string signature_algorithm;
+  std::string alpn;
+  std::vector<ossl::X509Ptr> chain;  // as served, leaf first
+  std::string stapled_ocsp;          // DER, "" when none
+  bool resumed = false;
+  SessionPtr session;  // to offer on a later connection
+  std::vector<TraceMessage> trace;
+};
+
+class Handshake {
+ public:
+  explicit Handshake(HandshakeSetup setup);
+  ~Handshake();
+  Handshake(const Handshake&) = delete;
+  Handshake& operator=(const Handshake&) = delete;
+
+  // Opens the socket and starts connecting; the deadline starts now.
+  void start();
+  [[nodiscard]] bool done() const { return state_ == State::done; }
+  [[nodiscard]] int fd() const { return fd_; }
+  [[nodiscard]] short wanted_events() const { return wanted_; }
+  [[nodiscard]] MonoTime deadline() const {
+    return state_ == State::awaiting_ticket ? ticket_deadline_ : deadline_;
+  }
+  // Advances on readiness, or fails the handshake once its deadline has passed.
+  void step(MonoTime now);
+  [[nodiscard]] HandshakeOutcome& outcome() { return outcome_; }
+
+  // OpenSSL callbacks (C linkage needs them public).
+  void on_message(int write_p, int content_type, const void* buf, std::size_t len);
+  void on_session(SSL_SESSION* session);
+
+ private:
+  enum class State { idle, connecting, handshaking, awaiting_ticket, done };
+  void finish_connect(MonoTime now);
+  void drive_handshake(MonoTime now);
+  void await_ticket(MonoTime now);
+  void collect(MonoTime now);
+  void fail(Error error);
+  void close();
+
+  HandshakeSetup setup_;
+  State state_ = State::idle;
+  int fd_ = -1;
+  short wanted_ = 0;
+  MonoTime started_{};
+  MonoTime connected_{};
+  MonoTime deadline_{};
+  MonoTime ticket_deadline_{};
+  ossl::Ssl ssl_;
+  HandshakeOutcome outcome_;
+  bool last_flight_sent_ = false;
+};
+
+// Drives every handshake to its end from one poll loop, at most `concurrency`
+// connections open at a time. Returns when all are done.
+void run_handshakes(std::span<Handshake* const> handshakes, std::size_t concurrency);
+
+}  // namespace ck::validator

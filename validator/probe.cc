@@ -1,0 +1,206 @@
+#include "validator/probe.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/clock.h"
+
+namespace ck::validator {
+namespace {
+
+bool is_ip_literal(const std::string& host) {
+  unsigned char buffer[16];
+  return ::inet_pton(AF_INET, host.c_str(), buffer) == 1 ||
+         ::inet_pton(AF_INET6, host.c_str(), buffer) == 1;
+}
+
+std::string address_text(const sockaddr_storage& address) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (address.ss_family == AF_INET) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&address);
+    ::inet_ntop(AF_INET, &v4->sin_addr, text, sizeof text);
+    return std::string(text) + ":" + std::to_string(ntohs(v4->sin_port));
+  }
+  const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&address);
+  ::inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text);
+  return "[" + std::string(text) + "]:" + std::to_string(ntohs(v6->sin6_port));
+}
+
+std::string resumption_kind(const HandshakeOutcome& first) {
+  if (!first.session) {
+    return "";
+  }
+  if (first.protocol == "TLSv1.3") {
+    return "TLS 1.3 PSK";
+  }
+  return SSL_SESSION_has_ticket(first.session.get()) == 1 ? "session ticket" : "session id";
+}
+
+}  // namespace
+
+std::string_view to_string(Severity severity) {
+  switch (severity) {
+    case Severity::info: return "info";
+    case Severity::warning: return "warning";
+    case Severity::error: return "error";
+    default: return "error";
+  }
+}
+
+bool ProbeReport::has_error() const {
+  return std::ranges::any_of(findings,
+                             [](const ProbeFinding& f) { return f.severity == Severity::error; });
+}
+
+Result<std::pair<sockaddr_storage, socklen_t>> resolve_endpoint(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const std::string service = std::to_string(port);
+  if (const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found); rc != 0) {
+    return fail(Errc::network, std::string("cannot resolve: ") + ::gai_strerror(rc), host);
+  }
+  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> owned(found, &::freeaddrinfo);
+  std::pair<sockaddr_storage, socklen_t> out{};
+  std::memcpy(&out.first, found->ai_addr, found->ai_addrlen);
+  out.second = found->ai_addrlen;
+  return out;
+}
+
+Result<Prober> Prober::create(const TrustStore& anchors, const PublicSuffixes& suffixes) {
+  CK_TRY(context, make_probe_context({}));
+  return Prober(std::move(context), anchors, suffixes);
+}
+
+Result<ProbeReport> Prober::probe(const ProbeRequest& request) const {
+  ProbeReport report;
+  report.target = request.host + ":" + std::to_string(request.port);
+  report.sni = !request.sni.empty() ? request.sni : is_ip_literal(request.host) ? "" : request.host;
+  const auto begin = std::chrono::steady_clock::now();
+  CK_TRY(endpoint,
+         resolve_endpoint(request.connect_address.empty() ? request.host : request.connect_address,
+                          request.port));
+  const auto resolved = std::chrono::steady_clock::now();
+  report.resolve_ms = std::chrono::duration<double, std::milli>(resolved - begin).count();
+  report.address = address_text(endpoint.first);
+
+  HandshakeSetup setup{context_.get(), endpoint.first, endpoint.second, report.sni,
+                       nullptr,        true,           request.trace,   request.timeout};
+  Handshake first(setup);
+  Handshake* one[] = {&first};
+  run_handshakes(one, 1);
+  report.handshake = std::move(first.outcome());
+  if (!report.handshake.completed) {
+    return fail(report.handshake.error.within(report.target + " (" + report.address + ")"));
+  }
+  report.total_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin).count();
+
+  // Resumption and the no-SNI certificate, at once.
+  HandshakeSetup again = setup;
+  again.resume = report.handshake.session.get();
+  again.wait_for_ticket = false;
+  again.trace = false;
+  HandshakeSetup bare = again;
+  bare.resume = nullptr;
+  bare.sni.clear();
+  Handshake resumed(again);
+  Handshake without_sni(bare);
+  Handshake* both[] = {&resumed, &without_sni};
+  run_handshakes(report.handshake.session ? std::span<Handshake* const>(both)
+                                          : std::span<Handshake* const>(both).subspan(1),
+                 2);
+  report.resumption = resumption_kind(report.handshake);
+  report.resumption_accepted = resumed.outcome().completed && resumed.outcome().resumed;
+  if (without_sni.outcome().completed && !without_sni.outcome().chain.empty() &&
+      !report.handshake.chain.empty()) {
+    report.same_certificate_without_sni = X509_cmp(without_sni.outcome().chain.front().get(),
+                                                   report.handshake.chain.front().get()) == 0;
+  }
+  for (auto& cert : report.handshake.chain) {
+    X509_up_ref(cert.get());
+    auto prepared = prepare(ossl::X509Ptr(cert.get()));
+    if (!prepared) {
+      report.findings.push_back(
+          {Severity::error, "malformed",
+           "a served certificate does not parse: " + prepared.error().message});
+      return report;
+    }
+    report.served.push_back(std::move(*prepared));
+  }
+  assess(report, request);
+  return report;
+}
+
+// Verifies what was served and turns it into findings.
+void Prober::assess(ProbeReport& report, const ProbeRequest& request) const {
+  if (report.served.empty()) {
+    report.findings.push_back(
+        {Severity::error, "no_certificate", "the server sent no certificate"});
+    return;
+  }
+  VerifyOptions options;
+  options.at = request.now;
+  options.hostname = report.sni;
+  if (report.sni.empty() && is_ip_literal(request.host)) {
+    options.ip = request.host;
+  }
+  const PreparedCertificate& leaf = report.served.front();
+  report.validation = verifier_.verify(
+      leaf, std::span<const PreparedCertificate>(report.served).subspan(1), options);
+  for (const auto& f : report.validation.findings) {
+    const bool incomplete = f.code == VerifyCode::missing_intermediate;
+    report.findings.push_back(
+        {Severity::error, incomplete ? "incomplete_chain" : std::string(to_string(f.code)),
+         incomplete ? "incomplete chain: the server does not send the intermediate for " +
+                          report.validation.path.back()->facts.info.issuer
+                    : f.message});
+  }
+  for (std::size_t i = 1; i < report.served.size(); ++i) {
+    if (report.served[i].facts.info.self_issued) {
+      report.findings.push_back({Severity::info, "root_sent",
+                                 "the server sends a root certificate (" +
+                                     report.served[i].facts.info.subject +
+                                     "), which clients ignore"});
+    }
+  }
+  const std::int64_t left = leaf.facts.info.not_after - request.now;
+  if (left >= 0 && left < request.expiring_days * 86400LL) {
+    report.findings.push_back({Severity::warning, "expiring",
+                               "expires in " + std::to_string(left / 86400) + " days (" +
+                                   format_rfc3339(leaf.facts.info.not_after) + ")"});
+  }
+  StapleReport& staple = report.staple;
+  staple.present = !report.handshake.stapled_ocsp.empty();
+  const X509* issuer =
+      report.validation.path.size() > 1 ? report.validation.path[1]->cert.get() : nullptr;
+  if (staple.present && issuer) {
+    auto answer =
+        verify_ocsp_response(report.handshake.stapled_ocsp, *leaf.cert, *issuer, request.now);
+    staple.verified = answer.has_value();
+    staple.status = answer ? std::string(to_string(answer->status)) : "";
+    staple.next_update = answer ? answer->next_update : 0;
+    staple.error = answer ? "" : answer.error().message;
+    if (!answer || answer->status != OcspCertStatus::good) {
+      report.findings.push_back({Severity::error, "bad_staple",
+                                 answer
+                                     ? "the stapled OCSP response says " + staple.status
+                                     : "the stapled OCSP response is not valid: " + staple.error});
+    }
+  }
+  if (!staple.present && leaf.facts.must_staple) {
+    report.findings.push_back(
+        {Severity::error, "must_staple_without_staple",
+         "the certificate requires a staple (must-staple) but none was sent"});
+  }
+  if (report.same_certificate_without_sni == false) {
+    report.findings.push_back(
+        {Severity::info, "sni_dependent", "without SNI the server sends another certificate"});
+  }
+}
+
+}  // namespace ck::validator

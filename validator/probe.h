@@ -1,0 +1,87 @@
+#pragma once
+// A live probe of one TLS endpoint: a full handshake, then a resumption attempt
+// and a handshake without SNI (both at once, through the handshake engine), the
+// served chain verified by ChainVerifier with the SNI name as host name, and
+// the stapled OCSP response verified. Findings carry a severity; the caller
+// decides what to do with them (exit codes, alerts).
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "validator/chain_verifier.h"
+#include "validator/handshake.h"
+#include "validator/ocsp.h"
+
+namespace ck::validator {
+
+struct ProbeRequest {
+  std::string host;
+  int port = 443;
+  std::string sni;              // "" = host, unless host is an IP address
+  std::string connect_address;  // connect here instead of resolving host
+  std::chrono::milliseconds timeout{10'000};
+  bool trace = false;
+  std::int64_t now = 0;  // wall clock, Unix seconds, for validity
+  int expiring_days = 14;
+};
+
+enum class Severity { info, warning, error };
+[[nodiscard]] std::string_view to_string(Severity severity);
+
+struct ProbeFinding {
+  Severity severity = Severity::info;
+  std::string code;  // stable: "expired", "hostname_mismatch", "incomplete_chain", "drift"...
+  std::string message;
+};
+
+struct StapleReport {
+  bool present = false;
+  bool verified = false;
+  std::string status;  // good, revoked, unknown
+  std::int64_t next_update = 0;
+  std::string error;
+};
+
+struct ProbeReport {
+  std::string target;   // host:port as asked
+  std::string address;  // the address connected to
+  std::string sni;
+  double resolve_ms = 0;
+  double total_ms = 0;
+  HandshakeOutcome handshake;               // the first, full handshake
+  std::vector<PreparedCertificate> served;  // as served, leaf first
+  ChainResult validation;                   // points into `served` and the trust anchors
+  StapleReport staple;
+  bool resumption_accepted = false;
+  std::string resumption;  // "TLS 1.3 PSK", "session ticket", "session id", "" when none offered
+  std::optional<bool> same_certificate_without_sni;  // nullopt: that handshake failed
+  std::vector<ProbeFinding> findings;
+
+  [[nodiscard]] bool has_error() const;
+};
+
+class Prober {
+ public:
+  // `anchors` and `suffixes` must outlive the prober and its reports.
+  [[nodiscard]] static Result<Prober> create(const TrustStore& anchors,
+                                             const PublicSuffixes& suffixes);
+  // Fails only when the endpoint cannot be reached or does not complete a TLS
+  // handshake; everything else is a finding.
+  [[nodiscard]] Result<ProbeReport> probe(const ProbeRequest& request) const;
+
+ private:
+  Prober(ossl::SslCtx context, const TrustStore& anchors, const PublicSuffixes& suffixes)
+      : context_(std::move(context)), verifier_(anchors, suffixes) {}
+  void assess(ProbeReport& report, const ProbeRequest& request) const;
+
+  ossl::SslCtx context_;
+  ChainVerifier verifier_;
+};
+
+// Resolves host (or connect_address) and port to one address, IPv4 or IPv6.
+[[nodiscard]] Result<std::pair<sockaddr_storage, socklen_t>> resolve_endpoint(
+    const std::string& host, int port);
+
+}  // namespace ck::validator
