@@ -202,7 +202,11 @@ void Handshake::finish_connect(MonoTime now) {
   if (!ssl_ || SSL_set_fd(ssl_.get(), fd_) != 1 ||
       (!setup_.sni.empty() && set_server_name(ssl_.get(), setup_.sni) != 1) ||
       SSL_set_tlsext_status_type(ssl_.get(), TLSEXT_STATUSTYPE_ocsp) != 1 ||
-      (setup_.resume && SSL_set_session(ssl_.get(), setup_.resume) != 1)) {
+      (setup_.resume && SSL_set_session(ssl_.get(), setup_.resume) != 1) ||
+      (!setup_.cipher_list.empty() &&
+       SSL_set_cipher_list(ssl_.get(), setup_.cipher_list.c_str()) != 1) ||
+      (!setup_.ciphersuites.empty() &&
+       SSL_set_ciphersuites(ssl_.get(), setup_.ciphersuites.c_str()) != 1)) {
     fail(ossl::error(Errc::crypto, "cannot set up the TLS client"));
     return;
   }
@@ -327,16 +331,18 @@ void Handshake::on_session(SSL_SESSION* session) {
   outcome_.session.reset(session);
 }
 
-void run_handshakes(std::span<Handshake* const> handshakes, std::size_t concurrency) {
+void run_handshakes(const std::function<Handshake*()>& next, std::size_t concurrency,
+                    const std::function<void(Handshake&)>& done) {
   std::vector<Handshake*> active;
-  std::size_t next = 0;
   std::vector<pollfd> fds;
-  while (next < handshakes.size() || !active.empty()) {
-    while (active.size() < std::max<std::size_t>(concurrency, 1) && next < handshakes.size()) {
-      Handshake* h = handshakes[next++];
-      h->start();
-      if (!h->done()) {
-        active.push_back(h);
+  bool more = true;
+  while (more || !active.empty()) {
+    while (more && active.size() < std::max<std::size_t>(concurrency, 1)) {
+      Handshake* h = next();
+      more = h != nullptr;
+      if (h) {
+        h->start();
+        h->done() ? done(*h) : active.push_back(h);
       }
     }
     if (active.empty()) {
@@ -356,8 +362,20 @@ void run_handshakes(std::span<Handshake* const> handshakes, std::size_t concurre
         active[i]->step(now);
       }
     }
-    std::erase_if(active, [](Handshake* h) { return h->done(); });
+    std::erase_if(active, [&](Handshake* h) {
+      if (h->done()) {
+        done(*h);
+        return true;
+      }
+      return false;
+    });
   }
+}
+
+void run_handshakes(std::span<Handshake* const> handshakes, std::size_t concurrency) {
+  std::size_t next = 0;
+  run_handshakes([&] { return next < handshakes.size() ? handshakes[next++] : nullptr; },
+                 concurrency, [](Handshake&) {});
 }
 
 }  // namespace ck::validator

@@ -12,6 +12,7 @@
 #include <netdb.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -47,6 +48,8 @@ struct HandshakeSetup {
   socklen_t address_length = 0;
   std::string sni;                // "" sends no server name
   SSL_SESSION* resume = nullptr;  // borrowed: offered for resumption
+  std::string cipher_list;        // TLS <= 1.2 ciphers offered, in order; "" = the context's
+  std::string ciphersuites;       // TLS 1.3 suites offered, in order; "" = the context's
   bool wait_for_ticket = false;   // TLS 1.3: read on until a NewSessionTicket arrives
   bool trace = false;
   std::chrono::milliseconds timeout{10'000};
@@ -116,8 +119,13 @@ class Handshake {
   bool last_flight_sent_ = false;
 };
 
-// Drives every handshake to its end from one poll loop, at most `concurrency`
-// connections open at a time. Returns when all are done.
+// Drives handshakes to their end from one poll loop, at most `concurrency`
+// connections open at a time: takes each from `next` (null when there are no
+// more) and tells `done` when it has finished. The caller owns the handshakes;
+// each must live until `done` has been called for it. Returns when all are done.
+void run_handshakes(const std::function<Handshake*()>& next, std::size_t concurrency,
+                    const std::function<void(Handshake&)>& done);
+// The same over handshakes the caller owns.
 void run_handshakes(std::span<Handshake* const> handshakes, std::size_t concurrency);
 
 }  // namespace ck::validator

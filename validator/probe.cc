@@ -88,8 +88,14 @@ Result<ProbeReport> Prober::probe(const ProbeRequest& request) const {
   report.resolve_ms = std::chrono::duration<double, std::milli>(resolved - begin).count();
   report.address = address_text(endpoint.first);
 
-  HandshakeSetup setup{context_.get(), endpoint.first, endpoint.second, report.sni,
-                       nullptr,        true,           request.trace,   request.timeout};
+  HandshakeSetup setup;
+  setup.context = context_.get();
+  setup.address = endpoint.first;
+  setup.address_length = endpoint.second;
+  setup.sni = report.sni;
+  setup.wait_for_ticket = true;
+  setup.trace = request.trace;
+  setup.timeout = request.timeout;
   Handshake first(setup);
   Handshake* one[] = {&first};
   run_handshakes(one, 1);
