@@ -73,7 +73,11 @@ inline void free_object_stack(STACK_OF(ASN1_OBJECT) * p) {
 inline void free_integer_stack(STACK_OF(ASN1_INTEGER) * p) {
   sk_ASN1_INTEGER_pop_free(p, ASN1_INTEGER_free);
 }
+inline void free_cipher_stack(STACK_OF(SSL_CIPHER) * p) {
+  sk_SSL_CIPHER_free(p);  // the ciphers themselves are the library's static tables
+}
 using OpensslString = std::unique_ptr<char, Deleter<free_openssl_string>>;
+using CipherStack = std::unique_ptr<STACK_OF(SSL_CIPHER), Deleter<free_cipher_stack>>;
 using ExtendedKeyUsage = std::unique_ptr<STACK_OF(ASN1_OBJECT), Deleter<free_object_stack>>;
 using TlsFeature = std::unique_ptr<STACK_OF(ASN1_INTEGER), Deleter<free_integer_stack>>;
 using NameConstraintsPtr = std::unique_ptr<NAME_CONSTRAINTS, Deleter<NAME_CONSTRAINTS_free>>;

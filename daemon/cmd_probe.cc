@@ -12,6 +12,7 @@
 #include "daemon/cli.h"
 #include "validator/probe.h"
 #include "validator/public_suffix.h"
+#include "validator/scan.h"
 
 namespace ck::daemon {
 namespace {
@@ -26,6 +27,7 @@ struct ProbeOptions {
   std::string ca_file;
   int warn_days = 14;
   bool trace = false;
+  bool scan = false;
   bool json = false;
 };
 
@@ -93,6 +95,35 @@ std::expected<std::optional<validator::ProbeFinding>, CommandFailure> drift_agai
   return validator::ProbeFinding{
       validator::Severity::error, "drift",
       "serves " + what + "; the inventory's current one is " + current->sha256.substr(0, 16)};
+}
+
+nlohmann::json scan_json(const validator::ScanReport& scan) {
+  nlohmann::json versions = nlohmann::json::array();
+  for (const auto& v : scan.versions) {
+    versions.push_back({{"version", v.version},
+                        {"state", v.state},
+                        {"ciphers", v.ciphers},
+                        {"server_preference", v.server_preference}});
+  }
+  return {{"versions", std::move(versions)},
+          {"handshakes", scan.handshakes},
+          {"elapsed_ms", scan.elapsed_ms}};
+}
+
+std::string scan_text(const validator::ScanReport& scan) {
+  std::string out =
+      fmt::format("  scan      {} handshakes in {:.1f} ms\n", scan.handshakes, scan.elapsed_ms);
+  for (const auto& v : scan.versions) {
+    const std::string detail =
+        v.ciphers.empty() ? ""
+                          : fmt::format(" ({} ciphers, {} order)", v.ciphers.size(),
+                                        v.server_preference ? "server" : "client");
+    out += fmt::format("    {:<8} {}{}\n", v.version, v.state, detail);
+    for (const auto& c : v.ciphers) {
+      out += fmt::format("      {}\n", c);
+    }
+  }
+  return out;
 }
 
 nlohmann::json report_json(const validator::ProbeReport& r) {
@@ -257,7 +288,28 @@ int run_probe(const CliContext& context, const ProbeOptions& o) {
                                       normalized_fingerprint(o.expect_fingerprint).substr(0, 16)});
     }
   }
-  fmt::print("{}", o.json ? report_json(*report).dump(2) + "\n" : report_text(*report));
+  std::optional<validator::ScanReport> scan;
+  if (o.scan) {
+    auto endpoint =
+        validator::resolve_endpoint(o.connect.empty() ? request.host : o.connect, request.port);
+    auto scanned = endpoint ? validator::scan_endpoint({endpoint->first, endpoint->second,
+                                                        report->sni, request.timeout, 32})
+                            : std::unexpected(endpoint.error());
+    if (!scanned) {
+      return report_failure(failure_from(scanned.error()));
+    }
+    scan = std::move(*scanned);
+    report->findings.insert(report->findings.end(), scan->findings.begin(), scan->findings.end());
+  }
+  if (o.json) {
+    nlohmann::json j = report_json(*report);
+    if (scan) {
+      j["scan"] = scan_json(*scan);
+    }
+    fmt::print("{}\n", j.dump(2));
+  } else {
+    fmt::print("{}{}", report_text(*report), scan ? scan_text(*scan) : "");
+  }
   return report->has_error() ? kExitProblem : kExitOk;
 }
 
@@ -284,6 +336,9 @@ void add_probe_command(CLI::App& app, CliContext& context, int& exit_code) {
                   "the SHA-256 fingerprint the served leaf must have")
       ->excludes(expect);
   cmd->add_flag("--trace", o->trace, "print the handshake message by message");
+  cmd->add_flag("--scan", o->scan,
+                "also find the protocol versions and cipher suites the server accepts, its "
+                "preference, and weak or legacy ones");
   cmd->add_option("--timeout", o->timeout, "bound on the whole handshake, e.g. 5s")
       ->capture_default_str();
   cmd->add_option("--ca-file", o->ca_file, "trust anchors (default: the system store)");

@@ -6,9 +6,12 @@
 
 #include <doctest/doctest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "tests/validator/ocsp_fixture.h"
+#include "validator/scan.h"
 
 using namespace ck;
 using namespace ck::test;
@@ -266,4 +269,76 @@ TEST_CASE("probe: nginx with a staple and two names chosen by SNI") {
   CHECK(b_report["staple"]["present"] == false);
   CHECK(b_report["same_certificate_without_sni"] == false);
   CHECK(has_finding(b_report, "sni_dependent"));
+}
+
+TEST_CASE("probe --scan: versions, ciphers, preference, legacy protocols") {
+  require_program("openssl");
+  ProbePki pki;
+  const Issued leaf = pki.leaf("www.example.test", pki.now - kDay, pki.now + 60 * kDay);
+  auto scan = [&](std::vector<std::string> server_flags) {
+    auto server = pki.serve(leaf, std::move(server_flags));
+    auto r = pki.probe(server->target(), {"--sni", "www.example.test", "--scan"});
+    auto report = json::parse(r.out, nullptr, false);
+    REQUIRE_MESSAGE(report.is_object(), r.err);
+    std::map<std::string, json> versions;
+    for (const auto& v : report["scan"]["versions"]) {
+      versions[v["version"]] = v;
+    }
+    return std::tuple(r.exit_code, report, versions);
+  };
+  SUBCASE("TLS 1.3 only") {
+    auto [exit_code, report, versions] = scan({"-tls1_3"});
+    CHECK(exit_code == 0);
+    CHECK(versions["TLSv1.3"]["state"] == "accepted");
+    CHECK(versions["TLSv1.3"]["ciphers"].size() >= 2);
+    CHECK(versions["TLSv1.2"]["state"] == "refused");
+    CHECK(versions["TLSv1"]["state"] == "refused");
+    CHECK(versions["SSLv3"]["state"] == "not testable");
+    CHECK_FALSE(has_finding(report, "legacy_protocol"));
+  }
+  SUBCASE("TLS 1.0 enabled, the server's own cipher order") {
+    auto [exit_code, report, versions] =
+        scan({"-min_protocol", "TLSv1", "-cipher", "DEFAULT:@SECLEVEL=0", "-serverpref"});
+    CHECK(exit_code == 0);  // a warning, not an error
+    CHECK(versions["TLSv1"]["state"] == "accepted");
+    CHECK(versions["TLSv1.1"]["state"] == "accepted");
+    CHECK(has_finding(report, "legacy_protocol"));
+    CHECK(versions["TLSv1.2"]["server_preference"] == true);
+  }
+}
+
+TEST_CASE("weak ciphers are findings by what they are made of") {
+  using validator::CipherTraits;
+  struct Case {
+    CipherTraits cipher;
+    const char* code;  // "" = fine
+    validator::Severity severity;
+  };
+  for (const Case& c : {
+           Case{{"ECDHE-ECDSA-AES128-GCM-SHA256", NID_kx_ecdhe, NID_auth_ecdsa, NID_aes_128_gcm},
+                "",
+                validator::Severity::info},
+           Case{{"NULL-SHA256", NID_kx_rsa, NID_auth_rsa, NID_undef},
+                "weak_cipher",
+                validator::Severity::error},
+           Case{{"ADH-AES128-SHA", NID_kx_dhe, NID_auth_null, NID_aes_128_cbc},
+                "weak_cipher",
+                validator::Severity::error},
+           Case{{"RC4-SHA", NID_kx_rsa, NID_auth_rsa, NID_rc4},
+                "weak_cipher",
+                validator::Severity::error},
+           Case{{"DES-CBC3-SHA", NID_kx_rsa, NID_auth_rsa, NID_des_ede3_cbc},
+                "weak_cipher",
+                validator::Severity::warning},
+           Case{{"AES128-SHA", NID_kx_rsa, NID_auth_rsa, NID_aes_128_cbc},
+                "no_forward_secrecy",
+                validator::Severity::warning},
+       }) {
+    CAPTURE(c.cipher.name);
+    auto f = validator::cipher_weakness(c.cipher);
+    CHECK((f ? f->code : std::string()) == c.code);
+    if (f) {
+      CHECK(f->severity == c.severity);
+    }
+  }
 }

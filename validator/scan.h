@@ -1,0 +1,53 @@
+#pragma once
+// `probe --scan`: which protocol versions and cipher suites a server accepts,
+// and its preference among them. Every candidate is one handshake offering
+// just that version or cipher; they run concurrently through the handshake
+// engine, which is what makes a scan fast. Weak ciphers and legacy protocols
+// become findings.
+
+#include <string>
+#include <vector>
+
+#include "validator/handshake.h"
+#include "validator/probe.h"
+
+namespace ck::validator {
+
+// What a cipher suite is made of, as OpenSSL describes it.
+struct CipherTraits {
+  std::string name;
+  int key_exchange_nid = NID_undef;    // NID_kx_rsa: no forward secrecy
+  int authentication_nid = NID_undef;  // NID_auth_null: anonymous
+  int cipher_nid = NID_undef;          // NID_undef: no encryption
+};
+[[nodiscard]] CipherTraits traits_of(const SSL_CIPHER& cipher);
+
+// Pure: the finding a cipher earns, if any. NULL, EXPORT, anonymous and RC4
+// are errors; 3DES and key exchange without forward secrecy are warnings.
+[[nodiscard]] std::optional<ProbeFinding> cipher_weakness(const CipherTraits& cipher);
+
+struct VersionScan {
+  std::string version;               // "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3", "SSLv3", "SSLv2"
+  std::string state;                 // "accepted", "refused", "not testable"
+  std::vector<std::string> ciphers;  // accepted: in the server's order when it has one
+  bool server_preference = false;
+};
+
+struct ScanReport {
+  std::vector<VersionScan> versions;
+  std::vector<ProbeFinding> findings;
+  int handshakes = 0;
+  double elapsed_ms = 0;
+};
+
+struct ScanRequest {
+  sockaddr_storage address{};
+  socklen_t address_length = 0;
+  std::string sni;
+  std::chrono::milliseconds timeout{5'000};
+  std::size_t concurrency = 32;
+};
+
+[[nodiscard]] Result<ScanReport> scan_endpoint(const ScanRequest& request);
+
+}  // namespace ck::validator
