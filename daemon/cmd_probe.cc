@@ -1,10 +1,14 @@
 // certkeeper probe HOST[:PORT] [--sni NAME] [--connect ADDR] [--expect NAME |
-//   --expect-fingerprint SHA256] [--trace] [--timeout DURATION] [--ca-file FILE] [--json]
+//   --expect-fingerprint SHA256] [--trace] [--scan] [--timeout DURATION] [--ca-file FILE] [--json]
+// certkeeper probe --targets FILE [--concurrency N] [--json]
 
 #include <fmt/core.h>
+#include <unistd.h>
 #include <CLI/CLI.hpp>
+
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "core/atomic_file.h"
 #include "core/duration.h"
@@ -26,6 +30,8 @@ struct ProbeOptions {
   std::string timeout = "10s";
   std::string ca_file;
   int warn_days = 14;
+  std::string targets_file;
+  std::size_t concurrency = 64;
   bool trace = false;
   bool scan = false;
   bool json = false;
@@ -114,10 +120,10 @@ std::string scan_text(const validator::ScanReport& scan) {
   std::string out =
       fmt::format("  scan      {} handshakes in {:.1f} ms\n", scan.handshakes, scan.elapsed_ms);
   for (const auto& v : scan.versions) {
-    const std::string detail =
-        v.ciphers.empty() ? ""
-                          : fmt::format(" ({} ciphers, {} order)", v.ciphers.size(),
-                                        v.server_preference ? "server" : "client");
+    const std::string detail = v.ciphers.empty()
+                                   ? ""
+                                   : fmt::format(" ({} ciphers, {} order)", v.ciphers.size(),
+                                                 v.server_preference ? "server" : "client");
     out += fmt::format("    {:<8} {}{}\n", v.version, v.state, detail);
     for (const auto& c : v.ciphers) {
       out += fmt::format("      {}\n", c);
@@ -242,8 +248,96 @@ std::expected<validator::TrustStore, CommandFailure> load_anchors(const std::str
   return anchors;
 }
 
+// --targets FILE: "HOST[:PORT] [SNI]" per line; blank lines and # comments skipped.
+std::expected<std::vector<validator::ProbeRequest>, CommandFailure> read_targets(
+    const ProbeOptions& o, const validator::ProbeRequest& defaults) {
+  auto text = read_file(o.targets_file, 64u << 20);
+  if (!text) {
+    return std::unexpected(CommandFailure{kExitUsage, "--targets: " + text.error().describe()});
+  }
+  std::vector<validator::ProbeRequest> requests;
+  std::istringstream lines(*text);
+  std::string line;
+  for (int number = 1; std::getline(lines, line); ++number) {
+    std::istringstream words(line.substr(0, line.find('#')));
+    std::string target_text;
+    std::string sni;
+    if (!(words >> target_text)) {
+      continue;
+    }
+    words >> sni;
+    auto target = parse_target(target_text);
+    if (!target) {
+      return std::unexpected(CommandFailure{
+          kExitUsage,
+          o.targets_file + ":" + std::to_string(number) + ": " + target.error().message});
+    }
+    validator::ProbeRequest request = defaults;
+    request.host = target->first;
+    request.port = target->second;
+    request.sni = sni;
+    requests.push_back(std::move(request));
+  }
+  return requests;
+}
+
+// Bulk: JSON lines (or a line of text) per target as each completes; a
+// progress line on a terminal. Exit 3 if any target was unreachable, else 1
+// if any had an error finding.
+int run_bulk(const validator::Prober& prober, const std::vector<validator::ProbeRequest>& requests,
+             const ProbeOptions& o) {
+  const bool progress = ::isatty(STDERR_FILENO) == 1;
+  std::size_t finished = 0;
+  std::size_t unreachable = 0;
+  std::size_t with_errors = 0;
+  prober.probe_many(requests, o.concurrency, [&](std::size_t index, auto result) {
+    ++finished;
+    const auto& request = requests[index];
+    const std::string target = request.host + ":" + std::to_string(request.port);
+    if (!result) {
+      ++unreachable;
+      if (o.json) {
+        fmt::print("{}\n", nlohmann::json{{"target", target},
+                                          {"error",
+                                           {{"code", to_string(result.error().code)},
+                                            {"message", result.error().describe()}}}}
+                               .dump());
+      } else {
+        fmt::print("{}: unreachable: {}\n", target, result.error().describe());
+      }
+    } else {
+      with_errors += result->has_error() ? 1 : 0;
+      if (o.json) {
+        nlohmann::json j = report_json(*result);
+        j.erase("trace");
+        fmt::print("{}\n", j.dump());
+      } else {
+        fmt::print("{} (SNI {}): {} {}, chain {}, {} finding(s)\n", target,
+                   result->sni.empty() ? "none" : result->sni, result->handshake.protocol,
+                   result->handshake.cipher,
+                   result->validation.valid()
+                       ? "valid"
+                       : std::string(validator::to_string(result->validation.code)),
+                   result->findings.size());
+      }
+    }
+    if (progress) {
+      fmt::print(stderr, "\rprobed {}/{}, {} unreachable, {} with errors", finished,
+                 requests.size(), unreachable, with_errors);
+    }
+  });
+  if (progress) {
+    fmt::print(stderr, "\n");
+  }
+  return unreachable > 0 ? kExitRuntime : with_errors > 0 ? kExitProblem : kExitOk;
+}
+
 int run_probe(const CliContext& context, const ProbeOptions& o) {
-  auto target = parse_target(o.target);
+  if (o.target.empty() == o.targets_file.empty()) {
+    return report_failure(
+        CommandFailure{kExitUsage, "name one HOST[:PORT], or --targets FILE for many"});
+  }
+  auto target = o.targets_file.empty() ? parse_target(o.target) : std::pair(std::string(), 0);
   auto timeout = parse_duration(o.timeout);
   if (!target || !timeout || timeout->count() <= 0) {
     return report_failure(!target ? target.error()
@@ -267,6 +361,13 @@ int run_probe(const CliContext& context, const ProbeOptions& o) {
   request.trace = o.trace;
   request.now = context.clock().unix_seconds();
   request.expiring_days = o.warn_days;
+  if (!o.targets_file.empty()) {
+    auto requests = read_targets(o, request);
+    if (!requests) {
+      return report_failure(requests.error());
+    }
+    return run_bulk(*prober, *requests, o);
+  }
   auto report = prober->probe(request);
   if (!report) {
     return report_failure(CommandFailure{kExitRuntime, report.error().describe()});
@@ -327,7 +428,13 @@ void add_probe_command(CLI::App& app, CliContext& context, int& exit_code) {
       "the inventory's current certificate for NAME. Exit 1 when a finding is an error "
       "(invalid chain, expired, drift...), 3 when the endpoint cannot be reached or completes no "
       "TLS handshake.");
-  cmd->add_option("target", o->target, "HOST[:PORT]")->required();
+  cmd->add_option("target", o->target, "HOST[:PORT]");
+  cmd->add_option("--targets", o->targets_file,
+                  "probe every \"HOST[:PORT] [SNI]\" line of FILE concurrently; one result per "
+                  "line (JSON lines with --json)");
+  cmd->add_option("--concurrency", o->concurrency, "connections open at once with --targets")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
   cmd->add_option("--sni", o->sni, "server name to send (default: HOST unless it is an address)");
   cmd->add_option("--connect", o->connect, "connect to this address instead of resolving HOST");
   auto* expect = cmd->add_option("--expect", o->expect,

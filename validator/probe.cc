@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 
 #include "core/clock.h"
 
@@ -76,57 +77,41 @@ Result<Prober> Prober::create(const TrustStore& anchors, const PublicSuffixes& s
   return Prober(std::move(context), anchors, suffixes);
 }
 
-Result<ProbeReport> Prober::probe(const ProbeRequest& request) const {
-  ProbeReport report;
+Result<Prober::Started> Prober::begin(const ProbeRequest& request) const {
+  Started started;
+  ProbeReport& report = started.report;
   report.target = request.host + ":" + std::to_string(request.port);
   report.sni = !request.sni.empty() ? request.sni : is_ip_literal(request.host) ? "" : request.host;
-  const auto begin = std::chrono::steady_clock::now();
-  CK_TRY(endpoint,
-         resolve_endpoint(request.connect_address.empty() ? request.host : request.connect_address,
-                          request.port));
-  const auto resolved = std::chrono::steady_clock::now();
-  report.resolve_ms = std::chrono::duration<double, std::milli>(resolved - begin).count();
-  report.address = address_text(endpoint.first);
-
-  HandshakeSetup setup;
+  started.begin = std::chrono::steady_clock::now();
+  auto endpoint = resolve_endpoint(
+      request.connect_address.empty() ? request.host : request.connect_address, request.port);
+  if (!endpoint) {
+    return fail(endpoint.error().within(report.target));
+  }
+  report.resolve_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started.begin)
+          .count();
+  report.address = address_text(endpoint->first);
+  HandshakeSetup& setup = started.setup;
   setup.context = context_.get();
-  setup.address = endpoint.first;
-  setup.address_length = endpoint.second;
+  setup.address = endpoint->first;
+  setup.address_length = endpoint->second;
   setup.sni = report.sni;
-  setup.wait_for_ticket = true;
   setup.trace = request.trace;
   setup.timeout = request.timeout;
-  Handshake first(setup);
-  Handshake* one[] = {&first};
-  run_handshakes(one, 1);
-  report.handshake = std::move(first.outcome());
-  if (!report.handshake.completed) {
-    return fail(report.handshake.error.within(report.target + " (" + report.address + ")"));
-  }
-  report.total_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin).count();
+  return started;
+}
 
-  // Resumption and the no-SNI certificate, at once.
-  HandshakeSetup again = setup;
-  again.resume = report.handshake.session.get();
-  again.wait_for_ticket = false;
-  again.trace = false;
-  HandshakeSetup bare = again;
-  bare.resume = nullptr;
-  bare.sni.clear();
-  Handshake resumed(again);
-  Handshake without_sni(bare);
-  Handshake* both[] = {&resumed, &without_sni};
-  run_handshakes(report.handshake.session ? std::span<Handshake* const>(both)
-                                          : std::span<Handshake* const>(both).subspan(1),
-                 2);
-  report.resumption = resumption_kind(report.handshake);
-  report.resumption_accepted = resumed.outcome().completed && resumed.outcome().resumed;
-  if (without_sni.outcome().completed && !without_sni.outcome().chain.empty() &&
-      !report.handshake.chain.empty()) {
-    report.same_certificate_without_sni = X509_cmp(without_sni.outcome().chain.front().get(),
-                                                   report.handshake.chain.front().get()) == 0;
+Result<ProbeReport> Prober::finish(Started started, HandshakeOutcome outcome,
+                                   const ProbeRequest& request) const {
+  ProbeReport& report = started.report;
+  if (!outcome.completed) {
+    return fail(outcome.error.within(report.target + " (" + report.address + ")"));
   }
+  report.handshake = std::move(outcome);
+  report.total_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started.begin)
+          .count();
   for (auto& cert : report.handshake.chain) {
     X509_up_ref(cert.get());
     auto prepared = prepare(ossl::X509Ptr(cert.get()));
@@ -134,12 +119,87 @@ Result<ProbeReport> Prober::probe(const ProbeRequest& request) const {
       report.findings.push_back(
           {Severity::error, "malformed",
            "a served certificate does not parse: " + prepared.error().message});
-      return report;
+      return std::move(report);
     }
     report.served.push_back(std::move(*prepared));
   }
   assess(report, request);
+  return std::move(report);
+}
+
+Result<ProbeReport> Prober::probe(const ProbeRequest& request) const {
+  CK_TRY(started, begin(request));
+  started.setup.wait_for_ticket = true;
+  Handshake first(started.setup);
+  Handshake* one[] = {&first};
+  run_handshakes(one, 1);
+  // Resumption and the no-SNI certificate, at once.
+  HandshakeSetup again = started.setup;
+  again.resume = first.outcome().session.get();
+  again.wait_for_ticket = false;
+  again.trace = false;
+  HandshakeSetup bare = again;
+  bare.resume = nullptr;
+  bare.sni.clear();
+  Handshake resumed(again);
+  Handshake without_sni(bare);
+  if (first.outcome().completed) {
+    Handshake* both[] = {&resumed, &without_sni};
+    run_handshakes(first.outcome().session ? std::span<Handshake* const>(both)
+                                           : std::span<Handshake* const>(both).subspan(1),
+                   2);
+  }
+  const std::string resumption = resumption_kind(first.outcome());
+  X509* leaf = first.outcome().chain.empty() ? nullptr : first.outcome().chain.front().get();
+  const HandshakeOutcome& bare_outcome = without_sni.outcome();
+  std::optional<bool> same;
+  if (leaf && bare_outcome.completed && !bare_outcome.chain.empty()) {
+    same = X509_cmp(bare_outcome.chain.front().get(), leaf) == 0;
+  }
+  CK_TRY(report, finish(std::move(started), std::move(first.outcome()), request));
+  report.resumption = resumption;
+  report.resumption_accepted = resumed.outcome().completed && resumed.outcome().resumed;
+  report.same_certificate_without_sni = same;
+  if (same == false) {
+    report.findings.push_back(
+        {Severity::info, "sni_dependent", "without SNI the server sends another certificate"});
+  }
   return report;
+}
+
+void Prober::probe_many(
+    std::span<const ProbeRequest> requests, std::size_t concurrency,
+    const std::function<void(std::size_t, Result<ProbeReport>)>& on_report) const {
+  struct Job {
+    std::size_t index;
+    Started started;
+    std::unique_ptr<Handshake> handshake;
+  };
+  std::map<Handshake*, Job> jobs;
+  std::size_t next = 0;
+  run_handshakes(
+      [&]() -> Handshake* {
+        while (next < requests.size()) {
+          const std::size_t index = next++;
+          auto started = begin(requests[index]);
+          if (!started) {
+            on_report(index, std::unexpected(started.error()));
+            continue;
+          }
+          auto handshake = std::make_unique<Handshake>(started->setup);
+          Handshake* raw = handshake.get();
+          jobs.emplace(raw, Job{index, std::move(*started), std::move(handshake)});
+          return raw;
+        }
+        return nullptr;
+      },
+      concurrency,
+      [&](Handshake& done) {
+        auto node = jobs.extract(&done);
+        Job& job = node.mapped();
+        on_report(job.index,
+                  finish(std::move(job.started), std::move(done.outcome()), requests[job.index]));
+      });
 }
 
 // Verifies what was served and turns it into findings.

@@ -6,6 +6,7 @@
 // decides what to do with them (exit codes, alerts).
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -71,7 +72,21 @@ class Prober {
   // handshake; everything else is a finding.
   [[nodiscard]] Result<ProbeReport> probe(const ProbeRequest& request) const;
 
+  // Many endpoints from one poll loop, at most `concurrency` connections open:
+  // one full handshake each (no resumption or no-SNI attempts), verified and
+  // assessed. `on_report` gets each result as it completes, with its index.
+  void probe_many(std::span<const ProbeRequest> requests, std::size_t concurrency,
+                  const std::function<void(std::size_t, Result<ProbeReport>)>& on_report) const;
+
  private:
+  struct Started {
+    ProbeReport report;
+    HandshakeSetup setup;
+    MonoTime begin;
+  };
+  [[nodiscard]] Result<Started> begin(const ProbeRequest& request) const;
+  [[nodiscard]] Result<ProbeReport> finish(Started started, HandshakeOutcome outcome,
+                                           const ProbeRequest& request) const;
   Prober(ossl::SslCtx context, const TrustStore& anchors, const PublicSuffixes& suffixes)
       : context_(std::move(context)), verifier_(anchors, suffixes) {}
   void assess(ProbeReport& report, const ProbeRequest& request) const;

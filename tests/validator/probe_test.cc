@@ -8,6 +8,7 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <tuple>
 
 #include "tests/validator/ocsp_fixture.h"
@@ -341,4 +342,44 @@ TEST_CASE("weak ciphers are findings by what they are made of") {
       CHECK(f->severity == c.severity);
     }
   }
+}
+
+TEST_CASE("probe --targets: many endpoints from one loop, one JSON line each") {
+  require_program("openssl");
+  ProbePki pki;
+  const Issued leaf = pki.leaf("www.example.test", pki.now - kDay, pki.now + 60 * kDay);
+  auto server = pki.serve(leaf, {});
+  ScriptedHttpServer silent([](const std::string&) { return std::string(); });
+  const std::string silent_url = silent.url("/");
+  std::string targets = "# good ones, by SNI\n";
+  for (int i = 0; i < 20; ++i) {
+    targets += server->target() + " www.example.test\n";
+  }
+  targets += server->target() + " other.example.test\n";
+  targets += silent_url.substr(7, silent_url.find('/', 7) - 7) + "\n";
+  targets += "127.0.0.1:" + std::to_string(free_port()) + "\n";
+  auto r = certkeeper({"probe", "--targets", pki.write("targets.txt", targets), "--concurrency",
+                       "8", "--timeout", "2s", "--ca-file",
+                       pki.write("root.pem", pki.root.cert_pem()), "--json"});
+  CHECK(r.exit_code == 3);  // two were unreachable
+  int good = 0;
+  int mismatched = 0;
+  int unreachable = 0;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    auto j = json::parse(line, nullptr, false);
+    REQUIRE_MESSAGE(j.is_object(), line);
+    if (j.contains("error")) {
+      ++unreachable;
+    } else if (j["chain_valid"] == true) {
+      ++good;
+    } else if (j["chain_error"] == "hostname_mismatch") {
+      ++mismatched;
+    }
+  }
+  CHECK(good == 20);
+  CHECK(mismatched == 1);
+  CHECK(unreachable == 2);
+  CHECK(certkeeper({"probe"}).exit_code == 2);
+  CHECK(certkeeper({"probe", "--targets", pki.write("bad.txt", "host:notaport\n")}).exit_code == 2);
 }
