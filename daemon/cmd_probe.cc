@@ -393,9 +393,10 @@ int run_probe(const CliContext& context, const ProbeOptions& o) {
   if (o.scan) {
     auto endpoint =
         validator::resolve_endpoint(o.connect.empty() ? request.host : o.connect, request.port);
-    auto scanned = endpoint ? validator::scan_endpoint({endpoint->first, endpoint->second,
-                                                        report->sni, request.timeout, 32})
-                            : std::unexpected(endpoint.error());
+    auto scanned =
+        endpoint ? validator::scan_endpoint({prober->context(), endpoint->first, endpoint->second,
+                                             report->sni, request.timeout, 128})
+                 : std::unexpected(endpoint.error());
     if (!scanned) {
       return report_failure(failure_from(scanned.error()));
     }

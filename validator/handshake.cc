@@ -98,28 +98,30 @@ std::string signature_algorithm_of(SSL* ssl) {
 
 }  // namespace
 
-Result<ossl::SslCtx> make_probe_context(const ProbeContextOptions& o) {
+Result<ossl::SslCtx> make_probe_context() {
   ossl::SslCtx ctx(SSL_CTX_new(TLS_client_method()));
-  if (!ctx) {
+  if (!ctx || SSL_CTX_set_alpn_protos(ctx.get(), kAlpn, sizeof kAlpn - 1) != 0) {
     return std::unexpected(ossl::error(Errc::crypto, "cannot create a TLS context"));
   }
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);  // validator/ verifies (see header)
-  if (o.legacy) {
-    SSL_CTX_set_security_level(ctx.get(), 0);
-  }
-  const bool versions =
-      (o.min_version == 0 || SSL_CTX_set_min_proto_version(ctx.get(), o.min_version) == 1) &&
-      (o.max_version == 0 || SSL_CTX_set_max_proto_version(ctx.get(), o.max_version) == 1);
-  const bool ciphers =
-      (o.cipher_list.empty() || SSL_CTX_set_cipher_list(ctx.get(), o.cipher_list.c_str()) == 1) &&
-      (o.ciphersuites.empty() || SSL_CTX_set_ciphersuites(ctx.get(), o.ciphersuites.c_str()) == 1);
-  if (!versions || !ciphers || SSL_CTX_set_alpn_protos(ctx.get(), kAlpn, sizeof kAlpn - 1) != 0) {
-    return std::unexpected(ossl::error(Errc::invalid_argument, "unusable probe TLS settings"));
-  }
   SSL_CTX_set_session_cache_mode(ctx.get(),
                                  SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
   SSL_CTX_sess_set_new_cb(ctx.get(), new_session_callback);
   return ctx;
+}
+
+bool apply_offer(SSL& ssl, const HandshakeSetup& setup) {
+  if (setup.legacy) {
+    SSL_set_security_level(&ssl, 0);
+  }
+  const std::string ciphers = !setup.cipher_list.empty() ? setup.cipher_list
+                              : setup.legacy             ? "ALL:COMPLEMENTOFALL:@SECLEVEL=0"
+                                                         : "";
+  return (setup.min_version == 0 || SSL_set_min_proto_version(&ssl, setup.min_version) == 1) &&
+         (setup.max_version == 0 || SSL_set_max_proto_version(&ssl, setup.max_version) == 1) &&
+         (ciphers.empty() || SSL_set_cipher_list(&ssl, ciphers.c_str()) == 1) &&
+         (setup.ciphersuites.empty() ||
+          SSL_set_ciphersuites(&ssl, setup.ciphersuites.c_str()) == 1);
 }
 
 Handshake::Handshake(HandshakeSetup setup) : setup_(std::move(setup)) {}
@@ -203,10 +205,7 @@ void Handshake::finish_connect(MonoTime now) {
       (!setup_.sni.empty() && set_server_name(ssl_.get(), setup_.sni) != 1) ||
       SSL_set_tlsext_status_type(ssl_.get(), TLSEXT_STATUSTYPE_ocsp) != 1 ||
       (setup_.resume && SSL_set_session(ssl_.get(), setup_.resume) != 1) ||
-      (!setup_.cipher_list.empty() &&
-       SSL_set_cipher_list(ssl_.get(), setup_.cipher_list.c_str()) != 1) ||
-      (!setup_.ciphersuites.empty() &&
-       SSL_set_ciphersuites(ssl_.get(), setup_.ciphersuites.c_str()) != 1)) {
+      !apply_offer(*ssl_, setup_)) {
     fail(ossl::error(Errc::crypto, "cannot set up the TLS client"));
     return;
   }

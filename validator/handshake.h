@@ -25,15 +25,10 @@ namespace ck::validator {
 using SessionPtr = std::unique_ptr<SSL_SESSION, ossl::Deleter<SSL_SESSION_free>>;
 using MonoTime = std::chrono::steady_clock::time_point;
 
-// A TLS client context for probes. Shared by many handshakes (read-only once made).
-struct ProbeContextOptions {
-  int min_version = 0;  // TLS1_VERSION...; 0 = OpenSSL's default floor
-  int max_version = 0;
-  std::string cipher_list;   // TLS <= 1.2; "" = OpenSSL's default
-  std::string ciphersuites;  // TLS 1.3; "" = OpenSSL's default
-  bool legacy = false;       // security level 0: lets a scan attempt TLS 1.0/1.1 and weak ciphers
-};
-[[nodiscard]] Result<ossl::SslCtx> make_probe_context(const ProbeContextOptions& options);
+// The TLS client context of probes, shared by many handshakes (read-only once
+// made). What each handshake offers (versions, ciphers) is set per connection
+// from its HandshakeSetup.
+[[nodiscard]] Result<ossl::SslCtx> make_probe_context();
 
 struct TraceMessage {
   bool sent = false;  // client to server
@@ -48,9 +43,12 @@ struct HandshakeSetup {
   socklen_t address_length = 0;
   std::string sni;                // "" sends no server name
   SSL_SESSION* resume = nullptr;  // borrowed: offered for resumption
-  std::string cipher_list;        // TLS <= 1.2 ciphers offered, in order; "" = the context's
-  std::string ciphersuites;       // TLS 1.3 suites offered, in order; "" = the context's
-  bool wait_for_ticket = false;   // TLS 1.3: read on until a NewSessionTicket arrives
+  int min_version = 0;            // TLS1_VERSION...; 0 = the context's
+  int max_version = 0;
+  bool legacy = false;           // security level 0: old protocols and weak ciphers may be offered
+  std::string cipher_list;       // TLS <= 1.2 ciphers offered, in order; "" = the context's
+  std::string ciphersuites;      // TLS 1.3 suites offered, in order; "" = the context's
+  bool wait_for_ticket = false;  // TLS 1.3: read on until a NewSessionTicket arrives
   bool trace = false;
   std::chrono::milliseconds timeout{10'000};
 };
@@ -118,6 +116,9 @@ class Handshake {
   HandshakeOutcome outcome_;
   bool last_flight_sent_ = false;
 };
+
+// Applies a setup's version bounds, security level and cipher offers to `ssl`.
+[[nodiscard]] bool apply_offer(SSL& ssl, const HandshakeSetup& setup);
 
 // Drives handshakes to their end from one poll loop, at most `concurrency`
 // connections open at a time: takes each from `next` (null when there are no

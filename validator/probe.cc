@@ -73,7 +73,7 @@ Result<std::pair<sockaddr_storage, socklen_t>> resolve_endpoint(const std::strin
 }
 
 Result<Prober> Prober::create(const TrustStore& anchors, const PublicSuffixes& suffixes) {
-  CK_TRY(context, make_probe_context({}));
+  CK_TRY(context, make_probe_context());
   return Prober(std::move(context), anchors, suffixes);
 }
 

@@ -72,6 +72,9 @@ class Prober {
   // handshake; everything else is a finding.
   [[nodiscard]] Result<ProbeReport> probe(const ProbeRequest& request) const;
 
+  // The TLS context its handshakes use, for scans of the same endpoints.
+  [[nodiscard]] SSL_CTX* context() const { return context_.get(); }
+
   // Many endpoints from one poll loop, at most `concurrency` connections open:
   // one full handshake each (no resumption or no-SNI attempts), verified and
   // assessed. `on_report` gets each result as it completes, with its index.

@@ -1,7 +1,10 @@
 #include "validator/scan.h"
 
+#include <openssl/err.h>
+
 #include <algorithm>
 #include <map>
+#include <numeric>
 
 namespace ck::validator {
 namespace {
@@ -15,16 +18,13 @@ constexpr Version kVersions[] = {{"TLSv1", TLS1_VERSION},
                                  {"TLSv1.2", TLS1_2_VERSION},
                                  {"TLSv1.3", TLS1_3_VERSION}};
 
-// One context per version: that version only, everything the library can offer.
-Result<ossl::SslCtx> version_context(int version) {
-  return make_probe_context({version, version, "ALL:COMPLEMENTOFALL:@SECLEVEL=0", "", true});
-}
-
-// The cipher suites the library can offer in `context` (static library objects).
-std::vector<const SSL_CIPHER*> offerable_ciphers(SSL_CTX* context) {
+// The cipher suites the library can offer with `setup` (static library objects).
+std::vector<const SSL_CIPHER*> offerable_ciphers(const HandshakeSetup& setup) {
   std::vector<const SSL_CIPHER*> ciphers;
-  ossl::Ssl ssl(SSL_new(context));
-  ossl::CipherStack list(ssl ? SSL_get1_supported_ciphers(ssl.get()) : nullptr);
+  ossl::Ssl ssl(SSL_new(setup.context));
+  ossl::CipherStack list(ssl && apply_offer(*ssl, setup) ? SSL_get1_supported_ciphers(ssl.get())
+                                                         : nullptr);
+  ERR_clear_error();
   for (int i = 0; list && i < sk_SSL_CIPHER_num(list.get()); ++i) {
     ciphers.push_back(sk_SSL_CIPHER_value(list.get(), i));
   }
@@ -91,73 +91,161 @@ std::optional<ProbeFinding> cipher_weakness(const CipherTraits& c) {
   return std::nullopt;
 }
 
+namespace {
+
+// A list of cipher names to offer at one version.
+struct Offer {
+  std::size_t version;
+  std::vector<std::string> names;
+};
+
+// All offers at once; returns the chosen cipher of each ("" when refused).
+std::vector<std::string> offer_all(const std::vector<HandshakeSetup>& bases,
+                                   const std::vector<Offer>& offers, std::size_t concurrency,
+                                   int& count) {
+  std::vector<HandshakeSetup> setups;
+  for (const Offer& offer : offers) {
+    HandshakeSetup s = bases[offer.version];
+    (kVersions[offer.version].id == TLS1_3_VERSION ? s.ciphersuites : s.cipher_list) =
+        joined(offer.names);
+    setups.push_back(std::move(s));
+  }
+  return negotiate(setups, concurrency, count);
+}
+
+// Peels every offer at once: the server's choice is taken out and the rest
+// offered again, until it refuses or nothing is left. Returns, per offer, the
+// ciphers in the order the server chose them.
+std::vector<std::vector<std::string>> peel(const std::vector<HandshakeSetup>& bases,
+                                           std::vector<Offer> offers, std::size_t concurrency,
+                                           int& count) {
+  std::vector<std::vector<std::string>> chosen(offers.size());
+  std::vector<std::size_t> open(offers.size());
+  std::iota(open.begin(), open.end(), std::size_t{0});
+  while (!open.empty()) {
+    std::vector<Offer> round;
+    for (std::size_t i : open) {
+      round.push_back(offers[i]);
+    }
+    const auto picks = offer_all(bases, round, concurrency, count);
+    std::vector<std::size_t> still;
+    for (std::size_t k = 0; k < open.size(); ++k) {
+      auto& names = offers[open[k]].names;
+      if (std::ranges::find(names, picks[k]) == names.end()) {
+        continue;  // refused (or an answer we did not offer): this offer is done
+      }
+      chosen[open[k]].push_back(picks[k]);
+      std::erase(names, picks[k]);
+      if (!names.empty()) {
+        still.push_back(open[k]);
+      }
+    }
+    open = std::move(still);
+  }
+  return chosen;
+}
+
+}  // namespace
+
 Result<ScanReport> scan_endpoint(const ScanRequest& request) {
   const auto begin = std::chrono::steady_clock::now();
   ScanReport report;
   report.versions.push_back({"SSLv2", "not testable", {}, false});
   report.versions.push_back({"SSLv3", "not testable", {}, false});  // OpenSSL 3 offers neither
-  std::map<std::string, const SSL_CIPHER*> by_name;
+  // 1. Which versions: one handshake each, offering everything, all at once.
+  std::vector<HandshakeSetup> bases;
   for (const Version& v : kVersions) {
-    CK_TRY(context, version_context(v.id));
     HandshakeSetup base;
-    base.context = context.get();
+    base.context = request.context;
     base.address = request.address;
     base.address_length = request.address_length;
     base.sni = request.sni;
     base.timeout = request.timeout;
-    // Each cipher alone: accepted or not.
-    const std::vector<const SSL_CIPHER*> candidates = offerable_ciphers(context.get());
-    std::vector<HandshakeSetup> setups;
-    for (const SSL_CIPHER* cipher : candidates) {
-      HandshakeSetup s = base;
-      (v.id == TLS1_3_VERSION ? s.ciphersuites : s.cipher_list) = SSL_CIPHER_get_name(cipher);
-      setups.push_back(std::move(s));
+    base.min_version = base.max_version = v.id;
+    base.legacy = true;
+    bases.push_back(base);
+  }
+  const auto accepted = negotiate(bases, request.concurrency, report.handshakes);
+  // 2. Which ciphers, for the accepted versions: the candidates in small
+  // groups, each group peeled, all groups at once. A group the server refuses
+  // costs one handshake; an accepted cipher one more.
+  constexpr std::size_t kGroup = 8;
+  std::vector<VersionScan> results;
+  std::vector<Offer> groups;
+  std::vector<std::vector<std::string>> candidates(std::size(kVersions));
+  for (std::size_t v = 0; v < std::size(kVersions); ++v) {
+    results.push_back({kVersions[v].name, accepted[v].empty() ? "refused" : "accepted", {}, false});
+    if (accepted[v].empty()) {
+      continue;
     }
-    const auto chosen = negotiate(setups, request.concurrency, report.handshakes);
-    VersionScan result{v.name, "refused", {}, false};
-    for (std::size_t i = 0; i < candidates.size(); ++i) {
-      if (!chosen[i].empty()) {
-        result.ciphers.emplace_back(SSL_CIPHER_get_name(candidates[i]));
-        if (auto weak = cipher_weakness(traits_of(*candidates[i]))) {
-          weak->message = std::string(v.name) + " " + weak->message;
-          report.findings.push_back(std::move(*weak));
+    for (const SSL_CIPHER* cipher : offerable_ciphers(bases[v])) {
+      candidates[v].emplace_back(SSL_CIPHER_get_name(cipher));
+    }
+    for (std::size_t i = 0; i < candidates[v].size(); i += kGroup) {
+      const auto from = candidates[v].begin() + static_cast<std::ptrdiff_t>(i);
+      const auto to = candidates[v].begin() +
+                      static_cast<std::ptrdiff_t>(std::min(i + kGroup, candidates[v].size()));
+      groups.push_back({v, std::vector<std::string>(from, to)});
+    }
+  }
+  const auto found = peel(bases, groups, request.concurrency, report.handshakes);
+  for (std::size_t v = 0; v < std::size(kVersions); ++v) {
+    for (const auto& name : candidates[v]) {  // in the library's (our) order
+      for (std::size_t g = 0; g < groups.size(); ++g) {
+        if (groups[g].version == v && std::ranges::find(found[g], name) != found[g].end()) {
+          results[v].ciphers.push_back(name);
         }
       }
     }
-    // The server's order: offered first in ours and then reversed, the same
-    // choice means the server decides; then peel its choices off one by one.
-    auto offer = [&](const std::vector<std::string>& names) {
-      HandshakeSetup s = base;
-      (v.id == TLS1_3_VERSION ? s.ciphersuites : s.cipher_list) = joined(names);
-      return negotiate({s}, 1, report.handshakes).front();
-    };
-    if (result.ciphers.size() > 1) {
-      std::vector<std::string> reversed(result.ciphers.rbegin(), result.ciphers.rend());
-      const std::string first = offer(result.ciphers);
-      result.server_preference = !first.empty() && first == offer(reversed);
-      if (result.server_preference) {
-        std::vector<std::string> remaining = result.ciphers;
-        std::vector<std::string> ordered;
-        while (remaining.size() > 1) {
-          const std::string pick = ordered.empty() ? first : offer(remaining);
-          if (pick.empty() || std::ranges::find(remaining, pick) == remaining.end()) {
-            break;
-          }
-          ordered.push_back(pick);
-          std::erase(remaining, pick);
-        }
-        ordered.insert(ordered.end(), remaining.begin(), remaining.end());
-        result.ciphers = std::move(ordered);
+  }
+  // 3. Whose order: the accepted ciphers offered as they are and reversed at
+  // once; the same choice both times means the server's, which is then peeled.
+  std::vector<Offer> forward;
+  std::vector<Offer> reversed;
+  for (std::size_t v = 0; v < results.size(); ++v) {
+    if (results[v].ciphers.size() > 1) {
+      forward.push_back({v, results[v].ciphers});
+      reversed.push_back({v, {results[v].ciphers.rbegin(), results[v].ciphers.rend()}});
+    }
+  }
+  std::vector<Offer> both = forward;
+  both.insert(both.end(), reversed.begin(), reversed.end());
+  const auto picks = offer_all(bases, both, request.concurrency, report.handshakes);
+  std::vector<Offer> server_ordered;
+  for (std::size_t i = 0; i < forward.size(); ++i) {
+    const std::size_t v = forward[i].version;
+    results[v].server_preference = !picks[i].empty() && picks[i] == picks[forward.size() + i];
+    if (results[v].server_preference) {
+      server_ordered.push_back(forward[i]);
+    }
+  }
+  const auto ordered = peel(bases, server_ordered, request.concurrency, report.handshakes);
+  for (std::size_t i = 0; i < server_ordered.size(); ++i) {
+    auto& ciphers = results[server_ordered[i].version].ciphers;
+    std::vector<std::string> order = ordered[i];
+    for (const auto& name : ciphers) {  // any the server stopped choosing keep their place last
+      if (std::ranges::find(order, name) == order.end()) {
+        order.push_back(name);
       }
     }
-    if (!result.ciphers.empty()) {
-      result.state = "accepted";
-      if (v.id < TLS1_2_VERSION) {
-        report.findings.push_back({Severity::warning, "legacy_protocol",
-                                   std::string(v.name) + " is accepted (deprecated, RFC 8996)"});
+    ciphers = std::move(order);
+  }
+  std::map<std::string, const SSL_CIPHER*> by_name;
+  for (std::size_t v = 0; v < results.size(); ++v) {
+    for (const SSL_CIPHER* cipher : offerable_ciphers(bases[v])) {
+      by_name.emplace(SSL_CIPHER_get_name(cipher), cipher);
+    }
+    for (const auto& name : results[v].ciphers) {
+      if (auto weak = cipher_weakness(traits_of(*by_name.at(name)))) {
+        weak->message = std::string(kVersions[v].name) + " " + weak->message;
+        report.findings.push_back(std::move(*weak));
       }
     }
-    report.versions.push_back(std::move(result));
+    if (!results[v].ciphers.empty() && kVersions[v].id < TLS1_2_VERSION) {
+      report.findings.push_back({Severity::warning, "legacy_protocol",
+                                 results[v].version + " is accepted (deprecated, RFC 8996)"});
+    }
+    report.versions.push_back(std::move(results[v]));
   }
   report.elapsed_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin).count();

@@ -1,9 +1,11 @@
 #pragma once
 // `probe --scan`: which protocol versions and cipher suites a server accepts,
-// and its preference among them. Every candidate is one handshake offering
-// just that version or cipher; they run concurrently through the handshake
-// engine, which is what makes a scan fast. Weak ciphers and legacy protocols
-// become findings.
+// and its preference among them. Each version is tried with one handshake
+// offering everything; for the accepted ones every cipher is tried alone; the
+// same offer forwards and reversed tells whose order counts, and a server's own
+// order is peeled (offer, take its choice out, offer the rest). All of a step's
+// handshakes run at once through the handshake engine. Weak ciphers and legacy
+// protocols become findings.
 
 #include <string>
 #include <vector>
@@ -41,6 +43,7 @@ struct ScanReport {
 };
 
 struct ScanRequest {
+  SSL_CTX* context = nullptr;  // borrowed: a probe context (make_probe_context)
   sockaddr_storage address{};
   socklen_t address_length = 0;
   std::string sni;
