@@ -1,4 +1,5 @@
-// certkeeper probe HOST[:PORT] [--sni NAME] [--connect ADDR] [--expect NAME |
+// certkeeper probe HOST[:PORT] [--sni NAME] [--connect ADDR] [--starttls smtp|imap|pop3] [--expect
+// NAME |
 //   --expect-fingerprint SHA256] [--trace] [--scan] [--timeout DURATION] [--ca-file FILE] [--json]
 // certkeeper probe --targets FILE [--concurrency N] [--json]
 
@@ -25,6 +26,7 @@ struct ProbeOptions {
   std::string target;
   std::string sni;
   std::string connect;
+  std::string starttls;
   std::string expect;
   std::string expect_fingerprint;
   std::string timeout = "10s";
@@ -357,6 +359,11 @@ int run_probe(const CliContext& context, const ProbeOptions& o) {
   request.port = target->second;
   request.sni = o.sni;
   request.connect_address = o.connect;
+  auto starttls = validator::parse_starttls(o.starttls);
+  if (!starttls) {
+    return report_failure(CommandFailure{kExitUsage, "--starttls: " + starttls.error().message});
+  }
+  request.starttls = *starttls;
   request.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*timeout);
   request.trace = o.trace;
   request.now = context.clock().unix_seconds();
@@ -393,10 +400,17 @@ int run_probe(const CliContext& context, const ProbeOptions& o) {
   if (o.scan) {
     auto endpoint =
         validator::resolve_endpoint(o.connect.empty() ? request.host : o.connect, request.port);
-    auto scanned =
-        endpoint ? validator::scan_endpoint({prober->context(), endpoint->first, endpoint->second,
-                                             report->sni, request.timeout, 128})
-                 : std::unexpected(endpoint.error());
+    validator::ScanRequest scan_request;
+    scan_request.context = prober->context();
+    if (endpoint) {
+      std::tie(scan_request.address, scan_request.address_length) = *endpoint;
+    }
+    scan_request.sni = report->sni;
+    scan_request.starttls = request.starttls;
+    scan_request.timeout = request.timeout;
+    scan_request.concurrency = 128;
+    auto scanned = endpoint ? validator::scan_endpoint(scan_request)
+                            : std::unexpected(endpoint.error());
     if (!scanned) {
       return report_failure(failure_from(scanned.error()));
     }
@@ -438,6 +452,9 @@ void add_probe_command(CLI::App& app, CliContext& context, int& exit_code) {
       ->check(CLI::Range(1, 4096));
   cmd->add_option("--sni", o->sni, "server name to send (default: HOST unless it is an address)");
   cmd->add_option("--connect", o->connect, "connect to this address instead of resolving HOST");
+  cmd->add_option("--starttls", o->starttls,
+                  "speak smtp, imap or pop3 until STARTTLS, then TLS (e.g. HOST:25, :143, :110)")
+      ->check(CLI::IsMember({"smtp", "imap", "pop3"}));
   auto* expect = cmd->add_option("--expect", o->expect,
                                  "the inventory name whose current certificate must be served");
   cmd->add_option("--expect-fingerprint", o->expect_fingerprint,

@@ -176,8 +176,9 @@ void Handshake::step(MonoTime now) {
   }
   if (now >= deadline_) {
     const auto limit = std::to_string(setup_.timeout.count()) + " ms";
-    fail(state_ == State::connecting
-             ? Error{Errc::timeout, "no TCP connection within " + limit}
+    fail(state_ == State::connecting ? Error{Errc::timeout, "no TCP connection within " + limit}
+         : state_ == State::starttls
+             ? Error{Errc::timeout, "no STARTTLS exchange within " + limit}
              : Error{Errc::timeout, "no TLS handshake within " + limit +
                                         " (the server accepted the connection but did not "
                                         "complete the handshake)"});
@@ -185,6 +186,8 @@ void Handshake::step(MonoTime now) {
   }
   if (state_ == State::connecting) {
     finish_connect(now);
+  } else if (state_ == State::starttls) {
+    converse(now);
   } else if (state_ == State::handshaking) {
     drive_handshake(now);
   }
@@ -200,6 +203,51 @@ void Handshake::finish_connect(MonoTime now) {
   connected_ = now;
   outcome_.connected = true;
   outcome_.connect_ms = ms_between(started_, now);
+  if (setup_.starttls != StarttlsProtocol::none) {
+    state_ = State::starttls;
+    wanted_ = POLLIN;  // every preamble starts with the server's greeting
+    return;
+  }
+  start_tls(now);
+}
+
+// Reads the server's reply to the current STARTTLS step and answers it.
+void Handshake::converse(MonoTime now) {
+  char buffer[4096];
+  const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+    fail(Error{Errc::protocol, "the server closed the connection before STARTTLS"});
+    return;
+  }
+  if (n < 0) {
+    return;
+  }
+  received_.append(buffer, static_cast<std::size_t>(n));
+  if (received_.size() > 64 * 1024) {
+    fail(Error{Errc::protocol, "the server's STARTTLS preamble is too long"});
+    return;
+  }
+  const StarttlsStep step = starttls_step(setup_.starttls, starttls_step_, received_);
+  if (step.state == ReplyState::incomplete) {
+    return;
+  }
+  if (step.state == ReplyState::refused) {
+    fail(Error{Errc::protocol, "STARTTLS refused: the server said \"" + step.reply + "\""});
+    return;
+  }
+  received_.clear();
+  ++starttls_step_;
+  if (!step.send.empty() && ::send(fd_, step.send.data(), step.send.size(), MSG_NOSIGNAL) !=
+                                static_cast<ssize_t>(step.send.size())) {
+    fail(Error{Errc::network, std::string("send: ") + std::strerror(errno)});
+    return;
+  }
+  if (step.ready) {
+    start_tls(now);
+  }
+}
+
+void Handshake::start_tls(MonoTime now) {
   ssl_.reset(SSL_new(setup_.context));
   if (!ssl_ || SSL_set_fd(ssl_.get(), fd_) != 1 ||
       (!setup_.sni.empty() && set_server_name(ssl_.get(), setup_.sni) != 1) ||

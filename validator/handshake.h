@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/openssl.h"
+#include "validator/starttls.h"
 
 namespace ck::validator {
 
@@ -41,9 +42,10 @@ struct HandshakeSetup {
   SSL_CTX* context = nullptr;  // borrowed
   sockaddr_storage address{};
   socklen_t address_length = 0;
-  std::string sni;                // "" sends no server name
-  SSL_SESSION* resume = nullptr;  // borrowed: offered for resumption
-  int min_version = 0;            // TLS1_VERSION...; 0 = the context's
+  std::string sni;                                     // "" sends no server name
+  StarttlsProtocol starttls = StarttlsProtocol::none;  // plaintext preamble before TLS
+  SSL_SESSION* resume = nullptr;                       // borrowed: offered for resumption
+  int min_version = 0;                                 // TLS1_VERSION...; 0 = the context's
   int max_version = 0;
   bool legacy = false;           // security level 0: old protocols and weak ciphers may be offered
   std::string cipher_list;       // TLS <= 1.2 ciphers offered, in order; "" = the context's
@@ -96,8 +98,10 @@ class Handshake {
   void on_session(SSL_SESSION* session);
 
  private:
-  enum class State { idle, connecting, handshaking, awaiting_ticket, done };
+  enum class State { idle, connecting, starttls, handshaking, awaiting_ticket, done };
   void finish_connect(MonoTime now);
+  void start_tls(MonoTime now);
+  void converse(MonoTime now);
   void drive_handshake(MonoTime now);
   void await_ticket(MonoTime now);
   void collect(MonoTime now);
@@ -115,6 +119,8 @@ class Handshake {
   ossl::Ssl ssl_;
   HandshakeOutcome outcome_;
   bool last_flight_sent_ = false;
+  int starttls_step_ = 0;
+  std::string received_;  // plaintext of the current STARTTLS reply
 };
 
 // Applies a setup's version bounds, security level and cipher offers to `ssl`.

@@ -99,6 +99,7 @@ Result<Prober::Started> Prober::begin(const ProbeRequest& request) const {
   setup.sni = report.sni;
   setup.trace = request.trace;
   setup.timeout = request.timeout;
+  setup.starttls = request.starttls;
   return started;
 }
 

@@ -22,6 +22,7 @@ struct ProbeRequest {
   int port = 443;
   std::string sni;              // "" = host, unless host is an IP address
   std::string connect_address;  // connect here instead of resolving host
+  StarttlsProtocol starttls = StarttlsProtocol::none;
   std::chrono::milliseconds timeout{10'000};
   bool trace = false;
   std::int64_t now = 0;  // wall clock, Unix seconds, for validity

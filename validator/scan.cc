@@ -160,6 +160,7 @@ Result<ScanReport> scan_endpoint(const ScanRequest& request) {
     base.address = request.address;
     base.address_length = request.address_length;
     base.sni = request.sni;
+    base.starttls = request.starttls;
     base.timeout = request.timeout;
     base.min_version = base.max_version = v.id;
     base.legacy = true;

@@ -47,6 +47,7 @@ struct ScanRequest {
   sockaddr_storage address{};
   socklen_t address_length = 0;
   std::string sni;
+  StarttlsProtocol starttls = StarttlsProtocol::none;
   std::chrono::milliseconds timeout{5'000};
   std::size_t concurrency = 32;
 };

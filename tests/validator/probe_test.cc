@@ -5,6 +5,14 @@
 // the real clock.
 
 #include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
 
 #include <map>
 #include <nlohmann/json.hpp>
@@ -13,6 +21,7 @@
 
 #include "tests/validator/ocsp_fixture.h"
 #include "validator/scan.h"
+#include "validator/starttls.h"
 
 using namespace ck;
 using namespace ck::test;
@@ -382,4 +391,178 @@ TEST_CASE("probe --targets: many endpoints from one loop, one JSON line each") {
   CHECK(unreachable == 2);
   CHECK(certkeeper({"probe"}).exit_code == 2);
   CHECK(certkeeper({"probe", "--targets", pki.write("bad.txt", "host:notaport\n")}).exit_code == 2);
+}
+
+TEST_CASE("STARTTLS dialogues: replies complete, accepted or refused") {
+  using validator::ReplyState;
+  using validator::StarttlsProtocol;
+  struct Case {
+    const char* name;
+    StarttlsProtocol protocol;
+    int step;
+    const char* received;
+    ReplyState state;
+    const char* send;
+    bool ready;
+  };
+  for (const Case& c : {
+           Case{"smtp_greeting_partial", StarttlsProtocol::smtp, 0, "220 mx ESMTP",
+                ReplyState::incomplete, "", false},
+           Case{"smtp_greeting", StarttlsProtocol::smtp, 0, "220 mx ESMTP\r\n", ReplyState::ok,
+                "EHLO certkeeper.invalid\r\n", false},
+           Case{"smtp_ehlo_continues", StarttlsProtocol::smtp, 1, "250-mx\r\n250-SIZE 1\r\n",
+                ReplyState::incomplete, "", false},
+           Case{"smtp_ehlo", StarttlsProtocol::smtp, 1, "250-mx\r\n250 STARTTLS\r\n",
+                ReplyState::ok, "STARTTLS\r\n", false},
+           Case{"smtp_go", StarttlsProtocol::smtp, 2, "220 go ahead\r\n", ReplyState::ok, "", true},
+           Case{"bad_smtp_refused", StarttlsProtocol::smtp, 2, "454 TLS not available\r\n",
+                ReplyState::refused, "", false},
+           Case{"bad_smtp_busy", StarttlsProtocol::smtp, 0, "421 busy\r\n", ReplyState::refused, "",
+                false},
+           Case{"imap_greeting", StarttlsProtocol::imap, 0, "* OK ready\r\n", ReplyState::ok,
+                "a1 STARTTLS\r\n", false},
+           Case{"imap_untagged_first", StarttlsProtocol::imap, 1, "* CAPABILITY x\r\n",
+                ReplyState::incomplete, "", false},
+           Case{"imap_go", StarttlsProtocol::imap, 1, "* x\r\na1 OK begin\r\n", ReplyState::ok, "",
+                true},
+           Case{"bad_imap_no", StarttlsProtocol::imap, 1, "a1 NO later\r\n", ReplyState::refused,
+                "", false},
+           Case{"pop3_greeting", StarttlsProtocol::pop3, 0, "+OK hi\r\n", ReplyState::ok,
+                "STLS\r\n", false},
+           Case{"pop3_go", StarttlsProtocol::pop3, 1, "+OK begin\r\n", ReplyState::ok, "", true},
+           Case{"bad_pop3_err", StarttlsProtocol::pop3, 1, "-ERR no\r\n", ReplyState::refused, "",
+                false},
+       }) {
+    CAPTURE(c.name);
+    auto step = validator::starttls_step(c.protocol, c.step, c.received);
+    CHECK(step.state == c.state);
+    if (step.state == ReplyState::ok) {
+      CHECK(step.send == c.send);
+      CHECK(step.ready == c.ready);
+    }
+  }
+  CHECK_FALSE(validator::parse_starttls("ftp"));
+}
+
+namespace {
+
+// A mail server's side of STARTTLS on loopback (SMTP, IMAP or POP3, or an SMTP
+// server that refuses it), then a TLS handshake by OpenSSL with `leaf` and its
+// issuer. One connection at a time, on its own thread, until destroyed.
+class StarttlsServer {
+ public:
+  StarttlsServer(std::string protocol, const Issued& leaf, const Issued& ca)
+      : protocol_(std::move(protocol)), ctx_(SSL_CTX_new(TLS_server_method())) {
+    X509_up_ref(ca.cert.get());
+    REQUIRE((ctx_ && SSL_CTX_use_certificate(ctx_.get(), leaf.cert.get()) == 1 &&
+             SSL_CTX_use_PrivateKey(ctx_.get(), leaf.key.get()) == 1 &&
+             SSL_CTX_add_extra_chain_cert(ctx_.get(), ca.cert.get()) == 1));
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(::listen(fd_, 16) == 0);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~StarttlsServer() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  StarttlsServer(const StarttlsServer&) = delete;
+  StarttlsServer& operator=(const StarttlsServer&) = delete;
+  std::string target() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  static std::string read_line(int fd) {
+    std::string line;
+    char c = 0;
+    while (line.size() < 1024 && ::recv(fd, &c, 1, 0) == 1 && c != '\n') {
+      line += c;
+    }
+    return line;
+  }
+  static void say(int fd, const std::string& text) {
+    (void)::send(fd, text.data(), text.size(), MSG_NOSIGNAL);
+  }
+  // The plaintext preamble; true when TLS is to start.
+  bool preamble(int fd) const {
+    if (protocol_ == "imap") {
+      say(fd, "* OK IMAP4rev1 ready\r\n");
+      read_line(fd);
+      say(fd, "a1 OK begin TLS now\r\n");
+      return true;
+    }
+    if (protocol_ == "pop3") {
+      say(fd, "+OK POP3 ready\r\n");
+      read_line(fd);
+      say(fd, "+OK begin TLS\r\n");
+      return true;
+    }
+    say(fd, "220 mail.example.test ESMTP\r\n");
+    read_line(fd);
+    say(fd, "250-mail.example.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n");
+    read_line(fd);
+    if (protocol_ == "smtp-refusing") {
+      say(fd, "454 4.7.0 TLS not available\r\n");
+      return false;
+    }
+    say(fd, "220 2.0.0 Ready to start TLS\r\n");
+    return true;
+  }
+  void serve() {
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 50) != 1) {
+        continue;
+      }
+      const int client = ::accept(fd_, nullptr, nullptr);
+      if (client < 0) {
+        continue;
+      }
+      timeval timeout{5, 0};
+      ::setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+      if (preamble(client)) {
+        ossl::Ssl ssl(SSL_new(ctx_.get()));
+        if (ssl && SSL_set_fd(ssl.get(), client) == 1 && SSL_accept(ssl.get()) == 1) {
+          SSL_shutdown(ssl.get());
+        }
+        ERR_clear_error();
+      }
+      ::close(client);
+    }
+  }
+
+  std::string protocol_;
+  ossl::SslCtx ctx_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("probe --starttls: SMTP, IMAP and POP3 before TLS; a refusal is a clear error") {
+  ProbePki pki;
+  const Issued leaf = pki.leaf("mail.example.test", pki.now - kDay, pki.now + 60 * kDay);
+  for (const char* protocol : {"smtp", "imap", "pop3"}) {
+    CAPTURE(protocol);
+    StarttlsServer server(protocol, leaf, pki.ca);
+    auto r = pki.probe(server.target(), {"--sni", "mail.example.test", "--starttls", protocol});
+    CHECK_MESSAGE(r.exit_code == 0, r.err);
+    auto report = json::parse(r.out, nullptr, false);
+    REQUIRE(report.is_object());
+    CHECK(report["chain_valid"] == true);
+    CHECK_FALSE(report["protocol"].get<std::string>().empty());
+  }
+  StarttlsServer refusing("smtp-refusing", leaf, pki.ca);
+  auto r = pki.probe(refusing.target(), {"--starttls", "smtp"});
+  CHECK(r.exit_code == 3);
+  CHECK(r.err.find("STARTTLS refused: the server said \"454 4.7.0 TLS not available\"") !=
+        std::string::npos);
 }
