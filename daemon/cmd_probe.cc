@@ -15,6 +15,7 @@
 #include "core/duration.h"
 #include "core/pem.h"
 #include "daemon/cli.h"
+#include "daemon/verification.h"
 #include "validator/probe.h"
 #include "validator/public_suffix.h"
 #include "validator/scan.h"
@@ -231,11 +232,7 @@ std::string report_text(const validator::ProbeReport& r) {
 }
 
 std::expected<validator::TrustStore, CommandFailure> load_anchors(const std::string& ca_file) {
-  const char* env = std::getenv(X509_get_default_cert_file_env());
-  const std::string path = !ca_file.empty() ? ca_file
-                           : env && *env    ? env
-                                            : X509_get_default_cert_file();
-  auto data = read_file(path, 64u << 20);
+  auto data = read_file(trust_anchor_file(ca_file), 64u << 20);
   auto bundle = data ? parse_pem_bundle(*data) : std::unexpected(data.error());
   if (!bundle) {
     return std::unexpected(
@@ -409,8 +406,8 @@ int run_probe(const CliContext& context, const ProbeOptions& o) {
     scan_request.starttls = request.starttls;
     scan_request.timeout = request.timeout;
     scan_request.concurrency = 128;
-    auto scanned = endpoint ? validator::scan_endpoint(scan_request)
-                            : std::unexpected(endpoint.error());
+    auto scanned =
+        endpoint ? validator::scan_endpoint(scan_request) : std::unexpected(endpoint.error());
     if (!scanned) {
       return report_failure(failure_from(scanned.error()));
     }

@@ -66,11 +66,6 @@ std::expected<std::vector<validator::PreparedCertificate>, LoadFailure> load_cer
   return out;
 }
 
-std::string system_trust_file() {
-  const char* from_env = std::getenv(X509_get_default_cert_file_env());
-  return from_env && *from_env ? from_env : X509_get_default_cert_file();
-}
-
 int report_load_failure(const LoadFailure& failure, bool json) {
   if (failure.exit_code == kExitProblem && json) {
     fmt::print("{}\n", nlohmann::json{{"valid", false},
@@ -95,7 +90,7 @@ int run_verify(const CliContext& context, const VerifyCliOptions& o) {
   auto leaf_file = load_certificates(o.leaf, "--leaf", false);
   auto untrusted = o.untrusted.empty() ? std::vector<validator::PreparedCertificate>{}
                                        : load_certificates(o.untrusted, "--untrusted", true);
-  const std::string roots_path = o.roots.empty() ? system_trust_file() : o.roots;
+  const std::string roots_path = trust_anchor_file(o.roots);
   auto roots =
       load_certificates(roots_path, o.roots.empty() ? "system trust store" : "--roots", false);
   for (const auto* loaded : {&leaf_file, &untrusted, &roots}) {

@@ -18,6 +18,11 @@ std::string time_or_empty(std::int64_t t) {
 
 }  // namespace
 
+std::string trust_anchor_file(const std::string& given) {
+  const char* from_env = std::getenv(X509_get_default_cert_file_env());
+  return !given.empty() ? given : from_env && *from_env ? from_env : X509_get_default_cert_file();
+}
+
 std::optional<validator::CrlCache::Entry> StoreCrlCache::load(const std::string& url) {
   auto record = inventory_.crls().find(url);
   if (!record || !*record) {

@@ -11,6 +11,10 @@
 
 namespace ck::daemon {
 
+// The PEM bundle of trust anchors: `given`, else $SSL_CERT_FILE, else
+// OpenSSL's default file (Debian: the ca-certificates bundle).
+[[nodiscard]] std::string trust_anchor_file(const std::string& given);
+
 // Keeps fetched CRLs as STATE/crls/<sha256 of URL>.crl, written atomically,
 // with their validators and dates in the inventory's crls table.
 class StoreCrlCache final : public validator::CrlCache {

@@ -87,10 +87,11 @@ void OcspPki::start(const std::vector<std::pair<const Issued*, std::string>>& en
   REQUIRE_MESSAGE(ready, read_text(dir.path() / "ocsp.log"));
 }
 
-nlohmann::json OcspPki::verify(const Issued& leaf, std::vector<std::string> extra) {
+nlohmann::json verify_report(const TempDir& dir, const Issued& leaf, const Issued& ca,
+                             const Issued& root, const std::vector<std::string>& extra) {
   write_text(dir.path() / "leaf.pem", leaf.cert_pem());
-  write_text(dir.path() / "root.pem", root.cert_pem());
   write_text(dir.path() / "ca.pem", ca.cert_pem());
+  write_text(dir.path() / "root.pem", root.cert_pem());
   std::vector<std::string> args{"--state-dir",
                                 (dir.path() / "state").string(),
                                 "verify",
@@ -100,8 +101,6 @@ nlohmann::json OcspPki::verify(const Issued& leaf, std::vector<std::string> extr
                                 (dir.path() / "ca.pem").string(),
                                 "--roots",
                                 (dir.path() / "root.pem").string(),
-                                "--revocation",
-                                "ocsp",
                                 "--json"};
   args.insert(args.end(), extra.begin(), extra.end());
   auto r = certkeeper(args);
@@ -109,6 +108,11 @@ nlohmann::json OcspPki::verify(const Issued& leaf, std::vector<std::string> extr
   REQUIRE_MESSAGE(report.is_object(), r.err);
   CHECK(r.exit_code == (report["valid"] == true ? 0 : 1));
   return report;
+}
+
+nlohmann::json OcspPki::verify(const Issued& leaf, std::vector<std::string> extra) {
+  extra.insert(extra.begin(), {"--revocation", "ocsp"});
+  return verify_report(dir, leaf, ca, root, extra);
 }
 
 }  // namespace ck::test

@@ -16,6 +16,12 @@ CertificateSpec leaf_spec(const std::string& name, std::int64_t around,
 // The serial as `openssl ca` index files spell it (uppercase hex).
 std::string serial_of(const Issued& c);
 
+// `certkeeper verify --json` of `leaf` through `ca` to `root` (files in `dir`,
+// inventory in dir/state), with `extra` arguments; the exit code is checked
+// against the report's verdict.
+nlohmann::json verify_report(const TempDir& dir, const Issued& leaf, const Issued& ca,
+                             const Issued& root, const std::vector<std::string>& extra);
+
 struct OcspPki {
   TempDir dir;
   std::int64_t now = std::time(nullptr);

@@ -122,29 +122,8 @@ struct CrlPki {
     return TestPki::make(
         leaf_spec(name, kT0, {"crlDistributionPoints", "URI:" + server.url("/ca.crl")}), &ca);
   }
-  json verify(const Issued& leaf, std::vector<std::string> extra = {}) {
-    write_text(dir.path() / "leaf.pem", leaf.cert_pem());
-    write_text(dir.path() / "ca.pem", ca.cert_pem());
-    write_text(dir.path() / "root.pem", root.cert_pem());
-    std::vector<std::string> args{"--state-dir",
-                                  (dir.path() / "state").string(),
-                                  "verify",
-                                  "--leaf",
-                                  (dir.path() / "leaf.pem").string(),
-                                  "--untrusted",
-                                  (dir.path() / "ca.pem").string(),
-                                  "--roots",
-                                  (dir.path() / "root.pem").string(),
-                                  "--at",
-                                  std::to_string(kT0),
-                                  "--revocation",
-                                  "crl",
-                                  "--json"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    auto r = certkeeper(args);
-    json report = json::parse(r.out, nullptr, false);
-    REQUIRE_MESSAGE(report.is_object(), r.err);
-    return report;
+  json verify(const Issued& leaf) {
+    return verify_report(dir, leaf, ca, root, {"--at", std::to_string(kT0), "--revocation", "crl"});
   }
 };
 
