@@ -313,7 +313,10 @@ void check_identifiers(Checker& c, const toml::table& t, const std::string& path
                        CertificateConfig& out) {
   if (c.strings(t, path, "domains", out.domains)) {
     for (const auto& domain : out.domains) {
-      if (!valid_domain(domain)) {
+      if (valid_ip(domain)) {
+        c.error(t.get("domains")->source(), path + ".domains",
+                "\"" + domain + "\" is an IP address: list it under ips (RFC 8738)");
+      } else if (!valid_domain(domain)) {
         c.error(t.get("domains")->source(), path + ".domains",
                 "\"" + domain + "\" is not a valid DNS name");
       }

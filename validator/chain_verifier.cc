@@ -91,7 +91,7 @@ class PathSearch {
       return c.first->facts.info.not_before <= options_.at &&
              options_.at <= c.first->facts.info.not_after;
     };
-    std::ranges::stable_partition(out, [&](const auto& c) { return c.second; });
+    // Trust anchors were added first; within each kind, current ones go first.
     auto untrusted_begin = std::ranges::find_if(out, [](const auto& c) { return !c.second; });
     std::stable_partition(out.begin(), untrusted_begin, current);
     std::stable_partition(untrusted_begin, out.end(), current);

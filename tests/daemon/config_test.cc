@@ -187,3 +187,19 @@ TEST_CASE("bad: a missing file is a diagnostic naming it") {
   CHECK(result.diagnostics[0].describe().find("/nonexistent/certkeeper.toml") != std::string::npos);
   CHECK(result.diagnostics[0].message.find("No such file") != std::string::npos);
 }
+
+TEST_CASE("bad: an IP address among the domains is pointed to ips") {
+  auto result = parse_config(R"toml([issuer.a]
+directory = "https://a.example/dir"
+
+[[certificate]]
+name = "box"
+domains = ["192.0.2.7"]
+challenge = { type = "http-01", webroot = "/srv/acme" }
+)toml",
+                             "ip.toml");
+  REQUIRE(result.diagnostics.size() == 1);
+  CHECK(result.diagnostics[0].describe() ==
+        "ip.toml:6:11: certificate[1].domains: \"192.0.2.7\" is an IP address: list it under ips "
+        "(RFC 8738)");
+}
