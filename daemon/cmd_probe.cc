@@ -395,12 +395,13 @@ int run_probe(const CliContext& context, const ProbeOptions& o) {
   }
   std::optional<validator::ScanReport> scan;
   if (o.scan) {
-    auto endpoint =
-        validator::resolve_endpoint(o.connect.empty() ? request.host : o.connect, request.port);
+    const validator::HostPort destination = validator::destination_of(request);
+    auto endpoint = validator::resolve_all(std::span(&destination, 1), request.timeout).front();
     validator::ScanRequest scan_request;
     scan_request.context = prober->context();
     if (endpoint) {
-      std::tie(scan_request.address, scan_request.address_length) = *endpoint;
+      scan_request.address = endpoint->address;
+      scan_request.address_length = endpoint->length;
     }
     scan_request.sni = report->sni;
     scan_request.starttls = request.starttls;

@@ -56,20 +56,8 @@ bool ProbeReport::has_error() const {
                              [](const ProbeFinding& f) { return f.severity == Severity::error; });
 }
 
-Result<std::pair<sockaddr_storage, socklen_t>> resolve_endpoint(const std::string& host, int port) {
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  const std::string service = std::to_string(port);
-  if (const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found); rc != 0) {
-    return fail(Errc::network, std::string("cannot resolve: ") + ::gai_strerror(rc), host);
-  }
-  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> owned(found, &::freeaddrinfo);
-  std::pair<sockaddr_storage, socklen_t> out{};
-  std::memcpy(&out.first, found->ai_addr, found->ai_addrlen);
-  out.second = found->ai_addrlen;
-  return out;
+HostPort destination_of(const ProbeRequest& request) {
+  return {request.connect_address.empty() ? request.host : request.connect_address, request.port};
 }
 
 Result<Prober> Prober::create(const TrustStore& anchors, const PublicSuffixes& suffixes) {
@@ -77,25 +65,22 @@ Result<Prober> Prober::create(const TrustStore& anchors, const PublicSuffixes& s
   return Prober(std::move(context), anchors, suffixes);
 }
 
-Result<Prober::Started> Prober::begin(const ProbeRequest& request) const {
+Result<Prober::Started> Prober::begin(const ProbeRequest& request, const Result<Endpoint>& endpoint,
+                                      double resolve_ms) const {
   Started started;
   ProbeReport& report = started.report;
   report.target = request.host + ":" + std::to_string(request.port);
   report.sni = !request.sni.empty() ? request.sni : is_ip_literal(request.host) ? "" : request.host;
   started.begin = std::chrono::steady_clock::now();
-  auto endpoint = resolve_endpoint(
-      request.connect_address.empty() ? request.host : request.connect_address, request.port);
   if (!endpoint) {
     return fail(endpoint.error().within(report.target));
   }
-  report.resolve_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started.begin)
-          .count();
-  report.address = address_text(endpoint->first);
+  report.resolve_ms = resolve_ms;
+  report.address = address_text(endpoint->address);
   HandshakeSetup& setup = started.setup;
   setup.context = context_.get();
-  setup.address = endpoint->first;
-  setup.address_length = endpoint->second;
+  setup.address = endpoint->address;
+  setup.address_length = endpoint->length;
   setup.sni = report.sni;
   setup.trace = request.trace;
   setup.timeout = request.timeout;
@@ -129,7 +114,14 @@ Result<ProbeReport> Prober::finish(Started started, HandshakeOutcome outcome,
 }
 
 Result<ProbeReport> Prober::probe(const ProbeRequest& request) const {
-  CK_TRY(started, begin(request));
+  const auto resolving = std::chrono::steady_clock::now();
+  const HostPort destination = destination_of(request);
+  const auto endpoints = resolve_all(std::span(&destination, 1), request.timeout);
+  CK_TRY(started, begin(request, endpoints.front(),
+                        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                                  resolving)
+                            .count()));
+  started.begin = resolving;  // the total includes name resolution
   started.setup.wait_for_ticket = true;
   Handshake first(started.setup);
   Handshake* one[] = {&first};
@@ -178,11 +170,22 @@ void Prober::probe_many(
   };
   std::map<Handshake*, Job> jobs;
   std::size_t next = 0;
+  // Every name first, at once and bounded: a slow resolver cannot stall the loop.
+  const auto resolving = std::chrono::steady_clock::now();
+  std::vector<HostPort> destinations;
+  for (const auto& r : requests) {
+    destinations.push_back(destination_of(r));
+  }
+  const auto endpoints = resolve_all(
+      destinations, requests.empty() ? std::chrono::milliseconds(0) : requests.front().timeout);
+  const double resolve_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - resolving)
+          .count();
   run_handshakes(
       [&]() -> Handshake* {
         while (next < requests.size()) {
           const std::size_t index = next++;
-          auto started = begin(requests[index]);
+          auto started = begin(requests[index], endpoints[index], resolve_ms);
           if (!started) {
             on_report(index, std::unexpected(started.error()));
             continue;

@@ -14,6 +14,7 @@
 #include "validator/chain_verifier.h"
 #include "validator/handshake.h"
 #include "validator/ocsp.h"
+#include "validator/resolver.h"
 
 namespace ck::validator {
 
@@ -88,7 +89,10 @@ class Prober {
     HandshakeSetup setup;
     MonoTime begin;
   };
-  [[nodiscard]] Result<Started> begin(const ProbeRequest& request) const;
+  // `endpoint` is the request's address, resolved (resolver.h), and `resolve_ms` how long that
+  // took.
+  [[nodiscard]] Result<Started> begin(const ProbeRequest& request, const Result<Endpoint>& endpoint,
+                                      double resolve_ms) const;
   [[nodiscard]] Result<ProbeReport> finish(Started started, HandshakeOutcome outcome,
                                            const ProbeRequest& request) const;
   Prober(ossl::SslCtx context, const TrustStore& anchors, const PublicSuffixes& suffixes)
@@ -99,8 +103,7 @@ class Prober {
   ChainVerifier verifier_;
 };
 
-// Resolves host (or connect_address) and port to one address, IPv4 or IPv6.
-[[nodiscard]] Result<std::pair<sockaddr_storage, socklen_t>> resolve_endpoint(
-    const std::string& host, int port);
+// Where a request connects: connect_address when given, else host; and its port.
+[[nodiscard]] HostPort destination_of(const ProbeRequest& request);
 
 }  // namespace ck::validator

@@ -20,6 +20,7 @@
 #include <tuple>
 
 #include "tests/validator/ocsp_fixture.h"
+#include "validator/resolver.h"
 #include "validator/scan.h"
 #include "validator/starttls.h"
 
@@ -565,4 +566,22 @@ TEST_CASE("probe --starttls: SMTP, IMAP and POP3 before TLS; a refusal is a clea
   CHECK(r.exit_code == 3);
   CHECK(r.err.find("STARTTLS refused: the server said \"454 4.7.0 TLS not available\"") !=
         std::string::npos);
+}
+
+TEST_CASE("names are resolved all at once, bounded; address literals never wait") {
+  const std::vector<validator::HostPort> names{
+      {"localhost", 8080}, {"127.0.0.1", 443}, {"::1", 8443}, {"", 443}};
+  auto results = validator::resolve_all(names, std::chrono::seconds(5));
+  REQUIRE(results.size() == 4);
+  REQUIRE(results[0]);  // /etc/hosts, through getaddrinfo_a
+  REQUIRE(results[1]);
+  REQUIRE(results[2]);
+  CHECK(results[1]->address.ss_family == AF_INET);
+  CHECK(ntohs(reinterpret_cast<const sockaddr_in*>(&results[1]->address)->sin_port) == 443);
+  CHECK(results[2]->address.ss_family == AF_INET6);
+  CHECK_FALSE(results[3]);
+  // A zero budget still answers literals at once.
+  auto instant = validator::resolve_all(std::span(names).subspan(1, 2), std::chrono::seconds(0));
+  CHECK(instant[0]);
+  CHECK(instant[1]);
 }

@@ -1,0 +1,32 @@
+#pragma once
+// Name resolution for probes, all names at once and bounded in time: glibc's
+// getaddrinfo_a runs the lookups concurrently; whatever has not answered by the
+// deadline is a timeout. Address literals never reach the resolver.
+
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+
+namespace ck::validator {
+
+struct Endpoint {
+  sockaddr_storage address{};
+  socklen_t length = 0;
+};
+
+struct HostPort {
+  std::string host;
+  int port = 0;
+};
+
+// One result per entry, in order: the first address of each, or why not.
+[[nodiscard]] std::vector<Result<Endpoint>> resolve_all(std::span<const HostPort> names,
+                                                        std::chrono::milliseconds timeout);
+
+}  // namespace ck::validator
