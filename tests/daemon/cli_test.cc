@@ -39,7 +39,10 @@ TEST_CASE("every command has --help, and bad usage exits 2") {
                                         {"revoke", "--help"},
                                         {"issuer", "info", "--help"},
                                         {"account", "rollover", "--help"},
-                                        {"renewal-info", "--help"}}) {
+                                        {"renewal-info", "--help"},
+                                        {"verify", "--help"},
+                                        {"staple", "--help"},
+                                        {"probe", "--help"}}) {
     auto r = certkeeper(args);
     CAPTURE(args[0]);
     CHECK(r.exit_code == 0);
@@ -51,6 +54,10 @@ TEST_CASE("every command has --help, and bad usage exits 2") {
   CHECK(certkeeper({"frobnicate"}).exit_code == 2);
   CHECK(certkeeper({"issue", "--domain", "x.example"}).exit_code == 2);  // no --server
   CHECK(certkeeper({"account"}).exit_code == 2);
+  CHECK(certkeeper({"verify"}).exit_code == 2);                     // no --leaf
+  CHECK(certkeeper({"staple", "--cert", "x.pem"}).exit_code == 2);  // no --out
+  CHECK(certkeeper({"probe", "host:99999"}).exit_code == 2);
+  CHECK(certkeeper({"probe", "host", "--starttls", "ftp"}).exit_code == 2);
 }
 
 TEST_CASE_FIXTURE(CliFixture, "import, list and show a certbot folder and a bundle") {
