@@ -152,7 +152,7 @@ Result<ScanReport> scan_endpoint(const ScanRequest& request) {
   ScanReport report;
   report.versions.push_back({"SSLv2", "not testable", {}, false});
   report.versions.push_back({"SSLv3", "not testable", {}, false});  // OpenSSL 3 offers neither
-  // 1. Which versions: one handshake each, offering everything, all at once.
+  // One base setup per version: that version only, everything the library has.
   std::vector<HandshakeSetup> bases;
   for (const Version& v : kVersions) {
     HandshakeSetup base;
@@ -166,19 +166,15 @@ Result<ScanReport> scan_endpoint(const ScanRequest& request) {
     base.legacy = true;
     bases.push_back(base);
   }
-  const auto accepted = negotiate(bases, request.concurrency, report.handshakes);
-  // 2. Which ciphers, for the accepted versions: the candidates in small
-  // groups, each group peeled, all groups at once. A group the server refuses
-  // costs one handshake; an accepted cipher one more.
+  // 1. Which versions and ciphers: each version's candidates in small groups,
+  // each group peeled, all groups of all versions at once. A group the server
+  // refuses costs one handshake; an accepted cipher one more.
   constexpr std::size_t kGroup = 8;
   std::vector<VersionScan> results;
   std::vector<Offer> groups;
   std::vector<std::vector<std::string>> candidates(std::size(kVersions));
   for (std::size_t v = 0; v < std::size(kVersions); ++v) {
-    results.push_back({kVersions[v].name, accepted[v].empty() ? "refused" : "accepted", {}, false});
-    if (accepted[v].empty()) {
-      continue;
-    }
+    results.push_back({kVersions[v].name, "refused", {}, false});
     for (const SSL_CIPHER* cipher : offerable_ciphers(bases[v])) {
       candidates[v].emplace_back(SSL_CIPHER_get_name(cipher));
     }
@@ -199,7 +195,7 @@ Result<ScanReport> scan_endpoint(const ScanRequest& request) {
       }
     }
   }
-  // 3. Whose order: the accepted ciphers offered as they are and reversed at
+  // 2. Whose order: the accepted ciphers offered as they are and reversed at
   // once; the same choice both times means the server's, which is then peeled.
   std::vector<Offer> forward;
   std::vector<Offer> reversed;
@@ -241,6 +237,9 @@ Result<ScanReport> scan_endpoint(const ScanRequest& request) {
         weak->message = std::string(kVersions[v].name) + " " + weak->message;
         report.findings.push_back(std::move(*weak));
       }
+    }
+    if (!results[v].ciphers.empty()) {
+      results[v].state = "accepted";
     }
     if (!results[v].ciphers.empty() && kVersions[v].id < TLS1_2_VERSION) {
       report.findings.push_back({Severity::warning, "legacy_protocol",

@@ -1,11 +1,11 @@
 #pragma once
 // `probe --scan`: which protocol versions and cipher suites a server accepts,
-// and its preference among them. Each version is tried with one handshake
-// offering everything; for the accepted ones every cipher is tried alone; the
-// same offer forwards and reversed tells whose order counts, and a server's own
-// order is peeled (offer, take its choice out, offer the rest). All of a step's
-// handshakes run at once through the handshake engine. Weak ciphers and legacy
-// protocols become findings.
+// and its preference among them. Each version's candidate ciphers are offered
+// in groups of eight and peeled (offer, take the server's choice out, offer the
+// rest) until refused; the same offer forwards and reversed tells whose order
+// counts, and a server's own order is peeled too. All of a step's handshakes,
+// for every version, run at once through the handshake engine over one TLS
+// context. Weak ciphers and legacy protocols become findings.
 
 #include <string>
 #include <vector>
