@@ -32,6 +32,15 @@ void message_callback(int write_p, int, int content_type, const void* buf, std::
   }
 }
 
+// Instead of OpenSSL's chain building, which probes do not use (see the header):
+// the served chain is verified by validator/ afterwards.
+int certificate_callback(X509_STORE_CTX* store, void*) {
+  const auto* ssl = static_cast<const SSL*>(
+      X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  Handshake* h = ssl ? owner(ssl) : nullptr;
+  return h ? h->on_certificate() : 1;
+}
+
 int new_session_callback(SSL* ssl, SSL_SESSION* session) {
   if (Handshake* h = owner(ssl)) {
     h->on_session(session);
@@ -104,6 +113,7 @@ Result<ossl::SslCtx> make_probe_context() {
     return std::unexpected(ossl::error(Errc::crypto, "cannot create a TLS context"));
   }
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);  // validator/ verifies (see header)
+  SSL_CTX_set_cert_verify_callback(ctx.get(), certificate_callback, nullptr);
   SSL_CTX_set_session_cache_mode(ctx.get(),
                                  SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
   SSL_CTX_sess_set_new_cb(ctx.get(), new_session_callback);
@@ -259,6 +269,9 @@ void Handshake::start_tls(MonoTime now) {
   }
   SSL_set_app_data(ssl_.get(), this);
   SSL_set_msg_callback(ssl_.get(), message_callback);
+  if (setup_.stop_at_certificate) {
+    SSL_set_verify(ssl_.get(), SSL_VERIFY_PEER, nullptr);  // so that a 0 from the callback stops
+  }
   state_ = State::handshaking;
   drive_handshake(now);
 }
@@ -282,6 +295,12 @@ void Handshake::drive_handshake(MonoTime now) {
     case SSL_ERROR_WANT_READ: wanted_ = POLLIN; return;
     case SSL_ERROR_WANT_WRITE: wanted_ = POLLOUT; return;
     default: {
+      if (stopped_at_certificate_) {
+        ERR_clear_error();
+        state_ = State::done;  // as asked: the cipher is known, the rest is not needed
+        close();
+        return;
+      }
       std::string why = ossl::drain_errors();
       fail(Error{Errc::tls, why.empty() ? "the server closed the connection during the handshake"
                                         : "TLS handshake failed: " + why});
@@ -372,6 +391,16 @@ void Handshake::on_message(int write_p, int content_type, const void* buf, std::
   }
   outcome_.trace.push_back(
       {sent, std::move(what), len, ms_between(connected_, std::chrono::steady_clock::now())});
+}
+
+int Handshake::on_certificate() {
+  if (!setup_.stop_at_certificate) {
+    return 1;
+  }
+  const SSL_CIPHER* cipher = SSL_get_pending_cipher(ssl_.get());
+  outcome_.cipher = cipher ? SSL_CIPHER_get_name(cipher) : "";
+  stopped_at_certificate_ = true;
+  return 0;
 }
 
 void Handshake::on_session(SSL_SESSION* session) {

@@ -52,6 +52,9 @@ struct HandshakeSetup {
   std::string ciphersuites;      // TLS 1.3 suites offered, in order; "" = the context's
   bool wait_for_ticket = false;  // TLS 1.3: read on until a NewSessionTicket arrives
   bool trace = false;
+  // Scans: once the server's Certificate arrives the cipher is known; stop
+  // there (an alert ends it) rather than finish the handshake.
+  bool stop_at_certificate = false;
   std::chrono::milliseconds timeout{10'000};
 };
 
@@ -63,7 +66,7 @@ struct HandshakeOutcome {
   double handshake_ms = 0;
   int round_trips = 0;  // client flights answered by the server before the handshake completed
   std::string protocol;
-  std::string cipher;
+  std::string cipher;  // also set when stopped at the certificate
   std::string group;
   std::string signature_algorithm;
   std::string alpn;
@@ -96,6 +99,8 @@ class Handshake {
   // OpenSSL callbacks (C linkage needs them public).
   void on_message(int write_p, int content_type, const void* buf, std::size_t len);
   void on_session(SSL_SESSION* session);
+  // 1 to go on with the handshake, 0 to stop it here (stop_at_certificate).
+  int on_certificate();
 
  private:
   enum class State { idle, connecting, starttls, handshaking, awaiting_ticket, done };
@@ -120,6 +125,7 @@ class Handshake {
   HandshakeOutcome outcome_;
   bool last_flight_sent_ = false;
   int starttls_step_ = 0;
+  bool stopped_at_certificate_ = false;
   std::string received_;  // plaintext of the current STARTTLS reply
 };
 

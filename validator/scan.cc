@@ -53,7 +53,7 @@ std::vector<std::string> negotiate(const std::vector<HandshakeSetup>& setups,
   count += static_cast<int>(raw.size());
   std::vector<std::string> chosen;
   for (Handshake* h : raw) {
-    chosen.push_back(h->outcome().completed ? h->outcome().cipher : "");
+    chosen.push_back(h->outcome().cipher);  // "" when refused
   }
   return chosen;
 }
@@ -164,6 +164,7 @@ Result<ScanReport> scan_endpoint(const ScanRequest& request) {
     base.timeout = request.timeout;
     base.min_version = base.max_version = v.id;
     base.legacy = true;
+    base.stop_at_certificate = true;
     bases.push_back(base);
   }
   // 1. Which versions and ciphers: each version's candidates in small groups,
