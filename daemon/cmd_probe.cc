@@ -13,7 +13,6 @@
 
 #include "core/atomic_file.h"
 #include "core/duration.h"
-#include "core/pem.h"
 #include "daemon/cli.h"
 #include "daemon/verification.h"
 #include "validator/probe.h"
@@ -232,17 +231,14 @@ std::string report_text(const validator::ProbeReport& r) {
 }
 
 std::expected<validator::TrustStore, CommandFailure> load_anchors(const std::string& ca_file) {
-  auto data = read_file(trust_anchor_file(ca_file), 64u << 20);
-  auto bundle = data ? parse_pem_bundle(*data) : std::unexpected(data.error());
-  if (!bundle) {
+  auto roots = read_certificates(trust_anchor_file(ca_file));
+  if (!roots) {
     return std::unexpected(
-        CommandFailure{kExitUsage, "trust anchors: " + bundle.error().describe()});
+        CommandFailure{kExitUsage, "trust anchors: " + roots.error().describe()});
   }
   validator::TrustStore anchors;
-  for (auto& cert : bundle->certificates) {
-    if (auto prepared = validator::prepare(std::move(cert))) {
-      anchors.add(std::move(*prepared));
-    }
+  for (auto& root : *roots) {
+    anchors.add(std::move(root));
   }
   return anchors;
 }

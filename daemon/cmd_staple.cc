@@ -4,9 +4,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "core/atomic_file.h"
-#include "core/pem.h"
 #include "daemon/cli.h"
+#include "daemon/verification.h"
 #include "validator/staple.h"
 
 namespace ck::daemon {
@@ -20,16 +19,14 @@ struct StapleOptions {
   bool json = false;
 };
 
-std::expected<std::vector<ossl::X509Ptr>, CommandFailure> certificates_in(const std::string& path,
-                                                                          const char* what) {
-  auto data = read_file(path, 16u << 20);
-  auto bundle = data ? parse_pem_bundle(*data) : std::unexpected(data.error());
-  if (!bundle || bundle->certificates.empty()) {
-    return std::unexpected(CommandFailure{
-        kExitUsage, std::string(what) + ": " +
-                        (bundle ? path + ": no certificate" : bundle.error().describe())});
+std::expected<std::vector<validator::PreparedCertificate>, CommandFailure> certificates_in(
+    const std::string& path, const char* what) {
+  auto certificates = read_certificates(path);
+  if (!certificates) {
+    return std::unexpected(
+        CommandFailure{kExitUsage, std::string(what) + ": " + certificates.error().describe()});
   }
-  return std::move(bundle->certificates);
+  return std::move(*certificates);
 }
 
 // Keeps the staple's state in the inventory when the certificate is there.
@@ -107,32 +104,29 @@ int run_staple(const CliContext& context, const StapleOptions& o) {
   if (!certs) {
     return report_failure(certs.error());
   }
-  ossl::X509Ptr issuer;
+  std::vector<validator::PreparedCertificate> issuers;
   if (!o.issuer.empty()) {
-    auto issuers = certificates_in(o.issuer, "--issuer");
-    if (!issuers) {
-      return report_failure(issuers.error());
+    auto given = certificates_in(o.issuer, "--issuer");
+    if (!given) {
+      return report_failure(given.error());
     }
-    issuer = std::move(issuers->front());
-  } else if (certs->size() > 1) {
-    issuer = std::move((*certs)[1]);  // a full chain names its issuer next
-  } else {
+    issuers = std::move(*given);
+  } else if (certs->size() < 2) {
     return report_failure(CommandFailure{
         kExitUsage, "--cert holds no issuer after the certificate: give --issuer ISSUER"});
   }
-  auto cert = validator::prepare(std::move(certs->front()));
-  if (!cert) {
-    return report_failure(CommandFailure{kExitUsage, "--cert: " + cert.error().describe()});
-  }
+  // A full chain names its issuer next to the certificate.
+  const X509& issuer = o.issuer.empty() ? *(*certs)[1].cert : *issuers.front().cert;
+  const validator::PreparedCertificate& cert = certs->front();
   HttpOptions options;
   options.timeout = std::chrono::seconds(15);
   auto http = HttpClient::create(options);
   if (!http) {
     return report_failure(failure_from(http.error()));
   }
-  auto result = validator::refresh_staple(*http, *cert, *issuer, o.out,
+  auto result = validator::refresh_staple(*http, cert, issuer, o.out,
                                           context.clock().unix_seconds(), o.force);
-  record_staple(context, *cert, o, result);
+  record_staple(context, cert, o, result);
   if (!result) {
     return report_failure(CommandFailure{kExitRuntime, result.error().describe()});
   }

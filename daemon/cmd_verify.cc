@@ -7,8 +7,6 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "core/atomic_file.h"
-#include "core/pem.h"
 #include "daemon/cli.h"
 #include "daemon/verification.h"
 #include "validator/chain_verifier.h"
@@ -40,30 +38,12 @@ struct LoadFailure {
 
 std::expected<std::vector<validator::PreparedCertificate>, LoadFailure> load_certificates(
     const std::string& path, const std::string& what, bool may_be_empty) {
-  auto data = read_file(path, 64u << 20);
-  if (!data) {
-    return std::unexpected(LoadFailure{kExitUsage, what + ": " + data.error().describe()});
+  auto certificates = read_certificates(path, may_be_empty);
+  if (!certificates) {
+    const int exit_code = certificates.error().code == Errc::parse ? kExitProblem : kExitUsage;
+    return std::unexpected(LoadFailure{exit_code, what + ": " + certificates.error().describe()});
   }
-  std::vector<validator::PreparedCertificate> out;
-  if (may_be_empty && data->find_first_not_of(" \t\r\n") == std::string::npos) {
-    return out;
-  }
-  auto bundle = parse_pem_bundle(*data);
-  if (!bundle) {
-    return std::unexpected(LoadFailure{kExitProblem, what + ": " + bundle.error().describe()});
-  }
-  for (auto& cert : bundle->certificates) {
-    auto prepared = validator::prepare(std::move(cert));
-    if (!prepared) {
-      return std::unexpected(
-          LoadFailure{kExitProblem, what + " " + path + ": " + prepared.error().message});
-    }
-    out.push_back(std::move(*prepared));
-  }
-  if (out.empty() && !may_be_empty) {
-    return std::unexpected(LoadFailure{kExitProblem, what + " " + path + ": no certificate"});
-  }
-  return out;
+  return std::move(*certificates);
 }
 
 int report_load_failure(const LoadFailure& failure, bool json) {

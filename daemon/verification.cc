@@ -4,6 +4,7 @@
 
 #include "core/atomic_file.h"
 #include "core/clock.h"
+#include "core/pem.h"
 
 namespace ck::daemon {
 namespace {
@@ -21,6 +22,30 @@ std::string time_or_empty(std::int64_t t) {
 std::string trust_anchor_file(const std::string& given) {
   const char* from_env = std::getenv(X509_get_default_cert_file_env());
   return !given.empty() ? given : from_env && *from_env ? from_env : X509_get_default_cert_file();
+}
+
+Result<std::vector<validator::PreparedCertificate>> read_certificates(const std::string& path,
+                                                                      bool may_be_empty) {
+  CK_TRY(data, read_file(path, 64u << 20));
+  std::vector<validator::PreparedCertificate> out;
+  if (may_be_empty && data.find_first_not_of(" \t\r\n") == std::string::npos) {
+    return out;
+  }
+  auto bundle = parse_pem_bundle(data);
+  if (!bundle) {
+    return fail(bundle.error().within(path));
+  }
+  for (auto& cert : bundle->certificates) {
+    auto prepared = validator::prepare(std::move(cert));
+    if (!prepared) {
+      return fail(Errc::parse, prepared.error().message, path);
+    }
+    out.push_back(std::move(*prepared));
+  }
+  if (out.empty() && !may_be_empty) {
+    return fail(Errc::parse, "no certificate", path);
+  }
+  return out;
 }
 
 std::optional<validator::CrlCache::Entry> StoreCrlCache::load(const std::string& url) {
@@ -77,12 +102,16 @@ std::vector<validator::RevocationCheck> check_chain_revocation(const CliContext&
                           "no HTTP client: " + http.error().describe()}});
     return {};
   }
-  auto session = context.open_session();
+  // Only CRLs are kept: an OCSP-only check needs no state directory.
+  std::optional<Session> session;
   std::optional<StoreCrlCache> cache;
-  if (session) {
-    cache.emplace(*session->inventory, session->layout, context.clock());
-  } else {
-    fmt::print(stderr, "certkeeper: note: CRLs are not cached: {}\n", session.error().message);
+  if (method != validator::RevocationMethod::ocsp) {
+    if (auto opened = context.open_session()) {
+      session = std::move(*opened);
+      cache.emplace(*session->inventory, session->layout, context.clock());
+    } else {
+      fmt::print(stderr, "certkeeper: note: CRLs are not cached: {}\n", opened.error().message);
+    }
   }
   validator::RevocationChecker checker(*http, cache ? &*cache : nullptr, at);
   auto checks = checker.check(result, method);

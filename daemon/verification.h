@@ -15,6 +15,13 @@ namespace ck::daemon {
 // OpenSSL's default file (Debian: the ca-certificates bundle).
 [[nodiscard]] std::string trust_anchor_file(const std::string& given);
 
+// The certificates of a PEM (or DER) file, each prepared for verification, in
+// file order. Errors: Errc::io when the file cannot be read, Errc::parse when it
+// or a certificate in it does not parse, or it holds none (a blank file is an
+// empty list when `may_be_empty`).
+[[nodiscard]] Result<std::vector<validator::PreparedCertificate>> read_certificates(
+    const std::string& path, bool may_be_empty = false);
+
 // Keeps fetched CRLs as STATE/crls/<sha256 of URL>.crl, written atomically,
 // with their validators and dates in the inventory's crls table.
 class StoreCrlCache final : public validator::CrlCache {

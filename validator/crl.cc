@@ -114,7 +114,11 @@ Status Crl::parse_tbs(std::string_view tbs) {
   CK_TRY(inner, r.expect(der::kSequence, "tbsCertList.signature"));
   inner_algorithm_ = inner.encoding;
   CK_TRY(issuer, r.expect(der::kSequence, "the issuer Name"));
-  issuer_ = issuer.encoding;
+  const auto* name = reinterpret_cast<const unsigned char*>(issuer.encoding.data());
+  issuer_.reset(d2i_X509_NAME(nullptr, &name, static_cast<long>(issuer.encoding.size())));
+  if (!issuer_) {
+    return std::unexpected(ossl::error(Errc::parse, "malformed CRL issuer name"));
+  }
   CK_TRY(this_update, r.next());
   CK_TRY(this_time, der::parse_time(this_update));
   this_update_ = this_time;
@@ -252,17 +256,11 @@ const RevokedEntry* Crl::find(std::string_view serial) const {
 }
 
 std::string Crl::issuer_text() const {
-  const auto* p = reinterpret_cast<const unsigned char*>(issuer_.data());
-  ossl::X509NamePtr name(d2i_X509_NAME(nullptr, &p, static_cast<long>(issuer_.size())));
-  ERR_clear_error();
-  return name ? name_to_string(name.get()) : "(unparseable name)";
+  return name_to_string(issuer_.get());
 }
 
 Status Crl::verify_issued_by(const X509& issuer) const {
-  const auto* p = reinterpret_cast<const unsigned char*>(issuer_.data());
-  ossl::X509NamePtr name(d2i_X509_NAME(nullptr, &p, static_cast<long>(issuer_.size())));
-  if (!name || X509_NAME_cmp(name.get(), X509_get_subject_name(&issuer)) != 0) {
-    ERR_clear_error();
+  if (X509_NAME_cmp(issuer_.get(), X509_get_subject_name(&issuer)) != 0) {
     return fail(Errc::crypto, "the CRL's issuer is not the certificate's issuer");
   }
   X509* mutable_issuer = const_cast<X509*>(&issuer);  // extension flags are cached
@@ -270,7 +268,7 @@ Status Crl::verify_issued_by(const X509& issuer) const {
       (X509_get_key_usage(mutable_issuer) & KU_CRL_SIGN) == 0) {
     return fail(Errc::crypto, "the CRL's issuer may not sign CRLs (no cRLSign key usage)");
   }
-  p = reinterpret_cast<const unsigned char*>(algorithm_.data());
+  const auto* p = reinterpret_cast<const unsigned char*>(algorithm_.data());
   std::unique_ptr<X509_ALGOR, ossl::Deleter<X509_ALGOR_free>> algorithm(
       d2i_X509_ALGOR(nullptr, &p, static_cast<long>(algorithm_.size())));
   int digest_nid = NID_undef;

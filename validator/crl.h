@@ -60,7 +60,7 @@ class Crl {
   std::string_view inner_algorithm_;
   std::string_view algorithm_;  // signatureAlgorithm, whole encoding
   std::string_view signature_;  // BIT STRING content, unused-bits octet removed
-  std::string_view issuer_;     // Name, whole encoding
+  ossl::X509NamePtr issuer_;    // parsed once, for comparison and display
   std::int64_t this_update_ = 0;
   std::optional<std::int64_t> next_update_;
   std::string crl_number_hex_;

@@ -66,12 +66,12 @@ Result<Prober> Prober::create(const TrustStore& anchors, const PublicSuffixes& s
 }
 
 Result<Prober::Started> Prober::begin(const ProbeRequest& request, const Result<Endpoint>& endpoint,
-                                      double resolve_ms) const {
+                                      double resolve_ms, MonoTime since) const {
   Started started;
   ProbeReport& report = started.report;
   report.target = request.host + ":" + std::to_string(request.port);
   report.sni = !request.sni.empty() ? request.sni : is_ip_literal(request.host) ? "" : request.host;
-  started.begin = std::chrono::steady_clock::now();
+  started.begin = since;
   if (!endpoint) {
     return fail(endpoint.error().within(report.target));
   }
@@ -117,11 +117,11 @@ Result<ProbeReport> Prober::probe(const ProbeRequest& request) const {
   const auto resolving = std::chrono::steady_clock::now();
   const HostPort destination = destination_of(request);
   const auto endpoints = resolve_all(std::span(&destination, 1), request.timeout);
-  CK_TRY(started, begin(request, endpoints.front(),
-                        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                                  resolving)
-                            .count()));
-  started.begin = resolving;  // the total includes name resolution
+  const double resolve_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - resolving)
+          .count();
+  // The total includes name resolution.
+  CK_TRY(started, begin(request, endpoints.front(), resolve_ms, resolving));
   started.setup.wait_for_ticket = true;
   Handshake first(started.setup);
   Handshake* one[] = {&first};
@@ -185,7 +185,8 @@ void Prober::probe_many(
       [&]() -> Handshake* {
         while (next < requests.size()) {
           const std::size_t index = next++;
-          auto started = begin(requests[index], endpoints[index], resolve_ms);
+          auto started = begin(requests[index], endpoints[index], resolve_ms,
+                               std::chrono::steady_clock::now());
           if (!started) {
             on_report(index, std::unexpected(started.error()));
             continue;

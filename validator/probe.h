@@ -89,10 +89,10 @@ class Prober {
     HandshakeSetup setup;
     MonoTime begin;
   };
-  // `endpoint` is the request's address, resolved (resolver.h), and `resolve_ms` how long that
-  // took.
+  // `endpoint` is the request's address, resolved (resolver.h) in `resolve_ms`;
+  // `since` is when the probe began, for its total time.
   [[nodiscard]] Result<Started> begin(const ProbeRequest& request, const Result<Endpoint>& endpoint,
-                                      double resolve_ms) const;
+                                      double resolve_ms, MonoTime since) const;
   [[nodiscard]] Result<ProbeReport> finish(Started started, HandshakeOutcome outcome,
                                            const ProbeRequest& request) const;
   Prober(ossl::SslCtx context, const TrustStore& anchors, const PublicSuffixes& suffixes)

@@ -20,7 +20,10 @@ std::optional<OcspAnswer> valid_staple(const std::filesystem::path& out, const X
   if (!der) {
     return std::nullopt;
   }
-  auto answer = verify_ocsp_response(std::move(*der), cert, issuer, now, {0, 0});
+  // No skew in its favour: a staple past its nextUpdate is replaced.
+  OcspFreshness strict;
+  strict.skew_seconds = 0;
+  auto answer = verify_ocsp_response(std::move(*der), cert, issuer, now, strict);
   if (!answer || answer->status == OcspCertStatus::unknown) {
     return std::nullopt;
   }
