@@ -1,6 +1,7 @@
 #include "core/http.h"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <mutex>
@@ -10,11 +11,78 @@
 namespace ck {
 namespace {
 
+// libcurl is loaded on first use rather than linked: Debian's build drags in
+// 25 more libraries (GnuTLS, Kerberos, LDAP, SSH, RTMP ...) whose loading costs
+// every process about 5 ms and 4 MiB, and most commands (verify, probe, list,
+// show) never speak HTTP. The functions certkeeper calls are looked up once and
+// kept for the life of the process; the library is never unloaded.
+struct CurlApi {
+  decltype(&curl_global_init) global_init;
+  decltype(&curl_version_info) version_info;
+  decltype(&curl_easy_init) easy_init;
+  decltype(&curl_easy_cleanup) easy_cleanup;
+  decltype(&curl_easy_reset) easy_reset;
+  decltype(&curl_easy_setopt) easy_setopt;
+  decltype(&curl_easy_perform) easy_perform;
+  decltype(&curl_easy_getinfo) easy_getinfo;
+  decltype(&curl_easy_strerror) easy_strerror;
+  decltype(&curl_slist_append) slist_append;
+  decltype(&curl_slist_free_all) slist_free_all;
+};
+
+constexpr const char* kCurlLibrary = "libcurl.so.4";
+
+template <typename Fn>
+bool bind_symbol(void* library, const char* name, Fn& out, std::string& error) {
+  out = reinterpret_cast<Fn>(dlsym(library, name));
+  if (out == nullptr && error.empty()) {
+    error = std::string(kCurlLibrary) + " has no " + name;
+  }
+  return out != nullptr;
+}
+
+Result<CurlApi> load_curl() {
+  void* library = dlopen(kCurlLibrary, RTLD_NOW | RTLD_LOCAL);
+  if (library == nullptr) {
+    const char* why = dlerror();
+    return fail(Errc::internal, std::string("cannot load ") + kCurlLibrary +
+                                    " (install libcurl4): " + (why ? why : "unknown error"));
+  }
+  CurlApi api{};
+  std::string error;
+  bind_symbol(library, "curl_global_init", api.global_init, error);
+  bind_symbol(library, "curl_version_info", api.version_info, error);
+  bind_symbol(library, "curl_easy_init", api.easy_init, error);
+  bind_symbol(library, "curl_easy_cleanup", api.easy_cleanup, error);
+  bind_symbol(library, "curl_easy_reset", api.easy_reset, error);
+  bind_symbol(library, "curl_easy_setopt", api.easy_setopt, error);
+  bind_symbol(library, "curl_easy_perform", api.easy_perform, error);
+  bind_symbol(library, "curl_easy_getinfo", api.easy_getinfo, error);
+  bind_symbol(library, "curl_easy_strerror", api.easy_strerror, error);
+  bind_symbol(library, "curl_slist_append", api.slist_append, error);
+  bind_symbol(library, "curl_slist_free_all", api.slist_free_all, error);
+  if (!error.empty()) {
+    return fail(Errc::internal, error);
+  }
+  if (CURLcode rc = api.global_init(CURL_GLOBAL_DEFAULT); rc != CURLE_OK) {
+    return fail(Errc::internal, std::string("curl_global_init: ") + api.easy_strerror(rc));
+  }
+  return api;
+}
+
+// The process-wide libcurl, loaded and initialised once (thread-safe).
+const Result<CurlApi>& curl_api() {
+  static const Result<CurlApi> api = load_curl();
+  return api;
+}
+
 struct CurlDeleter {
-  void operator()(CURL* p) const noexcept { curl_easy_cleanup(p); }
+  decltype(&curl_easy_cleanup) cleanup = nullptr;
+  void operator()(CURL* p) const noexcept { cleanup(p); }
 };
 struct SlistDeleter {
-  void operator()(curl_slist* p) const noexcept { curl_slist_free_all(p); }
+  decltype(&curl_slist_free_all) free_all = nullptr;
+  void operator()(curl_slist* p) const noexcept { free_all(p); }
 };
 using CurlHandle = std::unique_ptr<CURL, CurlDeleter>;
 using CurlSlist = std::unique_ptr<curl_slist, SlistDeleter>;
@@ -83,8 +151,9 @@ int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   return t->stop.stop_requested() ? 1 : 0;
 }
 
-Error transfer_error(CURLcode code, const Transfer& t, const HttpRequest& req, const char* detail) {
-  std::string message = curl_easy_strerror(code);
+Error transfer_error(const CurlApi& api, CURLcode code, const Transfer& t, const HttpRequest& req,
+                     const char* detail) {
+  std::string message = api.easy_strerror(code);
   if (detail[0] != '\0') {
     message += std::string(": ") + detail;
   }
@@ -107,16 +176,14 @@ Error transfer_error(CURLcode code, const Transfer& t, const HttpRequest& req, c
   }
 }
 
-void init_curl_once() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
 }  // namespace
 
 std::string default_user_agent() {
-  return std::string("certkeeper/") + kVersion + " (libcurl/" +
-         curl_version_info(CURLVERSION_NOW)->version + ")";
+  std::string agent = std::string("certkeeper/") + kVersion;
+  if (const auto& api = curl_api()) {
+    agent += std::string(" (libcurl/") + api->version_info(CURLVERSION_NOW)->version + ")";
+  }
+  return agent;
 }
 
 std::optional<std::string> HttpResponse::header(std::string_view name) const {
@@ -139,6 +206,7 @@ std::vector<std::string> HttpResponse::header_values(std::string_view name) cons
 }
 
 struct HttpClient::Impl {
+  const CurlApi& api;
   HttpOptions options;
   CurlHandle curl;
 
@@ -149,7 +217,7 @@ struct HttpClient::Impl {
     CURLcode rc = CURLE_OK;
     auto set = [&](CURLoption opt, auto value) {
       if (rc == CURLE_OK) {
-        rc = curl_easy_setopt(h, opt, value);
+        rc = api.easy_setopt(h, opt, value);
       }
     };
     set(CURLOPT_URL, req.url.c_str());
@@ -195,27 +263,31 @@ HttpClient& HttpClient::operator=(HttpClient&&) noexcept = default;
 HttpClient::~HttpClient() = default;
 
 Result<HttpClient> HttpClient::create(HttpOptions options) {
-  init_curl_once();
+  const auto& api = curl_api();
+  if (!api) {
+    return std::unexpected(api.error());
+  }
   if (options.user_agent.empty()) {
     options.user_agent = default_user_agent();
   }
-  CurlHandle curl(curl_easy_init());
+  CurlHandle curl(api->easy_init(), CurlDeleter{api->easy_cleanup});
   if (!curl) {
     return fail(Errc::internal, "curl_easy_init failed");
   }
-  auto impl = std::make_unique<Impl>(Impl{std::move(options), std::move(curl)});
+  auto impl = std::make_unique<Impl>(Impl{*api, std::move(options), std::move(curl)});
   return HttpClient(std::move(impl));
 }
 
 Result<HttpResponse> HttpClient::perform(const HttpRequest& request, std::stop_token stop) {
+  const CurlApi& api = impl_->api;
   Transfer t;
   t.max_body = impl_->options.max_response_bytes;
   t.max_headers = impl_->options.max_header_bytes;
   t.stop = std::move(stop);
-  CurlSlist headers;
+  CurlSlist headers(nullptr, SlistDeleter{api.slist_free_all});
   for (const auto& [name, value] : request.headers) {
     std::string line = name + ": " + value;
-    curl_slist* appended = curl_slist_append(headers.get(), line.c_str());
+    curl_slist* appended = api.slist_append(headers.get(), line.c_str());
     if (!appended) {
       return fail(Errc::internal, "out of memory building headers");
     }
@@ -223,19 +295,19 @@ Result<HttpResponse> HttpClient::perform(const HttpRequest& request, std::stop_t
     headers.reset(appended);
   }
   char errbuf[CURL_ERROR_SIZE] = {};
-  curl_easy_reset(impl_->curl.get());
+  api.easy_reset(impl_->curl.get());
   if (CURLcode rc = impl_->configure(request, t, headers.get(), errbuf); rc != CURLE_OK) {
-    return std::unexpected(transfer_error(rc, t, request, errbuf));
+    return std::unexpected(transfer_error(api, rc, t, request, errbuf));
   }
-  CURLcode rc = curl_easy_perform(impl_->curl.get());
+  CURLcode rc = api.easy_perform(impl_->curl.get());
   if (rc == CURLE_FILESIZE_EXCEEDED) {
     return fail(Errc::too_large, "response exceeds the size limit",
                 request.method + " " + request.url);
   }
   if (rc != CURLE_OK) {
-    return std::unexpected(transfer_error(rc, t, request, errbuf));
+    return std::unexpected(transfer_error(api, rc, t, request, errbuf));
   }
-  curl_easy_getinfo(impl_->curl.get(), CURLINFO_RESPONSE_CODE, &t.response.status);
+  api.easy_getinfo(impl_->curl.get(), CURLINFO_RESPONSE_CODE, &t.response.status);
   return std::move(t.response);
 }
 

@@ -60,6 +60,14 @@ TEST_CASE("every command has --help, and bad usage exits 2") {
   CHECK(certkeeper({"probe", "host", "--starttls", "ftp"}).exit_code == 2);
 }
 
+TEST_CASE_FIXTURE(CliFixture, "commands that speak no HTTP never load libcurl") {
+  // The dynamic loader lists every library it opens when LD_DEBUG=files.
+  auto r = run({certkeeper_binary(), "--state-dir", state, "list"}, {{"LD_DEBUG", "files"}});
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find("libssl") != std::string::npos);  // the trace is really there
+  CHECK(r.err.find("libcurl") == std::string::npos);
+}
+
 TEST_CASE_FIXTURE(CliFixture, "import, list and show a certbot folder and a bundle") {
   certbot_folder(dir / "letsencrypt", "www", www, www);
   write_text(dir / "api.pem", api.cert_pem() + ca.cert_pem());
