@@ -327,6 +327,23 @@ int run_bulk(const validator::Prober& prober, const std::vector<validator::Probe
   return unreachable > 0 ? kExitRuntime : with_errors > 0 ? kExitProblem : kExitOk;
 }
 
+// `--scan` of the endpoint a probe request names, with the probe's SNI,
+// STARTTLS and timeout, over the prober's context.
+Result<validator::ScanReport> scan_like_probe(const validator::Prober& prober,
+                                              const validator::ProbeRequest& request) {
+  const validator::HostPort destination = validator::destination_of(request);
+  CK_TRY(endpoint, validator::resolve_all(std::span(&destination, 1), request.timeout).front());
+  validator::ScanRequest scan;
+  scan.context = prober.context();
+  scan.address = endpoint.address;
+  scan.address_length = endpoint.length;
+  scan.sni = validator::sni_of(request);
+  scan.starttls = request.starttls;
+  scan.timeout = request.timeout;
+  scan.concurrency = 128;
+  return validator::scan_endpoint(scan);
+}
+
 int run_probe(const CliContext& context, const ProbeOptions& o) {
   if (o.target.empty() == o.targets_file.empty()) {
     return report_failure(
@@ -389,22 +406,11 @@ int run_probe(const CliContext& context, const ProbeOptions& o) {
                                       normalized_fingerprint(o.expect_fingerprint).substr(0, 16)});
     }
   }
+  // After the probe, not alongside it: the probe's timings must not include
+  // the server's work on the scan's handshakes.
   std::optional<validator::ScanReport> scan;
   if (o.scan) {
-    const validator::HostPort destination = validator::destination_of(request);
-    auto endpoint = validator::resolve_all(std::span(&destination, 1), request.timeout).front();
-    validator::ScanRequest scan_request;
-    scan_request.context = prober->context();
-    if (endpoint) {
-      scan_request.address = endpoint->address;
-      scan_request.address_length = endpoint->length;
-    }
-    scan_request.sni = report->sni;
-    scan_request.starttls = request.starttls;
-    scan_request.timeout = request.timeout;
-    scan_request.concurrency = 128;
-    auto scanned =
-        endpoint ? validator::scan_endpoint(scan_request) : std::unexpected(endpoint.error());
+    auto scanned = scan_like_probe(*prober, request);
     if (!scanned) {
       return report_failure(failure_from(scanned.error()));
     }

@@ -60,6 +60,13 @@ HostPort destination_of(const ProbeRequest& request) {
   return {request.connect_address.empty() ? request.host : request.connect_address, request.port};
 }
 
+std::string sni_of(const ProbeRequest& request) {
+  if (!request.sni.empty()) {
+    return request.sni;
+  }
+  return is_ip_literal(request.host) ? "" : request.host;
+}
+
 Result<Prober> Prober::create(const TrustStore& anchors, const PublicSuffixes& suffixes) {
   CK_TRY(context, make_probe_context());
   return Prober(std::move(context), anchors, suffixes);
@@ -70,7 +77,7 @@ Result<Prober::Started> Prober::begin(const ProbeRequest& request, const Result<
   Started started;
   ProbeReport& report = started.report;
   report.target = request.host + ":" + std::to_string(request.port);
-  report.sni = !request.sni.empty() ? request.sni : is_ip_literal(request.host) ? "" : request.host;
+  report.sni = sni_of(request);
   started.begin = since;
   if (!endpoint) {
     return fail(endpoint.error().within(report.target));

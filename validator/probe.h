@@ -105,5 +105,8 @@ class Prober {
 
 // Where a request connects: connect_address when given, else host; and its port.
 [[nodiscard]] HostPort destination_of(const ProbeRequest& request);
+// The name a request sends as SNI: --sni when given, else the host unless it
+// is an address literal ("" = no SNI).
+[[nodiscard]] std::string sni_of(const ProbeRequest& request);
 
 }  // namespace ck::validator
