@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "validator/server_hello.h"
+
 namespace ck::validator {
 namespace {
 
@@ -34,11 +36,8 @@ void message_callback(int write_p, int, int content_type, const void* buf, std::
 
 // Instead of OpenSSL's chain building, which probes do not use (see the header):
 // the served chain is verified by validator/ afterwards.
-int certificate_callback(X509_STORE_CTX* store, void*) {
-  const auto* ssl = static_cast<const SSL*>(
-      X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
-  Handshake* h = ssl ? owner(ssl) : nullptr;
-  return h ? h->on_certificate() : 1;
+int certificate_callback(X509_STORE_CTX*, void*) {
+  return 1;
 }
 
 int new_session_callback(SSL* ssl, SSL_SESSION* session) {
@@ -200,6 +199,8 @@ void Handshake::step(MonoTime now) {
     converse(now);
   } else if (state_ == State::handshaking) {
     drive_handshake(now);
+  } else if (state_ == State::reading_server_hello) {
+    read_server_answer();
   }
 }
 
@@ -267,11 +268,22 @@ void Handshake::start_tls(MonoTime now) {
     fail(ossl::error(Errc::crypto, "cannot set up the TLS client"));
     return;
   }
+  if (setup_.stop_at_server_hello) {
+    // OpenSSL writes the ClientHello to the socket but reads from an empty
+    // memory BIO: the answer is read here (read_server_answer), not by OpenSSL.
+    BIO* answer = BIO_new(BIO_s_mem());
+    BIO* socket = BIO_new_socket(fd_, BIO_NOCLOSE);
+    if (!answer || !socket) {
+      BIO_free(answer);
+      BIO_free(socket);
+      fail(ossl::error(Errc::crypto, "cannot set up the TLS client"));
+      return;
+    }
+    BIO_set_mem_eof_return(answer, -1);  // empty means "retry", not end of stream
+    SSL_set_bio(ssl_.get(), answer, socket);
+  }
   SSL_set_app_data(ssl_.get(), this);
   SSL_set_msg_callback(ssl_.get(), message_callback);
-  if (setup_.stop_at_certificate) {
-    SSL_set_verify(ssl_.get(), SSL_VERIFY_PEER, nullptr);  // so that a 0 from the callback stops
-  }
   state_ = State::handshaking;
   drive_handshake(now);
 }
@@ -292,15 +304,14 @@ void Handshake::drive_handshake(MonoTime now) {
     return;
   }
   switch (SSL_get_error(ssl_.get(), r)) {
-    case SSL_ERROR_WANT_READ: wanted_ = POLLIN; return;
+    case SSL_ERROR_WANT_READ:
+      wanted_ = POLLIN;
+      if (setup_.stop_at_server_hello) {
+        state_ = State::reading_server_hello;  // the ClientHello is out
+      }
+      return;
     case SSL_ERROR_WANT_WRITE: wanted_ = POLLOUT; return;
     default: {
-      if (stopped_at_certificate_) {
-        ERR_clear_error();
-        state_ = State::done;  // as asked: the cipher is known, the rest is not needed
-        close();
-        return;
-      }
       std::string why = ossl::drain_errors();
       fail(Error{Errc::tls, why.empty() ? "the server closed the connection during the handshake"
                                         : "TLS handshake failed: " + why});
@@ -393,14 +404,43 @@ void Handshake::on_message(int write_p, int content_type, const void* buf, std::
       {sent, std::move(what), len, ms_between(connected_, std::chrono::steady_clock::now())});
 }
 
-int Handshake::on_certificate() {
-  if (!setup_.stop_at_certificate) {
-    return 1;
+void Handshake::read_server_answer() {
+  char buffer[4096];
+  ssize_t n = 0;
+  while ((n = ::recv(fd_, buffer, sizeof buffer, 0)) > 0) {
+    received_.append(buffer, static_cast<std::size_t>(n));
+    if (received_.size() > 64 * 1024) {
+      break;  // no ServerHello is this long; read_server_hello says what is wrong
+    }
   }
-  const SSL_CIPHER* cipher = SSL_get_pending_cipher(ssl_.get());
+  const bool closed = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+  const auto answer = read_server_hello(
+      std::span(reinterpret_cast<const unsigned char*>(received_.data()), received_.size()));
+  using Kind = ServerHelloReading::Kind;
+  switch (answer.kind) {
+    case Kind::incomplete:
+      if (closed) {
+        fail(
+            Error{Errc::tls, "the server closed the connection without answering the ClientHello"});
+      }
+      return;
+    case Kind::alert:
+      fail(Error{Errc::tls, std::string("refused: alert ") +
+                                SSL_alert_desc_string_long(answer.alert_description)});
+      return;
+    case Kind::malformed: fail(Error{Errc::protocol, answer.problem}); return;
+    case Kind::hello: break;
+  }
+  if (setup_.max_version != 0 && answer.version != setup_.max_version) {
+    fail(Error{Errc::tls, "the server answered with another protocol version"});
+    return;
+  }
+  const unsigned char id[2] = {static_cast<unsigned char>(answer.cipher_suite >> 8),
+                               static_cast<unsigned char>(answer.cipher_suite)};
+  const SSL_CIPHER* cipher = SSL_CIPHER_find(ssl_.get(), id);
   outcome_.cipher = cipher ? SSL_CIPHER_get_name(cipher) : "";
-  stopped_at_certificate_ = true;
-  return 0;
+  state_ = State::done;  // as asked: the cipher is known, the rest is not needed
+  close();
 }
 
 void Handshake::on_session(SSL_SESSION* session) {

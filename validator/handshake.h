@@ -52,9 +52,10 @@ struct HandshakeSetup {
   std::string ciphersuites;      // TLS 1.3 suites offered, in order; "" = the context's
   bool wait_for_ticket = false;  // TLS 1.3: read on until a NewSessionTicket arrives
   bool trace = false;
-  // Scans: once the server's Certificate arrives the cipher is known; stop
-  // there (an alert ends it) rather than finish the handshake.
-  bool stop_at_certificate = false;
+  // Scans: the server's ServerHello (or HelloRetryRequest) tells the cipher;
+  // it is read by read_server_hello(), and the handshake ends there (an alert,
+  // another version or silence end it as refused) rather than go on.
+  bool stop_at_server_hello = false;
   std::chrono::milliseconds timeout{10'000};
 };
 
@@ -66,7 +67,7 @@ struct HandshakeOutcome {
   double handshake_ms = 0;
   int round_trips = 0;  // client flights answered by the server before the handshake completed
   std::string protocol;
-  std::string cipher;  // also set when stopped at the certificate
+  std::string cipher;  // also set when stopped at the ServerHello
   std::string group;
   std::string signature_algorithm;
   std::string alpn;
@@ -99,15 +100,22 @@ class Handshake {
   // OpenSSL callbacks (C linkage needs them public).
   void on_message(int write_p, int content_type, const void* buf, std::size_t len);
   void on_session(SSL_SESSION* session);
-  // 1 to go on with the handshake, 0 to stop it here (stop_at_certificate).
-  int on_certificate();
 
  private:
-  enum class State { idle, connecting, starttls, handshaking, awaiting_ticket, done };
+  enum class State {
+    idle,
+    connecting,
+    starttls,
+    handshaking,
+    reading_server_hello,
+    awaiting_ticket,
+    done
+  };
   void finish_connect(MonoTime now);
   void start_tls(MonoTime now);
   void converse(MonoTime now);
   void drive_handshake(MonoTime now);
+  void read_server_answer();
   void await_ticket(MonoTime now);
   void collect(MonoTime now);
   void fail(Error error);
@@ -125,8 +133,7 @@ class Handshake {
   HandshakeOutcome outcome_;
   bool last_flight_sent_ = false;
   int starttls_step_ = 0;
-  bool stopped_at_certificate_ = false;
-  std::string received_;  // plaintext of the current STARTTLS reply
+  std::string received_;  // plaintext of the current STARTTLS reply, or the server's answer
 };
 
 // Applies a setup's version bounds, security level and cipher offers to `ssl`.

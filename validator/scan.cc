@@ -164,7 +164,7 @@ Result<ScanReport> scan_endpoint(const ScanRequest& request) {
     base.timeout = request.timeout;
     base.min_version = base.max_version = v.id;
     base.legacy = true;
-    base.stop_at_certificate = true;
+    base.stop_at_server_hello = true;
     bases.push_back(base);
   }
   // 1. Which versions and ciphers: each version's candidates in small groups,

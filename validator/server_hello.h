@@ -1,0 +1,34 @@
+#pragma once
+// Reads the server's first answer to a ClientHello straight from the TLS
+// records, without OpenSSL: a ServerHello (or HelloRetryRequest) naming the
+// chosen version and cipher suite, or an alert. Scans need only that much, and
+// reading it here spares parsing the certificates and deriving the keys of
+// every handshake a scan starts (RFC 8446 §4.1.3, §4.2.1; RFC 5246 §7.4.1.3).
+// Pure: bytes in, a verdict out.
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace ck::validator {
+
+struct ServerHelloReading {
+  enum class Kind {
+    incomplete,  // more bytes are needed
+    hello,       // a ServerHello or HelloRetryRequest
+    alert,       // the server refused with an alert
+    malformed,   // anything else: not a TLS server, or a broken one
+  };
+  Kind kind = Kind::incomplete;
+  std::uint16_t version = 0;       // hello: supported_versions when present, else legacy_version
+  std::uint16_t cipher_suite = 0;  // hello
+  bool hello_retry = false;        // hello: a HelloRetryRequest
+  std::uint8_t alert_level = 0;    // alert
+  std::uint8_t alert_description = 0;
+  std::string problem;  // malformed: what was wrong
+};
+
+// `bytes` is everything received so far, from the first record on.
+[[nodiscard]] ServerHelloReading read_server_hello(std::span<const unsigned char> bytes);
+
+}  // namespace ck::validator
