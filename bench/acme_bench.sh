@@ -4,13 +4,18 @@
 #   1. median wall time of N sequential issuances, one process each, for
 #      certkeeper (built-in http-01 listener), lego (--http) and certbot
 #      (--standalone), all on the same Pebble, with each one's peak RSS;
-#   2. time to issue 100 certificates with 1, 8 and 32 certkeeper processes in
+#   2. the same for uacme (http-01 by webroot behind nginx, with its hook
+#      script); uacme's libcurl trusts only the system bundle, so it runs in a
+#      private mount namespace (`unshare -m`, needs root) where the test CA is
+#      bind-mounted over /etc/ssl/certs/ca-certificates.crt; the real store is
+#      never touched;
+#   3. time to issue 100 certificates with 1, 8 and 32 certkeeper processes in
 #      flight (http-01 by webroot behind nginx, so all share Pebble's port).
 # Prints Markdown. Usage: bench/acme_bench.sh [BUILD_DIR] [SEQUENTIAL_RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for tool in pebble pebble-challtestsrv nginx lego certbot bc curl; do
-  command -v "$tool" >/dev/null || { echo "acme_bench: needs $tool (apt-get install lego certbot bc)" >&2; exit 2; }
+for tool in pebble pebble-challtestsrv nginx lego certbot uacme unshare bc curl; do
+  command -v "$tool" >/dev/null || { echo "acme_bench: needs $tool (apt-get install lego certbot uacme bc)" >&2; exit 2; }
 done
 build=${1:-build}
 runs=${2:-20}
@@ -87,6 +92,20 @@ http { access_log off; server { listen 127.0.0.1:$http_port; root $webroot; } }
 NGINX
 nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g "daemon off;" &
 sleep 0.5
+
+# uacme, trusting the test CA inside its own mount namespace.
+cat > "$work/uacme-private-ca" <<'SH'
+#!/bin/sh
+mount --bind "$UACME_TEST_CA" /etc/ssl/certs/ca-certificates.crt && exec uacme "$@"
+SH
+chmod +x "$work/uacme-private-ca"
+mkdir -p "$webroot/.well-known/acme-challenge"
+export UACME_TEST_CA="$work/tls.pem" UACME_CHALLENGE_PATH="$webroot/.well-known/acme-challenge"
+uacme_run=(unshare -m "$work/uacme-private-ca" -a "$dir_url" -c "$work/uacme")
+"${uacme_run[@]}" -y new >/dev/null 2>&1
+read -r ua_median ua_rss < <(median_of "${uacme_run[@]}" -h /usr/share/uacme/uacme.sh -t EC \
+  issue "uacme{i}.example.test")
+
 declare -A flight
 for n in 1 8 32; do
   start=$(now)
@@ -96,13 +115,14 @@ for n in 1 8 32; do
 done
 issued=$("$ck" --state-dir "$ck_state" list --json | grep -c '"name"')
 
-echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB; Pebble $(dpkg-query -W -f='${Version}' pebble), lego $(dpkg-query -W -f='${Version}' lego), certbot $(dpkg-query -W -f='${Version}' certbot)"
+echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB; Pebble $(dpkg-query -W -f='${Version}' pebble), lego $(dpkg-query -W -f='${Version}' lego), certbot $(dpkg-query -W -f='${Version}' certbot), uacme $(dpkg-query -W -f='${Version}' uacme)"
 echo
 echo "| client | median of $runs sequential issuances | peak RSS |"
 echo "|---|---|---|"
 printf "| certkeeper | %.0f ms | %.1f MiB |\n" "$(echo "$ck_median * 1000" | bc)" "$(echo "$ck_rss / 1024" | bc -l)"
 printf "| lego | %.0f ms | %.1f MiB |\n" "$(echo "$lego_median * 1000" | bc)" "$(echo "$lego_rss / 1024" | bc -l)"
 printf "| certbot | %.0f ms | %.1f MiB |\n" "$(echo "$cb_median * 1000" | bc)" "$(echo "$cb_rss / 1024" | bc -l)"
+printf "| uacme (webroot behind nginx) | %.0f ms | %.1f MiB |\n" "$(echo "$ua_median * 1000" | bc)" "$(echo "$ua_rss / 1024" | bc -l)"
 echo
 echo "| certkeeper processes in flight | 100 certificates |"
 echo "|---|---|"

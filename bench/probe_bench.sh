@@ -85,7 +85,7 @@ Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(
 | measure | certkeeper | peer, same run |
 |---|---|---|
 | single probe, full report (whole process, mean of 20) | $(printf "%.1f" "$single_wall") ms (report total $(printf "%.1f" "$single_inner") ms) | |
-| \`probe --scan\` (median of 5) | $(printf "%.3f" "$scan_s") s | sslscan $(printf "%.3f" "$sslscan_s") s: **$(echo "$sslscan_s / $scan_s" | bc -l | xargs printf "%.0f")x** |
+| \`probe --scan\` (median of 5) | $(printf "%.3f" "$scan_s") s | sslscan $(printf "%.3f" "$sslscan_s") s: **$(echo "$sslscan_s / $scan_s" | bc -l | xargs printf "%.1f")x** |
 | bulk probes / s, concurrency 1 | $b1 | |
 | bulk probes / s, concurrency 64 | $b64 | |
 | bulk probes / s, concurrency 256 | $b256 | openssl s_time -new: $(printf "%.0f" "$stime") handshakes/s; best bulk = $(echo "100 * $( (echo $b1; echo $b64; echo $b256) | sort -n | tail -1) / $stime" | bc -l | xargs printf "%.0f")% |
