@@ -327,17 +327,16 @@ int run_bulk(const validator::Prober& prober, const std::vector<validator::Probe
   return unreachable > 0 ? kExitRuntime : with_errors > 0 ? kExitProblem : kExitOk;
 }
 
-// `--scan` of the endpoint a probe request names, with the probe's SNI,
-// STARTTLS and timeout, over the prober's context.
+// `--scan` of the address a probe reached, with its SNI, STARTTLS and
+// timeout, over the prober's context.
 Result<validator::ScanReport> scan_like_probe(const validator::Prober& prober,
-                                              const validator::ProbeRequest& request) {
-  const validator::HostPort destination = validator::destination_of(request);
-  CK_TRY(endpoint, validator::resolve_all(std::span(&destination, 1), request.timeout).front());
+                                              const validator::ProbeRequest& request,
+                                              const validator::ProbeReport& probed) {
   validator::ScanRequest scan;
   scan.context = prober.context();
-  scan.address = endpoint.address;
-  scan.address_length = endpoint.length;
-  scan.sni = validator::sni_of(request);
+  scan.address = probed.endpoint.address;
+  scan.address_length = probed.endpoint.length;
+  scan.sni = probed.sni;
   scan.starttls = request.starttls;
   scan.timeout = request.timeout;
   scan.concurrency = 128;
@@ -410,7 +409,7 @@ int run_probe(const CliContext& context, const ProbeOptions& o) {
   // the server's work on the scan's handshakes.
   std::optional<validator::ScanReport> scan;
   if (o.scan) {
-    auto scanned = scan_like_probe(*prober, request);
+    auto scanned = scan_like_probe(*prober, request, *report);
     if (!scanned) {
       return report_failure(failure_from(scanned.error()));
     }

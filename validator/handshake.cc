@@ -451,18 +451,19 @@ void run_handshakes(const std::function<Handshake*()>& next, std::size_t concurr
                     const std::function<void(Handshake&)>& done) {
   std::vector<Handshake*> active;
   std::vector<pollfd> fds;
-  bool more = true;
-  while (more || !active.empty()) {
-    while (more && active.size() < std::max<std::size_t>(concurrency, 1)) {
+  while (true) {
+    // `next` is asked again whenever there is room: `done` may have given it
+    // more work (a retry at another address).
+    while (active.size() < std::max<std::size_t>(concurrency, 1)) {
       Handshake* h = next();
-      more = h != nullptr;
-      if (h) {
-        h->start();
-        h->done() ? done(*h) : active.push_back(h);
+      if (h == nullptr) {
+        break;
       }
+      h->start();
+      h->done() ? done(*h) : active.push_back(h);
     }
     if (active.empty()) {
-      continue;
+      return;
     }
     MonoTime soonest = active.front()->deadline();
     fds.clear();

@@ -140,9 +140,10 @@ class Handshake {
 [[nodiscard]] bool apply_offer(SSL& ssl, const HandshakeSetup& setup);
 
 // Drives handshakes to their end from one poll loop, at most `concurrency`
-// connections open at a time: takes each from `next` (null when there are no
-// more) and tells `done` when it has finished. The caller owns the handshakes;
-// each must live until `done` has been called for it. Returns when all are done.
+// connections open at a time: takes each from `next` (null when there is none
+// for now; it is asked again after each handshake ends) and tells `done` when
+// it has finished. The caller owns the handshakes; each must live until `done`
+// has been called for it. Returns when all are done and `next` has no more.
 void run_handshakes(const std::function<Handshake*()>& next, std::size_t concurrency,
                     const std::function<void(Handshake&)>& done);
 // The same over handshakes the caller owns.

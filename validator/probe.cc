@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
 #include <map>
 
 #include "core/clock.h"
@@ -60,39 +61,57 @@ HostPort destination_of(const ProbeRequest& request) {
   return {request.connect_address.empty() ? request.host : request.connect_address, request.port};
 }
 
-std::string sni_of(const ProbeRequest& request) {
-  if (!request.sni.empty()) {
-    return request.sni;
-  }
-  return is_ip_literal(request.host) ? "" : request.host;
-}
-
 Result<Prober> Prober::create(const TrustStore& anchors, const PublicSuffixes& suffixes) {
   CK_TRY(context, make_probe_context());
   return Prober(std::move(context), anchors, suffixes);
 }
 
-Result<Prober::Started> Prober::begin(const ProbeRequest& request, const Result<Endpoint>& endpoint,
-                                      double resolve_ms, MonoTime since) const {
+Result<Prober::Started> Prober::begin(const ProbeRequest& request,
+                                      const Result<Endpoints>& endpoints, double resolve_ms,
+                                      MonoTime since) const {
   Started started;
   ProbeReport& report = started.report;
   report.target = request.host + ":" + std::to_string(request.port);
-  report.sni = sni_of(request);
+  report.sni = !request.sni.empty() ? request.sni : is_ip_literal(request.host) ? "" : request.host;
   started.begin = since;
-  if (!endpoint) {
-    return fail(endpoint.error().within(report.target));
+  if (!endpoints) {
+    return fail(endpoints.error().within(report.target));
   }
+  if (endpoints->empty()) {
+    return fail(Errc::network, "the name has no address", report.target);
+  }
+  const Endpoint& endpoint = endpoints->front();
+  started.untried.assign(endpoints->begin() + 1, endpoints->end());
   report.resolve_ms = resolve_ms;
-  report.address = address_text(endpoint->address);
+  report.address = address_text(endpoint.address);
+  report.endpoint = endpoint;
   HandshakeSetup& setup = started.setup;
   setup.context = context_.get();
-  setup.address = endpoint->address;
-  setup.address_length = endpoint->length;
+  setup.address = endpoint.address;
+  setup.address_length = endpoint.length;
   setup.sni = report.sni;
   setup.trace = request.trace;
   setup.timeout = request.timeout;
   setup.starttls = request.starttls;
   return started;
+}
+
+bool Prober::next_address(Started& started, const HandshakeOutcome& outcome) {
+  // A timeout spent the probe's budget; only a quick refusal moves on.
+  if (outcome.connected || outcome.error.code != Errc::network || started.untried.empty()) {
+    return false;
+  }
+  const Endpoint next = started.untried.front();
+  started.untried.erase(started.untried.begin());
+  ProbeReport& report = started.report;
+  const std::string address = address_text(next.address);
+  report.findings.push_back({Severity::warning, "address_unreachable",
+                             report.address + ": " + outcome.error.message + "; tried " + address});
+  report.address = address;
+  report.endpoint = next;
+  started.setup.address = next.address;
+  started.setup.address_length = next.length;
+  return true;
 }
 
 Result<ProbeReport> Prober::finish(Started started, HandshakeOutcome outcome,
@@ -130,9 +149,12 @@ Result<ProbeReport> Prober::probe(const ProbeRequest& request) const {
   // The total includes name resolution.
   CK_TRY(started, begin(request, endpoints.front(), resolve_ms, resolving));
   started.setup.wait_for_ticket = true;
-  Handshake first(started.setup);
-  Handshake* one[] = {&first};
-  run_handshakes(one, 1);
+  std::optional<Handshake> connected;
+  do {
+    Handshake* one[] = {&connected.emplace(started.setup)};
+    run_handshakes(one, 1);
+  } while (next_address(started, connected->outcome()));
+  Handshake& first = *connected;
   // Resumption and the no-SNI certificate, at once.
   HandshakeSetup again = started.setup;
   again.resume = first.outcome().session.get();
@@ -176,6 +198,7 @@ void Prober::probe_many(
     std::unique_ptr<Handshake> handshake;
   };
   std::map<Handshake*, Job> jobs;
+  std::deque<Job> retries;
   std::size_t next = 0;
   // Every name first, at once and bounded: a slow resolver cannot stall the loop.
   const auto resolving = std::chrono::steady_clock::now();
@@ -190,6 +213,14 @@ void Prober::probe_many(
           .count();
   run_handshakes(
       [&]() -> Handshake* {
+        if (!retries.empty()) {
+          Job job = std::move(retries.front());
+          retries.pop_front();
+          job.handshake = std::make_unique<Handshake>(job.started.setup);
+          Handshake* raw = job.handshake.get();
+          jobs.emplace(raw, std::move(job));
+          return raw;
+        }
         while (next < requests.size()) {
           const std::size_t index = next++;
           auto started = begin(requests[index], endpoints[index], resolve_ms,
@@ -209,6 +240,10 @@ void Prober::probe_many(
       [&](Handshake& done) {
         auto node = jobs.extract(&done);
         Job& job = node.mapped();
+        if (next_address(job.started, done.outcome())) {
+          retries.push_back(std::move(job));  // started again by the loop, at the next address
+          return;
+        }
         on_report(job.index,
                   finish(std::move(job.started), std::move(done.outcome()), requests[job.index]));
       });

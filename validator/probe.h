@@ -50,6 +50,7 @@ struct StapleReport {
 struct ProbeReport {
   std::string target;   // host:port as asked
   std::string address;  // the address connected to
+  Endpoint endpoint;    // the same, for later connections (a scan)
   std::string sni;
   double resolve_ms = 0;
   double total_ms = 0;
@@ -88,11 +89,16 @@ class Prober {
     ProbeReport report;
     HandshakeSetup setup;
     MonoTime begin;
+    Endpoints untried;  // the name's further addresses, for when this one cannot be reached
   };
-  // `endpoint` is the request's address, resolved (resolver.h) in `resolve_ms`;
-  // `since` is when the probe began, for its total time.
-  [[nodiscard]] Result<Started> begin(const ProbeRequest& request, const Result<Endpoint>& endpoint,
-                                      double resolve_ms, MonoTime since) const;
+  // `endpoints` are the request's addresses, resolved (resolver.h) in
+  // `resolve_ms`; `since` is when the probe began, for its total time.
+  [[nodiscard]] Result<Started> begin(const ProbeRequest& request,
+                                      const Result<Endpoints>& endpoints, double resolve_ms,
+                                      MonoTime since) const;
+  // When `outcome` could not reach the server and the name has another
+  // address, moves `started` on to it (the failure becomes a finding).
+  static bool next_address(Started& started, const HandshakeOutcome& outcome);
   [[nodiscard]] Result<ProbeReport> finish(Started started, HandshakeOutcome outcome,
                                            const ProbeRequest& request) const;
   Prober(ossl::SslCtx context, const TrustStore& anchors, const PublicSuffixes& suffixes)
@@ -105,8 +111,5 @@ class Prober {
 
 // Where a request connects: connect_address when given, else host; and its port.
 [[nodiscard]] HostPort destination_of(const ProbeRequest& request);
-// The name a request sends as SNI: --sni when given, else the host unless it
-// is an address literal ("" = no SNI).
-[[nodiscard]] std::string sni_of(const ProbeRequest& request);
 
 }  // namespace ck::validator

@@ -8,11 +8,21 @@
 namespace ck::validator {
 namespace {
 
-Endpoint endpoint_of(const addrinfo& found) {
-  Endpoint e;
-  std::memcpy(&e.address, found.ai_addr, found.ai_addrlen);
-  e.length = found.ai_addrlen;
-  return e;
+// Each address once (SOCK_STREAM hints already give one entry per address).
+Endpoints endpoints_of(const addrinfo* found) {
+  Endpoints out;
+  for (; found != nullptr; found = found->ai_next) {
+    Endpoint e;
+    std::memcpy(&e.address, found->ai_addr, found->ai_addrlen);
+    e.length = found->ai_addrlen;
+    const bool seen = std::ranges::any_of(out, [&](const Endpoint& o) {
+      return o.length == e.length && std::memcmp(&o.address, &e.address, e.length) == 0;
+    });
+    if (!seen) {
+      out.push_back(e);
+    }
+  }
+  return out;
 }
 
 // What getaddrinfo_a reads and writes until each lookup has ended.
@@ -25,10 +35,10 @@ struct Lookup {
 
 }  // namespace
 
-std::vector<Result<Endpoint>> resolve_all(std::span<const HostPort> names,
-                                          std::chrono::milliseconds timeout) {
-  std::vector<Result<Endpoint>> results(
-      names.size(), Result<Endpoint>(std::unexpected(Error{Errc::internal, "not resolved"})));
+std::vector<Result<Endpoints>> resolve_all(std::span<const HostPort> names,
+                                           std::chrono::milliseconds timeout) {
+  std::vector<Result<Endpoints>> results(
+      names.size(), Result<Endpoints>(std::unexpected(Error{Errc::internal, "not resolved"})));
   auto lookups = std::make_unique<std::vector<Lookup>>();
   lookups->reserve(names.size());
   std::vector<std::size_t> pending;  // index into names, per lookup
@@ -39,7 +49,7 @@ std::vector<Result<Endpoint>> resolve_all(std::span<const HostPort> names,
     addrinfo* found = nullptr;
     const std::string service = std::to_string(names[i].port);
     if (::getaddrinfo(names[i].host.c_str(), service.c_str(), &hints, &found) == 0) {
-      results[i] = endpoint_of(*found);  // an address literal
+      results[i] = endpoints_of(found);  // an address literal
       ::freeaddrinfo(found);
       continue;
     }
@@ -87,7 +97,7 @@ std::vector<Result<Endpoint>> resolve_all(std::span<const HostPort> names,
       abandoned = true;  // still running in glibc's thread: its memory must outlive it
     }
     if (rc == 0 && list[k]->ar_result) {
-      results[i] = endpoint_of(*list[k]->ar_result);
+      results[i] = endpoints_of(list[k]->ar_result);
       ::freeaddrinfo(list[k]->ar_result);
     } else {
       results[i] = fail(rc == EAI_INPROGRESS ? Errc::timeout : Errc::network,

@@ -19,14 +19,16 @@ struct Endpoint {
   sockaddr_storage address{};
   socklen_t length = 0;
 };
+// Every address of a name, in the order to try them (glibc's RFC 6724 order).
+using Endpoints = std::vector<Endpoint>;
 
 struct HostPort {
   std::string host;
   int port = 0;
 };
 
-// One result per entry, in order: the first address of each, or why not.
-[[nodiscard]] std::vector<Result<Endpoint>> resolve_all(std::span<const HostPort> names,
-                                                        std::chrono::milliseconds timeout);
+// One result per entry, in order: the addresses of each, or why not.
+[[nodiscard]] std::vector<Result<Endpoints>> resolve_all(std::span<const HostPort> names,
+                                                         std::chrono::milliseconds timeout);
 
 }  // namespace ck::validator

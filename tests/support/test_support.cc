@@ -278,12 +278,19 @@ int free_port() {
 }
 
 bool wait_for_port(int port, std::chrono::milliseconds limit) {
+  return wait_for_address("127.0.0.1", port, limit);
+}
+
+bool wait_for_address(const std::string& ipv4, int port, std::chrono::milliseconds limit) {
   auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::inet_pton(AF_INET, ipv4.c_str(), &addr.sin_addr) != 1) {
+      ::close(fd);
+      return false;
+    }
     addr.sin_port = htons(static_cast<uint16_t>(port));
     bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
     ::close(fd);

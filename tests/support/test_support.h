@@ -118,6 +118,9 @@ class Process {
 // Waits until something accepts connections on 127.0.0.1:port.
 [[nodiscard]] bool wait_for_port(int port,
                                  std::chrono::milliseconds limit = std::chrono::seconds(10));
+// The same on another IPv4 loopback address ("127.0.0.2").
+[[nodiscard]] bool wait_for_address(const std::string& ipv4, int port,
+                                    std::chrono::milliseconds limit = std::chrono::seconds(10));
 // Fails the test (throws) when `program` is not installed: a missing peer never passes.
 void require_program(const std::string& program);
 

@@ -33,18 +33,18 @@ namespace {
 // `openssl s_server -www` on a free loopback port with the given certificate files.
 struct TlsServer {
   int port = free_port();
+  std::string ip;
   std::unique_ptr<Process> process;
   TlsServer(const TempDir& dir, const std::string& cert, const std::string& key,
-            std::vector<std::string> extra) {
-    std::vector<std::string> argv{
-        "openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port),
-        "-cert",   cert,       "-key",    key,
-        "-www",    "-quiet"};
+            std::vector<std::string> extra, std::string listen_ip = "127.0.0.1")
+      : ip(std::move(listen_ip)) {
+    std::vector<std::string> argv{"openssl", "s_server", "-accept", target(), "-cert",
+                                  cert,      "-key",     key,       "-www",   "-quiet"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     process = std::make_unique<Process>(argv, dir.path() / ("s_server" + std::to_string(port)));
-    REQUIRE(wait_for_port(port));
+    REQUIRE(wait_for_address(ip, port));
   }
-  std::string target() const { return "127.0.0.1:" + std::to_string(port); }
+  std::string target() const { return ip + ":" + std::to_string(port); }
 };
 
 struct ProbePki {
@@ -65,12 +65,12 @@ struct ProbePki {
   }
   // s_server for `leaf`, sending the intermediate unless `incomplete`.
   std::unique_ptr<TlsServer> serve(const Issued& leaf, std::vector<std::string> extra,
-                                   bool incomplete = false) {
+                                   bool incomplete = false, const std::string& ip = "127.0.0.1") {
     if (!incomplete) {
       extra.insert(extra.end(), {"-cert_chain", write("ca.pem", ca.cert_pem())});
     }
     return std::make_unique<TlsServer>(dir, write("leaf.pem", leaf.cert_pem()),
-                                       write("leaf.key", leaf.key_pem()), extra);
+                                       write("leaf.key", leaf.key_pem()), extra, ip);
   }
   RunResult probe(const std::string& target, std::vector<std::string> extra = {}) {
     std::vector<std::string> args{
@@ -574,14 +574,79 @@ TEST_CASE("names are resolved all at once, bounded; address literals never wait"
   auto results = validator::resolve_all(names, std::chrono::seconds(5));
   REQUIRE(results.size() == 4);
   REQUIRE(results[0]);  // /etc/hosts, through getaddrinfo_a
+  CHECK_FALSE(results[0]->empty());
   REQUIRE(results[1]);
   REQUIRE(results[2]);
-  CHECK(results[1]->address.ss_family == AF_INET);
-  CHECK(ntohs(reinterpret_cast<const sockaddr_in*>(&results[1]->address)->sin_port) == 443);
-  CHECK(results[2]->address.ss_family == AF_INET6);
+  REQUIRE(results[1]->size() == 1);
+  REQUIRE(results[2]->size() == 1);
+  CHECK(results[1]->front().address.ss_family == AF_INET);
+  CHECK(ntohs(reinterpret_cast<const sockaddr_in*>(&results[1]->front().address)->sin_port) == 443);
+  CHECK(results[2]->front().address.ss_family == AF_INET6);
   CHECK_FALSE(results[3]);
   // A zero budget still answers literals at once.
   auto instant = validator::resolve_all(std::span(names).subspan(1, 2), std::chrono::seconds(0));
   CHECK(instant[0]);
   CHECK(instant[1]);
+}
+
+// Runs argv with /etc/hosts replaced by `hosts` in a private mount namespace
+// (unshare; the machine's own file is untouched), so that a name can have
+// several addresses.
+RunResult run_with_hosts(const std::string& hosts, const std::vector<std::string>& argv) {
+  std::vector<std::string> full{"unshare", "-m"};
+  if (::geteuid() != 0) {
+    full.push_back("-r");  // an unprivileged user namespace, where root may mount
+  }
+  full.insert(full.end(), {"sh", "-c", "mount --bind \"$0\" /etc/hosts && exec \"$@\"", hosts});
+  full.insert(full.end(), argv.begin(), argv.end());
+  return run(full);
+}
+
+TEST_CASE("probe: a name whose first address refuses is probed at the next, with a warning") {
+  require_program("openssl");
+  require_program("unshare");
+  ProbePki pki;
+  const Issued leaf = pki.leaf("multi.probe.test", pki.now - kDay, pki.now + 60 * kDay);
+  const std::string hosts =
+      pki.write("hosts", "127.0.0.2 multi.probe.test\n127.0.0.3 multi.probe.test\n");
+  // glibc sorts a name's addresses (RFC 6724): the one it gives first has no server.
+  auto order = run_with_hosts(hosts, {"getent", "ahostsv4", "multi.probe.test"});
+  REQUIRE_MESSAGE(order.exit_code == 0, order.err);
+  const std::string first = order.out.substr(0, order.out.find_first_of(" \t"));
+  REQUIRE((first == "127.0.0.2" || first == "127.0.0.3"));
+  const std::string second = first == "127.0.0.2" ? "127.0.0.3" : "127.0.0.2";
+  auto server = pki.serve(leaf, {}, false, second);
+  const std::string target = "multi.probe.test:" + std::to_string(server->port);
+  const std::string root = pki.write("root.pem", pki.root.cert_pem());
+  auto check_report = [&](const json& report) {
+    CHECK(report["address"] == server->target());
+    CHECK(report["chain_valid"] == true);
+    bool warned = false;
+    for (const auto& f : report["findings"]) {
+      if (f["code"] == "address_unreachable") {
+        warned = true;
+        CHECK(f["severity"] == "warning");
+        CHECK(f["message"].get<std::string>().starts_with(first + ":"));
+      }
+    }
+    CHECK(warned);
+  };
+  SUBCASE("one probe") {
+    auto r =
+        run_with_hosts(hosts, {certkeeper_binary(), "probe", target, "--ca-file", root, "--json"});
+    REQUIRE_MESSAGE(r.exit_code == 0, std::string(r.err + r.out));  // a warning is no error
+    check_report(json::parse(r.out));
+  }
+  SUBCASE("bulk") {
+    auto r = run_with_hosts(hosts, {certkeeper_binary(), "probe", "--targets",
+                                    pki.write("targets.txt", target + "\n" + target + "\n"),
+                                    "--ca-file", root, "--json"});
+    REQUIRE_MESSAGE(r.exit_code == 0, std::string(r.err + r.out));
+    std::istringstream lines(r.out);
+    int reports = 0;
+    for (std::string line; std::getline(lines, line); ++reports) {
+      check_report(json::parse(line));
+    }
+    CHECK(reports == 2);
+  }
 }
