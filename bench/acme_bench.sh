@@ -9,7 +9,11 @@
 #      private mount namespace (`unshare -m`, needs root) where the test CA is
 #      bind-mounted over /etc/ssl/certs/ca-certificates.crt; the real store is
 #      never touched;
-#   3. time to issue 100 certificates with 1, 8 and 32 certkeeper processes in
+#   3. the memory floor: bench/rss_floor, a program linking only OpenSSL,
+#      SQLite and the C++ runtime that makes a key, signs, writes a row and
+#      fetches the directory over verified TLS -- what any client on this stack
+#      costs before its own code;
+#   4. time to issue 100 certificates with 1, 8 and 32 certkeeper processes in
 #      flight (http-01 by webroot behind nginx, so all share Pebble's port).
 # Prints Markdown. Usage: bench/acme_bench.sh [BUILD_DIR] [SEQUENTIAL_RUNS]
 set -euo pipefail
@@ -65,6 +69,11 @@ ck_state="$work/ck"
   --domain warmup.example.test --http-listen 127.0.0.1:$http_port >/dev/null
 read -r ck_median ck_rss < <(median_of "$ck" --state-dir "$ck_state" issue --server "$dir_url" \
   --ca-file "$work/tls.pem" --domain "seq{i}.example.test" --http-listen 127.0.0.1:$http_port)
+
+# The platform's floor: OpenSSL, SQLite and the C++ runtime doing the
+# irreducible work of an issuance (bench/rss_floor.cc), nothing else.
+read -r _ floor_rss < <(median_of "$(pwd)/$build/bench/rss_floor" 127.0.0.1 "$base" \
+  "$work/tls.pem" "$work/floor{i}.db")
 
 # lego
 export LEGO_CA_CERTIFICATES="$work/tls.pem"
@@ -123,6 +132,7 @@ printf "| certkeeper | %.0f ms | %.1f MiB |\n" "$(echo "$ck_median * 1000" | bc)
 printf "| lego | %.0f ms | %.1f MiB |\n" "$(echo "$lego_median * 1000" | bc)" "$(echo "$lego_rss / 1024" | bc -l)"
 printf "| certbot | %.0f ms | %.1f MiB |\n" "$(echo "$cb_median * 1000" | bc)" "$(echo "$cb_rss / 1024" | bc -l)"
 printf "| uacme (webroot behind nginx) | %.0f ms | %.1f MiB |\n" "$(echo "$ua_median * 1000" | bc)" "$(echo "$ua_rss / 1024" | bc -l)"
+printf "| floor: OpenSSL + SQLite + C++ runtime only (bench/rss_floor.cc) | | %.1f MiB |\n" "$(echo "$floor_rss / 1024" | bc -l)"
 echo
 echo "| certkeeper processes in flight | 100 certificates |"
 echo "|---|---|"
