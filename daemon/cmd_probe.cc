@@ -244,6 +244,7 @@ std::expected<validator::TrustStore, CommandFailure> load_anchors(const std::str
 }
 
 // --targets FILE: "HOST[:PORT] [SNI]" per line; blank lines and # comments skipped.
+// A line without SNI gets --sni when given.
 std::expected<std::vector<validator::ProbeRequest>, CommandFailure> read_targets(
     const ProbeOptions& o, const validator::ProbeRequest& defaults) {
   auto text = read_file(o.targets_file, 64u << 20);
@@ -270,7 +271,9 @@ std::expected<std::vector<validator::ProbeRequest>, CommandFailure> read_targets
     validator::ProbeRequest request = defaults;
     request.host = target->first;
     request.port = target->second;
-    request.sni = sni;
+    if (!sni.empty()) {
+      request.sni = sni;  // else --sni, else the host
+    }
     requests.push_back(std::move(request));
   }
   return requests;

@@ -361,15 +361,15 @@ TEST_CASE("probe --targets: many endpoints from one loop, one JSON line each") {
   auto server = pki.serve(leaf, {});
   ScriptedHttpServer silent([](const std::string&) { return std::string(); });
   const std::string silent_url = silent.url("/");
-  std::string targets = "# good ones, by SNI\n";
+  std::string targets = "# good ones, by SNI on the line or from --sni\n";
   for (int i = 0; i < 20; ++i) {
-    targets += server->target() + " www.example.test\n";
+    targets += server->target() + (i % 2 == 0 ? " www.example.test\n" : "\n");
   }
   targets += server->target() + " other.example.test\n";
   targets += silent_url.substr(7, silent_url.find('/', 7) - 7) + "\n";
   targets += "127.0.0.1:" + std::to_string(free_port()) + "\n";
   auto r = certkeeper({"probe", "--targets", pki.write("targets.txt", targets), "--concurrency",
-                       "8", "--timeout", "2s", "--ca-file",
+                       "8", "--timeout", "2s", "--sni", "www.example.test", "--ca-file",
                        pki.write("root.pem", pki.root.cert_pem()), "--json"});
   CHECK(r.exit_code == 3);  // two were unreachable
   int good = 0;
