@@ -271,16 +271,14 @@ void Handshake::start_tls(MonoTime now) {
   if (setup_.stop_at_server_hello) {
     // OpenSSL writes the ClientHello to the socket but reads from an empty
     // memory BIO: the answer is read here (read_server_answer), not by OpenSSL.
-    BIO* answer = BIO_new(BIO_s_mem());
-    BIO* socket = BIO_new_socket(fd_, BIO_NOCLOSE);
+    ossl::Bio answer(BIO_new(BIO_s_mem()));
+    ossl::Bio socket(BIO_new_socket(fd_, BIO_NOCLOSE));
     if (!answer || !socket) {
-      BIO_free(answer);
-      BIO_free(socket);
       fail(ossl::error(Errc::crypto, "cannot set up the TLS client"));
       return;
     }
-    BIO_set_mem_eof_return(answer, -1);  // empty means "retry", not end of stream
-    SSL_set_bio(ssl_.get(), answer, socket);
+    BIO_set_mem_eof_return(answer.get(), -1);  // empty means "retry", not end of stream
+    SSL_set_bio(ssl_.get(), answer.release(), socket.release());  // the SSL owns both now
   }
   SSL_set_app_data(ssl_.get(), this);
   SSL_set_msg_callback(ssl_.get(), message_callback);
