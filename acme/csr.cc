@@ -1,9 +1,9 @@
 #include "acme/csr.h"
 
-#include <arpa/inet.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "core/ip_address.h"
 #include "core/x509_info.h"
 
 namespace ck::acme {
@@ -86,10 +86,10 @@ Result<std::vector<Identifier>> csr_identifiers(std::string_view der) {
                                         static_cast<std::size_t>(ASN1_STRING_length(s)))});
     } else if (name->type == GEN_IPADD) {
       const ASN1_STRING* s = name->d.iPAddress;
-      char buf[INET6_ADDRSTRLEN] = {};
-      int family = ASN1_STRING_length(s) == 4 ? AF_INET : AF_INET6;
-      if (inet_ntop(family, ASN1_STRING_get0_data(s), buf, sizeof buf)) {
-        ids.push_back({"ip", buf});
+      if (auto text = ip_address_text(
+              std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                               static_cast<std::size_t>(ASN1_STRING_length(s))))) {
+        ids.push_back({"ip", *text});
       }
     }
   }

@@ -1,6 +1,5 @@
 #include "acme/tls_alpn01.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <openssl/err.h>
@@ -11,6 +10,7 @@
 #include <cstring>
 
 #include "core/atomic_file.h"
+#include "core/ip_address.h"
 #include "core/keys.h"
 #include "core/x509_build.h"
 
@@ -85,22 +85,21 @@ TlsAlpnResponder::TlsAlpnResponder(ossl::SslCtx ctx, const Clock& clock)
     : ctx_(std::move(ctx)), clock_(clock) {}
 
 Result<std::string> reverse_dns_name(const std::string& ip) {
-  unsigned char bytes[16];
+  const auto bytes = ip_address_bytes(ip);
+  if (!bytes) {
+    return fail(Errc::invalid_argument, "not an IP address", ip);
+  }
   std::string name;
-  if (::inet_pton(AF_INET, ip.c_str(), bytes) == 1) {
-    for (int i = 3; i >= 0; --i) {
-      name += std::to_string(bytes[i]) + ".";
+  for (auto byte = bytes->rbegin(); byte != bytes->rend(); ++byte) {
+    const auto b = static_cast<unsigned char>(*byte);
+    if (bytes->size() == 4) {
+      name += std::to_string(b) + ".";
+    } else {
+      constexpr char kDigits[] = "0123456789abcdef";
+      name += {kDigits[b & 0xf], '.', kDigits[b >> 4], '.'};
     }
-    return name + "in-addr.arpa";
   }
-  if (::inet_pton(AF_INET6, ip.c_str(), bytes) == 1) {
-    constexpr char kDigits[] = "0123456789abcdef";
-    for (int i = 15; i >= 0; --i) {
-      name += {kDigits[bytes[i] & 0xf], '.', kDigits[bytes[i] >> 4], '.'};
-    }
-    return name + "ip6.arpa";
-  }
-  return fail(Errc::invalid_argument, "not an IP address", ip);
+  return name + (bytes->size() == 4 ? "in-addr.arpa" : "ip6.arpa");
 }
 
 // The SNI name the CA sends for an identifier (RFC 8738 §6: reverse DNS for IPs).

@@ -1,11 +1,11 @@
 #include "core/x509_info.h"
 
-#include <arpa/inet.h>
 #include <openssl/err.h>
 
 #include <algorithm>
 #include <ctime>
 
+#include "core/ip_address.h"
 #include "core/keys.h"
 
 namespace ck {
@@ -36,14 +36,9 @@ std::string octets_hex(const ASN1_OCTET_STRING* octets) {
 }
 
 std::string ip_to_string(const ASN1_OCTET_STRING* ip) {
-  const unsigned char* bytes = ASN1_STRING_get0_data(ip);
-  int len = ASN1_STRING_length(ip);
-  char buf[INET6_ADDRSTRLEN] = {};
-  if ((len == 4 && inet_ntop(AF_INET, bytes, buf, sizeof buf)) ||
-      (len == 16 && inet_ntop(AF_INET6, bytes, buf, sizeof buf))) {
-    return buf;
-  }
-  return "invalid-ip(" + octets_hex(ip) + ")";
+  const std::string_view bytes(reinterpret_cast<const char*>(ASN1_STRING_get0_data(ip)),
+                               static_cast<std::size_t>(ASN1_STRING_length(ip)));
+  return ip_address_text(bytes).value_or("invalid-ip(" + octets_hex(ip) + ")");
 }
 
 void read_subject_alt_names(const X509& cert, CertificateInfo& info) {

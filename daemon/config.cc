@@ -1,7 +1,5 @@
 #include "daemon/config.h"
 
-#include <arpa/inet.h>
-
 #include <toml++/toml.h>
 #include <algorithm>
 #include <initializer_list>
@@ -11,6 +9,7 @@
 #include "core/atomic_file.h"
 #include "core/base64.h"
 #include "core/duration.h"
+#include "core/ip_address.h"
 #include "core/keys.h"
 #include "store/layout.h"
 
@@ -35,8 +34,7 @@ std::string node_type_name(const toml::node& node) {
 }
 
 bool valid_ip(const std::string& text) {
-  unsigned char buf[16];
-  return inet_pton(AF_INET, text.c_str(), buf) == 1 || inet_pton(AF_INET6, text.c_str(), buf) == 1;
+  return ip_address_bytes(text).has_value();
 }
 
 // A DNS name as ACME accepts it: LDH labels, an optional leading "*." wildcard.

@@ -9,14 +9,13 @@
 #include <map>
 
 #include "core/clock.h"
+#include "core/ip_address.h"
 
 namespace ck::validator {
 namespace {
 
 bool is_ip_literal(const std::string& host) {
-  unsigned char buffer[16];
-  return ::inet_pton(AF_INET, host.c_str(), buffer) == 1 ||
-         ::inet_pton(AF_INET6, host.c_str(), buffer) == 1;
+  return ip_address_bytes(host).has_value();
 }
 
 std::string address_text(const sockaddr_storage& address) {

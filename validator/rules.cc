@@ -1,11 +1,9 @@
 #include "validator/rules.h"
 
-#include <arpa/inet.h>
-
 #include "core/clock.h"
+#include "core/ip_address.h"
 
 #include <algorithm>
-#include <array>
 
 namespace ck::validator {
 namespace {
@@ -26,13 +24,7 @@ Finding finding(VerifyCode code, std::string message) {
 }
 
 std::string ip_text(std::string_view bytes) {
-  std::array<char, INET6_ADDRSTRLEN> text{};
-  const int family = bytes.size() == 4 ? AF_INET : AF_INET6;
-  if ((bytes.size() != 4 && bytes.size() != 16) ||
-      !::inet_ntop(family, bytes.data(), text.data(), text.size())) {
-    return "(malformed address)";
-  }
-  return text.data();
+  return ip_address_text(bytes).value_or("(malformed address)");
 }
 
 // The DNS and IP names of `c` that `nc` does not allow, as a message; "" when all fit.
@@ -307,15 +299,9 @@ std::optional<Finding> check_hostname(const CertificateFacts& leaf, std::string_
 }
 
 std::optional<Finding> check_ip_address(const CertificateFacts& leaf, std::string_view address) {
-  std::array<unsigned char, 16> raw{};
-  std::string wanted;
   const std::string text(address);
-  if (::inet_pton(AF_INET, text.c_str(), raw.data()) == 1) {
-    wanted.assign(reinterpret_cast<const char*>(raw.data()), 4);
-  } else if (::inet_pton(AF_INET6, text.c_str(), raw.data()) == 1) {
-    wanted.assign(reinterpret_cast<const char*>(raw.data()), 16);
-  }
-  if (!wanted.empty() && contains(leaf.san_ip_bytes, wanted)) {
+  const auto wanted = ip_address_bytes(text);
+  if (wanted && contains(leaf.san_ip_bytes, *wanted)) {
     return std::nullopt;
   }
   Finding f =
