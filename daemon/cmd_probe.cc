@@ -1,7 +1,7 @@
-// certkeeper probe HOST[:PORT] [--sni NAME] [--connect ADDR] [--starttls smtp|imap|pop3] [--expect
-// NAME |
-//   --expect-fingerprint SHA256] [--trace] [--scan] [--timeout DURATION] [--ca-file FILE] [--json]
-// certkeeper probe --targets FILE [--concurrency N] [--json]
+// certkeeper probe HOST[:PORT] [--sni NAME] [--connect ADDR] [--starttls smtp|imap|pop3]
+//   [--expect NAME | --expect-fingerprint SHA256] [--trace] [--scan] [--timeout DURATION]
+//   [--ca-file FILE] [--json]
+// certkeeper probe --targets FILE [--concurrency N] [--sni NAME] [--json]
 
 #include <fmt/core.h>
 #include <unistd.h>
@@ -330,22 +330,6 @@ int run_bulk(const validator::Prober& prober, const std::vector<validator::Probe
   return unreachable > 0 ? kExitRuntime : with_errors > 0 ? kExitProblem : kExitOk;
 }
 
-// `--scan` of the address a probe reached, with its SNI, STARTTLS and
-// timeout, over the prober's context.
-Result<validator::ScanReport> scan_like_probe(const validator::Prober& prober,
-                                              const validator::ProbeRequest& request,
-                                              const validator::ProbeReport& probed) {
-  validator::ScanRequest scan;
-  scan.context = prober.context();
-  scan.address = probed.endpoint.address;
-  scan.address_length = probed.endpoint.length;
-  scan.sni = probed.sni;
-  scan.starttls = request.starttls;
-  scan.timeout = request.timeout;
-  scan.concurrency = 128;
-  return validator::scan_endpoint(scan);
-}
-
 int run_probe(const CliContext& context, const ProbeOptions& o) {
   if (o.target.empty() == o.targets_file.empty()) {
     return report_failure(
@@ -412,7 +396,7 @@ int run_probe(const CliContext& context, const ProbeOptions& o) {
   // the server's work on the scan's handshakes.
   std::optional<validator::ScanReport> scan;
   if (o.scan) {
-    auto scanned = scan_like_probe(*prober, request, *report);
+    auto scanned = validator::scan_endpoint(prober->connection_of(request, *report));
     if (!scanned) {
       return report_failure(failure_from(scanned.error()));
     }

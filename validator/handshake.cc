@@ -48,11 +48,6 @@ int new_session_callback(SSL* ssl, SSL_SESSION* session) {
   return 0;
 }
 
-// RFC 8446 §4.1.3: a ServerHello with this random is a HelloRetryRequest.
-constexpr unsigned char kHelloRetryRandom[32] = {
-    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
-    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c};
-
 std::string handshake_message_name(const unsigned char* msg, std::size_t len) {
   switch (msg[0]) {
     case 0: return "HelloRequest";
@@ -74,6 +69,23 @@ std::string handshake_message_name(const unsigned char* msg, std::size_t len) {
     case 24: return "KeyUpdate";
     default: return "handshake message " + std::to_string(msg[0]);
   }
+}
+
+// The SSL's transport: the socket both ways; or, for a scan, the socket out and
+// an empty memory BIO in, so that OpenSSL sends the ClientHello but the answer
+// is read by Handshake::read_server_answer, never by OpenSSL.
+bool attach_transport(SSL& ssl, int fd, bool answer_read_here) {
+  if (!answer_read_here) {
+    return SSL_set_fd(&ssl, fd) == 1;
+  }
+  ossl::Bio answer(BIO_new(BIO_s_mem()));
+  ossl::Bio socket(BIO_new_socket(fd, BIO_NOCLOSE));
+  if (!answer || !socket) {
+    return false;
+  }
+  BIO_set_mem_eof_return(answer.get(), -1);               // empty means "retry", not end of stream
+  SSL_set_bio(&ssl, answer.release(), socket.release());  // the SSL owns both now
+  return true;
 }
 
 // SSL_set_tlsext_host_name without its C cast.
@@ -260,25 +272,13 @@ void Handshake::converse(MonoTime now) {
 
 void Handshake::start_tls(MonoTime now) {
   ssl_.reset(SSL_new(setup_.context));
-  if (!ssl_ || SSL_set_fd(ssl_.get(), fd_) != 1 ||
+  if (!ssl_ || !attach_transport(*ssl_, fd_, setup_.stop_at_server_hello) ||
       (!setup_.sni.empty() && set_server_name(ssl_.get(), setup_.sni) != 1) ||
       SSL_set_tlsext_status_type(ssl_.get(), TLSEXT_STATUSTYPE_ocsp) != 1 ||
       (setup_.resume && SSL_set_session(ssl_.get(), setup_.resume) != 1) ||
       !apply_offer(*ssl_, setup_)) {
     fail(ossl::error(Errc::crypto, "cannot set up the TLS client"));
     return;
-  }
-  if (setup_.stop_at_server_hello) {
-    // OpenSSL writes the ClientHello to the socket but reads from an empty
-    // memory BIO: the answer is read here (read_server_answer), not by OpenSSL.
-    ossl::Bio answer(BIO_new(BIO_s_mem()));
-    ossl::Bio socket(BIO_new_socket(fd_, BIO_NOCLOSE));
-    if (!answer || !socket) {
-      fail(ossl::error(Errc::crypto, "cannot set up the TLS client"));
-      return;
-    }
-    BIO_set_mem_eof_return(answer.get(), -1);  // empty means "retry", not end of stream
-    SSL_set_bio(ssl_.get(), answer.release(), socket.release());  // the SSL owns both now
   }
   SSL_set_app_data(ssl_.get(), this);
   SSL_set_msg_callback(ssl_.get(), message_callback);

@@ -84,15 +84,20 @@ Result<Prober::Started> Prober::begin(const ProbeRequest& request,
   report.resolve_ms = resolve_ms;
   report.address = address_text(endpoint.address);
   report.endpoint = endpoint;
-  HandshakeSetup& setup = started.setup;
+  started.setup = connection_of(request, report);
+  started.setup.trace = request.trace;
+  return started;
+}
+
+HandshakeSetup Prober::connection_of(const ProbeRequest& request, const ProbeReport& report) const {
+  HandshakeSetup setup;
   setup.context = context_.get();
-  setup.address = endpoint.address;
-  setup.address_length = endpoint.length;
+  setup.address = report.endpoint.address;
+  setup.address_length = report.endpoint.length;
   setup.sni = report.sni;
-  setup.trace = request.trace;
   setup.timeout = request.timeout;
   setup.starttls = request.starttls;
-  return started;
+  return setup;
 }
 
 bool Prober::next_address(Started& started, const HandshakeOutcome& outcome) {
@@ -308,10 +313,6 @@ void Prober::assess(ProbeReport& report, const ProbeRequest& request) const {
     report.findings.push_back(
         {Severity::error, "must_staple_without_staple",
          "the certificate requires a staple (must-staple) but none was sent"});
-  }
-  if (report.same_certificate_without_sni == false) {
-    report.findings.push_back(
-        {Severity::info, "sni_dependent", "without SNI the server sends another certificate"});
   }
 }
 

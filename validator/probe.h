@@ -75,8 +75,10 @@ class Prober {
   // handshake; everything else is a finding.
   [[nodiscard]] Result<ProbeReport> probe(const ProbeRequest& request) const;
 
-  // The TLS context its handshakes use, for scans of the same endpoints.
-  [[nodiscard]] SSL_CTX* context() const { return context_.get(); }
+  // How `report`'s probe connected (context, address reached, SNI, STARTTLS,
+  // timeout), for further connections to the same endpoint: a scan.
+  [[nodiscard]] HandshakeSetup connection_of(const ProbeRequest& request,
+                                             const ProbeReport& report) const;
 
   // Many endpoints from one poll loop, at most `concurrency` connections open:
   // one full handshake each (no resumption or no-SNI attempts), verified and

@@ -147,7 +147,8 @@ std::vector<std::vector<std::string>> peel(const std::vector<HandshakeSetup>& ba
 
 }  // namespace
 
-Result<ScanReport> scan_endpoint(const ScanRequest& request) {
+Result<ScanReport> scan_endpoint(const HandshakeSetup& connection) {
+  constexpr std::size_t kConcurrency = 128;  // a scan's handshakes, at most, at once
   const auto begin = std::chrono::steady_clock::now();
   ScanReport report;
   report.versions.push_back({"SSLv2", "not testable", {}, false});
@@ -155,13 +156,7 @@ Result<ScanReport> scan_endpoint(const ScanRequest& request) {
   // One base setup per version: that version only, everything the library has.
   std::vector<HandshakeSetup> bases;
   for (const Version& v : kVersions) {
-    HandshakeSetup base;
-    base.context = request.context;
-    base.address = request.address;
-    base.address_length = request.address_length;
-    base.sni = request.sni;
-    base.starttls = request.starttls;
-    base.timeout = request.timeout;
+    HandshakeSetup base = connection;
     base.min_version = base.max_version = v.id;
     base.legacy = true;
     base.stop_at_server_hello = true;
@@ -174,10 +169,12 @@ Result<ScanReport> scan_endpoint(const ScanRequest& request) {
   std::vector<VersionScan> results;
   std::vector<Offer> groups;
   std::vector<std::vector<std::string>> candidates(std::size(kVersions));
+  std::map<std::string, const SSL_CIPHER*> by_name;
   for (std::size_t v = 0; v < std::size(kVersions); ++v) {
     results.push_back({kVersions[v].name, "refused", {}, false});
     for (const SSL_CIPHER* cipher : offerable_ciphers(bases[v])) {
       candidates[v].emplace_back(SSL_CIPHER_get_name(cipher));
+      by_name.emplace(candidates[v].back(), cipher);
     }
     for (std::size_t i = 0; i < candidates[v].size(); i += kGroup) {
       const auto from = candidates[v].begin() + static_cast<std::ptrdiff_t>(i);
@@ -186,7 +183,7 @@ Result<ScanReport> scan_endpoint(const ScanRequest& request) {
       groups.push_back({v, std::vector<std::string>(from, to)});
     }
   }
-  const auto found = peel(bases, groups, request.concurrency, report.handshakes);
+  const auto found = peel(bases, groups, kConcurrency, report.handshakes);
   for (std::size_t v = 0; v < std::size(kVersions); ++v) {
     for (const auto& name : candidates[v]) {  // in the library's (our) order
       for (std::size_t g = 0; g < groups.size(); ++g) {
@@ -208,7 +205,7 @@ Result<ScanReport> scan_endpoint(const ScanRequest& request) {
   }
   std::vector<Offer> both = forward;
   both.insert(both.end(), reversed.begin(), reversed.end());
-  const auto picks = offer_all(bases, both, request.concurrency, report.handshakes);
+  const auto picks = offer_all(bases, both, kConcurrency, report.handshakes);
   std::vector<Offer> server_ordered;
   for (std::size_t i = 0; i < forward.size(); ++i) {
     const std::size_t v = forward[i].version;
@@ -217,7 +214,7 @@ Result<ScanReport> scan_endpoint(const ScanRequest& request) {
       server_ordered.push_back(forward[i]);
     }
   }
-  const auto ordered = peel(bases, server_ordered, request.concurrency, report.handshakes);
+  const auto ordered = peel(bases, server_ordered, kConcurrency, report.handshakes);
   for (std::size_t i = 0; i < server_ordered.size(); ++i) {
     auto& ciphers = results[server_ordered[i].version].ciphers;
     std::vector<std::string> order = ordered[i];
@@ -228,11 +225,7 @@ Result<ScanReport> scan_endpoint(const ScanRequest& request) {
     }
     ciphers = std::move(order);
   }
-  std::map<std::string, const SSL_CIPHER*> by_name;
   for (std::size_t v = 0; v < results.size(); ++v) {
-    for (const SSL_CIPHER* cipher : offerable_ciphers(bases[v])) {
-      by_name.emplace(SSL_CIPHER_get_name(cipher), cipher);
-    }
     for (const auto& name : results[v].ciphers) {
       if (auto weak = cipher_weakness(traits_of(*by_name.at(name)))) {
         weak->message = std::string(kVersions[v].name) + " " + weak->message;

@@ -42,16 +42,9 @@ struct ScanReport {
   double elapsed_ms = 0;
 };
 
-struct ScanRequest {
-  SSL_CTX* context = nullptr;  // borrowed: a probe context (make_probe_context)
-  sockaddr_storage address{};
-  socklen_t address_length = 0;
-  std::string sni;
-  StarttlsProtocol starttls = StarttlsProtocol::none;
-  std::chrono::milliseconds timeout{5'000};
-  std::size_t concurrency = 32;
-};
-
-[[nodiscard]] Result<ScanReport> scan_endpoint(const ScanRequest& request);
+// Scans the endpoint `connection` reaches (its context, address, SNI, STARTTLS
+// and timeout; a probe's, from Prober::connection_of); what it offers is the
+// scan's own.
+[[nodiscard]] Result<ScanReport> scan_endpoint(const HandshakeSetup& connection);
 
 }  // namespace ck::validator
