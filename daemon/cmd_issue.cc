@@ -355,19 +355,16 @@ void print_issued(const Session& session, const Issued& issued, bool json) {
 
 // Issues from the first issuer that succeeds, in the order given. The next is
 // tried only when the failure was not about the request itself.
-int run_issue_with_fallback(const CliContext& context, const std::vector<IssueOptions>& issuers) {
-  auto session = context.open_session();
-  if (!session) {
-    return report_failure(session.error());
-  }
+int issue_with_fallback(const CliContext& context, Session& session,
+                        const std::vector<IssueOptions>& issuers) {
   auto request = prepare_request(context, issuers.front());
   if (!request) {
     return report_failure(request.error());
   }
   for (std::size_t i = 0; i < issuers.size(); ++i) {
-    auto issued = attempt(context, *session, *request, issuers[i]);
+    auto issued = attempt(context, session, *request, issuers[i]);
     if (issued) {
-      print_issued(*session, *issued, issuers[i].json);
+      print_issued(session, *issued, issuers[i].json);
       return kExitOk;
     }
     if (!issued.error().another_issuer_may_help || i + 1 == issuers.size()) {
@@ -380,7 +377,11 @@ int run_issue_with_fallback(const CliContext& context, const std::vector<IssueOp
 }
 
 int run_issue(const CliContext& context, const IssueOptions& o) {
-  return run_issue_with_fallback(context, {o});
+  auto session = context.open_session();
+  if (!session) {
+    return report_failure(session.error());
+  }
+  return issue_with_fallback(context, *session, {o});
 }
 
 struct RenewOptions {
@@ -464,46 +465,41 @@ std::optional<int> report_if_not_due(const CliContext& context, Session& session
 }
 
 int run_renew(const CliContext& context, const RenewOptions& r) {
-  auto config = context.load_config();
-  if (!config) {
-    return report_failure(config.error());
+  auto session = context.open_session();
+  if (!session) {
+    return report_failure(session.error());
   }
-  auto cert = std::find_if(config->certificates.begin(), config->certificates.end(),
+  const Config& config = session->config;
+  auto cert = std::find_if(config.certificates.begin(), config.certificates.end(),
                            [&](const CertificateConfig& c) { return c.name == r.name; });
-  if (cert == config->certificates.end()) {
+  if (cert == config.certificates.end()) {
     return report_failure(usage("no [[certificate]] named \"" + r.name + "\" in " +
-                                (config->path.empty() ? "the configuration" : config->path)));
+                                (config.path.empty() ? "the configuration" : config.path)));
   }
   std::vector<IssueOptions> issuers;
   for (const auto& issuer_name : cert->issuers) {
-    issuers.push_back(options_from_config(*cert, config->issuers.at(issuer_name), r.json));
+    issuers.push_back(options_from_config(*cert, config.issuers.at(issuer_name), r.json));
   }
-  {
-    auto session = context.open_session();
-    if (!session) {
-      return report_failure(session.error());
-    }
-    auto versions = session->inventory->certificates().versions(r.name);
-    if (!versions) {
-      return report_failure(runtime(versions.error()));
-    }
-    auto current = std::find_if(versions->begin(), versions->end(), [](const auto& v) {
-      return v.status == store::CertificateStatus::active;
-    });
-    if (current != versions->end()) {
-      if (!r.force) {
-        if (auto done = report_if_not_due(context, *session, *cert, *current, r.json)) {
-          return *done;
-        }
-      }
-      // The CA that issued the current version learns which certificate this replaces.
-      const std::string issued_by = predecessor_directory(*session->inventory, r.name);
-      for (auto& issuer : issuers) {
-        issuer.replaces = issuer.server == issued_by ? ari_identifier(*current) : "";
+  auto versions = session->inventory->certificates().versions(r.name);
+  if (!versions) {
+    return report_failure(runtime(versions.error()));
+  }
+  auto current = std::find_if(versions->begin(), versions->end(), [](const auto& v) {
+    return v.status == store::CertificateStatus::active;
+  });
+  if (current != versions->end()) {
+    if (!r.force) {
+      if (auto done = report_if_not_due(context, *session, *cert, *current, r.json)) {
+        return *done;
       }
     }
+    // The CA that issued the current version learns which certificate this replaces.
+    const std::string issued_by = predecessor_directory(*session->inventory, r.name);
+    for (auto& issuer : issuers) {
+      issuer.replaces = issuer.server == issued_by ? ari_identifier(*current) : "";
+    }
   }
-  return run_issue_with_fallback(context, issuers);
+  return issue_with_fallback(context, *session, issuers);
 }
 
 }  // namespace

@@ -231,16 +231,11 @@ std::string report_text(const validator::ProbeReport& r) {
 }
 
 std::expected<validator::TrustStore, CommandFailure> load_anchors(const std::string& ca_file) {
-  auto roots = read_certificates(trust_anchor_file(ca_file));
+  auto roots = load_certificates(trust_anchor_file(ca_file), "trust anchors");
   if (!roots) {
-    return std::unexpected(
-        CommandFailure{kExitUsage, "trust anchors: " + roots.error().describe()});
+    return std::unexpected(roots.error());
   }
-  validator::TrustStore anchors;
-  for (auto& root : *roots) {
-    anchors.add(std::move(root));
-  }
-  return anchors;
+  return validator::TrustStore(std::move(*roots));
 }
 
 // --targets FILE: "HOST[:PORT] [SNI]" per line; blank lines and # comments skipped.

@@ -19,16 +19,6 @@ struct StapleOptions {
   bool json = false;
 };
 
-std::expected<std::vector<validator::PreparedCertificate>, CommandFailure> certificates_in(
-    const std::string& path, const char* what) {
-  auto certificates = read_certificates(path);
-  if (!certificates) {
-    return std::unexpected(
-        CommandFailure{kExitUsage, std::string(what) + ": " + certificates.error().describe()});
-  }
-  return std::move(*certificates);
-}
-
 // Keeps the staple's state in the inventory when the certificate is there.
 void record_staple(const CliContext& context, const validator::PreparedCertificate& cert,
                    const StapleOptions& o, const Result<validator::StapleResult>& result) {
@@ -67,17 +57,18 @@ void record_staple(const CliContext& context, const validator::PreparedCertifica
 int print_result(const validator::StapleResult& r, const StapleOptions& o) {
   const bool problem = (r.outcome == validator::StapleOutcome::no_responder && r.must_staple) ||
                        r.answer.status == validator::OcspCertStatus::revoked;
+  const std::int64_t refresh_at =
+      validator::staple_refresh_time(r.answer.this_update, r.answer.next_update);
   std::string message;
   if (r.outcome == validator::StapleOutcome::no_responder) {
     message = r.must_staple ? "the certificate requires stapling (must-staple) but names no OCSP "
                               "responder: clients will reject it"
                             : "no OCSP responder; nothing to staple";
   } else {
-    message = fmt::format(
-        "{} {} ({}), valid until {}, refresh after {}",
-        r.outcome == validator::StapleOutcome::written ? "wrote" : "kept", o.out,
-        validator::to_string(r.answer.status), format_rfc3339(r.answer.next_update),
-        format_rfc3339(validator::staple_refresh_time(r.answer.this_update, r.answer.next_update)));
+    message = fmt::format("{} {} ({}), valid until {}, refresh after {}",
+                          r.outcome == validator::StapleOutcome::written ? "wrote" : "kept", o.out,
+                          validator::to_string(r.answer.status),
+                          format_rfc3339(r.answer.next_update), format_rfc3339(refresh_at));
   }
   if (o.json) {
     nlohmann::json j{{"outcome", validator::to_string(r.outcome)},
@@ -89,8 +80,7 @@ int print_result(const validator::StapleResult& r, const StapleOptions& o) {
       j["responder"] = r.responder_url;
       j["this_update"] = format_rfc3339(r.answer.this_update);
       j["next_update"] = format_rfc3339(r.answer.next_update);
-      j["refresh_at"] = format_rfc3339(
-          validator::staple_refresh_time(r.answer.this_update, r.answer.next_update));
+      j["refresh_at"] = format_rfc3339(refresh_at);
     }
     fmt::print("{}\n", j.dump(2));
   } else {
@@ -100,13 +90,13 @@ int print_result(const validator::StapleResult& r, const StapleOptions& o) {
 }
 
 int run_staple(const CliContext& context, const StapleOptions& o) {
-  auto certs = certificates_in(o.cert, "--cert");
+  auto certs = load_certificates(o.cert, "--cert");
   if (!certs) {
     return report_failure(certs.error());
   }
   std::vector<validator::PreparedCertificate> issuers;
   if (!o.issuer.empty()) {
-    auto given = certificates_in(o.issuer, "--issuer");
+    auto given = load_certificates(o.issuer, "--issuer");
     if (!given) {
       return report_failure(given.error());
     }

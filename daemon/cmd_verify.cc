@@ -31,22 +31,7 @@ struct VerifyCliOptions {
 
 // A certificate file that cannot be read is a usage error; one that does not
 // parse makes the chain invalid (DESIGN.md), reported as `malformed`.
-struct LoadFailure {
-  int exit_code;
-  std::string message;
-};
-
-std::expected<std::vector<validator::PreparedCertificate>, LoadFailure> load_certificates(
-    const std::string& path, const std::string& what, bool may_be_empty) {
-  auto certificates = read_certificates(path, may_be_empty);
-  if (!certificates) {
-    const int exit_code = certificates.error().code == Errc::parse ? kExitProblem : kExitUsage;
-    return std::unexpected(LoadFailure{exit_code, what + ": " + certificates.error().describe()});
-  }
-  return std::move(*certificates);
-}
-
-int report_load_failure(const LoadFailure& failure, bool json) {
+int report_load_failure(const CommandFailure& failure, bool json) {
   if (failure.exit_code == kExitProblem && json) {
     fmt::print("{}\n", nlohmann::json{{"valid", false},
                                       {"error", "malformed"},
@@ -67,12 +52,13 @@ int run_verify(const CliContext& context, const VerifyCliOptions& o) {
   if (!method) {
     return report_failure(CommandFailure{kExitUsage, "--revocation: " + method.error().message});
   }
-  auto leaf_file = load_certificates(o.leaf, "--leaf", false);
-  auto untrusted = o.untrusted.empty() ? std::vector<validator::PreparedCertificate>{}
-                                       : load_certificates(o.untrusted, "--untrusted", true);
+  auto leaf_file = load_certificates(o.leaf, "--leaf", false, kExitProblem);
+  auto untrusted = o.untrusted.empty()
+                       ? std::vector<validator::PreparedCertificate>{}
+                       : load_certificates(o.untrusted, "--untrusted", true, kExitProblem);
   const std::string roots_path = trust_anchor_file(o.roots);
-  auto roots =
-      load_certificates(roots_path, o.roots.empty() ? "system trust store" : "--roots", false);
+  auto roots = load_certificates(roots_path, o.roots.empty() ? "system trust store" : "--roots",
+                                 false, kExitProblem);
   for (const auto* loaded : {&leaf_file, &untrusted, &roots}) {
     if (!*loaded) {
       return report_load_failure(loaded->error(), o.json);
@@ -82,10 +68,7 @@ int run_verify(const CliContext& context, const VerifyCliOptions& o) {
   for (std::size_t i = 1; i < leaf_file->size(); ++i) {
     untrusted->push_back(std::move((*leaf_file)[i]));
   }
-  validator::TrustStore anchors;
-  for (auto& root : *roots) {
-    anchors.add(std::move(root));
-  }
+  const validator::TrustStore anchors(std::move(*roots));
   validator::VerifyOptions options;
   options.at = o.at.value_or(context.clock().unix_seconds());
   options.hostname = o.hostname;

@@ -48,6 +48,18 @@ Result<std::vector<validator::PreparedCertificate>> read_certificates(const std:
   return out;
 }
 
+std::expected<std::vector<validator::PreparedCertificate>, CommandFailure> load_certificates(
+    const std::string& path, const std::string& what, bool may_be_empty, int unparseable_exit) {
+  auto certificates = read_certificates(path, may_be_empty);
+  if (!certificates) {
+    const int exit_code =
+        certificates.error().code == Errc::parse ? unparseable_exit : int{kExitUsage};
+    return std::unexpected(
+        CommandFailure{exit_code, what + ": " + certificates.error().describe()});
+  }
+  return std::move(*certificates);
+}
+
 std::optional<validator::CrlCache::Entry> StoreCrlCache::load(const std::string& url) {
   auto record = inventory_.crls().find(url);
   if (!record || !*record) {

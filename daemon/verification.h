@@ -22,6 +22,13 @@ namespace ck::daemon {
 [[nodiscard]] Result<std::vector<validator::PreparedCertificate>> read_certificates(
     const std::string& path, bool may_be_empty = false);
 
+// read_certificates for the command-line option `what` ("--cert"), as the
+// failure to report: a file that cannot be read is a usage error (exit 2), one
+// that does not parse exits `unparseable_exit` (verify: 1, an invalid chain).
+[[nodiscard]] std::expected<std::vector<validator::PreparedCertificate>, CommandFailure>
+load_certificates(const std::string& path, const std::string& what, bool may_be_empty = false,
+                  int unparseable_exit = kExitUsage);
+
 // Keeps fetched CRLs as STATE/crls/<sha256 of URL>.crl, written atomically,
 // with their validators and dates in the inventory's crls table.
 class StoreCrlCache final : public validator::CrlCache {

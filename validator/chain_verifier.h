@@ -22,6 +22,8 @@ namespace ck::validator {
 // The trust anchors: roots given by the operator, or the system store.
 class TrustStore {
  public:
+  TrustStore() = default;
+  explicit TrustStore(std::vector<PreparedCertificate> roots) : roots_(std::move(roots)) {}
   void add(PreparedCertificate root) { roots_.push_back(std::move(root)); }
   [[nodiscard]] const std::vector<PreparedCertificate>& roots() const { return roots_; }
   [[nodiscard]] bool empty() const { return roots_.empty(); }

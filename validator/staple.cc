@@ -12,13 +12,9 @@ constexpr std::size_t kMaxStapleBytes = 1u << 20;
 // The staple already at `out`, if it still verifies for `cert` at `now`.
 std::optional<OcspAnswer> valid_staple(const std::filesystem::path& out, const X509& cert,
                                        const X509& issuer, std::int64_t now) {
-  std::error_code ec;
-  if (!std::filesystem::exists(out, ec)) {
-    return std::nullopt;
-  }
   auto der = read_file(out, kMaxStapleBytes);
   if (!der) {
-    return std::nullopt;
+    return std::nullopt;  // none yet, or unreadable: either way, fetch
   }
   // No skew in its favour: a staple past its nextUpdate is replaced.
   OcspFreshness strict;
