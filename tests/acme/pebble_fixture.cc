@@ -22,6 +22,21 @@ Pebble::Pebble(PebbleOptions options) {
   write_text(dir_ / "tls.pem", tls.cert_pem());
   write_text(dir_ / "tls.key", tls.key_pem(), 0600);
 
+  // A port free a moment ago may be taken by the time Pebble binds it (other
+  // tests run alongside): then Pebble exits, and it starts again on new ports.
+  for (int attempt = 1; !start(options); ++attempt) {
+    const std::string logs = read_text(dir_ / "pebble.log") + read_text(dir_ / "challtestsrv.log");
+    REQUIRE_MESSAGE(attempt < 5, "pebble did not start:\n" << logs);
+    pebble_.reset();
+    challtestsrv_.reset();
+    for (int* port : {&listen_port_, &management_port_, &http_port_, &tls_port_, &dns_port_,
+                      &chall_management_port_}) {
+      *port = free_port();
+    }
+  }
+}
+
+bool Pebble::start(const PebbleOptions& options) {
   nlohmann::json config{
       {"pebble",
        {{"listenAddress", "127.0.0.1:" + std::to_string(listen_port_)},
@@ -51,9 +66,20 @@ Pebble::Pebble(PebbleOptions options) {
     argv.push_back(a);
   }
   pebble_ = std::make_unique<Process>(argv, dir_ / "pebble.log");
-  REQUIRE_MESSAGE(wait_for_port(chall_management_port_), read_text(dir_ / "challtestsrv.log"));
-  REQUIRE_MESSAGE(wait_for_port(listen_port_), read_text(dir_ / "pebble.log"));
-  REQUIRE_MESSAGE(wait_for_port(management_port_), read_text(dir_ / "pebble.log"));
+  if (!wait_for_port(chall_management_port_) || !wait_for_port(listen_port_) ||
+      !wait_for_port(management_port_)) {
+    return false;
+  }
+  // Listening is not enough: the ports may belong to someone else. Our Pebble
+  // answers its directory and its root over TLS with our certificate.
+  for (const std::string& url :
+       {directory_url(), "https://127.0.0.1:" + std::to_string(management_port_) + "/roots/0"}) {
+    if (run({"curl", "-sS", "--fail", "--max-time", "10", "--cacert", ca_file(), url}).exit_code !=
+        0) {
+      return false;
+    }
+  }
+  return pebble_->running() && challtestsrv_->running();
 }
 
 std::string Pebble::directory_url() const {

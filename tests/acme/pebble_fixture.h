@@ -43,6 +43,10 @@ class Pebble {
   }
 
  private:
+  // Starts pebble-challtestsrv and Pebble on the current ports; false when
+  // they are not both up and answering.
+  bool start(const PebbleOptions& options);
+
   TempDir dir_;
   int listen_port_ = free_port();
   int management_port_ = free_port();
