@@ -31,6 +31,9 @@ struct CurlApi {
 };
 
 constexpr const char* kCurlLibrary = "libcurl.so.4";
+// CURLOPT_PROTOCOLS_STR, which keeps every transfer to http and https, came in 7.85.0.
+constexpr unsigned kMinimumCurl = 0x075500;
+constexpr const char* kMinimumCurlText = "7.85.0";
 
 template <typename Fn>
 bool bind_symbol(void* library, const char* name, Fn& out, std::string& error) {
@@ -41,12 +44,26 @@ bool bind_symbol(void* library, const char* name, Fn& out, std::string& error) {
   return out != nullptr;
 }
 
+}  // namespace
+
+Status curl_version_usable(unsigned version_num, std::string_view version) {
+  if (version_num < kMinimumCurl) {
+    return fail(Errc::unsupported, "libcurl " + std::string(version) +
+                                       " is too old: certkeeper needs " + kMinimumCurlText +
+                                       " or newer (CURLOPT_PROTOCOLS_STR)");
+  }
+  return {};
+}
+
+namespace {
+
 Result<CurlApi> load_curl() {
   void* library = dlopen(kCurlLibrary, RTLD_NOW | RTLD_LOCAL);
   if (library == nullptr) {
     const char* why = dlerror();
-    return fail(Errc::internal, std::string("cannot load ") + kCurlLibrary +
-                                    " (install libcurl4): " + (why ? why : "unknown error"));
+    return fail(Errc::unsupported, std::string("cannot load ") + kCurlLibrary +
+                                       " (install libcurl4 " + kMinimumCurlText +
+                                       " or newer): " + (why ? why : "unknown error"));
   }
   CurlApi api{};
   std::string error;
@@ -62,8 +79,11 @@ Result<CurlApi> load_curl() {
   bind_symbol(library, "curl_slist_append", api.slist_append, error);
   bind_symbol(library, "curl_slist_free_all", api.slist_free_all, error);
   if (!error.empty()) {
-    return fail(Errc::internal, error);
+    return fail(Errc::unsupported, kCurlLibrary + std::string(": ") + error);
   }
+  const curl_version_info_data* found = api.version_info(CURLVERSION_NOW);
+  CK_TRY_STATUS(curl_version_usable(found ? found->version_num : 0,
+                                    found && found->version ? found->version : "unknown"));
   if (CURLcode rc = api.global_init(CURL_GLOBAL_DEFAULT); rc != CURLE_OK) {
     return fail(Errc::internal, std::string("curl_global_init: ") + api.easy_strerror(rc));
   }

@@ -55,6 +55,11 @@ struct HttpResponse {
 
 [[nodiscard]] std::string default_user_agent();
 
+// Whether a libcurl of this version (curl_version_info's version_num and text)
+// can serve certkeeper; a missing or too old one is an `unsupported` error
+// naming what was found. Checked when the library is first loaded.
+[[nodiscard]] Status curl_version_usable(unsigned version_num, std::string_view version);
+
 class HttpClient {
  public:
   [[nodiscard]] static Result<HttpClient> create(HttpOptions options);

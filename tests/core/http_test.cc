@@ -155,3 +155,14 @@ TEST_CASE("a refused connection is a retryable network error") {
   CHECK(response.error().code == Errc::network);
   CHECK(response.error().retryable);
 }
+
+TEST_CASE("libcurl: a version without CURLOPT_PROTOCOLS_STR is refused as unsupported, by name") {
+  CHECK(curl_version_usable(0x075500, "7.85.0"));
+  CHECK(curl_version_usable(0x075800, "7.88.1"));
+  auto old = curl_version_usable(0x074a00, "7.74.0");
+  REQUIRE_FALSE(old);
+  CHECK(old.error().code == Errc::unsupported);
+  CHECK_FALSE(old.error().retryable);
+  CHECK(old.error().message.find("7.74.0") != std::string::npos);
+  CHECK(old.error().message.find("7.85.0") != std::string::npos);
+}
