@@ -15,9 +15,9 @@
 #include "core/duration.h"
 #include "daemon/cli.h"
 #include "daemon/verification.h"
-#include "validator/probe.h"
+#include "validator/probe/probe.h"
+#include "validator/probe/scan.h"
 #include "validator/public_suffix.h"
-#include "validator/scan.h"
 
 namespace ck::daemon {
 namespace {
@@ -341,7 +341,7 @@ int run_probe(const CliContext& context, const ProbeOptions& o) {
     return report_failure(anchors.error());
   }
   const validator::PublicSuffixList suffixes;
-  auto prober = validator::Prober::create(*anchors, suffixes);
+  auto prober = validator::Prober::create(*anchors, suffixes, context.clock());
   if (!prober) {
     return report_failure(failure_from(prober.error()));
   }
@@ -391,7 +391,8 @@ int run_probe(const CliContext& context, const ProbeOptions& o) {
   // the server's work on the scan's handshakes.
   std::optional<validator::ScanReport> scan;
   if (o.scan) {
-    auto scanned = validator::scan_endpoint(prober->connection_of(request, *report));
+    auto scanned =
+        validator::scan_endpoint(prober->connection_of(request, *report), prober->clock());
     if (!scanned) {
       return report_failure(failure_from(scanned.error()));
     }

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates
-  libssl-dev openssl libpsl-dev libcurl4-openssl-dev nlohmann-json3-dev libsqlite3-dev sqlite3
+  libssl-dev openssl libpsl-dev libcurl4-openssl-dev libc-ares-dev nlohmann-json3-dev libsqlite3-dev sqlite3
   libspdlog-dev doctest-dev libcli11-dev libtomlplusplus-dev libsystemd-dev
   libbenchmark-dev util-linux procps curl
   pebble nginx haproxy

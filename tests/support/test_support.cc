@@ -302,6 +302,99 @@ bool wait_for_address(const std::string& ipv4, int port, std::chrono::millisecon
   return false;
 }
 
+ReservedPort::ReservedPort() {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    throw std::runtime_error("cannot reserve a loopback port");
+  }
+  port_ = ntohs(addr.sin_port);
+}
+
+void ReservedPort::release() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+namespace {
+
+// The inodes of TCP sockets listening on `port`, from /proc/net/tcp and tcp6.
+std::vector<std::string> listening_inodes(int port) {
+  std::vector<std::string> inodes;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in(table);
+    std::string line;
+    std::getline(in, line);  // the header
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+      fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >>
+          timeout >> inode;
+      const auto colon = local.rfind(':');
+      if (state == "0A" && colon != std::string::npos &&
+          std::stoi(local.substr(colon + 1), nullptr, 16) == port) {
+        inodes.push_back(inode);
+      }
+    }
+  }
+  return inodes;
+}
+
+}  // namespace
+
+bool holds_listener(pid_t pid, int port) {
+  const auto inodes = listening_inodes(port);
+  std::error_code ec;
+  for (const auto& fd : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+    const std::string target = fs::read_symlink(fd.path(), ec).string();
+    for (const std::string& inode : inodes) {
+      if (target == "socket:[" + inode + "]") {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+Listening start_listening(const std::function<std::unique_ptr<Process>(int port)>& launch,
+                          const std::string& what, const std::function<std::string()>& log) {
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    Listening peer{nullptr, free_port()};
+    peer.process = launch(peer.port);
+    for (int i = 0; i < 500 && peer.process->running(); ++i) {
+      if (holds_listener(peer.process->pid(), peer.port)) {
+        return peer;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  throw std::runtime_error(what + " did not start listening on a free port: " + log());
+}
+
+Listening start_nginx(const fs::path& prefix,
+                      const std::function<std::string(int port)>& http_block) {
+  require_program("nginx");
+  fs::create_directories(prefix / "logs");
+  return start_listening(
+      [&](int port) {
+        write_text(prefix / "nginx.conf",
+                   "pid " + (prefix / "nginx.pid").string() + ";\nerror_log " +
+                       (prefix / "logs/error.log").string() +
+                       ";\nevents {}\nhttp {\n  access_log off;\n" + http_block(port) + "}\n");
+        return std::make_unique<Process>(
+            std::vector<std::string>{"nginx", "-p", prefix.string(), "-c",
+                                     (prefix / "nginx.conf").string(), "-g", "daemon off;"},
+            prefix / "logs/stdout.log");
+      },
+      "nginx", [&] { return read_text(prefix / "logs/error.log"); });
+}
+
 void require_program(const std::string& program) {
   if (run({"sh", "-c", "command -v " + program}).exit_code != 0) {
     throw std::runtime_error("required test peer not installed: " + program +
@@ -320,14 +413,18 @@ StaticTlsServer::StaticTlsServer(const std::vector<std::string>& ips) {
   write_text(dir / "server.pem", leaf.cert_pem());
   write_text(dir / "server.key", leaf.key_pem(), 0600);
   write_text(dir / "root.pem", root.cert_pem());
-  server = std::make_unique<Process>(
-      std::vector<std::string>{
-          "openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port), "-cert",
-          (dir / "server.pem").string(), "-key", (dir / "server.key").string(), "-WWW", "-quiet"},
-      dir / "s_server.log", dir.path());
-  if (!wait_for_port(port)) {
-    throw std::runtime_error("openssl s_server did not start: " + read_text(dir / "s_server.log"));
-  }
+  auto peer = start_listening(
+      [&](int on) {
+        return std::make_unique<Process>(
+            std::vector<std::string>{"openssl", "s_server", "-accept",
+                                     "127.0.0.1:" + std::to_string(on), "-cert",
+                                     (dir / "server.pem").string(), "-key",
+                                     (dir / "server.key").string(), "-WWW", "-quiet"},
+            dir / "s_server.log", dir.path());
+      },
+      "openssl s_server", [&] { return read_text(dir / "s_server.log"); });
+  server = std::move(peer.process);
+  port = peer.port;
 }
 
 std::string StaticTlsServer::url(const std::string& path) const {

@@ -121,6 +121,48 @@ class Process {
 // The same on another IPv4 loopback address ("127.0.0.2").
 [[nodiscard]] bool wait_for_address(const std::string& ipv4, int port,
                                     std::chrono::milliseconds limit = std::chrono::seconds(10));
+// A loopback TCP port held for a peer whose port must be known before it
+// starts (an OCSP URL inside certificates made first): bound without
+// SO_REUSEADDR and not listening, so that neither free_port() nor any other
+// bind gets it, until release() just before the peer binds it itself.
+class ReservedPort {
+ public:
+  ReservedPort();
+  ~ReservedPort() { release(); }
+  ReservedPort(const ReservedPort&) = delete;
+  ReservedPort& operator=(const ReservedPort&) = delete;
+  [[nodiscard]] int port() const { return port_; }
+  void release();
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+// Whether process `pid` holds a TCP socket listening on `port` (on any local
+// address): the peer we started owns the port, not some other process.
+[[nodiscard]] bool holds_listener(pid_t pid, int port);
+
+// A peer started by start_listening(), and the port it listens on.
+struct Listening {
+  std::unique_ptr<Process> process;
+  int port = 0;
+};
+// Starts a peer on a free port and waits until it listens there itself. A
+// port free a moment ago may be taken before the peer binds it (other tests
+// run alongside): the peer then exits or never owns the port, and it is
+// started again on a new port, five times at most. `launch` starts it on the
+// port it is given; `log` says what went wrong when it never listened.
+[[nodiscard]] Listening start_listening(
+    const std::function<std::unique_ptr<Process>(int port)>& launch, const std::string& what,
+    const std::function<std::string()>& log = [] { return std::string(); });
+
+// nginx in the foreground under `prefix` (its config, pid and logs there),
+// started by start_listening(): `http_block(port)` is the inside of the http
+// {} block for the port it is given.
+[[nodiscard]] Listening start_nginx(const std::filesystem::path& prefix,
+                                    const std::function<std::string(int port)>& http_block);
+
 // Fails the test (throws) when `program` is not installed: a missing peer never passes.
 void require_program(const std::string& program);
 
@@ -160,7 +202,7 @@ struct StaticTlsServer {
 
   TempDir dir;
   Issued root = TestPki::root("HTTP Test Root");
-  int port = free_port();
+  int port = 0;
   std::unique_ptr<Process> server;
 };
 

@@ -71,20 +71,31 @@ void OcspPki::start(const std::vector<std::pair<const Issued*, std::string>>& en
   write_text(dir.path() / "signer.pem", signer.cert_pem());
   write_text(dir.path() / "signer.key", signer.key_pem(), 0600);
   write_text(dir.path() / "ocsp.log", "");
-  responder = std::make_unique<Process>(
-      std::vector<std::string>{"openssl", "ocsp", "-index", (dir.path() / "index.txt").string(),
-                               "-port", std::to_string(port), "-CA",
-                               (dir.path() / "ca.pem").string(), "-rsigner",
-                               (dir.path() / "signer.pem").string(), "-rkey",
-                               (dir.path() / "signer.key").string(), "-ndays", "1", "-ignore_err"},
-      dir.path() / "ocsp.log");
-  // Not wait_for_port: `openssl ocsp` (3.0) hangs on a connection closed without a request.
-  bool ready = false;
-  for (int i = 0; i < 200 && !ready; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    ready = read_text(dir.path() / "ocsp.log").find("waiting for OCSP client") != std::string::npos;
+  const std::vector<std::string> argv{"openssl",    "ocsp",
+                                      "-index",     (dir.path() / "index.txt").string(),
+                                      "-port",      std::to_string(port),
+                                      "-CA",        (dir.path() / "ca.pem").string(),
+                                      "-rsigner",   (dir.path() / "signer.pem").string(),
+                                      "-rkey",      (dir.path() / "signer.key").string(),
+                                      "-ndays",     "1",
+                                      "-ignore_err"};
+  // The port is ours until here. Ready means the responder itself listens on
+  // it (not a connection: `openssl ocsp` 3.0 hangs on one closed without a
+  // request). Should another process bind it in the instant after release, the
+  // responder exits and is started again once that one may have let go.
+  reserved.release();
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    responder = std::make_unique<Process>(argv, dir.path() / "ocsp.log");
+    for (int i = 0; i < 200 && responder->running(); ++i) {
+      if (holds_listener(responder->pid(), port)) {
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  REQUIRE_MESSAGE(ready, read_text(dir.path() / "ocsp.log"));
+  FAIL("openssl ocsp did not listen on port " << port << ": "
+                                              << read_text(dir.path() / "ocsp.log"));
 }
 
 nlohmann::json verify_report(const TempDir& dir, const Issued& leaf, const Issued& ca,

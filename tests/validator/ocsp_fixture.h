@@ -25,7 +25,8 @@ nlohmann::json verify_report(const TempDir& dir, const Issued& leaf, const Issue
 struct OcspPki {
   TempDir dir;
   std::int64_t now = std::time(nullptr);
-  int port = free_port();
+  ReservedPort reserved;  // until the responder takes it: the URL is in the leaves
+  int port = reserved.port();
   std::string url = "http://127.0.0.1:" + std::to_string(port);
   Issued root = TestPki::make(ca_spec("OCSP Test Root", now), nullptr);
   Issued ca = TestPki::make(ca_spec("Issuing CA", now), &root);

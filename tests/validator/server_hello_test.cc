@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "validator/server_hello.h"
+#include "validator/probe/server_hello.h"
 
 using namespace ck::validator;
 using Bytes = std::vector<unsigned char>;

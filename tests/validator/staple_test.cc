@@ -125,19 +125,14 @@ TEST_CASE("nginx staples what certkeeper wrote: s_client -status sees it good") 
   const auto prefix = pki.dir.path() / "nginx";
   std::filesystem::create_directories(prefix / "logs");
   write_text(prefix / "www.key", leaf.key_pem(), 0600);
-  const int port = free_port();
-  write_text(prefix / "nginx.conf",
-             "pid " + (prefix / "nginx.pid").string() + ";\nerror_log " +
-                 (prefix / "logs/error.log").string() +
-                 ";\nevents {}\nhttp {\n  access_log off;\n  server {\n    listen 127.0.0.1:" +
-                 std::to_string(port) + " ssl;\n    server_name www.example.test;\n" +
-                 "    ssl_certificate " + s.fullchain(leaf) + ";\n    ssl_certificate_key " +
-                 (prefix / "www.key").string() + ";\n    ssl_stapling on;\n" +
-                 "    ssl_stapling_file " + s.out.string() + ";\n  }\n}\n");
-  Process nginx(
-      {"nginx", "-p", prefix.string(), "-c", (prefix / "nginx.conf").string(), "-g", "daemon off;"},
-      prefix / "logs/stdout.log");
-  REQUIRE_MESSAGE(wait_for_port(port), read_text(prefix / "logs/error.log"));
+  const std::string fullchain = s.fullchain(leaf);
+  const auto nginx = start_nginx(prefix, [&](int port) {
+    return "  server {\n    listen 127.0.0.1:" + std::to_string(port) +
+           " ssl;\n    server_name www.example.test;\n    ssl_certificate " + fullchain +
+           ";\n    ssl_certificate_key " + (prefix / "www.key").string() +
+           ";\n    ssl_stapling on;\n    ssl_stapling_file " + s.out.string() + ";\n  }\n";
+  });
+  const int port = nginx.port;
   write_text(pki.dir.path() / "root.pem", pki.root.cert_pem());
   auto r = run({"openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string(port),
                 "-servername", "www.example.test", "-status", "-CAfile",

@@ -1,4 +1,4 @@
-#include "validator/handshake.h"
+#include "validator/probe/handshake.h"
 
 #include <fcntl.h>
 #include <openssl/err.h>
@@ -10,7 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "validator/server_hello.h"
+#include "validator/probe/server_hello.h"
 
 namespace ck::validator {
 namespace {
@@ -145,7 +145,8 @@ bool apply_offer(SSL& ssl, const HandshakeSetup& setup) {
           SSL_set_ciphersuites(&ssl, setup.ciphersuites.c_str()) == 1);
 }
 
-Handshake::Handshake(HandshakeSetup setup) : setup_(std::move(setup)) {}
+Handshake::Handshake(HandshakeSetup setup, const Clock& clock)
+    : setup_(std::move(setup)), clock_(clock) {}
 
 Handshake::~Handshake() {
   close();
@@ -173,7 +174,7 @@ void Handshake::fail(Error error) {
 }
 
 void Handshake::start() {
-  started_ = std::chrono::steady_clock::now();
+  started_ = clock_.monotonic();
   deadline_ = started_ + setup_.timeout;
   fd_ = ::socket(setup_.address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) {
@@ -223,9 +224,11 @@ void Handshake::finish_connect(MonoTime now) {
     fail(Error{Errc::network, std::string("connect: ") + std::strerror(error ? error : errno)});
     return;
   }
-  connected_ = now;
+  // Read now, not `now`: the loop's time of the poll may be stale by the time
+  // this connection's turn comes.
+  connected_ = clock_.monotonic();
   outcome_.connected = true;
-  outcome_.connect_ms = ms_between(started_, now);
+  outcome_.connect_ms = ms_between(started_, connected_);
   if (setup_.starttls != StarttlsProtocol::none) {
     state_ = State::starttls;
     wanted_ = POLLIN;  // every preamble starts with the server's greeting
@@ -290,7 +293,7 @@ void Handshake::drive_handshake(MonoTime now) {
   ERR_clear_error();
   const int r = SSL_connect(ssl_.get());
   if (r == 1) {
-    collect(now);
+    collect();
     if (setup_.wait_for_ticket && SSL_version(ssl_.get()) == TLS1_3_VERSION && !outcome_.session) {
       state_ = State::awaiting_ticket;
       ticket_deadline_ = std::min(deadline_, now + kTicketWait);
@@ -338,10 +341,13 @@ void Handshake::await_ticket(MonoTime now) {
   close();
 }
 
-void Handshake::collect(MonoTime now) {
+void Handshake::collect() {
   SSL* ssl = ssl_.get();
   outcome_.completed = true;
-  outcome_.handshake_ms = ms_between(connected_, now);
+  // The handshake ended when SSL_connect said so, which may be long after the
+  // poll that started this step: a client descheduled after its ClientHello
+  // finds the server's whole flight waiting and completes in one call.
+  outcome_.handshake_ms = ms_between(connected_, clock_.monotonic());
   outcome_.protocol = SSL_get_version(ssl);
   outcome_.cipher = SSL_CIPHER_get_name(SSL_get_current_cipher(ssl));
   const int group = static_cast<int>(SSL_get_negotiated_group(ssl));
@@ -399,7 +405,7 @@ void Handshake::on_message(int write_p, int content_type, const void* buf, std::
            SSL_alert_desc_string_long(bytes[1]);
   }
   outcome_.trace.push_back(
-      {sent, std::move(what), len, ms_between(connected_, std::chrono::steady_clock::now())});
+      {sent, std::move(what), len, ms_between(connected_, clock_.monotonic())});
 }
 
 void Handshake::read_server_answer() {
@@ -446,7 +452,7 @@ void Handshake::on_session(SSL_SESSION* session) {
 }
 
 void run_handshakes(const std::function<Handshake*()>& next, std::size_t concurrency,
-                    const std::function<void(Handshake&)>& done) {
+                    const std::function<void(Handshake&)>& done, const Clock& clock) {
   std::vector<Handshake*> active;
   std::vector<pollfd> fds;
   while (true) {
@@ -469,9 +475,9 @@ void run_handshakes(const std::function<Handshake*()>& next, std::size_t concurr
       fds.push_back({h->fd(), h->wanted_events(), 0});
       soonest = std::min(soonest, h->deadline());
     }
-    const auto wait = std::chrono::ceil<milliseconds>(soonest - std::chrono::steady_clock::now());
+    const auto wait = std::chrono::ceil<milliseconds>(soonest - clock.monotonic());
     ::poll(fds.data(), fds.size(), static_cast<int>(std::max<long long>(0, wait.count())));
-    const MonoTime now = std::chrono::steady_clock::now();
+    const MonoTime now = clock.monotonic();
     for (std::size_t i = 0; i < active.size(); ++i) {
       if (fds[i].revents != 0 || now >= active[i]->deadline()) {
         active[i]->step(now);
@@ -487,10 +493,11 @@ void run_handshakes(const std::function<Handshake*()>& next, std::size_t concurr
   }
 }
 
-void run_handshakes(std::span<Handshake* const> handshakes, std::size_t concurrency) {
+void run_handshakes(std::span<Handshake* const> handshakes, std::size_t concurrency,
+                    const Clock& clock) {
   std::size_t next = 0;
   run_handshakes([&] { return next < handshakes.size() ? handshakes[next++] : nullptr; },
-                 concurrency, [](Handshake&) {});
+                 concurrency, [](Handshake&) {}, clock);
 }
 
 }  // namespace ck::validator

@@ -18,13 +18,13 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/openssl.h"
-#include "validator/starttls.h"
+#include "validator/probe/starttls.h"
 
 namespace ck::validator {
 
 using SessionPtr = std::unique_ptr<SSL_SESSION, ossl::Deleter<SSL_SESSION_free>>;
-using MonoTime = std::chrono::steady_clock::time_point;
 
 // The TLS client context of probes, shared by many handshakes (read-only once
 // made). What each handshake offers (versions, ciphers) is set per connection
@@ -80,7 +80,8 @@ struct HandshakeOutcome {
 
 class Handshake {
  public:
-  explicit Handshake(HandshakeSetup setup);
+  // `clock` (monotonic time: deadlines and timings) must outlive the handshake.
+  Handshake(HandshakeSetup setup, const Clock& clock);
   ~Handshake();
   Handshake(const Handshake&) = delete;
   Handshake& operator=(const Handshake&) = delete;
@@ -117,11 +118,12 @@ class Handshake {
   void drive_handshake(MonoTime now);
   void read_server_answer();
   void await_ticket(MonoTime now);
-  void collect(MonoTime now);
+  void collect();
   void fail(Error error);
   void close();
 
   HandshakeSetup setup_;
+  const Clock& clock_;
   State state_ = State::idle;
   int fd_ = -1;
   short wanted_ = 0;
@@ -144,9 +146,11 @@ class Handshake {
 // for now; it is asked again after each handshake ends) and tells `done` when
 // it has finished. The caller owns the handshakes; each must live until `done`
 // has been called for it. Returns when all are done and `next` has no more.
+// `clock` is the handshakes' own.
 void run_handshakes(const std::function<Handshake*()>& next, std::size_t concurrency,
-                    const std::function<void(Handshake&)>& done);
+                    const std::function<void(Handshake&)>& done, const Clock& clock);
 // The same over handshakes the caller owns.
-void run_handshakes(std::span<Handshake* const> handshakes, std::size_t concurrency);
+void run_handshakes(std::span<Handshake* const> handshakes, std::size_t concurrency,
+                    const Clock& clock);
 
 }  // namespace ck::validator

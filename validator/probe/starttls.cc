@@ -1,4 +1,4 @@
-#include "validator/starttls.h"
+#include "validator/probe/starttls.h"
 
 #include <vector>
 

@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "validator/chain_verifier.h"
-#include "validator/handshake.h"
 #include "validator/ocsp.h"
-#include "validator/resolver.h"
+#include "validator/probe/handshake.h"
+#include "validator/probe/resolver.h"
 
 namespace ck::validator {
 
@@ -68,9 +68,11 @@ struct ProbeReport {
 
 class Prober {
  public:
-  // `anchors` and `suffixes` must outlive the prober and its reports.
+  // `anchors`, `suffixes` and `clock` must outlive the prober and its reports.
+  // The clock's monotonic time bounds and measures every probe.
   [[nodiscard]] static Result<Prober> create(const TrustStore& anchors,
-                                             const PublicSuffixes& suffixes);
+                                             const PublicSuffixes& suffixes, const Clock& clock);
+  [[nodiscard]] const Clock& clock() const { return clock_; }
   // Fails only when the endpoint cannot be reached or does not complete a TLS
   // handshake; everything else is a finding.
   [[nodiscard]] Result<ProbeReport> probe(const ProbeRequest& request) const;
@@ -103,12 +105,14 @@ class Prober {
   static bool next_address(Started& started, const HandshakeOutcome& outcome);
   [[nodiscard]] Result<ProbeReport> finish(Started started, HandshakeOutcome outcome,
                                            const ProbeRequest& request) const;
-  Prober(ossl::SslCtx context, const TrustStore& anchors, const PublicSuffixes& suffixes)
-      : context_(std::move(context)), verifier_(anchors, suffixes) {}
+  Prober(ossl::SslCtx context, const TrustStore& anchors, const PublicSuffixes& suffixes,
+         const Clock& clock)
+      : context_(std::move(context)), verifier_(anchors, suffixes), clock_(clock) {}
   void assess(ProbeReport& report, const ProbeRequest& request) const;
 
   ossl::SslCtx context_;
   ChainVerifier verifier_;
+  const Clock& clock_;
 };
 
 // Where a request connects: connect_address when given, else host; and its port.

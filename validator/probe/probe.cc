@@ -1,4 +1,4 @@
-#include "validator/probe.h"
+#include "validator/probe/probe.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -60,9 +60,10 @@ HostPort destination_of(const ProbeRequest& request) {
   return {request.connect_address.empty() ? request.host : request.connect_address, request.port};
 }
 
-Result<Prober> Prober::create(const TrustStore& anchors, const PublicSuffixes& suffixes) {
+Result<Prober> Prober::create(const TrustStore& anchors, const PublicSuffixes& suffixes,
+                              const Clock& clock) {
   CK_TRY(context, make_probe_context());
-  return Prober(std::move(context), anchors, suffixes);
+  return Prober(std::move(context), anchors, suffixes, clock);
 }
 
 Result<Prober::Started> Prober::begin(const ProbeRequest& request,
@@ -126,8 +127,7 @@ Result<ProbeReport> Prober::finish(Started started, HandshakeOutcome outcome,
   }
   report.handshake = std::move(outcome);
   report.total_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started.begin)
-          .count();
+      std::chrono::duration<double, std::milli>(clock_.monotonic() - started.begin).count();
   for (auto& cert : report.handshake.chain) {
     X509_up_ref(cert.get());
     auto prepared = prepare(ossl::X509Ptr(cert.get()));
@@ -144,19 +144,18 @@ Result<ProbeReport> Prober::finish(Started started, HandshakeOutcome outcome,
 }
 
 Result<ProbeReport> Prober::probe(const ProbeRequest& request) const {
-  const auto resolving = std::chrono::steady_clock::now();
+  const auto resolving = clock_.monotonic();
   const HostPort destination = destination_of(request);
-  const auto endpoints = resolve_all(std::span(&destination, 1), request.timeout);
+  const auto endpoints = resolve_all(std::span(&destination, 1), request.timeout, clock_);
   const double resolve_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - resolving)
-          .count();
+      std::chrono::duration<double, std::milli>(clock_.monotonic() - resolving).count();
   // The total includes name resolution.
   CK_TRY(started, begin(request, endpoints.front(), resolve_ms, resolving));
   started.setup.wait_for_ticket = true;
   std::optional<Handshake> connected;
   do {
-    Handshake* one[] = {&connected.emplace(started.setup)};
-    run_handshakes(one, 1);
+    Handshake* one[] = {&connected.emplace(started.setup, clock_)};
+    run_handshakes(one, 1, clock_);
   } while (next_address(started, connected->outcome()));
   Handshake& first = *connected;
   // Resumption and the no-SNI certificate, at once.
@@ -167,13 +166,13 @@ Result<ProbeReport> Prober::probe(const ProbeRequest& request) const {
   HandshakeSetup bare = again;
   bare.resume = nullptr;
   bare.sni.clear();
-  Handshake resumed(again);
-  Handshake without_sni(bare);
+  Handshake resumed(again, clock_);
+  Handshake without_sni(bare, clock_);
   if (first.outcome().completed) {
     Handshake* both[] = {&resumed, &without_sni};
     run_handshakes(first.outcome().session ? std::span<Handshake* const>(both)
                                            : std::span<Handshake* const>(both).subspan(1),
-                   2);
+                   2, clock_);
   }
   const std::string resumption = resumption_kind(first.outcome());
   X509* leaf = first.outcome().chain.empty() ? nullptr : first.outcome().chain.front().get();
@@ -205,35 +204,34 @@ void Prober::probe_many(
   std::deque<Job> retries;
   std::size_t next = 0;
   // Every name first, at once and bounded: a slow resolver cannot stall the loop.
-  const auto resolving = std::chrono::steady_clock::now();
+  const auto resolving = clock_.monotonic();
   std::vector<HostPort> destinations;
   for (const auto& r : requests) {
     destinations.push_back(destination_of(r));
   }
   const auto endpoints = resolve_all(
-      destinations, requests.empty() ? std::chrono::milliseconds(0) : requests.front().timeout);
+      destinations, requests.empty() ? std::chrono::milliseconds(0) : requests.front().timeout,
+      clock_);
   const double resolve_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - resolving)
-          .count();
+      std::chrono::duration<double, std::milli>(clock_.monotonic() - resolving).count();
   run_handshakes(
       [&]() -> Handshake* {
         if (!retries.empty()) {
           Job job = std::move(retries.front());
           retries.pop_front();
-          job.handshake = std::make_unique<Handshake>(job.started.setup);
+          job.handshake = std::make_unique<Handshake>(job.started.setup, clock_);
           Handshake* raw = job.handshake.get();
           jobs.emplace(raw, std::move(job));
           return raw;
         }
         while (next < requests.size()) {
           const std::size_t index = next++;
-          auto started = begin(requests[index], endpoints[index], resolve_ms,
-                               std::chrono::steady_clock::now());
+          auto started = begin(requests[index], endpoints[index], resolve_ms, clock_.monotonic());
           if (!started) {
             on_report(index, std::unexpected(started.error()));
             continue;
           }
-          auto handshake = std::make_unique<Handshake>(started->setup);
+          auto handshake = std::make_unique<Handshake>(started->setup, clock_);
           Handshake* raw = handshake.get();
           jobs.emplace(raw, Job{index, std::move(*started), std::move(handshake)});
           return raw;
@@ -250,7 +248,8 @@ void Prober::probe_many(
         }
         on_report(job.index,
                   finish(std::move(job.started), std::move(done.outcome()), requests[job.index]));
-      });
+      },
+      clock_);
 }
 
 // Verifies what was served and turns it into findings.

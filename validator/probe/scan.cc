@@ -1,4 +1,4 @@
-#include "validator/scan.h"
+#include "validator/probe/scan.h"
 
 #include <openssl/err.h>
 
@@ -42,14 +42,14 @@ std::string joined(const std::vector<std::string>& names) {
 // Runs one handshake per setup, all at once; returns the negotiated cipher
 // name of each ("" when refused).
 std::vector<std::string> negotiate(const std::vector<HandshakeSetup>& setups,
-                                   std::size_t concurrency, int& count) {
+                                   std::size_t concurrency, int& count, const Clock& clock) {
   std::vector<std::unique_ptr<Handshake>> handshakes;
   std::vector<Handshake*> raw;
   for (const auto& s : setups) {
-    handshakes.push_back(std::make_unique<Handshake>(s));
+    handshakes.push_back(std::make_unique<Handshake>(s, clock));
     raw.push_back(handshakes.back().get());
   }
-  run_handshakes(raw, concurrency);
+  run_handshakes(raw, concurrency, clock);
   count += static_cast<int>(raw.size());
   std::vector<std::string> chosen;
   for (Handshake* h : raw) {
@@ -102,7 +102,7 @@ struct Offer {
 // All offers at once; returns the chosen cipher of each ("" when refused).
 std::vector<std::string> offer_all(const std::vector<HandshakeSetup>& bases,
                                    const std::vector<Offer>& offers, std::size_t concurrency,
-                                   int& count) {
+                                   int& count, const Clock& clock) {
   std::vector<HandshakeSetup> setups;
   for (const Offer& offer : offers) {
     HandshakeSetup s = bases[offer.version];
@@ -110,7 +110,7 @@ std::vector<std::string> offer_all(const std::vector<HandshakeSetup>& bases,
         joined(offer.names);
     setups.push_back(std::move(s));
   }
-  return negotiate(setups, concurrency, count);
+  return negotiate(setups, concurrency, count, clock);
 }
 
 // Peels every offer at once: the server's choice is taken out and the rest
@@ -118,7 +118,7 @@ std::vector<std::string> offer_all(const std::vector<HandshakeSetup>& bases,
 // ciphers in the order the server chose them.
 std::vector<std::vector<std::string>> peel(const std::vector<HandshakeSetup>& bases,
                                            std::vector<Offer> offers, std::size_t concurrency,
-                                           int& count) {
+                                           int& count, const Clock& clock) {
   std::vector<std::vector<std::string>> chosen(offers.size());
   std::vector<std::size_t> open(offers.size());
   std::iota(open.begin(), open.end(), std::size_t{0});
@@ -127,7 +127,7 @@ std::vector<std::vector<std::string>> peel(const std::vector<HandshakeSetup>& ba
     for (std::size_t i : open) {
       round.push_back(offers[i]);
     }
-    const auto picks = offer_all(bases, round, concurrency, count);
+    const auto picks = offer_all(bases, round, concurrency, count, clock);
     std::vector<std::size_t> still;
     for (std::size_t k = 0; k < open.size(); ++k) {
       auto& names = offers[open[k]].names;
@@ -147,9 +147,9 @@ std::vector<std::vector<std::string>> peel(const std::vector<HandshakeSetup>& ba
 
 }  // namespace
 
-Result<ScanReport> scan_endpoint(const HandshakeSetup& connection) {
+Result<ScanReport> scan_endpoint(const HandshakeSetup& connection, const Clock& clock) {
   constexpr std::size_t kConcurrency = 128;  // a scan's handshakes, at most, at once
-  const auto begin = std::chrono::steady_clock::now();
+  const auto begin = clock.monotonic();
   ScanReport report;
   report.versions.push_back({"SSLv2", "not testable", {}, false});
   report.versions.push_back({"SSLv3", "not testable", {}, false});  // OpenSSL 3 offers neither
@@ -183,7 +183,7 @@ Result<ScanReport> scan_endpoint(const HandshakeSetup& connection) {
       groups.push_back({v, std::vector<std::string>(from, to)});
     }
   }
-  const auto found = peel(bases, groups, kConcurrency, report.handshakes);
+  const auto found = peel(bases, groups, kConcurrency, report.handshakes, clock);
   for (std::size_t v = 0; v < std::size(kVersions); ++v) {
     for (const auto& name : candidates[v]) {  // in the library's (our) order
       for (std::size_t g = 0; g < groups.size(); ++g) {
@@ -205,7 +205,7 @@ Result<ScanReport> scan_endpoint(const HandshakeSetup& connection) {
   }
   std::vector<Offer> both = forward;
   both.insert(both.end(), reversed.begin(), reversed.end());
-  const auto picks = offer_all(bases, both, kConcurrency, report.handshakes);
+  const auto picks = offer_all(bases, both, kConcurrency, report.handshakes, clock);
   std::vector<Offer> server_ordered;
   for (std::size_t i = 0; i < forward.size(); ++i) {
     const std::size_t v = forward[i].version;
@@ -214,7 +214,7 @@ Result<ScanReport> scan_endpoint(const HandshakeSetup& connection) {
       server_ordered.push_back(forward[i]);
     }
   }
-  const auto ordered = peel(bases, server_ordered, kConcurrency, report.handshakes);
+  const auto ordered = peel(bases, server_ordered, kConcurrency, report.handshakes, clock);
   for (std::size_t i = 0; i < server_ordered.size(); ++i) {
     auto& ciphers = results[server_ordered[i].version].ciphers;
     std::vector<std::string> order = ordered[i];
@@ -241,8 +241,7 @@ Result<ScanReport> scan_endpoint(const HandshakeSetup& connection) {
     }
     report.versions.push_back(std::move(results[v]));
   }
-  report.elapsed_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin).count();
+  report.elapsed_ms = std::chrono::duration<double, std::milli>(clock.monotonic() - begin).count();
   return report;
 }
 

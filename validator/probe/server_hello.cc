@@ -1,4 +1,4 @@
-#include "validator/server_hello.h"
+#include "validator/probe/server_hello.h"
 
 #include <algorithm>
 #include <vector>

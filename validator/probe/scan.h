@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "validator/handshake.h"
-#include "validator/probe.h"
+#include "validator/probe/handshake.h"
+#include "validator/probe/probe.h"
 
 namespace ck::validator {
 
@@ -44,7 +44,8 @@ struct ScanReport {
 
 // Scans the endpoint `connection` reaches (its context, address, SNI, STARTTLS
 // and timeout; a probe's, from Prober::connection_of); what it offers is the
-// scan's own.
-[[nodiscard]] Result<ScanReport> scan_endpoint(const HandshakeSetup& connection);
+// scan's own. `clock` bounds and measures its handshakes.
+[[nodiscard]] Result<ScanReport> scan_endpoint(const HandshakeSetup& connection,
+                                               const Clock& clock);
 
 }  // namespace ck::validator
