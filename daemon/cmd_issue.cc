@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "acme/ari.h"
 #include "acme/csr.h"
@@ -17,7 +18,7 @@
 #include "daemon/acme_setup.h"
 #include "daemon/cli.h"
 #include "daemon/importer.h"
-#include "daemon/renewal_policy.h"
+#include "daemon/lifecycle/renewal_policy.h"
 
 namespace ck::daemon {
 namespace {
@@ -442,13 +443,21 @@ std::string ari_identifier(const store::CertificateRecord& cert) {
 std::optional<int> report_if_not_due(const CliContext& context, Session& session,
                                      const CertificateConfig& cert,
                                      const store::CertificateRecord& current, bool json) {
-  auto ari = session.inventory->renewal_info().find(current.id);
-  std::optional<std::int64_t> chosen;
-  if (ari && *ari) {
-    chosen = (*ari)->selected_time;
+  RenewalInputs inputs;
+  inputs.not_before = current.not_before;
+  inputs.not_after = current.not_after;
+  inputs.issued_at = current.created_at;
+  inputs.renew_before = cert.renew_before;
+  inputs.revoked = current.status == store::CertificateStatus::revoked;
+  inputs.config_change =
+      identity_change(cert.domains, cert.ips, cert.key, current.sans, current.key_type);
+  inputs.operator_asked = true;  // `renew NAME` is the operator asking: no backoff
+  if (auto ari = session.inventory->renewal_info().find(current.id); ari && *ari) {
+    inputs.ari = AriAnswer{(*ari)->window_start, (*ari)->window_end, (*ari)->selected_time,
+                           (*ari)->fetched_at};
   }
-  const RenewalDecision decision = renewal_due(current.not_before, current.not_after, chosen,
-                                               cert.renew_before, context.clock().unix_seconds());
+  const RenewalDecision decision =
+      decide_renewal(inputs, context.clock().unix_seconds(), std::random_device{}());
   if (decision.due) {
     return std::nullopt;
   }
@@ -456,10 +465,12 @@ std::optional<int> report_if_not_due(const CliContext& context, Session& session
     fmt::print("{}\n", nlohmann::json{{"name", cert.name},
                                       {"due", false},
                                       {"due_at", format_rfc3339(decision.at)},
+                                      {"rule", to_string(decision.rule)},
                                       {"reason", decision.reason}}
                            .dump(2));
   } else {
-    fmt::print("{}: not due; renews at {}\n", cert.name, decision.reason);
+    fmt::print("{}: not due; renews at {} ({})\n", cert.name, format_rfc3339(decision.at),
+               decision.reason);
   }
   return kExitOk;
 }
@@ -509,8 +520,10 @@ void add_renew_command(CLI::App& app, CliContext& context, int& exit_code) {
   CLI::App* cmd = add_command(
       app, "renew", "Renew a configured certificate if it is due (or --force)",
       "Reads the certificate's [[certificate]] entry and its issuer from the configuration. It "
-      "is due at the time chosen in the CA's ARI window when one is stored (see renewal-info), "
-      "else renew_before ahead of notAfter, else when a third of its lifetime is left. A "
+      "is due at once when it is revoked or its names or key type differ from the "
+      "configuration; else at the time chosen in the CA's ARI window when one is stored (see "
+      "renewal-info), else renew_before ahead of notAfter, else when 2/3 of its lifetime has "
+      "passed (1/2 under 10 days); and always once 1/6 of its lifetime is left. A "
       "certificate not yet in the inventory is issued. Issuance is as `certkeeper issue`. "
       "Several issuers are tried in their order until one succeeds; a request the CA refuses "
       "as such (badCSR, rejectedIdentifier...) is not sent to the next.");

@@ -430,17 +430,21 @@ TEST_CASE("tls-alpn-01 by the built-in listener (RFC 8737)") {
   CHECK(json::parse(ip.out)["names"] == json::array({"IP:127.0.0.1"}));
 }
 
-TEST_CASE("renew: issues a configured certificate, then only when due or forced") {
+TEST_CASE("renew: issues a configured certificate, then only when due, forced or reconfigured") {
   Pebble pebble;
   Issuer ck{pebble};
   const auto config = ck.state.path() / "certkeeper.toml";
-  write_text(config, "[daemon]\nstate_dir = \"" + ck.state.path().string() +
-                         "\"\n\n[issuer.pebble]\ndirectory = \"" + pebble.directory_url() +
-                         "\"\nca_file = \"" + pebble.ca_file() +
-                         "\"\ncontact = [\"mailto:ops@example.test\"]\n\n[[certificate]]\n"
-                         "name = \"site\"\ndomains = [\"site.example.test\"]\n"
-                         "challenge = { type = \"http-01\", listen = \"" +
-                         pebble.http_listen() + "\" }\n");
+  auto configure = [&](const std::string& domains, const std::string& key) {
+    write_text(config, "[daemon]\nstate_dir = \"" + ck.state.path().string() +
+                           "\"\n\n[issuer.pebble]\ndirectory = \"" + pebble.directory_url() +
+                           "\"\nca_file = \"" + pebble.ca_file() +
+                           "\"\ncontact = [\"mailto:ops@example.test\"]\n\n[[certificate]]\n"
+                           "name = \"site\"\ndomains = [" +
+                           domains + "]\nkey = \"" + key +
+                           "\"\nchallenge = { type = \"http-01\", listen = \"" +
+                           pebble.http_listen() + "\" }\n");
+  };
+  configure("\"site.example.test\"", "ecdsa-p256");
   auto renew = [&](std::vector<std::string> args) {
     std::vector<std::string> argv{"--config", config.string(), "renew"};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -455,7 +459,8 @@ TEST_CASE("renew: issues a configured certificate, then only when due or forced"
   REQUIRE_MESSAGE(again.exit_code == 0, again.err);
   auto not_due = json::parse(again.out);
   CHECK(not_due["due"] == false);
-  CHECK(not_due["reason"].get<std::string>().find("a third of the lifetime") != std::string::npos);
+  CHECK(not_due["rule"] == "lifetime");
+  CHECK(not_due["reason"].get<std::string>().find("of the lifetime passed") != std::string::npos);
 
   auto forced = renew({"site", "--force"});
   REQUIRE_MESSAGE(forced.exit_code == 0, forced.err);
@@ -463,6 +468,17 @@ TEST_CASE("renew: issues a configured certificate, then only when due or forced"
   CHECK(shown["sha256"] == json::parse(forced.out)["sha256"]);
   CHECK(shown["versions"].size() == 1);
   CHECK(renew({"no-such"}).exit_code == 2);
+
+  // A name added, then another key type: due at once, without --force.
+  configure("\"site.example.test\", \"www.site.example.test\"", "ecdsa-p256");
+  auto more_names = renew({"site"});
+  REQUIRE_MESSAGE(more_names.exit_code == 0, more_names.err);
+  CHECK(ck.show("site")["sans"].size() == 2);
+  configure("\"site.example.test\", \"www.site.example.test\"", "rsa2048");
+  auto new_key = renew({"site"});
+  REQUIRE_MESSAGE(new_key.exit_code == 0, new_key.err);
+  CHECK(ck.show("site")["key_type"] == "rsa2048");
+  CHECK(json::parse(renew({"site"}).out)["due"] == false);  // and then it agrees again
 }
 
 namespace {
