@@ -117,7 +117,7 @@ class Issuance {
     order_ = std::move(order);
     int waits = 0;  // consecutive polls of a processing order: the backoff step
     for (;;) {
-      notify();
+      CK_TRY_STATUS(notify());
       const OrderStep step = next_order_step(order_);
       waits = step == OrderStep::wait ? waits : 0;
       switch (step) {
@@ -154,11 +154,7 @@ class Issuance {
     return client_.new_order(request_.identifiers, request_.profile, request_.replaces);
   }
 
-  void notify() {
-    if (observer_) {
-      observer_->order_changed(order_);
-    }
-  }
+  Status notify() { return observer_ ? observer_->order_changed(order_) : Status{}; }
 
   Status replace_order(Result<Order> updated) {
     if (!updated) {

@@ -43,11 +43,12 @@ class SleepingWaiter final : public Waiter {
 };
 
 // Told about every state of the order, so a caller can persist its URL and
-// status (and resume it after a crash).
+// status (and resume it after a crash). An error stops the issuance there:
+// an order that could not be recorded could not be resumed.
 class OrderObserver {
  public:
   virtual ~OrderObserver() = default;
-  virtual void order_changed(const Order& order) = 0;
+  [[nodiscard]] virtual Status order_changed(const Order& order) = 0;
 };
 
 enum class OrderStep { authorize, finalize, wait, download, failed };

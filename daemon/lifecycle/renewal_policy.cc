@@ -107,6 +107,7 @@ std::string_view to_string(RenewalRule rule) {
     case RenewalRule::renew_before: return "renew_before";
     case RenewalRule::lifetime: return "lifetime";
     case RenewalRule::emergency: return "emergency";
+    case RenewalRule::first_issue: return "first_issue";
     default: return "lifetime";
   }
 }

@@ -27,7 +27,15 @@
 namespace ck::daemon {
 
 // Stable names (to_string) in logs, status and JSON. Add, never rename.
-enum class RenewalRule { revoked, config_changed, ari, renew_before, lifetime, emergency };
+enum class RenewalRule {
+  revoked,
+  config_changed,
+  ari,
+  renew_before,
+  lifetime,
+  emergency,
+  first_issue,  // not in the inventory yet
+};
 [[nodiscard]] std::string_view to_string(RenewalRule rule);
 
 // The CA's latest RenewalInfo answer for this certificate (RFC 9773 §4.2).

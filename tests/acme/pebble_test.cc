@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "daemon/lifecycle/issue.h"
+#include "store/inventory.h"
 #include "tests/acme/pebble_fixture.h"
 
 using namespace ck;
@@ -320,45 +322,59 @@ TEST_CASE("account: show, key rollover then issuance with the new key, update, d
   CHECK(refused.err.find("is deactivated") != std::string::npos);
 }
 
-TEST_CASE("an order interrupted by a crash is resumed, with its key, not started again") {
+// In process, through the lifecycle's issue job: the first run stops once the
+// order is recorded as ready (before finalize), as a crash would leave it; the
+// next run for the same name finishes that order with that key.
+TEST_CASE("an order interrupted at each state is resumed, with its key, not started again") {
   Pebble pebble;
   Issuer ck{pebble};
-  std::vector<std::string> argv{certkeeper_binary(),
-                                "--state-dir",
-                                ck.state.path().string(),
-                                "issue",
-                                "--server",
-                                pebble.directory_url(),
-                                "--ca-file",
-                                pebble.ca_file(),
-                                "--domain",
-                                "crash.example.test",
-                                "--domain",
-                                "crash2.example.test",
-                                "--http-listen",
-                                pebble.http_listen(),
-                                "--json"};
-  // The first run dies once the order is ready, before finalize.
-  auto crashed = run(argv, {{"CERTKEEPER_CRASH_AT_ORDER_STATUS_ForTest", "ready"}});
-  REQUIRE(crashed.exit_code == 70);
-  CHECK_FALSE(std::filesystem::exists(ck.current("crash.example.test")));
+  const SystemClock clock;
+  store::StateLayout layout(ck.state.path());
+  REQUIRE(layout.prepare());
+  auto inventory = store::open_inventory(layout.database().string(), clock);
+  REQUIRE(inventory);
+  acme::SleepingWaiter waiter;
+  for (const std::string stop_at : {"pending", "ready", "valid"}) {  // Pebble skips "processing"
+    CAPTURE(stop_at);
+    const std::string name = "crash-" + stop_at + ".example.test";
+    daemon::IssueJob job;
+    job.domains = {name, "www." + name};
+    job.challenge.type = "http-01";
+    job.challenge.listen = pebble.http_listen();
+    daemon::IssuerConfig issuer;
+    issuer.directory = pebble.directory_url();
+    issuer.ca_file = pebble.ca_file();
+    job.issuers = {issuer};
+    daemon::JobContext context{**inventory, layout, clock, waiter, {}, {}, {}};
+    bool stopped = false;
+    context.on_order_recorded = [&](const acme::Order& order) -> Status {
+      if (order.status == stop_at) {
+        stopped = true;
+        return fail(Errc::cancelled, "stopped at " + stop_at + " by the test");
+      }
+      return {};
+    };
+    auto crashed = daemon::issue(job, context);
+    REQUIRE_FALSE(crashed);
+    CHECK(stopped);
+    CHECK_FALSE(std::filesystem::exists(ck.current(name)));
 
-  auto resumed = run(argv);
-  REQUIRE_MESSAGE(resumed.exit_code == 0, resumed.err);
-  auto result = json::parse(resumed.out);
-  CHECK(result["resumed"] == true);
-  int keys = 0;  // the crashed run's key finished the order: no second key was made
-  for (const auto& e : std::filesystem::directory_iterator(ck.state.path() / "keys")) {
-    keys += e.path().filename().string().starts_with("crash.example.test-") ? 1 : 0;
+    context.on_order_recorded = {};
+    auto resumed = daemon::issue(job, context);
+    REQUIRE_MESSAGE(resumed, resumed.error().describe());
+    CHECK(resumed->resumed);
+    int keys = 0;  // the stopped run's key finished the order: no second key was made
+    for (const auto& e : std::filesystem::directory_iterator(ck.state.path() / "keys")) {
+      keys += e.path().filename().string().starts_with(name + "-") ? 1 : 0;
+    }
+    CHECK(keys == 1);
+    CHECK(ck.show(name)["key_path"] == resumed->key_path);
+    verify_chain(pebble, ck.current(name));
+
+    auto again = daemon::issue(job, context);
+    REQUIRE(again);
+    CHECK_FALSE(again->resumed);  // nothing left to resume: a fresh order
   }
-  CHECK(keys == 1);
-  CHECK(ck.show("crash.example.test")["key_path"] == result["key_path"]);
-  verify_chain(pebble, ck.current("crash.example.test"));
-
-  auto again = json::parse(ck.issue({"--domain", "crash.example.test", "--domain",
-                                     "crash2.example.test", "--http-listen", pebble.http_listen()})
-                               .out);
-  CHECK(again["resumed"] == false);  // nothing left to resume: a fresh order
 }
 
 TEST_CASE("dns-01 by a hook: records set, seen by the resolver, answered, cleaned up") {

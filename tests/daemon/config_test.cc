@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "daemon/config.h"
+#include "daemon/lifecycle/config.h"
 #include "tests/support/test_support.h"
 
 using namespace ck;

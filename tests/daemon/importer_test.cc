@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "daemon/importer.h"
+#include "daemon/lifecycle/importer.h"
 #include "tests/daemon/import_fixtures.h"
 
 using namespace ck;

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "daemon/inventory_view.h"
+#include "daemon/lifecycle/inventory_view.h"
 #include "tests/support/test_support.h"
 
 using namespace ck;

@@ -1,4 +1,4 @@
-#include "daemon/config.h"
+#include "daemon/lifecycle/config.h"
 
 #include <toml++/toml.h>
 #include <algorithm>

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "acme/client.h"
-#include "daemon/cli.h"
+#include "daemon/cli/cli.h"
 
 namespace ck::daemon {
 namespace {

@@ -1,4 +1,4 @@
-#include "daemon/verification.h"
+#include "daemon/cli/verification.h"
 
 #include <fmt/core.h>
 

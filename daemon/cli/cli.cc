@@ -1,4 +1,4 @@
-#include "daemon/cli.h"
+#include "daemon/cli/cli.h"
 
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/cli.h"
+#include "daemon/cli/cli.h"
 #include "validator/revocation.h"
 
 namespace ck::daemon {

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "core/clock.h"
-#include "daemon/config.h"
+#include "daemon/lifecycle/config.h"
 #include "store/inventory.h"
 #include "store/layout.h"
 

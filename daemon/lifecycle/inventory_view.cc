@@ -1,4 +1,4 @@
-#include "daemon/inventory_view.h"
+#include "daemon/lifecycle/inventory_view.h"
 
 #include <fmt/core.h>
 

@@ -4,8 +4,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "daemon/cli.h"
-#include "daemon/importer.h"
+#include "daemon/cli/cli.h"
+#include "daemon/lifecycle/importer.h"
 
 namespace ck::daemon {
 namespace {

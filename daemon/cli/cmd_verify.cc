@@ -7,8 +7,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "daemon/cli.h"
-#include "daemon/verification.h"
+#include "daemon/cli/cli.h"
+#include "daemon/cli/verification.h"
 #include "validator/chain_verifier.h"
 #include "validator/public_suffix.h"
 

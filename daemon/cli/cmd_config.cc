@@ -4,7 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "daemon/cli.h"
+#include "daemon/cli/cli.h"
 
 namespace ck::daemon {
 namespace {

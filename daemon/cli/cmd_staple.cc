@@ -4,8 +4,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "daemon/cli.h"
-#include "daemon/verification.h"
+#include "daemon/cli/cli.h"
+#include "daemon/cli/verification.h"
 #include "validator/staple.h"
 
 namespace ck::daemon {

@@ -1,4 +1,4 @@
-#include "daemon/importer.h"
+#include "daemon/lifecycle/importer.h"
 
 #include <algorithm>
 #include <future>
@@ -10,7 +10,7 @@
 #include "core/keys.h"
 #include "core/pem.h"
 #include "core/x509_info.h"
-#include "daemon/inventory_view.h"
+#include "daemon/lifecycle/inventory_view.h"
 #include "store/layout.h"
 
 namespace ck::daemon {

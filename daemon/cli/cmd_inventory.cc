@@ -7,8 +7,8 @@
 #include <cstdio>
 
 #include "core/duration.h"
-#include "daemon/cli.h"
-#include "daemon/inventory_view.h"
+#include "daemon/cli/cli.h"
+#include "daemon/lifecycle/inventory_view.h"
 
 namespace ck::daemon {
 namespace {

@@ -1,7 +1,7 @@
 #include <csignal>
 
 #include "core/clock.h"
-#include "daemon/cli.h"
+#include "daemon/cli/cli.h"
 
 int main(int argc, char** argv) {
   // A peer that hangs up mid-write (an ACME validator after its TLS handshake,

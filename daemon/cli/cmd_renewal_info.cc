@@ -8,7 +8,7 @@
 
 #include "acme/ari.h"
 #include "acme/client.h"
-#include "daemon/cli.h"
+#include "daemon/cli/cli.h"
 
 namespace ck::daemon {
 namespace {

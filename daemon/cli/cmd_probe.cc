@@ -13,8 +13,8 @@
 
 #include "core/atomic_file.h"
 #include "core/duration.h"
-#include "daemon/cli.h"
-#include "daemon/verification.h"
+#include "daemon/cli/cli.h"
+#include "daemon/cli/verification.h"
 #include "validator/probe/probe.h"
 #include "validator/probe/scan.h"
 #include "validator/public_suffix.h"

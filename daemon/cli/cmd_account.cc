@@ -6,8 +6,8 @@
 
 #include "core/atomic_file.h"
 #include "core/keys.h"
-#include "daemon/acme_setup.h"
-#include "daemon/cli.h"
+#include "daemon/lifecycle/accounts.h"
+#include "daemon/cli/cli.h"
 
 namespace ck::daemon {
 namespace {

@@ -4,8 +4,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "daemon/acme_setup.h"
-#include "daemon/cli.h"
+#include "daemon/lifecycle/accounts.h"
+#include "daemon/cli/cli.h"
 
 namespace ck::daemon {
 namespace {

@@ -1,0 +1,208 @@
+// certkeeper issue --server URL --domain NAME... [options] and certkeeper renew
+// NAME: parse, call the lifecycle's issue or renew job, print.
+
+#include <fmt/core.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "core/keys.h"
+#include "daemon/cli/cli.h"
+#include "daemon/lifecycle/issue.h"
+
+namespace ck::daemon {
+namespace {
+
+struct IssueOptions {
+  IssueJob job;
+  IssuerConfig issuer;  // the one issuer of --server and its flags
+  std::string http_listen;
+  std::string tls_alpn_listen;
+  std::string dns_hook;
+  int dns_timeout_seconds = 120;
+  int timeout_seconds = 300;
+  bool json = false;
+};
+
+struct RenewOptions {
+  std::string name;
+  bool force = false;
+  bool json = false;
+};
+
+// The job the flags describe.
+IssueJob job_from_flags(const IssueOptions& o) {
+  IssueJob job = o.job;
+  job.challenge.listen = job.challenge.type == "tls-alpn-01" ? o.tls_alpn_listen : o.http_listen;
+  if (!o.dns_hook.empty()) {
+    job.challenge.dns_hook = {o.dns_hook};
+  }
+  job.dns_timeout = std::chrono::seconds(o.dns_timeout_seconds);
+  job.timeout = std::chrono::seconds(o.timeout_seconds);
+  job.issuers = {o.issuer};
+  return job;
+}
+
+void print_issued(const store::StateLayout& layout, const IssueOutcome& issued, bool json) {
+  const auto& installed = issued.installed;
+  const auto fullchain = layout.current(installed.name) / "fullchain.pem";
+  if (json) {
+    fmt::print("{}\n", nlohmann::json{{"name", installed.name},
+                                      {"sha256", installed.sha256},
+                                      {"names", installed.names},
+                                      {"not_after", format_rfc3339(installed.not_after)},
+                                      {"fullchain", fullchain.string()},
+                                      {"key_path", issued.key_path},
+                                      {"order_url", issued.order_url},
+                                      {"resumed", issued.resumed},
+                                      {"account_url", issued.account_url}}
+                           .dump(2));
+  } else {
+    fmt::print("issued {} ({}), valid until {}\n  fullchain: {}\n  key:       {}\n", installed.name,
+               installed.sha256.substr(0, 16), format_rfc3339(installed.not_after),
+               fullchain.string(),
+               issued.key_path.empty() ? "(yours, from the CSR)" : issued.key_path);
+  }
+}
+
+// The context of a job run from the command line: the real clock, sleeping
+// waits, and a line on stderr when the next issuer is asked.
+JobContext job_context(const CliContext& context, Session& session, acme::Waiter& waiter) {
+  JobContext job{*session.inventory, session.layout, context.clock(), waiter, {}, {}, {}};
+  job.on_fallback = [](const std::string& failed, const Error& why, const std::string& next) {
+    fmt::print(stderr, "certkeeper: {} failed: {}\ncertkeeper: trying the next issuer, {}\n",
+               failed, why.describe(), next);
+  };
+  return job;
+}
+
+int run_issue(const CliContext& context, const IssueOptions& o) {
+  auto session = context.open_session();
+  if (!session) {
+    return report_failure(session.error());
+  }
+  acme::SleepingWaiter waiter;
+  JobContext job = job_context(context, *session, waiter);
+  auto issued = issue(job_from_flags(o), job);
+  if (!issued) {
+    return report_failure(failure_from(issued.error()));
+  }
+  print_issued(session->layout, *issued, o.json);
+  return kExitOk;
+}
+
+void print_not_due(const std::string& name, const RenewalDecision& decision, bool json) {
+  if (json) {
+    fmt::print("{}\n", nlohmann::json{{"name", name},
+                                      {"due", false},
+                                      {"due_at", format_rfc3339(decision.at)},
+                                      {"rule", to_string(decision.rule)},
+                                      {"reason", decision.reason}}
+                           .dump(2));
+  } else {
+    fmt::print("{}: not due; renews at {} ({})\n", name, format_rfc3339(decision.at),
+               decision.reason);
+  }
+}
+
+int run_renew(const CliContext& context, const RenewOptions& r) {
+  auto session = context.open_session();
+  if (!session) {
+    return report_failure(session.error());
+  }
+  const Config& config = session->config;
+  auto cert = std::ranges::find_if(config.certificates,
+                                   [&](const CertificateConfig& c) { return c.name == r.name; });
+  if (cert == config.certificates.end()) {
+    return report_failure(
+        CommandFailure{kExitUsage, "no [[certificate]] named \"" + r.name + "\" in " +
+                                       (config.path.empty() ? "the configuration" : config.path)});
+  }
+  // `renew NAME` is the operator asking: no failure backoff.
+  auto check = check_renewal(*cert, *session->inventory, context.clock().unix_seconds(), true,
+                             std::random_device{}());
+  if (!check) {
+    return report_failure(failure_from(check.error()));
+  }
+  if (!check->decision.due && !r.force) {
+    print_not_due(cert->name, check->decision, r.json);
+    return kExitOk;
+  }
+  acme::SleepingWaiter waiter;
+  JobContext job = job_context(context, *session, waiter);
+  auto issued = renew(*cert, config, check->current ? &*check->current : nullptr, job);
+  if (!issued) {
+    return report_failure(failure_from(issued.error()));
+  }
+  print_issued(session->layout, *issued, r.json);
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_renew_command(CLI::App& app, CliContext& context, int& exit_code) {
+  auto r = std::make_shared<RenewOptions>();
+  CLI::App* cmd = add_command(
+      app, "renew", "Renew a configured certificate if it is due (or --force)",
+      "Reads the certificate's [[certificate]] entry and its issuer from the configuration. It "
+      "is due at once when it is revoked or its names or key type differ from the "
+      "configuration; else at the time chosen in the CA's ARI window when one is stored (see "
+      "renewal-info), else renew_before ahead of notAfter, else when 2/3 of its lifetime has "
+      "passed (1/2 under 10 days); and always once 1/6 of its lifetime is left. A "
+      "certificate not yet in the inventory is issued. Issuance is as `certkeeper issue`. "
+      "Several issuers are tried in their order until one succeeds; a request the CA refuses "
+      "as such (badCSR, rejectedIdentifier...) is not sent to the next.");
+  cmd->add_option("name", r->name, "the certificate's name in the configuration")->required();
+  cmd->add_flag("--force", r->force, "renew now, due or not");
+  cmd->add_flag("--json", r->json, "print the result as JSON");
+  cmd->callback([&context, &exit_code, r] { exit_code = run_renew(context, *r); });
+}
+
+void add_issue_command(CLI::App& app, CliContext& context, int& exit_code) {
+  auto o = std::make_shared<IssueOptions>();
+  CLI::App* cmd = add_command(
+      app, "issue", "Issue a certificate over ACME, now, without the daemon",
+      "Registers (or reuses) the account for --server, places an order for every --domain and "
+      "--ip, answers the challenges, finalizes with a new key (or --csr), downloads the chain "
+      "and installs it as STATE/certs/NAME/current/fullchain.pem with the inventory updated. "
+      "Any error the CA reports is printed as the CA said it. Exit 3 when issuance fails.");
+  cmd->add_option("--server", o->issuer.directory, "ACME directory URL")->required();
+  cmd->add_option("--domain", o->job.domains, "a DNS name to certify (repeatable)");
+  cmd->add_option("--ip", o->job.ips, "an IP address to certify (repeatable, RFC 8738)");
+  cmd->add_option("--name", o->job.name, "inventory name (default: from the first identifier)");
+  cmd->add_option("--key", o->job.key, std::string("key type: ") + std::string(key_type_names()))
+      ->capture_default_str();
+  cmd->add_option("--challenge", o->job.challenge.type, "http-01, dns-01 or tls-alpn-01")
+      ->capture_default_str();
+  cmd->add_option("--http-listen", o->http_listen, "http-01 by a built-in listener on ADDR:PORT");
+  cmd->add_option("--webroot", o->job.challenge.webroot,
+                  "http-01 by files under DIR/.well-known/acme-challenge/");
+  cmd->add_option("--tls-alpn-listen", o->tls_alpn_listen,
+                  "tls-alpn-01 by a built-in TLS listener on ADDR:PORT (RFC 8737)");
+  cmd->add_option("--dns-hook", o->dns_hook,
+                  "dns-01: program run as PROGRAM present|cleanup with CERTKEEPER_DNS_RECORD and "
+                  "CERTKEEPER_DNS_VALUE in its environment");
+  cmd->add_option("--dns-resolver", o->job.challenge.resolvers,
+                  "dns-01: IPv4 ADDR[:PORT] that must serve the TXT record before the CA is asked "
+                  "(repeatable; default: the system's resolvers)");
+  cmd->add_option("--dns-timeout", o->dns_timeout_seconds,
+                  "dns-01: seconds to wait for the record to appear")
+      ->capture_default_str();
+  cmd->add_option("--profile", o->issuer.profile, "ACME profile to ask for");
+  cmd->add_option("--preferred-chain", o->issuer.preferred_chain,
+                  "issuer CN of the top certificate of the chain to prefer");
+  cmd->add_option("--ca-file", o->issuer.ca_file,
+                  "PEM file of CAs to trust for the ACME server's TLS");
+  cmd->add_option("--contact", o->issuer.contact,
+                  "account contact URI, e.g. mailto:ops@example.com");
+  cmd->add_option("--eab-kid", o->issuer.eab_kid, "External Account Binding key id from the CA");
+  cmd->add_option("--eab-hmac-key", o->issuer.eab_hmac_key,
+                  "External Account Binding MAC key (base64url)");
+  cmd->add_option("--csr", o->job.csr_path, "use this CSR (PEM or DER) instead of a new key");
+  cmd->add_option("--timeout", o->timeout_seconds, "seconds allowed for the whole order")
+      ->capture_default_str();
+  cmd->add_flag("--json", o->json, "print the result as JSON");
+  cmd->callback([&context, &exit_code, o] { exit_code = run_issue(context, *o); });
+}
+
+}  // namespace ck::daemon

@@ -1,0 +1,361 @@
+#include "daemon/lifecycle/issue.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+
+#include "acme/ari.h"
+#include "acme/csr.h"
+#include "acme/dns01.h"
+#include "acme/http01.h"
+#include "acme/tls_alpn01.h"
+#include "acme/webroot.h"
+#include "core/atomic_file.h"
+#include "core/keys.h"
+#include "core/pem.h"
+#include "daemon/lifecycle/accounts.h"
+#include "daemon/lifecycle/importer.h"
+#include "daemon/lifecycle/order_log.h"
+
+namespace ck::daemon {
+namespace {
+
+std::unexpected<Error> refuse(std::string message) {
+  return fail(Errc::invalid_argument, std::move(message));
+}
+
+Result<std::unique_ptr<acme::ChallengeSolver>> make_solver(const IssueJob& job,
+                                                           const Clock& clock) {
+  const ChallengeConfig& c = job.challenge;
+  if (c.type == "dns-01") {
+    if (c.dns_hook.empty()) {
+      return refuse("dns-01 needs a DNS hook program");
+    }
+    return std::make_unique<acme::DnsHookSolver>(acme::DnsHookOptions{
+        c.dns_hook.front(), c.resolvers, std::chrono::seconds(60), job.dns_timeout});
+  }
+  if (c.type == "tls-alpn-01") {
+    if (c.listen.empty()) {
+      return refuse("tls-alpn-01 needs a listen address ADDR:PORT");
+    }
+    CK_TRY(responder, acme::TlsAlpnResponder::start(c.listen, clock));
+    return std::unique_ptr<acme::ChallengeSolver>(std::move(responder));
+  }
+  if (c.type != "http-01") {
+    return refuse("unknown challenge " + c.type + ": use http-01, dns-01 or tls-alpn-01");
+  }
+  if (c.listen.empty() == c.webroot.empty()) {
+    return refuse("http-01 needs exactly one of a listen address ADDR:PORT or a webroot DIR");
+  }
+  if (!c.webroot.empty()) {
+    return std::make_unique<acme::WebrootSolver>(c.webroot);
+  }
+  CK_TRY(responder, acme::Http01Responder::start(c.listen));
+  return std::unique_ptr<acme::ChallengeSolver>(std::move(responder));
+}
+
+// The identifiers asked for: the job's names, else the CSR's.
+Result<std::vector<acme::Identifier>> identifiers_of(const IssueJob& job,
+                                                     const std::string& csr_der) {
+  std::vector<acme::Identifier> ids;
+  for (const auto& d : job.domains) {
+    ids.push_back({"dns", d});
+  }
+  for (const auto& ip : job.ips) {
+    ids.push_back({"ip", ip});
+  }
+  if (!csr_der.empty()) {
+    auto from_csr = acme::csr_identifiers(csr_der);
+    if (!from_csr) {
+      return refuse("CSR: " + from_csr.error().message);
+    }
+    if (ids.empty()) {
+      return *from_csr;
+    }
+  }
+  if (ids.empty()) {
+    return refuse("name at least one domain or IP address (or give a CSR)");
+  }
+  return ids;
+}
+
+struct CertificateKey {
+  std::string csr_der;
+  std::string key_path;  // "" with a user CSR: its key stays with the user
+};
+
+// A new key (never replacing an existing file) and its CSR.
+Result<CertificateKey> new_certificate_key(const IssueJob& job, const store::StateLayout& layout,
+                                           const std::string& name,
+                                           const std::vector<acme::Identifier>& ids,
+                                           std::int64_t now) {
+  auto type = parse_key_type(job.key);
+  if (!type) {
+    return refuse("key: " + type.error().message);
+  }
+  CK_TRY(key, generate_key(*type));
+  CK_TRY(csr, acme::build_csr(*key, ids));
+  CK_TRY(pem, private_key_to_pem(*key));
+  // Written before the order, so an interrupted order can be finished with it.
+  // "20261126T235614Z-1a2b3c4d": sorts by age, and two keys made in one second differ.
+  CK_TRY(path,
+         layout.write_private_key(
+             name, store::version_label(now, ossl::hex(ossl::sha256(pem)).substr(0, 8)), pem));
+  return CertificateKey{std::move(csr), path.string()};
+}
+
+// Whether `order` is this account's, for the same name and identifiers, and
+// its key file is still there.
+bool same_request(const store::OrderRecord& order, std::int64_t account_id, const std::string& name,
+                  std::vector<std::string> wanted) {
+  auto listed = order.identifiers;  // as the CA listed them: compare as sets
+  std::ranges::sort(listed);
+  std::ranges::sort(wanted);
+  std::error_code ec;
+  return order.account_id == account_id && order.certificate_name == name && listed == wanted &&
+         !order.key_path.empty() && std::filesystem::exists(order.key_path, ec);
+}
+
+// What a run that died mid-order left behind, to finish instead of ordering
+// again: an unfinished order for the same request, or a valid one whose
+// certificate was never installed (it died between finalize and install: no
+// version of the name has that order's key).
+std::optional<store::OrderRecord> resumable_order(store::Inventory& inventory,
+                                                  std::int64_t account_id, const std::string& name,
+                                                  const std::vector<acme::Identifier>& ids) {
+  std::vector<std::string> wanted;
+  for (const auto& id : ids) {
+    wanted.push_back(id.type + ":" + id.value);
+  }
+  if (auto orders = inventory.orders().unfinished()) {
+    for (auto it = orders->rbegin(); it != orders->rend(); ++it) {
+      if (same_request(*it, account_id, name, wanted)) {
+        return *it;
+      }
+    }
+  }
+  auto valid = inventory.orders().latest_valid(name);
+  auto versions = inventory.certificates().versions(name);
+  if (!valid || !*valid || !versions || !same_request(**valid, account_id, name, wanted)) {
+    return std::nullopt;
+  }
+  const bool installed = std::ranges::any_of(
+      versions.value(), [&](const auto& v) { return v.key_path == (*valid)->key_path; });
+  return installed ? std::nullopt : *valid;
+}
+
+// The key and CSR of an interrupted order, to finish it with.
+Result<CertificateKey> resumed_key(const store::OrderRecord& order,
+                                   const std::vector<acme::Identifier>& ids) {
+  CK_TRY(key, load_private_key(order.key_path));
+  CK_TRY(csr, acme::build_csr(*key, ids));
+  return CertificateKey{std::move(csr), order.key_path};
+}
+
+// What stays the same whichever issuer is asked.
+struct Request {
+  std::string name;
+  std::vector<acme::Identifier> ids;
+  std::string user_csr_der;                       // "" unless the job has a CSR
+  std::unique_ptr<acme::ChallengeSolver> solver;  // bound once, used for every issuer
+  std::optional<CertificateKey> new_key;          // made once, kept for the next issuer
+};
+
+Result<Request> prepare(const IssueJob& job, const Clock& clock) {
+  Request request;
+  if (!job.csr_path.empty()) {
+    auto data = read_file(job.csr_path, 1u << 20);
+    auto der = data ? acme::csr_der_from_file_data(*data) : std::unexpected(data.error());
+    if (!der) {
+      return refuse("CSR: " + der.error().describe());
+    }
+    request.user_csr_der = std::move(*der);
+  }
+  CK_TRY(ids, identifiers_of(job, request.user_csr_der));
+  request.ids = std::move(ids);
+  request.name = job.name.empty() ? derive_certificate_name(request.ids.front().value) : job.name;
+  if (auto valid = store::validate_certificate_name(request.name); !valid) {
+    return refuse("name: " + valid.error().message);
+  }
+  CK_TRY(solver, make_solver(job, clock));
+  request.solver = std::move(solver);
+  return request;
+}
+
+// Failures another CA would not repeat: a wrong request, a refusal of the
+// request itself, or trouble with our own disk or database.
+bool another_issuer_may_help(const Error& error) {
+  switch (error.code) {
+    case Errc::invalid_argument:
+    case Errc::unsupported:
+    case Errc::rejected:
+    case Errc::io:
+    case Errc::store:
+    case Errc::key_mismatch: return false;
+    default: return true;
+  }
+}
+
+Result<acme::AccountSigner> account_of(const IssuerConfig& issuer, JobContext& context,
+                                       std::string& key_path) {
+  return load_or_create_account_key(context.layout, issuer.directory, key_path);
+}
+
+// One issuance from `issuer`, installed into the inventory.
+Result<IssueOutcome> attempt(const IssueJob& job, const IssuerConfig& issuer, Request& request,
+                             JobContext& context) {
+  std::string account_key_path;
+  CK_TRY(signer, account_of(issuer, context, account_key_path));
+  HttpOptions http;
+  http.ca_file = issuer.ca_file;
+  CK_TRY(client, acme::AcmeClient::create(issuer.directory, http, signer));
+  // An unknown profile is refused before anything is sent to the CA.
+  CK_TRY_STATUS(client.check_profile(issuer.profile));
+  AccountSettings settings{issuer.contact, std::nullopt};
+  if (!issuer.eab_kid.empty() || !issuer.eab_hmac_key.empty()) {
+    if (issuer.eab_kid.empty() || issuer.eab_hmac_key.empty()) {
+      return refuse("the EAB key id and MAC key go together");
+    }
+    settings.eab = acme::ExternalAccountKey{issuer.eab_kid, issuer.eab_hmac_key};
+  }
+  CK_TRY(account_id, ensure_account(context.inventory, client, issuer.directory, account_key_path,
+                                    "ecdsa-p256", settings));
+  // A run that died mid-order left its order and key: finish that order.
+  const auto resume = request.user_csr_der.empty() ? resumable_order(context.inventory, account_id,
+                                                                     request.name, request.ids)
+                                                   : std::nullopt;
+  if (!resume && !request.new_key) {
+    if (request.user_csr_der.empty()) {
+      CK_TRY(key, new_certificate_key(job, context.layout, request.name, request.ids,
+                                      context.clock.unix_seconds()));
+      request.new_key = std::move(key);
+    } else {
+      request.new_key = CertificateKey{request.user_csr_der, ""};
+    }
+  }
+  CK_TRY(key,
+         resume ? resumed_key(*resume, request.ids) : Result<CertificateKey>(*request.new_key));
+  auto directory = client.directory();
+  acme::IssueRequest order;
+  order.identifiers = request.ids;
+  order.csr_der = key.csr_der;
+  order.profile = issuer.profile;
+  // RFC 9773 §5: only the CA that issued the certificate, offering ARI, is told.
+  order.replaces =
+      directory && !directory->renewal_info.empty() && issuer.directory == job.replaces_directory
+          ? job.replaces
+          : "";
+  order.preferred_chain = issuer.preferred_chain;
+  order.resume_order_url = resume ? resume->order_url : "";
+  order.timeout = job.timeout;
+  StoreOrderObserver observer(context.inventory, account_id, request.name, key.key_path,
+                              issuer.profile);
+  observer.then = context.on_order_recorded;
+  CK_TRY(issued, acme::issue_certificate(client, signer, order, *request.solver, context.waiter,
+                                         context.clock, &observer, context.stop));
+  CK_TRY(installed, install_issued(context.inventory, context.layout, request.name,
+                                   issued.chain.pem, key.key_path, issued.order.url));
+  return IssueOutcome{std::move(installed), key.key_path,
+                      issued.order.url,     client.account_url(),
+                      issuer.directory,     resume && resume->order_url == issued.order.url};
+}
+
+// The RFC 9773 identifier of a certificate, "" when it has none.
+std::string ari_identifier(const store::CertificateRecord& cert) {
+  auto x509 = ossl::x509_from_der(cert.der);
+  auto id = x509 ? acme::certificate_identifier(**x509) : std::unexpected(x509.error());
+  return id ? *id : "";
+}
+
+// The directory URL of the CA that issued the name's current version, "" when unknown.
+std::string predecessor_directory(store::Inventory& inventory, const std::string& name) {
+  auto order = inventory.orders().latest_valid(name);
+  auto accounts = inventory.accounts().list();
+  if (!order || !*order || !accounts) {
+    return "";
+  }
+  for (const auto& account : *accounts) {
+    if (account.id == (*order)->account_id) {
+      return account.directory_url;
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+Result<IssueOutcome> issue(const IssueJob& job, JobContext& context) {
+  if (job.issuers.empty()) {
+    return refuse("no issuer to ask");
+  }
+  CK_TRY(request, prepare(job, context.clock));
+  for (std::size_t i = 0;; ++i) {
+    auto issued = attempt(job, job.issuers[i], request, context);
+    if (issued || !another_issuer_may_help(issued.error()) || i + 1 == job.issuers.size()) {
+      return issued;
+    }
+    if (context.on_fallback) {
+      context.on_fallback(job.issuers[i].directory, issued.error(), job.issuers[i + 1].directory);
+    }
+  }
+}
+
+IssueJob issue_job_for(const CertificateConfig& cert, const Config& config) {
+  IssueJob job;
+  job.name = cert.name;
+  job.domains = cert.domains;
+  job.ips = cert.ips;
+  job.key = cert.key;
+  job.challenge = cert.challenge;
+  for (const auto& name : cert.issuers) {
+    IssuerConfig issuer = config.issuers.at(name);
+    issuer.profile = cert.profile.empty() ? issuer.profile : cert.profile;
+    issuer.preferred_chain =
+        cert.preferred_chain.empty() ? issuer.preferred_chain : cert.preferred_chain;
+    job.issuers.push_back(std::move(issuer));
+  }
+  return job;
+}
+
+Result<RenewalCheck> check_renewal(const CertificateConfig& cert, store::Inventory& inventory,
+                                   std::int64_t now, bool operator_asked, std::uint64_t random) {
+  CK_TRY(versions, inventory.certificates().versions(cert.name));
+  RenewalCheck check;
+  auto active = std::ranges::find_if(versions, [](const store::CertificateRecord& v) {
+    return v.status == store::CertificateStatus::active;
+  });
+  if (active == versions.end()) {
+    check.decision = {true, now, RenewalRule::first_issue, 0,
+                      "not in the inventory yet: issue now"};
+    return check;
+  }
+  const store::CertificateRecord& current = *active;
+  RenewalInputs inputs;
+  inputs.not_before = current.not_before;
+  inputs.not_after = current.not_after;
+  inputs.issued_at = current.created_at;
+  inputs.renew_before = cert.renew_before;
+  inputs.revoked = current.status == store::CertificateStatus::revoked;
+  inputs.config_change =
+      identity_change(cert.domains, cert.ips, cert.key, current.sans, current.key_type);
+  inputs.operator_asked = operator_asked;
+  CK_TRY(ari, inventory.renewal_info().find(current.id));
+  if (ari) {
+    inputs.ari = AriAnswer{ari->window_start, ari->window_end, ari->selected_time, ari->fetched_at};
+  }
+  check.decision = decide_renewal(inputs, now, random);
+  check.current = current;
+  return check;
+}
+
+Result<IssueOutcome> renew(const CertificateConfig& cert, const Config& config,
+                           const store::CertificateRecord* current, JobContext& context) {
+  IssueJob job = issue_job_for(cert, config);
+  if (current) {
+    job.replaces = ari_identifier(*current);
+    job.replaces_directory = predecessor_directory(context.inventory, cert.name);
+  }
+  return issue(job, context);
+}
+
+}  // namespace ck::daemon
