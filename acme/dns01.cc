@@ -14,6 +14,7 @@
 
 #include "acme/listener.h"
 #include "core/base64.h"
+#include "core/host_port.h"
 #include "core/openssl.h"
 
 extern char** environ;
@@ -84,13 +85,9 @@ std::string bare_domain(const Identifier& identifier) {
 
 // Points a resolver state at one "ADDR[:PORT]" server (IPv4).
 Status use_resolver(res_state state, const std::string& resolver) {
-  std::string host = resolver;
-  int port = 53;
-  if (resolver.find(':') != std::string::npos) {
-    CK_TRY(split, split_host_port(resolver));
-    host = split.first;
-    port = split.second;
-  }
+  CK_TRY(server, parse_host_port(resolver, 53));
+  const std::string& host = server.host;
+  const int port = server.port;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));

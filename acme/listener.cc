@@ -10,36 +10,21 @@
 #include <cerrno>
 
 #include "core/atomic_file.h"
+#include "core/host_port.h"
 #include "core/openssl.h"
 
 namespace ck::acme {
 
-Result<std::pair<std::string, int>> split_host_port(const std::string& text) {
-  auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon + 1 == text.size()) {
-    return fail(Errc::invalid_argument, "expected ADDR:PORT, got \"" + text + "\"");
-  }
-  std::string host = text.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  const std::string port = text.substr(colon + 1);
-  if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 ||
-      std::stoi(port) > 65535) {
-    return fail(Errc::invalid_argument, "invalid port in \"" + text + "\"");
-  }
-  return std::pair(host.empty() ? std::string("0.0.0.0") : host, std::stoi(port));
-}
-
 Result<std::unique_ptr<ConnectionListener>> ConnectionListener::start(const std::string& listen,
                                                                       Handler handler) {
-  CK_TRY(address, split_host_port(listen));
+  // ":PORT" listens on every IPv4 address.
+  CK_TRY(address, parse_host_port(listen.starts_with(':') ? "0.0.0.0" + listen : listen, 0));
   addrinfo hints{};
   hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* found = nullptr;
-  const std::string port = std::to_string(address.second);
-  if (int rc = ::getaddrinfo(address.first.c_str(), port.c_str(), &hints, &found); rc != 0) {
+  const std::string port = std::to_string(address.port);
+  if (int rc = ::getaddrinfo(address.host.c_str(), port.c_str(), &hints, &found); rc != 0) {
     return fail(Errc::invalid_argument, std::string("not a numeric address: ") + gai_strerror(rc),
                 listen);
   }

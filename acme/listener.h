@@ -37,7 +37,4 @@ class ConnectionListener {
   std::thread thread_;
 };
 
-// Splits "ADDR:PORT" / "[V6]:PORT" into a numeric host and port.
-[[nodiscard]] Result<std::pair<std::string, int>> split_host_port(const std::string& text);
-
 }  // namespace ck::acme

@@ -13,6 +13,7 @@
 
 #include "core/atomic_file.h"
 #include "core/duration.h"
+#include "core/host_port.h"
 #include "daemon/cli/cli.h"
 #include "daemon/cli/verification.h"
 #include "validator/probe/probe.h"
@@ -39,32 +40,13 @@ struct ProbeOptions {
   bool json = false;
 };
 
-// "host", "host:port", "[v6]:port" or a bare IPv6 address.
+// A target as given: HOST[:PORT], port 443 by default.
 std::expected<std::pair<std::string, int>, CommandFailure> parse_target(const std::string& text) {
-  std::string host = text;
-  std::string port;
-  if (text.starts_with('[')) {
-    const auto close = text.find(']');
-    if (close == std::string::npos) {
-      return std::unexpected(CommandFailure{kExitUsage, "unbalanced [ in " + text});
-    }
-    host = text.substr(1, close - 1);
-    if (close + 1 < text.size() && text[close + 1] == ':') {
-      port = text.substr(close + 2);
-    }
-  } else if (std::ranges::count(text, ':') == 1) {
-    host = text.substr(0, text.find(':'));
-    port = text.substr(text.find(':') + 1);
+  auto target = parse_host_port(text, 443);
+  if (!target) {
+    return std::unexpected(CommandFailure{kExitUsage, target.error().message});
   }
-  int number = 443;
-  if (!port.empty()) {
-    const bool digits = std::ranges::all_of(port, [](char c) { return c >= '0' && c <= '9'; });
-    number = digits && port.size() <= 5 ? std::stoi(port) : 0;
-  }
-  if (host.empty() || number < 1 || number > 65535) {
-    return std::unexpected(CommandFailure{kExitUsage, "not HOST[:PORT]: " + text});
-  }
-  return std::pair(host, number);
+  return std::pair(target->host, target->port);
 }
 
 std::string normalized_fingerprint(std::string text) {

@@ -9,6 +9,7 @@
 #include "core/atomic_file.h"
 #include "core/base64.h"
 #include "core/duration.h"
+#include "core/host_port.h"
 #include "core/ip_address.h"
 #include "core/keys.h"
 #include "store/layout.h"
@@ -61,18 +62,6 @@ bool valid_domain(std::string_view name) {
     ++label;
   }
   return true;
-}
-
-bool valid_host_port(std::string_view text) {
-  auto colon = text.rfind(':');
-  if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size()) {
-    return false;
-  }
-  std::string_view port = text.substr(colon + 1);
-  if (port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit)) {
-    return false;
-  }
-  return std::stoi(std::string(port)) <= 65535;
 }
 
 // Walks the parsed TOML, collecting diagnostics and filling Config.
@@ -271,8 +260,14 @@ void check_challenge(Checker& c, const toml::table& t, const std::string& path,
   c.string(t, path, "webroot", out.webroot);
   c.string(t, path, "listen", out.listen);
   c.strings(t, path, "dns_hook", out.dns_hook);
-  c.strings(t, path, "resolvers", out.resolvers);
-  if (!out.listen.empty() && !valid_host_port(out.listen)) {
+  if (c.strings(t, path, "resolvers", out.resolvers)) {
+    for (const auto& resolver : out.resolvers) {
+      if (auto server = parse_host_port(resolver, 53); !server) {
+        c.error(t.get("resolvers")->source(), path + ".resolvers", server.error().message);
+      }
+    }
+  }
+  if (!out.listen.empty() && !parse_host_port(out.listen, 0)) {
     c.error(t.get("listen")->source(), path + ".listen",
             "expected ADDR:PORT, found \"" + out.listen + "\"");
   }
@@ -365,9 +360,8 @@ void check_certificate(Checker& c, const toml::table& t, const std::string& path
   c.string(t, path, "staple", out.staple);
   if (c.strings(t, path, "probe", out.probe)) {
     for (const auto& target : out.probe) {
-      if (!valid_host_port(target)) {
-        c.error(t.get("probe")->source(), path + ".probe",
-                "expected HOST:PORT, found \"" + target + "\"");
+      if (auto endpoint = parse_host_port(target, 443); !endpoint) {
+        c.error(t.get("probe")->source(), path + ".probe", endpoint.error().message);
       }
     }
   }

@@ -203,3 +203,33 @@ challenge = { type = "http-01", webroot = "/srv/acme" }
         "ip.toml:6:11: certificate[1].domains: \"192.0.2.7\" is an IP address: list it under ips "
         "(RFC 8738)");
 }
+
+TEST_CASE("probe targets and resolvers take HOST[:PORT] as the command line does") {
+  auto with = [](const std::string& lines) {
+    return "[issuer.a]\ndirectory = \"https://ca.example\"\n\n[[certificate]]\nname = \"www\"\n"
+           "domains = [\"example.com\"]\n" +
+           lines;
+  };
+  const std::string good[] = {
+      "probe = [\"example.com\", \"example.com:8443\", \"[2001:db8::1]:443\", \"192.0.2.1\"]\n",
+      "challenge = { type = \"dns-01\", dns_hook = [\"/bin/true\"], resolvers = [\"127.0.0.1\", "
+      "\"127.0.0.1:5353\"] }\n",
+  };
+  for (const auto& lines : good) {
+    CAPTURE(lines);
+    auto result = parse_config(with(lines), "t.toml");
+    CHECK_MESSAGE(result.ok(), describe_all(result));
+  }
+  const std::pair<std::string, std::string> bad[] = {
+      {"probe = [\"example.com:99999\"]\n", "is not 1-65535"},
+      {"probe = [\":443\"]\n", "no host"},
+      {"challenge = { type = \"dns-01\", dns_hook = [\"/bin/true\"], resolvers = [\"[::1\"] }\n",
+       "unbalanced ["},
+  };
+  for (const auto& [lines, message] : bad) {
+    CAPTURE(lines);
+    auto result = parse_config(with(lines), "t.toml");
+    REQUIRE_FALSE(result.ok());
+    CHECK(describe_all(result).find(message) != std::string::npos);
+  }
+}

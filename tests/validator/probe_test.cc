@@ -602,7 +602,7 @@ TEST_CASE("probe --starttls: SMTP, IMAP and POP3 before TLS; a refusal is a clea
 }
 
 TEST_CASE("names are resolved all at once, bounded; address literals never wait") {
-  const std::vector<validator::HostPort> names{
+  const std::vector<HostPort> names{
       {"localhost", 8080}, {"127.0.0.1", 443}, {"::1", 8443}, {"", 443}};
   auto results = validator::resolve_all(names, std::chrono::seconds(5), SystemClock());
   REQUIRE(results.size() == 4);

@@ -20,7 +20,7 @@
 #include "validator/probe/resolver.h"
 
 using namespace ck;
-using validator::HostPort;
+using ck::HostPort;
 
 namespace {
 

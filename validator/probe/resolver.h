@@ -19,6 +19,7 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/host_port.h"
 
 namespace ck::validator {
 
@@ -28,11 +29,6 @@ struct Endpoint {
 };
 // Every address of a name, in the order to try them (RFC 6724, as c-ares sorts).
 using Endpoints = std::vector<Endpoint>;
-
-struct HostPort {
-  std::string host;
-  int port = 0;
-};
 
 struct ResolverOptions {
   // DNS servers as c-ares's CSV ("127.0.0.1:5300,[::1]:53"); "" = /etc/resolv.conf's.
