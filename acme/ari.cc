@@ -93,9 +93,9 @@ std::int64_t keep_or_choose_renewal_time(const RenewalWindow& window,
 std::int64_t next_renewal_info_check(std::int64_t now,
                                      std::optional<std::chrono::seconds> retry_after) {
   constexpr std::int64_t kMinute = 60;
-  constexpr std::int64_t kDay = 86400;
+  constexpr std::int64_t kHalfDay = 12 * 3600;  // Let's Encrypt asks for at least twice a day
   const std::int64_t wait =
-      retry_after ? std::clamp<std::int64_t>(retry_after->count(), kMinute, kDay) : 6 * 3600;
+      retry_after ? std::clamp<std::int64_t>(retry_after->count(), kMinute, kHalfDay) : 6 * 3600;
   return now + wait;
 }
 

@@ -37,7 +37,8 @@ struct RenewalWindow {
                                                        std::optional<std::int64_t> previous,
                                                        std::int64_t now, std::uint64_t random);
 
-// When to ask again: after the CA's Retry-After, clamped to [1 minute, 1 day];
+// When to ask again: after the CA's Retry-After, clamped to [1 minute, 12 hours]
+// (at least twice a day, as Let's Encrypt asks);
 // 6 hours when it gave none (certkeeper's policy; §4.3 leaves the bounds to clients).
 [[nodiscard]] std::int64_t next_renewal_info_check(std::int64_t now,
                                                    std::optional<std::chrono::seconds> retry_after);

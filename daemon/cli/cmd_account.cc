@@ -6,8 +6,8 @@
 
 #include "core/atomic_file.h"
 #include "core/keys.h"
-#include "daemon/lifecycle/accounts.h"
 #include "daemon/cli/cli.h"
+#include "daemon/lifecycle/accounts.h"
 
 namespace ck::daemon {
 namespace {

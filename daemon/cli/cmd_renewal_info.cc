@@ -6,9 +6,8 @@
 
 #include <random>
 
-#include "acme/ari.h"
-#include "acme/client.h"
 #include "daemon/cli/cli.h"
+#include "daemon/lifecycle/ari_check.h"
 
 namespace ck::daemon {
 namespace {
@@ -21,56 +20,6 @@ struct RenewalInfoOptions {
   bool json = false;
 };
 
-Result<acme::AcmeClient::RenewalInfoAnswer> fetch(const RenewalInfoOptions& o,
-                                                  const std::string& ari_id) {
-  HttpOptions http;
-  http.ca_file = o.ca_file;
-  // renewalInfo is a plain GET (RFC 9773 §4.2): no account needed.
-  CK_TRY(client, acme::AcmeClient::create_reader(o.server, http));
-  return client.renewal_info(ari_id);
-}
-
-// Asks the CA unless the stored answer is still fresh, and keeps the chosen time.
-Result<std::pair<store::RenewalInfoRecord, bool>> refresh(store::Inventory& inventory,
-                                                          const store::CertificateRecord& cert,
-                                                          const RenewalInfoOptions& o,
-                                                          std::int64_t now) {
-  CK_TRY(x509, ossl::x509_from_der(cert.der));
-  CK_TRY(ari_id, acme::certificate_identifier(*x509));
-  CK_TRY(previous, inventory.renewal_info().find(cert.id));
-  if (previous && previous->ari_id == ari_id && now < previous->next_check && !o.force) {
-    return std::pair(*previous, false);
-  }
-  CK_TRY(answer, fetch(o, ari_id));
-  std::optional<std::int64_t> kept;
-  if (previous) {
-    kept = previous->selected_time;
-  }
-  store::RenewalInfoRecord record{
-      cert.id,
-      ari_id,
-      answer.window.start,
-      answer.window.end,
-      acme::keep_or_choose_renewal_time(answer.window, kept, now, std::random_device{}()),
-      answer.window.explanation_url,
-      acme::next_renewal_info_check(now, answer.retry_after),
-      now};
-  CK_TRY_STATUS(inventory.transaction([&]() -> Status {
-    CK_TRY_STATUS(inventory.renewal_info().upsert(record));
-    if (!previous || previous->window_start != record.window_start ||
-        previous->window_end != record.window_end) {
-      CK_TRY_STATUS(inventory.events().append({0, now, "renewal_window", cert.name,
-                                               "CA suggests renewing between " +
-                                                   format_rfc3339(record.window_start) + " and " +
-                                                   format_rfc3339(record.window_end) + "; chosen " +
-                                                   format_rfc3339(record.selected_time),
-                                               ""}));
-    }
-    return {};
-  }));
-  return std::pair(record, true);
-}
-
 int run_renewal_info(const CliContext& context, const RenewalInfoOptions& o) {
   auto session = context.open_session();
   if (!session) {
@@ -81,11 +30,13 @@ int run_renewal_info(const CliContext& context, const RenewalInfoOptions& o) {
     return report_failure(found.error());
   }
   const std::int64_t now = context.clock().unix_seconds();
-  auto result = refresh(*session->inventory, found->front(), o, now);
+  auto result = check_ari(*session->inventory, found->front(), o.server, o.ca_file, now, o.force,
+                          std::random_device{}());
   if (!result) {
     return report_failure(failure_from(result.error()));
   }
-  const auto& [r, fetched] = *result;
+  const store::RenewalInfoRecord& r = result->record;
+  const bool fetched = result->fetched;
   const bool due = r.selected_time <= now;
   if (o.json) {
     fmt::print("{}\n", nlohmann::json{{"name", found->front().name},

@@ -4,8 +4,9 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "daemon/lifecycle/accounts.h"
 #include "daemon/cli/cli.h"
+#include "daemon/lifecycle/accounts.h"
+#include "daemon/lifecycle/issue.h"
 
 namespace ck::daemon {
 namespace {
@@ -53,7 +54,31 @@ Result<acme::AccountSigner> revocation_signer(const Session& session, const Revo
   return acme::AccountSigner::create(std::move(key));
 }
 
-int run_revoke(const CliContext& context, const RevokeOptions& o) {
+// Without --server: the CA that issued the certificate, as the inventory
+// recorded it, trusted through its configured ca_file when --ca-file is not given.
+std::expected<RevokeOptions, CommandFailure> with_issuing_ca(const Session& session,
+                                                             RevokeOptions o,
+                                                             const store::CertificateRecord& cert) {
+  if (o.server.empty()) {
+    o.server = issuing_directory(*session.inventory, cert.name);
+    if (o.server.empty()) {
+      return std::unexpected(
+          CommandFailure{kExitUsage, "the inventory does not say which CA issued " + cert.name +
+                                         " (imported?): name it with --server URL"});
+    }
+  }
+  if (o.ca_file.empty()) {
+    for (const auto& [name, issuer] : session.config.issuers) {
+      if (issuer.directory == o.server) {
+        o.ca_file = issuer.ca_file;
+      }
+    }
+  }
+  return o;
+}
+
+int run_revoke(const CliContext& context, const RevokeOptions& given) {
+  RevokeOptions o = given;
   auto reason = reason_code(o.reason);
   if (!reason) {
     return report_failure(CommandFailure{
@@ -71,6 +96,11 @@ int run_revoke(const CliContext& context, const RevokeOptions& o) {
   }
   const store::CertificateRecord& cert = found->front();
   auto failure = [](const Error& e) { return report_failure(failure_from(e)); };
+  auto resolved = with_issuing_ca(*session, o, cert);
+  if (!resolved) {
+    return report_failure(resolved.error());
+  }
+  o = std::move(*resolved);
   auto signer = revocation_signer(*session, o, cert);
   if (!signer) {
     return failure(signer.error());
@@ -124,11 +154,13 @@ void add_revoke_command(CLI::App& app, CliContext& context, int& exit_code) {
   CLI::App* cmd = add_command(
       app, "revoke", "Revoke a certificate at its ACME CA",
       "Revokes the current certificate of NAME (or the one with that fingerprint) at the CA "
-      "named by --server, signed by this inventory's account there, or with "
+      "that issued it, as the inventory recorded (or the one --server names), signed by this "
+      "inventory's account there, or with "
       "--with-certificate-key by the certificate's own key (for a certificate whose account "
       "is lost). The inventory marks it revoked.");
   cmd->add_option("certificate", o->query, "NAME or FINGERPRINT")->required();
-  cmd->add_option("--server", o->server, "ACME directory URL of the issuing CA")->required();
+  cmd->add_option("--server", o->server,
+                  "ACME directory URL of the issuing CA (default: the one that issued it)");
   cmd->add_option("--ca-file", o->ca_file, "PEM file of CAs to trust for the ACME server's TLS");
   cmd->add_option("--reason", o->reason,
                   "unspecified, keyCompromise, affiliationChanged, superseded or "

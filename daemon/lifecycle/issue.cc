@@ -267,21 +267,6 @@ std::string ari_identifier(const store::CertificateRecord& cert) {
   return id ? *id : "";
 }
 
-// The directory URL of the CA that issued the name's current version, "" when unknown.
-std::string predecessor_directory(store::Inventory& inventory, const std::string& name) {
-  auto order = inventory.orders().latest_valid(name);
-  auto accounts = inventory.accounts().list();
-  if (!order || !*order || !accounts) {
-    return "";
-  }
-  for (const auto& account : *accounts) {
-    if (account.id == (*order)->account_id) {
-      return account.directory_url;
-    }
-  }
-  return "";
-}
-
 }  // namespace
 
 Result<IssueOutcome> issue(const IssueJob& job, JobContext& context) {
@@ -348,12 +333,26 @@ Result<RenewalCheck> check_renewal(const CertificateConfig& cert, store::Invento
   return check;
 }
 
+std::string issuing_directory(store::Inventory& inventory, const std::string& name) {
+  auto order = inventory.orders().latest_valid(name);
+  auto accounts = inventory.accounts().list();
+  if (!order || !*order || !accounts) {
+    return "";
+  }
+  for (const auto& account : *accounts) {
+    if (account.id == (*order)->account_id) {
+      return account.directory_url;
+    }
+  }
+  return "";
+}
+
 Result<IssueOutcome> renew(const CertificateConfig& cert, const Config& config,
                            const store::CertificateRecord* current, JobContext& context) {
   IssueJob job = issue_job_for(cert, config);
   if (current) {
     job.replaces = ari_identifier(*current);
-    job.replaces_directory = predecessor_directory(context.inventory, cert.name);
+    job.replaces_directory = issuing_directory(context.inventory, cert.name);
   }
   return issue(job, context);
 }

@@ -83,6 +83,10 @@ struct RenewalCheck {
                                                  store::Inventory& inventory, std::int64_t now,
                                                  bool operator_asked, std::uint64_t random);
 
+// The directory URL of the CA that issued the name's latest version (from its
+// order in the inventory); "" when unknown (an imported certificate).
+[[nodiscard]] std::string issuing_directory(store::Inventory& inventory, const std::string& name);
+
 // Renews (or first issues) the configured certificate now, telling the CA
 // that issued `current` which certificate this replaces.
 [[nodiscard]] Result<IssueOutcome> renew(const CertificateConfig& cert, const Config& config,

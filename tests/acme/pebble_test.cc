@@ -273,6 +273,33 @@ TEST_CASE("revocation by the account key and by the certificate key reaches the 
   CHECK(ck.revoke({"no-such-certificate"}).exit_code == 1);
 }
 
+TEST_CASE("revoke NAME without --server asks the CA that issued it, trusted as configured") {
+  Pebble pebble;
+  Issuer ck{pebble};
+  auto r = ck.issue({"--domain", "recorded.example.test", "--http-listen", pebble.http_listen()});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  const auto config = ck.state.path() / "certkeeper.toml";
+  write_text(config, "[issuer.pebble]\ndirectory = \"" + pebble.directory_url() +
+                         "\"\nca_file = \"" + pebble.ca_file() + "\"\n");
+  auto revoked = certkeeper({"--config", config.string(), "--state-dir", ck.state.path().string(),
+                             "revoke", "recorded.example.test", "--json"});
+  REQUIRE_MESSAGE(revoked.exit_code == 0, revoked.err);
+  const auto serial = ck.show("recorded.example.test")["serial"].get<std::string>();
+  CHECK(json::parse(pebble.management_get("/cert-status-by-serial/" + serial))["Status"] ==
+        "Revoked");
+
+  // An imported certificate has no recorded CA: --server is needed, and said so.
+  const auto imported = ck.state.path() / "imported.pem";
+  const Issued root = TestPki::root("Somebody's Root");
+  write_text(imported, TestPki::leaf(root, {"imported.example.test"}).cert_pem());
+  auto import = certkeeper({"--state-dir", ck.state.path().string(), "import", imported.string()});
+  REQUIRE_MESSAGE(import.exit_code == 0, import.err);
+  auto unknown = certkeeper({"--config", config.string(), "--state-dir", ck.state.path().string(),
+                             "revoke", "imported.example.test"});
+  CHECK(unknown.exit_code == 2);
+  CHECK(unknown.err.find("--server") != std::string::npos);
+}
+
 TEST_CASE("account: show, key rollover then issuance with the new key, update, deactivate") {
   Pebble pebble;
   Issuer ck{pebble};
