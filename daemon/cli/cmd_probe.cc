@@ -16,6 +16,7 @@
 #include "core/host_port.h"
 #include "daemon/cli/cli.h"
 #include "daemon/cli/verification.h"
+#include "daemon/lifecycle/deployment_check.h"
 #include "validator/probe/probe.h"
 #include "validator/probe/scan.h"
 #include "validator/public_suffix.h"
@@ -54,37 +55,6 @@ std::string normalized_fingerprint(std::string text) {
   std::ranges::transform(text, text.begin(),
                          [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return text;
-}
-
-// --expect NAME: the served leaf against the inventory's current certificate for NAME.
-std::expected<std::optional<validator::ProbeFinding>, CommandFailure> drift_against_inventory(
-    const CliContext& context, const std::string& name, const std::string& served) {
-  auto session = context.open_session();
-  if (!session) {
-    return std::unexpected(session.error());
-  }
-  auto versions = session->inventory->certificates().versions(name);
-  if (!versions) {
-    return std::unexpected(failure_from(versions.error()));
-  }
-  auto current = std::ranges::find_if(
-      *versions, [](const auto& v) { return v.status == store::CertificateStatus::active; });
-  if (versions->empty() || current == versions->end()) {
-    return std::unexpected(
-        CommandFailure{kExitUsage, "--expect: no current certificate named " + name});
-  }
-  if (current->sha256 == served) {
-    return std::nullopt;
-  }
-  auto older = std::ranges::find_if(*versions, [&](const auto& v) { return v.sha256 == served; });
-  const std::string what =
-      older != versions->end()
-          ? "an older version of " + name + " (" + served.substr(0, 16) + ", until " +
-                format_rfc3339(older->not_after) + "): renewed but not reloaded?"
-          : "a certificate that is not " + name + "'s (" + served.substr(0, 16) + ")";
-  return validator::ProbeFinding{
-      validator::Severity::error, "drift",
-      "serves " + what + "; the inventory's current one is " + current->sha256.substr(0, 16)};
 }
 
 nlohmann::json scan_json(const validator::ScanReport& scan) {
@@ -352,21 +322,42 @@ int run_probe(const CliContext& context, const ProbeOptions& o) {
   if (!report) {
     return report_failure(CommandFailure{kExitRuntime, report.error().describe()});
   }
+  std::optional<nlohmann::json> expectation;    // --expect NAME: what the inventory says
+  std::unique_ptr<store::Inventory> inventory;  // opened for --expect only
   if (!report->served.empty()) {
     const std::string& served = report->served.front().facts.info.sha256;
     if (!o.expect.empty()) {
-      auto drift = drift_against_inventory(context, o.expect, served);
+      auto session = context.open_session();
+      if (!session) {
+        return report_failure(session.error());
+      }
+      auto drift = check_drift(*session->inventory, o.expect, served);
       if (!drift) {
-        return report_failure(drift.error());
+        return report_failure(drift.error().code == Errc::not_found
+                                  ? CommandFailure{kExitUsage, "--expect: " + drift.error().message}
+                                  : failure_from(drift.error()));
       }
-      if (*drift) {
-        report->findings.push_back(**drift);
+      if (auto finding = drift_finding(*drift)) {
+        report->findings.push_back(*finding);
       }
+      expectation = nlohmann::json{{"name", o.expect},
+                                   {"matches", drift->matches},
+                                   {"current_sha256", drift->current.sha256},
+                                   {"message", drift->message}};
+      inventory = std::move(session->inventory);
     } else if (!o.expect_fingerprint.empty() &&
                normalized_fingerprint(o.expect_fingerprint) != served) {
       report->findings.push_back({validator::Severity::error, "drift",
                                   "serves " + served.substr(0, 16) + ", not the expected " +
                                       normalized_fingerprint(o.expect_fingerprint).substr(0, 16)});
+    }
+  }
+  // Probes of a managed certificate's deployment are kept for status.
+  if (inventory) {
+    if (auto kept = record_probe(*inventory, report->target, report, report_json(*report).dump(),
+                                 context.clock().unix_seconds());
+        !kept) {
+      return report_failure(failure_from(kept.error()));
     }
   }
   // After the probe, not alongside it: the probe's timings must not include
@@ -386,9 +377,15 @@ int run_probe(const CliContext& context, const ProbeOptions& o) {
     if (scan) {
       j["scan"] = scan_json(*scan);
     }
+    if (expectation) {
+      j["expect"] = *expectation;
+    }
     fmt::print("{}\n", j.dump(2));
   } else {
     fmt::print("{}{}", report_text(*report), scan ? scan_text(*scan) : "");
+    if (expectation && (*expectation)["matches"] == true) {
+      fmt::print("  expect    {}\n", (*expectation)["message"].get<std::string>());
+    }
   }
   return report->has_error() ? kExitProblem : kExitOk;
 }

@@ -6,6 +6,7 @@
 
 #include "daemon/cli/cli.h"
 #include "daemon/cli/verification.h"
+#include "daemon/lifecycle/staple_record.h"
 #include "validator/staple.h"
 
 namespace ck::daemon {
@@ -20,35 +21,15 @@ struct StapleOptions {
 };
 
 // Keeps the staple's state in the inventory when the certificate is there.
-void record_staple(const CliContext& context, const validator::PreparedCertificate& cert,
-                   const StapleOptions& o, const Result<validator::StapleResult>& result) {
+void record_in_inventory(const CliContext& context, const validator::PreparedCertificate& cert,
+                         const StapleOptions& o, const Result<validator::StapleResult>& result) {
   auto session = context.open_session();
   if (!session) {
     return;  // a staple for a certificate outside any inventory is fine
   }
-  auto found = session->inventory->certificates().find_by_fingerprint(cert.facts.info.sha256);
-  if (!found || !*found) {
-    return;
-  }
-  auto previous = session->inventory->staples().find((*found)->id);
-  store::StapleRecord record = previous && *previous ? **previous : store::StapleRecord{};
-  record.certificate_id = (*found)->id;
-  record.path = std::filesystem::absolute(o.out).string();
-  if (result) {
-    const auto& a = result->answer;
-    record.responder_url = result->responder_url;
-    record.cert_status = std::string(validator::to_string(a.status));
-    record.produced_at = a.produced_at;
-    record.this_update = a.this_update;
-    record.next_update = a.next_update;
-    record.fetched_at = result->outcome == validator::StapleOutcome::written
-                            ? context.clock().unix_seconds()
-                            : record.fetched_at;
-    record.last_error.clear();
-  } else {
-    record.last_error = result.error().describe();
-  }
-  if (auto kept = session->inventory->staples().upsert(record); !kept) {
+  if (auto kept = record_staple(*session->inventory, cert.facts.info.sha256, o.out, result,
+                                context.clock().unix_seconds());
+      !kept) {
     fmt::print(stderr, "certkeeper: warning: staple state not recorded: {}\n",
                kept.error().describe());
   }
@@ -116,7 +97,7 @@ int run_staple(const CliContext& context, const StapleOptions& o) {
   }
   auto result = validator::refresh_staple(*http, cert, issuer, o.out,
                                           context.clock().unix_seconds(), o.force);
-  record_staple(context, cert, o, result);
+  record_in_inventory(context, cert, o, result);
   if (!result) {
     return report_failure(CommandFailure{kExitRuntime, result.error().describe()});
   }

@@ -244,6 +244,15 @@ TEST_CASE("probe --expect: drift once the inventory's certificate changes") {
   auto fine =
       pki.probe(server->target(), {"--sni", "www.example.test", "--expect", "www.example.test"});
   CHECK_MESSAGE(fine.exit_code == 0, fine.out);
+  const auto matched = json::parse(fine.out)["expect"];
+  CHECK(matched["matches"] == true);
+  CHECK(matched["message"].get<std::string>().starts_with("matches www.example.test (version "));
+  // In text too: a match is said, not left to silence.
+  auto fine_text =
+      certkeeper({"--state-dir", (pki.dir.path() / "state").string(), "probe", server->target(),
+                  "--ca-file", pki.write("root.pem", pki.root.cert_pem()), "--sni",
+                  "www.example.test", "--expect", "www.example.test"});
+  CHECK(fine_text.out.find("matches www.example.test (version ") != std::string::npos);
 
   import(v2);  // renewed, but the server was never reloaded
   auto drift =
@@ -253,6 +262,11 @@ TEST_CASE("probe --expect: drift once the inventory's certificate changes") {
   REQUIRE(has_finding(report, "drift"));
   CHECK(report["findings"].back()["message"].get<std::string>().find("an older version") !=
         std::string::npos);
+  CHECK(report["expect"]["matches"] == false);
+  // Each probe of the managed name is kept in the inventory (three so far).
+  auto db = run({"sqlite3", (pki.dir.path() / "state" / "inventory.db").string(),
+                 "SELECT count(*), sum(ok) FROM probes WHERE target = '" + server->target() + "'"});
+  CHECK(db.out == "3|2\n");
 
   CHECK(pki.probe(server->target(),
                   {"--sni", "www.example.test", "--expect-fingerprint", std::string(64, 'a')})
