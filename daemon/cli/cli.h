@@ -86,6 +86,8 @@ void add_renewal_info_command(CLI::App& app, CliContext& context, int& exit_code
 void add_verify_command(CLI::App& app, CliContext& context, int& exit_code);
 void add_staple_command(CLI::App& app, CliContext& context, int& exit_code);
 void add_probe_command(CLI::App& app, CliContext& context, int& exit_code);
+void add_daemon_command(CLI::App& app, CliContext& context, int& exit_code);
+void add_status_command(CLI::App& app, CliContext& context, int& exit_code);
 
 // Runs the command line; returns the process exit code.
 int run_cli(int argc, char** argv, const Clock& clock);

@@ -303,7 +303,8 @@ IssueJob issue_job_for(const CertificateConfig& cert, const Config& config) {
 }
 
 Result<RenewalCheck> check_renewal(const CertificateConfig& cert, store::Inventory& inventory,
-                                   std::int64_t now, bool operator_asked, std::uint64_t random) {
+                                   std::int64_t now, const FailureStreak& failures,
+                                   bool operator_asked, std::uint64_t random) {
   CK_TRY(versions, inventory.certificates().versions(cert.name));
   RenewalCheck check;
   auto active = std::ranges::find_if(versions, [](const store::CertificateRecord& v) {
@@ -323,6 +324,7 @@ Result<RenewalCheck> check_renewal(const CertificateConfig& cert, store::Invento
   inputs.revoked = current.status == store::CertificateStatus::revoked;
   inputs.config_change =
       identity_change(cert.domains, cert.ips, cert.key, current.sans, current.key_type);
+  inputs.failures = failures;
   inputs.operator_asked = operator_asked;
   CK_TRY(ari, inventory.renewal_info().find(current.id));
   if (ari) {

@@ -77,10 +77,12 @@ struct RenewalCheck {
   RenewalDecision decision;
 };
 // Whether the configured certificate is due, as the renewal policy decides
-// from the inventory (its current version, ARI answer and configuration).
-// `operator_asked` is `certkeeper renew NAME`: no failure backoff.
+// from the inventory (its current version, ARI answer and configuration) and
+// the `failures` in a row so far. `operator_asked` is `certkeeper renew NAME`:
+// no failure backoff.
 [[nodiscard]] Result<RenewalCheck> check_renewal(const CertificateConfig& cert,
                                                  store::Inventory& inventory, std::int64_t now,
+                                                 const FailureStreak& failures,
                                                  bool operator_asked, std::uint64_t random);
 
 // The directory URL of the CA that issued the name's latest version (from its

@@ -243,6 +243,25 @@ Process::Process(const std::vector<std::string>& argv_in, const fs::path& log,
   }
 }
 
+int Process::stop(int signal, std::chrono::milliseconds limit) {
+  if (pid_ <= 0) {
+    return -1;
+  }
+  ::kill(pid_, signal);
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  int status = 0;
+  while (::waitpid(pid_, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 bool Process::running() {
   int status = 0;
   return pid_ > 0 && ::waitpid(pid_, &status, WNOHANG) == 0;

@@ -108,6 +108,9 @@ class Process {
   Process& operator=(const Process&) = delete;
   [[nodiscard]] pid_t pid() const { return pid_; }
   [[nodiscard]] bool running();
+  // Sends `signal` and waits (up to `limit`, then SIGKILL) for the process to
+  // end; its exit code, or 128 + the signal that ended it.
+  int stop(int signal, std::chrono::milliseconds limit = std::chrono::seconds(30));
 
  private:
   pid_t pid_ = -1;

@@ -1,0 +1,121 @@
+// certkeeper daemon [--config PATH] and certkeeper status [--json]: the
+// service in the foreground, and what it (or, without it, the inventory) says.
+
+#include <fmt/core.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "daemon/cli/cli.h"
+#include "daemon/service/control_client.h"
+#include "daemon/service/service.h"
+#include "daemon/service/status_view.h"
+
+namespace ck::daemon {
+namespace {
+
+struct DaemonOptions {
+  std::size_t workers = 8;
+};
+
+struct StatusOptions {
+  bool json = false;
+  int timeout_ms = 5000;
+};
+
+int run_daemon(const CliContext& context, const DaemonOptions& o) {
+  ServiceOptions options;
+  options.config_path = context.global.config_path;
+  options.state_dir = context.global.state_dir;
+  options.workers = o.workers;
+  return run_service(options, context.clock());
+}
+
+// Without a running service: the same rows, from the inventory alone.
+std::expected<nlohmann::json, CommandFailure> status_alone(const CliContext& context,
+                                                           const std::string& why) {
+  auto session = context.open_session();
+  if (!session) {
+    return std::unexpected(session.error());
+  }
+  auto rows = certificates_status(session->config, *session->inventory,
+                                  context.clock().unix_seconds(), nullptr);
+  if (!rows) {
+    return std::unexpected(failure_from(rows.error()));
+  }
+  return nlohmann::json{{"daemon", {{"running", false}, {"why", why}}},
+                        {"certificates", std::move(*rows)}};
+}
+
+int run_status(const CliContext& context, const StatusOptions& o) {
+  auto config = context.load_config();
+  if (!config) {
+    return report_failure(config.error());
+  }
+  auto asked = ask_service(config->daemon.socket, "status", nlohmann::json::object(),
+                           std::chrono::milliseconds(o.timeout_ms));
+  std::expected<nlohmann::json, CommandFailure> status =
+      asked ? std::expected<nlohmann::json, CommandFailure>(*asked)
+      : asked.error().code == Errc::not_found ? status_alone(context, asked.error().describe())
+                                              : std::unexpected(failure_from(asked.error()));
+  if (!status) {
+    return report_failure(status.error());
+  }
+  const std::int64_t now = context.clock().unix_seconds();
+  if (o.json) {
+    fmt::print("{}\n", status->dump(2));
+  } else {
+    const auto& d = (*status)["daemon"];
+    fmt::print(
+        "{}\n",
+        d["running"] == true
+            ? fmt::format("daemon: running (pid {}, since {}), next wake-up {}", d["pid"].dump(),
+                          d["started_at"].get<std::string>(),
+                          d["next_wake"].is_null() ? std::string("none")
+                                                   : d["next_wake"].get<std::string>())
+            : "daemon: not running (" + d["why"].get<std::string>() + "); from the inventory");
+    fmt::print("{}", status_table((*status)["certificates"], now));
+  }
+  bool problem = false;
+  for (const auto& row : (*status)["certificates"]) {
+    problem = problem || row["not_after"].is_null() ||
+              (row["days_left"].is_number() && row["days_left"].get<std::int64_t>() < 0) ||
+              (row.contains("last_attempt") && row["last_attempt"]["failures_in_a_row"] != 0);
+  }
+  return problem ? kExitProblem : kExitOk;
+}
+
+}  // namespace
+
+void add_daemon_command(CLI::App& app, CliContext& context, int& exit_code) {
+  auto o = std::make_shared<DaemonOptions>();
+  CLI::App* cmd = add_command(
+      app, "daemon", "Run the service in the foreground (systemd Type=notify)",
+      "Keeps every configured certificate: renews each when the renewal policy says (ARI, "
+      "renew_before, or 2/3 of its lifetime; 1/6 left at the latest), asks its CA's ARI at least "
+      "twice a day, backs off after failures, and answers `certkeeper status` over the control "
+      "socket (daemon.socket; or the one systemd passes). SIGHUP reloads the configuration (a "
+      "bad one is refused and the running one kept); SIGTERM stops it, an order in flight "
+      "resumed at the next start. Not built into it yet: deploy, staples, CRLs, probes and "
+      "alerts (the configuration's deploy, staple, probe and [alerts] are not acted on).");
+  cmd->add_option("--workers", o->workers, "jobs running at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  cmd->callback([&context, &exit_code, o] { exit_code = run_daemon(context, *o); });
+}
+
+void add_status_command(CLI::App& app, CliContext& context, int& exit_code) {
+  auto o = std::make_shared<StatusOptions>();
+  CLI::App* cmd = add_command(
+      app, "status", "The service's health and every configured certificate",
+      "Asks the running service over its control socket; when none runs, reads the inventory "
+      "and configuration alone. Per certificate: names, notAfter and days left, the next "
+      "renewal, the rule that set it and why, the ARI window, the last attempt and its error, "
+      "the staple's age and, from the latest probes, whether the endpoints serve it. Exit 1 "
+      "when a certificate is missing, expired or failing to renew.");
+  cmd->add_flag("--json", o->json, "print the status as JSON");
+  cmd->add_option("--timeout-ms", o->timeout_ms, "how long to wait for the service")
+      ->capture_default_str();
+  cmd->callback([&context, &exit_code, o] { exit_code = run_status(context, *o); });
+}
+
+}  // namespace ck::daemon

@@ -1,0 +1,72 @@
+#include "daemon/service/scheduler.h"
+
+#include <algorithm>
+
+namespace ck::daemon {
+namespace {
+
+constexpr std::int64_t kAriAtLeastEvery = 12 * 3600;
+constexpr std::int64_t kSpreadPerJob = 2;
+constexpr std::int64_t kSpreadAtMost = 15 * 60;
+
+}  // namespace
+
+std::string_view to_string(JobKind kind) {
+  switch (kind) {
+    case JobKind::renew: return "renew";
+    case JobKind::check_ari: return "check_ari";
+    default: return "renew";
+  }
+}
+
+Plan plan(std::span<const CertificateState> states, std::int64_t now) {
+  Plan out;
+  auto later = [&](std::int64_t at) {
+    out.next_wake = out.next_wake ? std::min(*out.next_wake, at) : at;
+  };
+  for (std::size_t i = 0; i < states.size(); ++i) {
+    const CertificateState& s = states[i];
+    if (s.busy) {
+      continue;  // it is planned again when its job ends
+    }
+    const std::int64_t renew_at = std::max(s.renewal.at, s.held_until);
+    if (renew_at <= now) {
+      out.due.push_back({i, JobKind::renew, renew_at});
+      continue;
+    }
+    later(renew_at);
+    if (s.ari_check_at) {
+      const std::int64_t ask_at = std::max(*s.ari_check_at, s.held_until);
+      if (ask_at <= now) {
+        out.due.push_back({i, JobKind::check_ari, ask_at});
+      } else {
+        later(ask_at);
+      }
+    }
+  }
+  // Renewals first (they may be all that stands before an expiry), then the
+  // longest overdue first.
+  std::ranges::stable_sort(out.due, [](const ScheduledJob& a, const ScheduledJob& b) {
+    return std::pair(a.kind != JobKind::renew, a.at) < std::pair(b.kind != JobKind::renew, b.at);
+  });
+  return out;
+}
+
+std::int64_t ari_check_time(std::optional<std::int64_t> next_check,
+                            std::optional<std::int64_t> fetched_at, std::int64_t now) {
+  if (!next_check || !fetched_at) {
+    return now;
+  }
+  return std::min(*next_check, *fetched_at + kAriAtLeastEvery);
+}
+
+std::int64_t start_spread(std::int64_t now, std::size_t overdue, std::uint64_t random) {
+  const std::int64_t window =
+      std::min(kSpreadAtMost, static_cast<std::int64_t>(overdue) * kSpreadPerJob);
+  if (window <= 0) {
+    return now;
+  }
+  return now + static_cast<std::int64_t>(random % static_cast<std::uint64_t>(window + 1));
+}
+
+}  // namespace ck::daemon

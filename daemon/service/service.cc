@@ -1,0 +1,606 @@
+#include "daemon/service/service.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/systemd_sink.h>
+#include <spdlog/spdlog.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+
+#include "acme/issuance.h"
+#include "core/version.h"
+#include "daemon/lifecycle/ari_check.h"
+#include "daemon/lifecycle/inventory_view.h"
+#include "daemon/lifecycle/issue.h"
+#include "daemon/service/control_server.h"
+#include "daemon/service/job_runner.h"
+#include "daemon/service/scheduler.h"
+#include "daemon/service/status_view.h"
+
+namespace ck::daemon {
+namespace {
+
+constexpr std::int64_t kAriRetryAfterFailure = 3600;
+
+// Reads the configuration as the CLI does: the given file, else the default
+// file when present, else built-in defaults.
+ConfigResult read_config(const std::string& given) {
+  std::error_code ec;
+  if (given.empty() && !std::filesystem::exists(kDefaultConfigPath, ec)) {
+    return ConfigResult{};
+  }
+  return load_config(given.empty() ? std::string(kDefaultConfigPath) : given);
+}
+
+std::string describe_all(const ConfigResult& result) {
+  std::string out;
+  for (const auto& d : result.diagnostics) {
+    out += (out.empty() ? "" : "; ") + d.describe();
+  }
+  return out;
+}
+
+void setup_logging(const std::string& level) {
+  // Under systemd the journal takes it (its priority from the level); else stderr.
+  std::shared_ptr<spdlog::sinks::sink> sink;
+  if (std::getenv("JOURNAL_STREAM") != nullptr) {
+    sink = std::make_shared<spdlog::sinks::systemd_sink_mt>("certkeeper");
+  } else {
+    sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  }
+  auto logger = std::make_shared<spdlog::logger>("certkeeper", sink);
+  logger->set_level(spdlog::level::from_str(level));
+  spdlog::set_default_logger(logger);
+}
+
+void notify(const std::string& message) {
+  sd_notify(0, message.c_str());
+}
+
+std::string ca_file_for(const Config& config, const std::string& directory) {
+  for (const auto& [name, issuer] : config.issuers) {
+    if (issuer.directory == directory) {
+      return issuer.ca_file;
+    }
+  }
+  return "";
+}
+
+class Service {
+ public:
+  Service(ServiceOptions options, const Clock& clock)
+      : options_(std::move(options)), clock_(clock), random_(std::random_device{}()) {}
+  ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  // Exit code 0 when ready to run; else the code to exit with (logged).
+  int start();
+  int run();
+
+ private:
+  int open_signals();
+  void arm_timer(std::optional<std::int64_t> at);
+  void rebuild_states(bool spread);
+  void refresh_state(LiveCertificate& live, const CertificateConfig& cert);
+  void schedule();
+  bool may_start(const CertificateConfig& cert, JobKind kind) const;
+  void submit(const CertificateConfig& cert, JobKind kind, bool force);
+  void on_signal();
+  void on_jobs_done();
+  void reload();
+  void tell_status();
+  std::string handle(const ControlRequest& request);
+  nlohmann::json status_result();
+  const CertificateConfig* configured(const std::string& name) const;
+
+  ServiceOptions options_;
+  const Clock& clock_;
+  std::mt19937_64 random_;
+  std::shared_ptr<const Config> config_;
+  std::optional<store::StateLayout> layout_;
+  std::unique_ptr<store::Inventory> inventory_;  // the loop's own connection
+  std::unique_ptr<JobRunner> runner_;
+  std::unique_ptr<ControlServer> control_;
+  int signal_fd_ = -1;
+  int timer_fd_ = -1;
+  int watchdog_fd_ = -1;
+  std::map<std::string, LiveCertificate> live_;
+  std::map<std::string, std::int64_t> ari_failed_at_;
+  std::map<std::string, bool> ari_unsupported_;
+  std::map<std::string, bool> operator_asked_;  // renew over the socket: no backoff, once
+  std::map<std::string, bool> forced_;          // renew with force: due or not
+  std::optional<std::int64_t> next_wake_;
+  std::int64_t started_at_ = 0;
+  bool stopping_ = false;
+};
+
+Service::~Service() {
+  runner_.reset();  // joins the workers before their context goes
+  for (int fd : {signal_fd_, timer_fd_, watchdog_fd_}) {
+    if (fd >= 0) {
+      ::close(fd);
+    }
+  }
+}
+
+int Service::open_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGTERM, SIGINT, SIGHUP}) {
+    sigaddset(&set, s);
+  }
+  // Blocked before any worker starts, so that every thread inherits the mask
+  // and the signals reach only the signalfd.
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  signal_fd_ = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+  timer_fd_ = ::timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+  return signal_fd_ >= 0 && timer_fd_ >= 0 ? 0 : 3;
+}
+
+int Service::start() {
+  started_at_ = clock_.unix_seconds();
+  ConfigResult loaded = read_config(options_.config_path);
+  if (!loaded.ok()) {
+    setup_logging("info");
+    spdlog::error("configuration refused: {}", describe_all(loaded));
+    return 2;
+  }
+  setup_logging(loaded.config.daemon.log_level);
+  config_ = std::make_shared<const Config>(std::move(loaded.config));
+  if (open_signals() != 0) {
+    spdlog::error("cannot set up signals and timers: {}", std::strerror(errno));
+    return 3;
+  }
+  const std::string state_dir =
+      options_.state_dir.empty() ? config_->daemon.state_dir : options_.state_dir;
+  layout_.emplace(state_dir);
+  auto inventory =
+      layout_->prepare()
+          ? store::open_inventory(layout_->database().string(), clock_)
+          : Result<std::unique_ptr<store::Inventory>>(std::unexpected(layout_->prepare().error()));
+  if (!inventory) {
+    spdlog::error("state directory {}: {}", state_dir, inventory.error().describe());
+    return 3;
+  }
+  inventory_ = std::move(*inventory);
+  auto runner = JobRunner::create(options_.workers, layout_->database().string(), clock_);
+  if (!runner) {
+    spdlog::error("cannot start the job runner: {}", runner.error().describe());
+    return 3;
+  }
+  runner_ = std::move(*runner);
+  const int inherited = sd_listen_fds(1) >= 1 ? SD_LISTEN_FDS_START : -1;
+  auto control = ControlServer::create(
+      config_->daemon.socket, inherited, ServiceIdentity{::getuid(), ::getgid()}, clock_,
+      [this](const ControlRequest& request) { return handle(request); });
+  if (!control) {
+    spdlog::error("control socket: {}", control.error().describe());
+    return 3;
+  }
+  control_ = std::move(*control);
+  std::uint64_t watchdog_usec = 0;
+  if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) {
+    watchdog_fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    const auto half = static_cast<long>(watchdog_usec / 2);
+    itimerspec every{{half / 1'000'000, half % 1'000'000 * 1000},
+                     {half / 1'000'000, half % 1'000'000 * 1000}};
+    timerfd_settime(watchdog_fd_, 0, &every, nullptr);
+  }
+  rebuild_states(true);
+  spdlog::info("certkeeper {} started: {} certificates, state {}, socket {}{}", kVersion,
+               config_->certificates.size(), state_dir,
+               inherited >= 0 ? "(from systemd)" : config_->daemon.socket,
+               config_->path.empty() ? ", no configuration file" : ", config " + config_->path);
+  return 0;
+}
+
+// Every configured certificate's state, from the inventory. At start,
+// overdue work is spread over a window instead of all starting at once.
+void Service::rebuild_states(bool spread) {
+  std::map<std::string, LiveCertificate> next;
+  for (const auto& cert : config_->certificates) {
+    LiveCertificate live;
+    if (auto it = live_.find(cert.name); it != live_.end()) {
+      live = it->second;  // failures and running jobs survive a reload
+    }
+    live.state.name = cert.name;
+    refresh_state(live, cert);
+    next[cert.name] = std::move(live);
+  }
+  live_ = std::move(next);
+  if (!spread) {
+    return;
+  }
+  const std::int64_t now = clock_.unix_seconds();
+  std::size_t overdue = 0;
+  for (const auto& [name, live] : live_) {
+    overdue += live.state.renewal.at <= now ? 1 : 0;
+  }
+  for (auto& [name, live] : live_) {
+    if (live.state.renewal.at <= now) {
+      live.state.held_until = start_spread(now, overdue, random_());
+    }
+  }
+}
+
+void Service::refresh_state(LiveCertificate& live, const CertificateConfig& cert) {
+  const std::int64_t now = clock_.unix_seconds();
+  auto check = check_renewal(cert, *inventory_, now, live.failures,
+                             operator_asked_[cert.name] || forced_[cert.name], random_());
+  if (!check) {
+    spdlog::error("{}: cannot read the inventory: {}", cert.name, check.error().describe());
+    live.state.renewal = {false, now + 60, RenewalRule::lifetime, 0, "inventory unreadable"};
+    return;
+  }
+  live.state.renewal = check->decision;
+  if (forced_[cert.name]) {
+    live.state.renewal.due = true;
+    live.state.renewal.at = now;
+    live.state.renewal.reason = "asked over the control socket, with force";
+  }
+  live.state.ari_check_at.reset();
+  if (check->current && !ari_unsupported_[cert.name]) {
+    auto ari = inventory_->renewal_info().find(check->current->id);
+    std::optional<std::int64_t> next_check;
+    std::optional<std::int64_t> fetched;
+    if (ari && *ari) {
+      next_check = (*ari)->next_check;
+      fetched = (*ari)->fetched_at;
+    }
+    std::int64_t at = ari_check_time(next_check, fetched, now);
+    if (auto failed = ari_failed_at_.find(cert.name); failed != ari_failed_at_.end()) {
+      at = std::max(at, failed->second + kAriRetryAfterFailure);
+    }
+    live.state.ari_check_at = at;
+  }
+  spdlog::debug("{}: renew at {} ({}: {})", cert.name, format_rfc3339(live.state.renewal.at),
+                to_string(live.state.renewal.rule), live.state.renewal.reason);
+}
+
+const CertificateConfig* Service::configured(const std::string& name) const {
+  for (const auto& cert : config_->certificates) {
+    if (cert.name == name) {
+      return &cert;
+    }
+  }
+  return nullptr;
+}
+
+// One renewal at a time per built-in challenge listener (each binds its
+// address), and at most orders_per_ca renewals in flight at one CA.
+bool Service::may_start(const CertificateConfig& cert, JobKind kind) const {
+  if (kind != JobKind::renew) {
+    return true;
+  }
+  std::size_t same_ca = 0;
+  for (const auto& [name, live] : live_) {
+    if (live.running != JobKind::renew) {
+      continue;
+    }
+    const CertificateConfig* other = configured(name);
+    if (!other) {
+      continue;
+    }
+    if (!cert.challenge.listen.empty() && other->challenge.listen == cert.challenge.listen) {
+      return false;
+    }
+    same_ca += !other->issuers.empty() && !cert.issuers.empty() &&
+                       other->issuers.front() == cert.issuers.front()
+                   ? 1
+                   : 0;
+  }
+  return same_ca < options_.orders_per_ca;
+}
+
+void Service::schedule() {
+  if (stopping_) {
+    return;
+  }
+  std::vector<CertificateState> states;
+  std::vector<std::string> names;
+  for (const auto& [name, live] : live_) {
+    states.push_back(live.state);
+    states.back().busy = live.running.has_value();
+    names.push_back(name);
+  }
+  const std::int64_t now = clock_.unix_seconds();
+  Plan p = plan(states, now);
+  for (const ScheduledJob& job : p.due) {
+    const CertificateConfig* cert = configured(names[job.index]);
+    if (!cert || live_[cert->name].running || !may_start(*cert, job.kind)) {
+      continue;  // planned again when the job in the way ends
+    }
+    submit(*cert, job.kind, forced_[cert->name]);
+  }
+  next_wake_ = p.next_wake;
+  arm_timer(next_wake_);
+  tell_status();
+}
+
+void Service::arm_timer(std::optional<std::int64_t> at) {
+  itimerspec when{};
+  if (at) {
+    when.it_value.tv_sec = static_cast<time_t>(std::max<std::int64_t>(*at, 1));
+  }
+  // Absolute wall time: a clock that is set (NTP step, suspend) cancels the
+  // wait, and the loop plans again.
+  timerfd_settime(timer_fd_, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &when, nullptr);
+}
+
+void Service::submit(const CertificateConfig& cert, JobKind kind, bool force) {
+  LiveCertificate& live = live_[cert.name];
+  live.running = kind;
+  live.last_attempt_at = clock_.unix_seconds();
+  const std::shared_ptr<const Config> config = config_;
+  const store::StateLayout layout = *layout_;
+  const Clock& clock = clock_;
+  const std::uint64_t random = random_();
+  spdlog::info("{}: {} ({})", cert.name, to_string(kind),
+               kind == JobKind::renew ? live.state.renewal.reason : "asking the CA");
+  if (kind == JobKind::check_ari) {
+    runner_->submit(
+        [cert, config, &clock, random](store::Inventory& inventory, std::stop_token) -> JobOutcome {
+          JobOutcome out{cert.name, JobKind::check_ari, {}, ""};
+          auto versions = inventory.certificates().versions(cert.name);
+          const store::CertificateRecord* current = nullptr;
+          for (const auto& v : versions ? *versions : std::vector<store::CertificateRecord>{}) {
+            current = v.status == store::CertificateStatus::active && !current ? &v : current;
+          }
+          const std::string directory = issuing_directory(inventory, cert.name);
+          if (!current || directory.empty()) {
+            out.status = fail(Errc::unsupported, "no certificate of this CA to ask about");
+            return out;
+          }
+          auto checked = check_ari(inventory, *current, directory, ca_file_for(*config, directory),
+                                   clock.unix_seconds(), false, random);
+          if (!checked) {
+            out.status = std::unexpected(checked.error());
+          } else {
+            out.summary = "ARI window " + format_rfc3339(checked->record.window_start) + " to " +
+                          format_rfc3339(checked->record.window_end);
+          }
+          return out;
+        });
+    return;
+  }
+  runner_->submit([cert, config, layout, &clock, random, force](
+                      store::Inventory& inventory, std::stop_token stop) -> JobOutcome {
+    JobOutcome out{cert.name, JobKind::renew, {}, ""};
+    // Re-checked under the job: another process may have renewed it since.
+    auto check = check_renewal(cert, inventory, clock.unix_seconds(), {}, true, random);
+    if (!check) {
+      out.status = std::unexpected(check.error());
+      return out;
+    }
+    if (!check->decision.due && !force) {
+      out.summary = "not due: " + check->decision.reason;
+      return out;
+    }
+    acme::SleepingWaiter waiter;
+    JobContext context{inventory, layout, clock, waiter, stop, {}, {}};
+    context.on_fallback = [&](const std::string& failed, const Error& why,
+                              const std::string& next) {
+      spdlog::warn("{}: {} failed: {}; trying {}", cert.name, failed, why.describe(), next);
+    };
+    auto issued = renew(cert, *config, check->current ? &*check->current : nullptr, context);
+    if (!issued) {
+      out.status = std::unexpected(issued.error());
+    } else {
+      out.summary = "issued " + issued->installed.sha256.substr(0, 16) + ", valid until " +
+                    format_rfc3339(issued->installed.not_after) +
+                    (issued->resumed ? " (an interrupted order, finished)" : "");
+    }
+    return out;
+  });
+}
+
+void Service::on_jobs_done() {
+  for (JobOutcome& done : runner_->take_finished()) {
+    auto it = live_.find(done.name);
+    if (it == live_.end()) {
+      continue;  // no longer configured (a reload while it ran)
+    }
+    LiveCertificate& live = it->second;
+    live.running.reset();
+    const std::int64_t now = clock_.unix_seconds();
+    if (done.kind == JobKind::check_ari) {
+      if (!done.status) {
+        if (done.status.error().code == Errc::unsupported) {
+          ari_unsupported_[done.name] = true;
+        }
+        ari_failed_at_[done.name] = now;
+        spdlog::warn("{}: ARI check failed: {}", done.name, done.status.error().describe());
+      } else {
+        ari_failed_at_.erase(done.name);
+        spdlog::info("{}: {}", done.name, done.summary);
+      }
+    } else if (!done.status) {
+      live.failures = {live.failures.count + 1, now, done.status.error().describe()};
+      live.last_result = "failed";
+      spdlog::error("{}: renewal failed ({} in a row): {}", done.name, live.failures.count,
+                    done.status.error().describe());
+    } else {
+      live.failures = {};
+      live.last_result = done.summary.starts_with("not due") ? "not_due" : "issued";
+      spdlog::info("{}: {}", done.name, done.summary);
+    }
+    operator_asked_.erase(done.name);
+    forced_.erase(done.name);
+    if (const CertificateConfig* cert = configured(done.name)) {
+      refresh_state(live, *cert);
+    }
+  }
+  schedule();
+}
+
+void Service::reload() {
+  notify("RELOADING=1\nMONOTONIC_USEC=" +
+         std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count()));
+  ConfigResult loaded = read_config(options_.config_path);
+  if (!loaded.ok()) {
+    spdlog::error("reload refused, the running configuration is kept: {}", describe_all(loaded));
+  } else {
+    spdlog::get("certkeeper")->set_level(spdlog::level::from_str(loaded.config.daemon.log_level));
+    config_ = std::make_shared<const Config>(std::move(loaded.config));
+    rebuild_states(false);
+    spdlog::info("configuration reloaded: {} certificates", config_->certificates.size());
+  }
+  notify("READY=1");
+  schedule();
+}
+
+void Service::on_signal() {
+  signalfd_siginfo info{};
+  while (::read(signal_fd_, &info, sizeof info) == sizeof info) {
+    if (info.ssi_signo == SIGHUP) {
+      reload();
+    } else {
+      spdlog::info("stopping (signal {}): {} job(s) told to stop", info.ssi_signo,
+                   runner_->pending());
+      notify("STOPPING=1");
+      stopping_ = true;
+    }
+  }
+}
+
+void Service::tell_status() {
+  std::size_t running = 0;
+  for (const auto& [name, live] : live_) {
+    running += live.running ? 1 : 0;
+  }
+  notify("STATUS=" + std::to_string(live_.size()) + " certificates, " + std::to_string(running) +
+         " job(s) running" +
+         (next_wake_ ? ", next at " + format_rfc3339(*next_wake_) : ", nothing planned"));
+}
+
+nlohmann::json Service::status_result() {
+  const std::int64_t now = clock_.unix_seconds();
+  auto rows = certificates_status(*config_, *inventory_, now, &live_);
+  return {{"daemon",
+           {{"running", true},
+            {"version", kVersion},
+            {"pid", ::getpid()},
+            {"started_at", format_rfc3339(started_at_)},
+            {"config", config_->path},
+            {"jobs_pending", runner_->pending()},
+            {"next_wake", next_wake_ ? nlohmann::json(format_rfc3339(*next_wake_)) : nullptr}}},
+          {"certificates", rows ? *rows : nlohmann::json::array()},
+          {"error", rows ? "" : rows.error().describe()}};
+}
+
+std::string Service::handle(const ControlRequest& r) {
+  if (r.cmd == "status") {
+    return ok_response(r.id, status_result());
+  }
+  if (r.cmd == "list") {
+    nlohmann::json out = nlohmann::json::array();
+    auto listed = inventory_->certificates().for_each({}, [&](const store::CertificateRecord& c) {
+      out.push_back(certificate_json(c, clock_.unix_seconds()));
+      return true;
+    });
+    if (!listed) {
+      return error_response(r.id, to_string(listed.error().code), listed.error().describe());
+    }
+    return ok_response(r.id, out);
+  }
+  if (r.cmd == "renew") {
+    const std::string name = r.args.value("name", "");
+    if (!configured(name)) {
+      return error_response(r.id, "not_found", "no configured certificate named \"" + name + "\"");
+    }
+    operator_asked_[name] = true;
+    forced_[name] = r.args.value("force", false);
+    refresh_state(live_[name], *configured(name));
+    const bool due = live_[name].state.renewal.due;
+    schedule();
+    return ok_response(r.id, {{"name", name},
+                              {"queued", due},
+                              {"running", live_[name].running.has_value()},
+                              {"reason", live_[name].state.renewal.reason}});
+  }
+  if (r.cmd == "reload") {
+    reload();
+    return ok_response(r.id, {{"certificates", config_->certificates.size()}});
+  }
+  return error_response(r.id, "unsupported",
+                        "\"" + r.cmd + "\" is not built into the service yet; run `certkeeper " +
+                            r.cmd + "` without it");
+}
+
+int Service::run() {
+  notify("READY=1");
+  schedule();
+  std::vector<pollfd> fds;
+  while (!stopping_) {
+    fds.assign({{signal_fd_, POLLIN, 0}, {timer_fd_, POLLIN, 0}, {runner_->wake_fd(), POLLIN, 0}});
+    if (watchdog_fd_ >= 0) {
+      fds.push_back({watchdog_fd_, POLLIN, 0});
+    }
+    const std::size_t control_from = fds.size();
+    control_->add_poll_fds(fds);
+    int timeout = -1;  // nothing but the fds wakes the loop
+    if (auto idle = control_->expire_idle()) {
+      timeout = static_cast<int>(std::max<long long>(
+          0, std::chrono::ceil<std::chrono::milliseconds>(*idle - clock_.monotonic()).count()));
+    }
+    if (::poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) {
+      spdlog::error("poll: {}", std::strerror(errno));
+      return 3;
+    }
+    if (fds[0].revents) {
+      on_signal();
+    }
+    if (fds[1].revents) {
+      std::uint64_t expirations = 0;
+      static_cast<void>(
+          ::read(timer_fd_, &expirations, sizeof expirations));  // ECANCELED: clock set
+      rebuild_states(false);
+      schedule();
+    }
+    if (fds[2].revents) {
+      on_jobs_done();
+    }
+    if (watchdog_fd_ >= 0 && fds[3].revents) {
+      std::uint64_t expirations = 0;
+      static_cast<void>(::read(watchdog_fd_, &expirations, sizeof expirations));
+      notify("WATCHDOG=1");
+    }
+    for (std::size_t i = control_from; i < fds.size(); ++i) {
+      if (fds[i].revents) {
+        control_->on_ready(fds[i]);
+      }
+    }
+  }
+  control_.reset();  // no more requests
+  runner_->request_stop();
+  runner_.reset();  // running jobs stop at their next wait; orders stay on record
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int run_service(const ServiceOptions& options, const Clock& clock) {
+  Service service(options, clock);
+  if (const int failed = service.start(); failed != 0) {
+    return failed;
+  }
+  return service.run();
+}
+
+}  // namespace ck::daemon

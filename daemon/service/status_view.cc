@@ -1,0 +1,130 @@
+#include "daemon/service/status_view.h"
+
+#include <fmt/core.h>
+
+#include <random>
+
+#include "core/clock.h"
+#include "daemon/lifecycle/issue.h"
+
+namespace ck::daemon {
+namespace {
+
+nlohmann::json time_or_null(std::int64_t t) {
+  return t > 0 ? nlohmann::json(format_rfc3339(t)) : nlohmann::json(nullptr);
+}
+
+// The served against the stored fingerprint, from the latest probe of each endpoint.
+Result<nlohmann::json> served_status(store::Inventory& inventory, const CertificateConfig& cert,
+                                     const std::string& stored) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& endpoint : cert.probe) {
+    CK_TRY(latest, inventory.probes().latest(endpoint));
+    if (!latest) {
+      out.push_back({{"endpoint", endpoint}, {"probed_at", nullptr}});
+      continue;
+    }
+    out.push_back({{"endpoint", endpoint},
+                   {"probed_at", format_rfc3339(latest->probed_at)},
+                   {"served_sha256", latest->leaf_sha256},
+                   {"matches", !stored.empty() && latest->leaf_sha256 == stored},
+                   {"error", latest->error}});
+  }
+  return out;
+}
+
+Result<nlohmann::json> row(const CertificateConfig& cert, store::Inventory& inventory,
+                           std::int64_t now, const LiveCertificate* live) {
+  nlohmann::json r{{"name", cert.name}};
+  RenewalDecision decision;
+  std::optional<store::CertificateRecord> current;
+  if (live) {
+    decision = live->state.renewal;
+  } else {
+    CK_TRY(check, check_renewal(cert, inventory, now, {}, false, std::random_device{}()));
+    decision = check.decision;
+    current = check.current;
+  }
+  if (!current) {
+    CK_TRY(versions, inventory.certificates().versions(cert.name));
+    for (const auto& v : versions) {
+      if (v.status == store::CertificateStatus::active) {
+        current = v;
+      }
+    }
+  }
+  r["names"] = current ? nlohmann::json(current->sans) : nlohmann::json::array();
+  r["sha256"] = current ? current->sha256 : "";
+  r["not_after"] = time_or_null(current ? current->not_after : 0);
+  r["days_left"] = current ? nlohmann::json((current->not_after - now) / 86400) : nullptr;
+  r["next_action"] = {{"kind", "renew"},
+                      {"at", format_rfc3339(decision.at)},
+                      {"due", decision.due},
+                      {"rule", to_string(decision.rule)},
+                      {"reason", decision.reason}};
+  if (current) {
+    CK_TRY(ari, inventory.renewal_info().find(current->id));
+    r["ari_window"] = ari ? nlohmann::json{{"start", format_rfc3339(ari->window_start)},
+                                           {"end", format_rfc3339(ari->window_end)},
+                                           {"fetched_at", format_rfc3339(ari->fetched_at)}}
+                          : nlohmann::json(nullptr);
+    CK_TRY(staple, inventory.staples().find(current->id));
+    r["staple"] =
+        staple
+            ? nlohmann::json{{"fetched_at", time_or_null(staple->fetched_at)},
+                             {"age_seconds", staple->fetched_at > 0 ? now - staple->fetched_at : 0},
+                             {"next_update", time_or_null(staple->next_update)},
+                             {"error", staple->last_error}}
+            : nlohmann::json(nullptr);
+  }
+  CK_TRY(served, served_status(inventory, cert, current ? current->sha256 : ""));
+  r["served"] = std::move(served);
+  if (live) {
+    r["running"] = live->running ? nlohmann::json(to_string(*live->running)) : nullptr;
+    r["last_attempt"] = {{"at", time_or_null(live->last_attempt_at)},
+                         {"result", live->last_result},
+                         {"error", live->failures.last_error},
+                         {"failures_in_a_row", live->failures.count}};
+  }
+  return r;
+}
+
+}  // namespace
+
+Result<nlohmann::json> certificates_status(const Config& config, store::Inventory& inventory,
+                                           std::int64_t now,
+                                           const std::map<std::string, LiveCertificate>* live) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& cert : config.certificates) {
+    const LiveCertificate* known = nullptr;
+    if (live) {
+      if (auto it = live->find(cert.name); it != live->end()) {
+        known = &it->second;
+      }
+    }
+    CK_TRY(r, row(cert, inventory, now, known));
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+std::string status_table(const nlohmann::json& rows, std::int64_t) {
+  std::string out = fmt::format("{:<24} {:<20} {:>5} {:<20} {:<8} {}\n", "NAME", "NOT AFTER",
+                                "DAYS", "NEXT RENEWAL", "RULE", "LAST ERROR");
+  for (const auto& r : rows) {
+    const auto text = [](const nlohmann::json& v) {
+      return v.is_string() ? v.get<std::string>() : v.is_null() ? "-" : v.dump();
+    };
+    std::string error = "-";
+    if (r.contains("last_attempt") && !r["last_attempt"]["error"].get<std::string>().empty()) {
+      error = r["last_attempt"]["error"].get<std::string>();
+    }
+    out += fmt::format("{:<24} {:<20} {:>5} {:<20} {:<8} {}\n", r["name"].get<std::string>(),
+                       text(r["not_after"]), text(r["days_left"]),
+                       r["next_action"]["due"] == true ? "due now" : text(r["next_action"]["at"]),
+                       text(r["next_action"]["rule"]), error);
+  }
+  return out;
+}
+
+}  // namespace ck::daemon

@@ -1,0 +1,109 @@
+// The service's scheduler, pure: a fake clock, no network.
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+
+#include "daemon/service/scheduler.h"
+#include "tests/support/test_support.h"
+
+using namespace ck;
+using namespace ck::daemon;
+using ck::test::kDay;
+using ck::test::kT0;
+
+namespace {
+
+CertificateState cert(const std::string& name, std::int64_t renew_at) {
+  CertificateState s;
+  s.name = name;
+  s.renewal.at = renew_at;
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("scheduler: due renewals now, the soonest later one wakes it, busy ones wait") {
+  std::vector<CertificateState> states{cert("due", kT0 - 10), cert("later", kT0 + 3600),
+                                       cert("busy", kT0 - 100), cert("soon", kT0 + 60)};
+  states[2].busy = true;
+  const Plan p = plan(states, kT0);
+  REQUIRE(p.due.size() == 1);
+  CHECK(states[p.due[0].index].name == "due");
+  CHECK(p.due[0].kind == JobKind::renew);
+  REQUIRE(p.next_wake);
+  CHECK(*p.next_wake == kT0 + 60);
+}
+
+TEST_CASE("scheduler: nothing planned, nothing wakes it") {
+  CHECK_FALSE(plan({}, kT0).next_wake);
+  std::vector<CertificateState> busy{cert("a", kT0 - 1)};
+  busy[0].busy = true;
+  const Plan p = plan(busy, kT0);
+  CHECK(p.due.empty());
+  CHECK_FALSE(p.next_wake);
+}
+
+TEST_CASE("scheduler: an ARI check when no renewal is due; a due renewal comes first") {
+  std::vector<CertificateState> states{cert("ask", kT0 + 30 * kDay), cert("renew", kT0 - 1)};
+  states[0].ari_check_at = kT0 - 5;
+  states[1].ari_check_at = kT0 - 5;
+  const Plan p = plan(states, kT0);
+  REQUIRE(p.due.size() == 2);
+  CHECK(states[p.due[0].index].name == "renew");  // renewals first, though asked later
+  CHECK(p.due[0].kind == JobKind::renew);
+  CHECK(p.due[1].kind == JobKind::check_ari);
+  CHECK(states[p.due[1].index].name == "ask");
+  // Later ARI checks set the wake-up when they are the soonest.
+  states[0].ari_check_at = kT0 + 120;
+  states[1].renewal.at = kT0 + 10 * kDay;
+  const Plan later = plan(states, kT0);
+  CHECK(later.due.size() == 1);  // "renew"'s ARI check, still overdue
+  CHECK(*later.next_wake == kT0 + 120);
+}
+
+TEST_CASE("scheduler: the start-up spread holds overdue work back, not for ever") {
+  std::vector<CertificateState> states{cert("a", kT0 - kDay)};
+  states[0].held_until = kT0 + 30;
+  const Plan held = plan(states, kT0);
+  CHECK(held.due.empty());
+  CHECK(*held.next_wake == kT0 + 30);
+  CHECK(plan(states, kT0 + 30).due.size() == 1);
+}
+
+TEST_CASE("start spread: grows with the work, at most 15 minutes, jitter within it") {
+  CHECK(start_spread(kT0, 0, 12345) == kT0);
+  for (std::uint64_t r : {0ull, 1ull, 999ull, ~0ull}) {
+    CHECK(start_spread(kT0, 1, r) <= kT0 + 2);
+    CHECK(start_spread(kT0, 100, r) <= kT0 + 200);
+    CHECK(start_spread(kT0, 100000, r) <= kT0 + 15 * 60);
+    CHECK(start_spread(kT0, 100000, r) >= kT0);
+  }
+  CHECK(start_spread(kT0, 100000, 899) == kT0 + 899);
+}
+
+TEST_CASE("ARI is asked when never asked, as the CA says, and at least twice a day") {
+  CHECK(ari_check_time(std::nullopt, std::nullopt, kT0) == kT0);
+  CHECK(ari_check_time(kT0 + 3600, kT0, kT0) == kT0 + 3600);
+  CHECK(ari_check_time(kT0 + 3 * kDay, kT0, kT0) == kT0 + kDay / 2);
+}
+
+TEST_CASE("scheduler: planning 100,000 certificates is one pass") {
+  std::vector<CertificateState> states;
+  for (int i = 0; i < 100000; ++i) {
+    states.push_back(cert("c" + std::to_string(i), kT0 + (i % 1000) * 60 - 30000));
+    states.back().ari_check_at = kT0 + (i % 720) * 60;
+  }
+  const Plan p = plan(states, kT0);
+  CHECK(p.due.size() > 0);
+  CHECK(p.due.size() < states.size() * 2);
+  for (std::size_t k = 1; k < p.due.size(); ++k) {
+    if (p.due[k - 1].kind == p.due[k].kind) {
+      CHECK(p.due[k - 1].at <= p.due[k].at);
+    } else {
+      CHECK(p.due[k - 1].kind == JobKind::renew);
+    }
+  }
+  REQUIRE(p.next_wake);
+  CHECK(*p.next_wake > kT0);
+}
