@@ -1,0 +1,245 @@
+// `certkeeper daemon` as systemd runs it, against a real Pebble: its
+// sd_notify messages through a NOTIFY_SOCKET of the test's own, the control
+// socket, SIGHUP reloads (a bad configuration refused), SIGTERM.
+
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "tests/acme/pebble_fixture.h"
+
+using namespace ck;
+using namespace ck::test;
+using nlohmann::json;
+
+namespace {
+
+// A datagram socket standing in for systemd's notify socket.
+class NotifyListener {
+ public:
+  explicit NotifyListener(const std::filesystem::path& path) : path_(path) {
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, path.c_str(), path.string().size() + 1);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  }
+  ~NotifyListener() { ::close(fd_); }
+  NotifyListener(const NotifyListener&) = delete;
+  NotifyListener& operator=(const NotifyListener&) = delete;
+  [[nodiscard]] std::string path() const { return path_.string(); }
+
+  // Waits for a message containing `wanted`; every message seen is kept.
+  bool wait_for(const std::string& wanted, std::chrono::seconds limit = std::chrono::seconds(60)) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      for (const auto& m : messages) {
+        if (m.find(wanted) != std::string::npos) {
+          return true;
+        }
+      }
+      timeval wait{0, 100'000};
+      ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+      char buffer[4096];
+      const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+      if (n > 0) {
+        messages.emplace_back(buffer, static_cast<std::size_t>(n));
+      }
+    }
+    return false;
+  }
+  std::vector<std::string> messages;
+
+ private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+};
+
+// A raw connection to the control socket: one request line, one answer line.
+std::string ask_raw(const std::string& socket, const std::string& request) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::memcpy(address.sun_path, socket.c_str(), socket.size() + 1);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    ::close(fd);
+    return "";
+  }
+  static_cast<void>(::send(fd, request.data(), request.size(), MSG_NOSIGNAL));
+  timeval wait{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  std::string answer;
+  char buffer[65536];
+  while (answer.find('\n') == std::string::npos) {
+    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) {
+      break;
+    }
+    answer.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return answer;
+}
+
+struct DaemonFixture {
+  Pebble pebble;
+  TempDir dir;
+  std::string socket = (dir / "control.sock").string();
+  std::filesystem::path config = dir / "certkeeper.toml";
+  NotifyListener notify{dir / "notify.sock"};
+  std::unique_ptr<Process> daemon;
+
+  void configure(const std::string& certificates) {
+    write_text(config, "[daemon]\nstate_dir = \"" + (dir / "state").string() +
+                           "\"\nsocket = \"" + socket + "\"\nlog_level = \"debug\"\n\n" +
+                           "[issuer.pebble]\ndirectory = \"" + pebble.directory_url() +
+                           "\"\nca_file = \"" + pebble.ca_file() + "\"\n\n" + certificates);
+  }
+  std::string certificate(const std::string& name) const {
+    return "[[certificate]]\nname = \"" + name + "\"\ndomains = [\"" + name +
+           ".example.test\"]\nchallenge = { type = \"http-01\", listen = \"" +
+           pebble.http_listen() + "\" }\n\n";
+  }
+  void start() {
+    daemon = std::make_unique<Process>(
+        std::vector<std::string>{"env", "NOTIFY_SOCKET=" + notify.path(), certkeeper_binary(),
+                                 "--config", config.string(), "daemon"},
+        dir / "daemon.log");
+  }
+  json status() {
+    auto r = certkeeper({"--config", config.string(), "status", "--json"});
+    INFO(r.err);
+    return json::parse(r.out, nullptr, false);
+  }
+  // Waits until status says every named certificate has one.
+  bool wait_issued(const std::vector<std::string>& names) {
+    for (int i = 0; i < 600; ++i) {
+      const json s = status();
+      int issued = 0;
+      for (const auto& row : s.value("certificates", json::array())) {
+        issued += !row["not_after"].is_null() &&
+                          std::ranges::find(names, row["name"].get<std::string>()) != names.end()
+                      ? 1
+                      : 0;
+      }
+      if (issued == static_cast<int>(names.size())) {
+        return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+  std::string log() const { return read_text(dir / "daemon.log"); }
+};
+
+}  // namespace
+
+TEST_CASE("daemon: issues what is configured, tells systemd, answers status, reloads, stops") {
+  DaemonFixture f;
+  f.configure(f.certificate("alpha") + f.certificate("beta"));
+  f.start();
+  REQUIRE_MESSAGE(f.notify.wait_for("READY=1"), f.log());
+  CHECK(f.notify.wait_for("STATUS="));
+
+  // Both are issued (one at a time: they share a challenge listener).
+  REQUIRE_MESSAGE(f.wait_issued({"alpha", "beta"}), f.log());
+  const json s = f.status();
+  CHECK(s["daemon"]["running"] == true);
+  for (const auto& row : s["certificates"]) {
+    CAPTURE(row.dump());
+    CHECK(row["days_left"].get<int>() > 0);
+    CHECK(row["next_action"]["due"] == false);
+    CHECK(row["last_attempt"]["result"] == "issued");
+    CHECK(row["last_attempt"]["failures_in_a_row"] == 0);
+  }
+  auto table = certkeeper({"--config", f.config.string(), "status"});
+  CHECK(table.exit_code == 0);
+  CHECK(table.out.find("daemon: running") != std::string::npos);
+  CHECK(table.out.find("alpha") != std::string::npos);
+
+  // A bad configuration is refused on SIGHUP; the running one stays.
+  write_text(f.config, "[daemon\nthis is not TOML\n");
+  ::kill(f.daemon->pid(), SIGHUP);
+  REQUIRE(f.notify.wait_for("RELOADING=1"));
+  CHECK(f.notify.wait_for("MONOTONIC_USEC="));
+  for (int i = 0; i < 100 && f.log().find("reload refused") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(f.log().find("reload refused") != std::string::npos);
+  const json still = json::parse(ask_raw(f.socket, "{\"id\": 5, \"cmd\": \"status\"}\n"));
+  CHECK(still["id"] == 5);
+  CHECK(still["result"]["certificates"].size() == 2);
+
+  // A good one with a third certificate: issued without a restart.
+  f.configure(f.certificate("alpha") + f.certificate("beta") + f.certificate("gamma"));
+  const auto renewed = json::parse(ask_raw(f.socket, "{\"id\": 6, \"cmd\": \"reload\"}\n"));
+  CHECK(renewed["ok"] == true);
+  CHECK(renewed["result"]["certificates"] == 3);
+  CHECK_MESSAGE(f.wait_issued({"alpha", "beta", "gamma"}), f.log());
+
+  // renew over the socket: not due, said so; with force, a new version.
+  const json asked = json::parse(
+      ask_raw(f.socket, R"({"id": 7, "cmd": "renew", "args": {"name": "alpha"}})" "\n"));
+  CHECK(asked["result"]["queued"] == false);
+  const std::string first = f.status()["certificates"][0]["sha256"].get<std::string>();
+  const json forced = json::parse(ask_raw(
+      f.socket, R"({"id": 8, "cmd": "renew", "args": {"name": "alpha", "force": true}})" "\n"));
+  CHECK(forced["result"]["queued"] == true);
+  bool replaced = false;
+  for (int i = 0; i < 300 && !replaced; ++i) {
+    replaced = f.status()["certificates"][0]["sha256"] != first;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK_MESSAGE(replaced, f.log());
+
+  CHECK(f.daemon->stop(SIGTERM) == 0);
+  CHECK(f.notify.wait_for("STOPPING=1"));
+  CHECK_FALSE(std::filesystem::exists(f.socket));
+
+  // Without the service, status reads the inventory alone.
+  const json alone = f.status();
+  CHECK(alone["daemon"]["running"] == false);
+  CHECK(alone["certificates"].size() == 3);
+  CHECK(alone["certificates"][0]["not_after"].is_string());
+}
+
+TEST_CASE("daemon: malformed, unknown, oversized and silent requests never stop it") {
+  DaemonFixture f;
+  f.configure("");
+  f.start();
+  REQUIRE_MESSAGE(f.notify.wait_for("READY=1"), f.log());
+  const json garbage = json::parse(ask_raw(f.socket, "this is not json\n"));
+  CHECK(garbage["ok"] == false);
+  CHECK(garbage["error"]["code"] == "parse");
+  const json unknown = json::parse(ask_raw(f.socket, "{\"id\": 2, \"cmd\": \"shutdown\"}\n"));
+  CHECK(unknown["id"] == 2);
+  CHECK(unknown["error"]["code"] == "unknown_command");
+  const json not_built = json::parse(ask_raw(f.socket, "{\"id\": 3, \"cmd\": \"alerts\"}\n"));
+  CHECK(not_built["error"]["code"] == "unsupported");
+  const json oversized =
+      json::parse(ask_raw(f.socket, std::string(70 * 1024, 'x') + "\n"));
+  CHECK(oversized["error"]["code"] == "too_large");
+  // A client that connects and says nothing does not hold the loop.
+  const int silent = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::memcpy(address.sun_path, f.socket.c_str(), f.socket.size() + 1);
+  REQUIRE(::connect(silent, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  const json fine = json::parse(ask_raw(f.socket, "{\"id\": 4, \"cmd\": \"status\"}\n"));
+  CHECK(fine["ok"] == true);
+  ::close(silent);
+  CHECK(f.daemon->stop(SIGTERM) == 0);
+}
+
+TEST_CASE("daemon: a configuration with errors is refused at start, exit 2") {
+  DaemonFixture f;
+  write_text(f.config, "[daemon]\nstate_dir = 42\n");
+  auto r = certkeeper({"--config", f.config.string(), "daemon"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("daemon.state_dir") != std::string::npos);
+}
