@@ -8,7 +8,7 @@ packages=(
   libssl-dev openssl libpsl-dev libcurl4-openssl-dev libc-ares-dev nlohmann-json3-dev libsqlite3-dev sqlite3
   libspdlog-dev doctest-dev libcli11-dev libtomlplusplus-dev libsystemd-dev
   libbenchmark-dev util-linux procps curl
-  pebble nginx haproxy
+  pebble nginx haproxy systemd
 )
 
 missing=()

@@ -33,11 +33,15 @@ int run_check(const CliContext& context, const CheckOptions& options) {
     if (result.ok()) {
       out["issuers"] = result.config.issuers.size();
       out["certificates"] = result.config.certificates.size();
+      out["not_built"] = not_yet_built(result.config);
     }
     fmt::print("{}\n", out.dump(2));
   } else if (result.ok()) {
     fmt::print("{}: OK ({} issuer(s), {} certificate(s))\n", path, result.config.issuers.size(),
                result.config.certificates.size());
+    for (const auto& line : not_yet_built(result.config)) {
+      fmt::print(stderr, "warning: {}\n", line);
+    }
   } else {
     for (const auto& d : result.diagnostics) {
       fmt::print(stderr, "{}\n", d.describe());
@@ -57,7 +61,8 @@ void add_config_command(CLI::App& app, CliContext& context, int& exit_code) {
       *config, "check", "Validate a configuration file",
       "Checks syntax, unknown keys, types, durations, names, issuer references and duplicate "
       "certificate names, and prints every error with its file, line, column and key. Exit 2 "
-      "on any error.");
+      "on any error. A valid configuration that asks for something not built yet (deploy, "
+      "staple, probe in the service, reuse_key, alerts) is OK with a warning saying so.");
   check->add_option("path", options->path, "the file (default: --config, else the default path)");
   check->add_flag("--json", options->json, "print {ok, file, errors[]} as JSON");
   check->callback([&context, &exit_code, options] { exit_code = run_check(context, *options); });

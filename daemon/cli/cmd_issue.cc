@@ -118,6 +118,9 @@ int run_renew(const CliContext& context, const RenewOptions& r) {
         CommandFailure{kExitUsage, "no [[certificate]] named \"" + r.name + "\" in " +
                                        (config.path.empty() ? "the configuration" : config.path)});
   }
+  for (const auto& line : not_yet_built(config, cert->name)) {
+    fmt::print(stderr, "certkeeper: warning: {}\n", line);
+  }
   // `renew NAME` is the operator asking: no failure backoff.
   auto check = check_renewal(*cert, *session->inventory, context.clock().unix_seconds(), {}, true,
                              std::random_device{}());

@@ -473,6 +473,42 @@ std::string Diagnostic::describe() const {
   return out + message;
 }
 
+std::vector<std::string> not_yet_built(const Config& config, const std::string& only) {
+  std::vector<std::string> out;
+  for (const auto& c : config.certificates) {
+    if (!only.empty() && c.name != only) {
+      continue;
+    }
+    const std::string who = "certificate " + c.name + ": ";
+    const DeployConfig& d = c.deploy;
+    if (!d.fullchain.empty() || !d.cert.empty() || !d.chain.empty() || !d.key.empty() ||
+        !d.reload.empty()) {
+      out.push_back(who +
+                    "deploy is not built yet: nothing is copied or reloaded; point the "
+                    "server at STATE/certs/" +
+                    c.name + "/current/");
+    }
+    if (!c.staple.empty()) {
+      out.push_back(who + "staple is not built yet: run `certkeeper staple` for it");
+    }
+    if (!c.probe.empty()) {
+      out.push_back(who +
+                    "probe is not built into the service yet: status shows what "
+                    "`certkeeper probe --expect " +
+                    c.name + "` last found");
+    }
+    if (c.reuse_key) {
+      out.push_back(who + "reuse_key is not built yet: each renewal makes a new key");
+    }
+  }
+  const AlertsConfig defaults;
+  if (only.empty() && (!config.alerts.webhook.empty() || !config.alerts.command.empty() ||
+                       config.alerts.before_expiry != defaults.before_expiry)) {
+    out.push_back("[alerts] is not built yet: no alert is sent");
+  }
+  return out;
+}
+
 ConfigResult parse_config(std::string_view text, const std::string& file) {
   ConfigResult result;
   result.config.path = file;

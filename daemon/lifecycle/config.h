@@ -101,6 +101,13 @@ struct ConfigResult {
   [[nodiscard]] bool ok() const { return diagnostics.empty(); }
 };
 
+// What a valid configuration asks for that certkeeper does not do yet, one
+// sentence each ("certificate www: deploy is not built yet: ..."), so that
+// config check, the service and renew can say so instead of ignoring it.
+// `only` limits it to one certificate's entries ("" = all, and [alerts]).
+[[nodiscard]] std::vector<std::string> not_yet_built(const Config& config,
+                                                     const std::string& only = "");
+
 // Parses and validates configuration text; `file` names it in diagnostics.
 [[nodiscard]] ConfigResult parse_config(std::string_view text, const std::string& file);
 // Reads and parses a file; a missing or unreadable file is a diagnostic too.

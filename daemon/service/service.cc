@@ -200,6 +200,9 @@ int Service::start() {
     timerfd_settime(watchdog_fd_, 0, &every, nullptr);
   }
   rebuild_states(true);
+  for (const auto& line : not_yet_built(*config_)) {
+    spdlog::warn("{}", line);
+  }
   spdlog::info("certkeeper {} started: {} certificates, state {}, socket {}{}", kVersion,
                config_->certificates.size(), state_dir,
                inherited >= 0 ? "(from systemd)" : config_->daemon.socket,
@@ -459,6 +462,9 @@ void Service::reload() {
     config_ = std::make_shared<const Config>(std::move(loaded.config));
     rebuild_states(false);
     spdlog::info("configuration reloaded: {} certificates", config_->certificates.size());
+    for (const auto& line : not_yet_built(*config_)) {
+      spdlog::warn("{}", line);
+    }
   }
   notify("READY=1");
   schedule();

@@ -214,3 +214,23 @@ TEST_CASE_FIXTURE(CliFixture, "an inventory from a newer certkeeper is refused w
   CHECK(r.exit_code == 3);
   CHECK(r.err.find("schema version 42") != std::string::npos);
 }
+
+TEST_CASE_FIXTURE(CliFixture, "config check says what is accepted but not built yet") {
+  write_text(dir / "ahead.toml",
+             "[issuer.ca]\ndirectory = \"https://ca.example/dir\"\n[[certificate]]\nname = "
+             "\"www\"\ndomains = [\"www.example.com\"]\nchallenge = { type = \"http-01\", listen "
+             "= \"127.0.0.1:80\" }\ndeploy = { fullchain = \"/etc/nginx/www.pem\" }\n"
+             "staple = \"/etc/nginx/www.ocsp\"\nprobe = [\"www.example.com\"]\nreuse_key = true\n"
+             "[alerts]\nwebhook = \"https://hooks.example.com/x\"\n");
+  auto text = certkeeper({"config", "check", (dir / "ahead.toml").string()});
+  CHECK(text.exit_code == 0);  // valid: it is what certkeeper will do, said plainly
+  for (const char* what : {"deploy is not built yet", "staple is not built yet",
+                           "probe is not built into the service yet", "reuse_key is not built yet",
+                           "[alerts] is not built yet"}) {
+    CAPTURE(what);
+    CHECK(text.err.find(std::string("warning: ") + (what[0] == '[' ? "" : "certificate www: ") +
+                        what) != std::string::npos);
+  }
+  auto json_out = certkeeper({"config", "check", (dir / "ahead.toml").string(), "--json"});
+  CHECK(nlohmann::json::parse(json_out.out)["not_built"].size() == 5);
+}

@@ -95,8 +95,8 @@ struct DaemonFixture {
   std::unique_ptr<Process> daemon;
 
   void configure(const std::string& certificates) {
-    write_text(config, "[daemon]\nstate_dir = \"" + (dir / "state").string() +
-                           "\"\nsocket = \"" + socket + "\"\nlog_level = \"debug\"\n\n" +
+    write_text(config, "[daemon]\nstate_dir = \"" + (dir / "state").string() + "\"\nsocket = \"" +
+                           socket + "\"\nlog_level = \"debug\"\n\n" +
                            "[issuer.pebble]\ndirectory = \"" + pebble.directory_url() +
                            "\"\nca_file = \"" + pebble.ca_file() + "\"\n\n" + certificates);
   }
@@ -183,12 +183,14 @@ TEST_CASE("daemon: issues what is configured, tells systemd, answers status, rel
   CHECK_MESSAGE(f.wait_issued({"alpha", "beta", "gamma"}), f.log());
 
   // renew over the socket: not due, said so; with force, a new version.
-  const json asked = json::parse(
-      ask_raw(f.socket, R"({"id": 7, "cmd": "renew", "args": {"name": "alpha"}})" "\n"));
+  const json asked =
+      json::parse(ask_raw(f.socket, R"({"id": 7, "cmd": "renew", "args": {"name": "alpha"}})"
+                                    "\n"));
   CHECK(asked["result"]["queued"] == false);
   const std::string first = f.status()["certificates"][0]["sha256"].get<std::string>();
-  const json forced = json::parse(ask_raw(
-      f.socket, R"({"id": 8, "cmd": "renew", "args": {"name": "alpha", "force": true}})" "\n"));
+  const json forced = json::parse(
+      ask_raw(f.socket, R"({"id": 8, "cmd": "renew", "args": {"name": "alpha", "force": true}})"
+                        "\n"));
   CHECK(forced["result"]["queued"] == true);
   bool replaced = false;
   for (int i = 0; i < 300 && !replaced; ++i) {
@@ -221,8 +223,7 @@ TEST_CASE("daemon: malformed, unknown, oversized and silent requests never stop 
   CHECK(unknown["error"]["code"] == "unknown_command");
   const json not_built = json::parse(ask_raw(f.socket, "{\"id\": 3, \"cmd\": \"alerts\"}\n"));
   CHECK(not_built["error"]["code"] == "unsupported");
-  const json oversized =
-      json::parse(ask_raw(f.socket, std::string(70 * 1024, 'x') + "\n"));
+  const json oversized = json::parse(ask_raw(f.socket, std::string(70 * 1024, 'x') + "\n"));
   CHECK(oversized["error"]["code"] == "too_large");
   // A client that connects and says nothing does not hold the loop.
   const int silent = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -242,4 +243,31 @@ TEST_CASE("daemon: a configuration with errors is refused at start, exit 2") {
   auto r = certkeeper({"--config", f.config.string(), "daemon"});
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("daemon.state_dir") != std::string::npos);
+}
+
+TEST_CASE("systemd units: systemd-analyze verifies them, and rates the service's exposure <= 1.5") {
+  require_program("systemd-analyze");
+  TempDir dir;
+  // The unit as installed, its ExecStart pointed at the binary under test
+  // (verify checks that the program exists).
+  std::string unit = read_text(CERTKEEPER_SERVICE_UNIT);
+  const std::string exec = "ExecStart=";
+  const auto at = unit.find(exec);
+  REQUIRE(at != std::string::npos);
+  unit.replace(at + exec.size(), unit.find(" --config", at) - at - exec.size(),
+               certkeeper_binary());
+  write_text(dir / "certkeeper.service", unit);
+  write_text(dir / "certkeeper.socket",
+             read_text(std::string(CERTKEEPER_SOURCE_DIR) + "/systemd/certkeeper.socket"));
+  auto verify = run({"systemd-analyze", "verify", (dir / "certkeeper.service").string(),
+                     (dir / "certkeeper.socket").string()});
+  CHECK_MESSAGE(verify.exit_code == 0, std::string(verify.out + verify.err));
+  CHECK_MESSAGE(verify.err.empty(), verify.err);  // no warning either
+  auto security = run({"systemd-analyze", "security", "--offline=true", "--threshold=15",
+                       (dir / "certkeeper.service").string()});
+  CHECK_MESSAGE(security.exit_code == 0, std::string(security.out + security.err));
+  const auto level = security.out.find("Overall exposure level for certkeeper.service: ");
+  REQUIRE(level != std::string::npos);
+  const double exposure = std::stod(security.out.substr(level + 48));
+  CHECK(exposure <= 1.5);
 }
