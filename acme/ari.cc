@@ -6,30 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include "core/base64.h"
+#include "core/clock.h"
 
 namespace ck::acme {
-namespace {
-
-// RFC 3339 "2025-01-02T04:00:00Z" (fractions and offsets other than Z refused).
-std::optional<std::int64_t> parse_rfc3339_utc(const std::string& text) {
-  std::tm tm{};
-  const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-  if (!end) {
-    return std::nullopt;
-  }
-  if (*end == '.') {  // fractional seconds: ignored
-    ++end;
-    while (*end >= '0' && *end <= '9') {
-      ++end;
-    }
-  }
-  if (std::string_view(end) != "Z") {
-    return std::nullopt;
-  }
-  return static_cast<std::int64_t>(timegm(&tm));
-}
-
-}  // namespace
 
 Result<std::string> certificate_identifier(const X509& cert) {
   const ASN1_OCTET_STRING* aki = X509_get0_authority_key_id(const_cast<X509*>(&cert));
@@ -61,8 +40,8 @@ Result<RenewalWindow> parse_renewal_info(std::string_view json_text) {
   auto text = [](const nlohmann::json& o, const char* key) {
     return o.contains(key) && o[key].is_string() ? o[key].get<std::string>() : std::string();
   };
-  auto start = parse_rfc3339_utc(text(w, "start"));
-  auto end = parse_rfc3339_utc(text(w, "end"));
+  auto start = parse_rfc3339(text(w, "start"));
+  auto end = parse_rfc3339(text(w, "end"));
   if (!start || !end) {
     return fail(Errc::protocol, "suggestedWindow start and end must be RFC 3339 UTC times");
   }

@@ -2,6 +2,7 @@
 
 #include <ctime>
 #include <string>
+#include <string_view>
 
 namespace ck {
 
@@ -47,6 +48,24 @@ std::string format_rfc3339(std::int64_t unix_seconds) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
+}
+
+std::optional<std::int64_t> parse_rfc3339(const std::string& text) {
+  std::tm tm{};
+  const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!end) {
+    return std::nullopt;
+  }
+  if (*end == '.') {  // fractional seconds: ignored
+    ++end;
+    while (*end >= '0' && *end <= '9') {
+      ++end;
+    }
+  }
+  if (std::string_view(end) != "Z") {
+    return std::nullopt;
+  }
+  return static_cast<std::int64_t>(timegm(&tm));
 }
 
 }  // namespace ck

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <optional>
+#include <string>
 
 namespace ck {
 
@@ -46,5 +48,8 @@ class ManualClock final : public Clock {
 [[nodiscard]] WallTime from_unix_seconds(std::int64_t seconds);
 // RFC 3339 UTC, e.g. "2026-11-26T23:05:21Z".
 [[nodiscard]] std::string format_rfc3339(std::int64_t unix_seconds);
+// RFC 3339 UTC back to Unix seconds; fractional seconds are ignored, offsets
+// other than Z refused (nullopt).
+[[nodiscard]] std::optional<std::int64_t> parse_rfc3339(const std::string& text);
 
 }  // namespace ck

@@ -48,6 +48,9 @@ bool Pebble::start(const PebbleOptions& options) {
         {"ocspResponderURL", ""},
         {"externalAccountBindingRequired", !options.eab_keys.empty()},
         {"externalAccountMACKeys", options.eab_keys}}}};
+  if (options.certificate_validity_seconds > 0) {
+    config["pebble"]["certificateValidityPeriod"] = options.certificate_validity_seconds;
+  }
   write_text(dir_ / "pebble.json", config.dump(2));
 
   const std::string dns = "127.0.0.1:" + std::to_string(dns_port_);

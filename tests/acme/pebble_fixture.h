@@ -15,6 +15,7 @@ namespace ck::test {
 struct PebbleOptions {
   std::map<std::string, std::string> eab_keys;  // kid -> base64url HMAC key; requires EAB
   std::map<std::string, std::string> env;       // e.g. PEBBLE_WFE_NONCEREJECT=50
+  int certificate_validity_seconds = 0;         // 0: Pebble's default (years)
 };
 
 class Pebble {

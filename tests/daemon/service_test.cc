@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/clock.h"
 #include "tests/acme/pebble_fixture.h"
 
 using namespace ck;
@@ -87,6 +88,7 @@ std::string ask_raw(const std::string& socket, const std::string& request) {
 }
 
 struct DaemonFixture {
+  explicit DaemonFixture(PebbleOptions options = {}) : pebble(std::move(options)) {}
   Pebble pebble;
   TempDir dir;
   std::string socket = (dir / "control.sock").string();
@@ -208,6 +210,42 @@ TEST_CASE("daemon: issues what is configured, tells systemd, answers status, rel
   CHECK(alone["daemon"]["running"] == false);
   CHECK(alone["certificates"].size() == 3);
   CHECK(alone["certificates"][0]["not_after"].is_string());
+}
+
+// Real time: Pebble issues 40-second certificates, so the service renews them
+// (at half their lifetime, as for any certificate under 10 days) while the
+// test watches, woken by its timer alone.
+TEST_CASE("daemon: short-lived certificates are renewed in time, again and again") {
+  PebbleOptions short_lived;
+  short_lived.certificate_validity_seconds = 40;
+  DaemonFixture f(short_lived);
+  f.configure(f.certificate("brief"));
+  f.start();
+  REQUIRE_MESSAGE(f.notify.wait_for("READY=1"), f.log());
+  REQUIRE_MESSAGE(f.wait_issued({"brief"}), f.log());
+  std::vector<json> versions{f.status()["certificates"][0]};
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(100);
+  while (versions.size() < 3 && std::chrono::steady_clock::now() < deadline) {
+    const json row = f.status()["certificates"][0];
+    if (row["sha256"] != versions.back()["sha256"]) {
+      versions.push_back(row);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  REQUIRE_MESSAGE(versions.size() == 3, f.log());
+  for (std::size_t i = 1; i < versions.size(); ++i) {
+    CAPTURE(i);
+    // Each replaced its predecessor before the predecessor expired.
+    const auto not_after = parse_rfc3339(versions[i - 1]["not_after"].get<std::string>());
+    const auto next_not_after = parse_rfc3339(versions[i]["not_after"].get<std::string>());
+    REQUIRE(not_after);
+    REQUIRE(next_not_after);
+    CHECK(*next_not_after > *not_after);
+    CHECK(versions[i]["next_action"]["rule"] == "lifetime");
+  }
+  auto shown = certkeeper({"--config", f.config.string(), "show", "brief", "--json"});
+  CHECK(json::parse(shown.out)["versions"].size() >= 2);  // the versions before the current one
+  CHECK(f.daemon->stop(SIGTERM) == 0);
 }
 
 TEST_CASE("daemon: malformed, unknown, oversized and silent requests never stop it") {
