@@ -4,7 +4,9 @@
 # DNS), issues a certificate over ACME with the built-in http-01 listener and
 # shows it in the inventory; then makes a small PKI with the openssl command
 # and walks through config check, import (certbot folder, nginx-style files, a
-# broken file), list, an expiry check and show. Everything lives in ./demo/.
+# broken file), list, an expiry check and show. Last, the service: Pebble's
+# certificates live two minutes here, and `certkeeper daemon` renews www while
+# `certkeeper status` watches. Everything lives in ./demo/.
 # Ports used on 127.0.0.1: 14000 and 15000 (Pebble), 5002 (http-01), 8053 and
 # 8055 (challtestsrv). Usage: scripts/demo.sh [--skip-install]
 set -euo pipefail
@@ -20,35 +22,34 @@ rm -rf "$demo"
 mkdir -p "$demo"
 ck() { echo; echo "\$ certkeeper $*"; "$root/build/certkeeper" --config "$demo/certkeeper.toml" "$@"; }
 
+peb="$demo/pebble"
+mkdir -p "$peb"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=Pebble listener" \
+  -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" -keyout "$peb/tls.key" -out "$peb/tls.pem" 2>/dev/null
 cat > "$demo/certkeeper.toml" <<TOML
 [daemon]
 state_dir = "$demo/state"
+socket = "$demo/control.sock"
 
 [issuer.pebble]
 directory = "https://127.0.0.1:14000/dir"
+ca_file = "$peb/tls.pem"
 contact = ["mailto:ops@example.test"]
 
 [[certificate]]
 name = "www"
 domains = ["www.example.test", "example.test"]
 challenge = { type = "http-01", listen = "127.0.0.1:5002" }
-deploy = { fullchain = "$demo/nginx/tls/www.pem", key = "$demo/nginx/tls/www.key" }
-
-[alerts]
-before_expiry = ["30d", "14d", "7d", "1d"]
 TOML
 
 ck config check
 
 echo "== starting a local Pebble ACME CA =="
-peb="$demo/pebble"
-mkdir -p "$peb"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=Pebble listener" \
-  -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" -keyout "$peb/tls.key" -out "$peb/tls.pem" 2>/dev/null
 cat > "$peb/pebble.json" <<JSON
 {"pebble": {"listenAddress": "127.0.0.1:14000", "managementListenAddress": "127.0.0.1:15000",
   "certificate": "$peb/tls.pem", "privateKey": "$peb/tls.key", "httpPort": 5002, "tlsPort": 5001,
-  "ocspResponderURL": "", "externalAccountBindingRequired": false}}
+  "ocspResponderURL": "", "externalAccountBindingRequired": false,
+  "certificateValidityPeriod": 120}}
 JSON
 pebble-challtestsrv -http01 "" -https01 "" -tlsalpn01 "" -dns01 127.0.0.1:8053 -management 127.0.0.1:8055 \
   -defaultIPv4 127.0.0.1 -defaultIPv6 "" > "$peb/challtestsrv.log" 2>&1 &
@@ -126,5 +127,30 @@ set -e
 ck show blog
 ck import "$demo/letsencrypt"
 echo "(re-importing updates; it never duplicates)"
+
+echo "== the service: certkeeper daemon renews www (a 2-minute certificate) at half its life =="
+"$root/build/certkeeper" --config "$demo/certkeeper.toml" daemon > "$demo/daemon.log" 2>&1 &
+daemon_pid=$!
+trap 'kill $daemon_pid $pebble_pid $chall_pid 2>/dev/null || true' EXIT
+for _ in $(seq 50); do [ -S "$demo/control.sock" ] && break; sleep 0.1; done
+set +e
+ck status
+first=$("$root/build/certkeeper" --config "$demo/certkeeper.toml" status --json |
+  sed -n 's/.*"sha256": "\([0-9a-f]*\)".*/\1/p' | head -1)
+echo "(waiting for the renewal: up to two minutes)"
+for _ in $(seq 150); do
+  now=$("$root/build/certkeeper" --config "$demo/certkeeper.toml" status --json |
+    sed -n 's/.*"sha256": "\([0-9a-f]*\)".*/\1/p' | head -1)
+  [ -n "$now" ] && [ "$now" != "$first" ] && break
+  sleep 1
+done
+ck status
+set -e
+kill -TERM $daemon_pid
+wait $daemon_pid || true
+echo
+echo "\$ tail -n 5 $demo/daemon.log"
+tail -n 5 "$demo/daemon.log"
+ck show www
 echo
 echo "Inventory: $demo/state/inventory.db. Try: build/certkeeper --config $demo/certkeeper.toml list --json"

@@ -77,6 +77,66 @@ std::string ca_file_for(const Config& config, const std::string& directory) {
   return "";
 }
 
+// The check-ARI job, on a worker: the certificate's CA, as the inventory
+// recorded it, asked about its current version.
+JobOutcome check_ari_job(const CertificateConfig& cert, const Config& config,
+                         store::Inventory& inventory, const Clock& clock, std::uint64_t random) {
+  JobOutcome out{cert.name, JobKind::check_ari, {}, ""};
+  auto versions = inventory.certificates().versions(cert.name);
+  if (!versions) {
+    out.status = std::unexpected(versions.error());
+    return out;
+  }
+  auto current = std::ranges::find_if(*versions, [](const store::CertificateRecord& v) {
+    return v.status == store::CertificateStatus::active;
+  });
+  const std::string directory = issuing_directory(inventory, cert.name);
+  if (current == versions->end() || directory.empty()) {
+    out.status = fail(Errc::unsupported, "no certificate from an ACME CA to ask about");
+    return out;
+  }
+  auto checked = check_ari(inventory, *current, directory, ca_file_for(config, directory),
+                           clock.unix_seconds(), false, random);
+  if (!checked) {
+    out.status = std::unexpected(checked.error());
+  } else {
+    out.summary = "ARI window " + format_rfc3339(checked->record.window_start) + " to " +
+                  format_rfc3339(checked->record.window_end);
+  }
+  return out;
+}
+
+// The renew job, on a worker: due-ness checked again under the job (another
+// process may have renewed it since it was planned), then renewed.
+JobOutcome renew_job(const CertificateConfig& cert, const Config& config,
+                     const store::StateLayout& layout, store::Inventory& inventory,
+                     const Clock& clock, std::uint64_t random, bool force, std::stop_token stop) {
+  JobOutcome out{cert.name, JobKind::renew, {}, ""};
+  auto check = check_renewal(cert, inventory, clock.unix_seconds(), {}, true, random);
+  if (!check) {
+    out.status = std::unexpected(check.error());
+    return out;
+  }
+  if (!check->decision.due && !force) {
+    out.summary = "not due: " + check->decision.reason;
+    return out;
+  }
+  acme::SleepingWaiter waiter;
+  JobContext context{inventory, layout, clock, waiter, std::move(stop), {}, {}};
+  context.on_fallback = [&](const std::string& failed, const Error& why, const std::string& next) {
+    spdlog::warn("{}: {} failed: {}; trying {}", cert.name, failed, why.describe(), next);
+  };
+  auto issued = renew(cert, config, check->current ? &*check->current : nullptr, context);
+  if (!issued) {
+    out.status = std::unexpected(issued.error());
+  } else {
+    out.summary = "issued " + issued->installed.sha256.substr(0, 16) + ", valid until " +
+                  format_rfc3339(issued->installed.not_after) +
+                  (issued->resumed ? " (an interrupted order, finished)" : "");
+  }
+  return out;
+}
+
 class Service {
  public:
   Service(ServiceOptions options, const Clock& clock)
@@ -347,66 +407,13 @@ void Service::submit(const CertificateConfig& cert, JobKind kind, bool force) {
   LiveCertificate& live = live_[cert.name];
   live.running = kind;
   live.last_attempt_at = clock_.unix_seconds();
-  const std::shared_ptr<const Config> config = config_;
-  const store::StateLayout layout = *layout_;
-  const Clock& clock = clock_;
-  const std::uint64_t random = random_();
   spdlog::info("{}: {} ({})", cert.name, to_string(kind),
                kind == JobKind::renew ? live.state.renewal.reason : "asking the CA");
-  if (kind == JobKind::check_ari) {
-    runner_->submit(
-        [cert, config, &clock, random](store::Inventory& inventory, std::stop_token) -> JobOutcome {
-          JobOutcome out{cert.name, JobKind::check_ari, {}, ""};
-          auto versions = inventory.certificates().versions(cert.name);
-          const store::CertificateRecord* current = nullptr;
-          for (const auto& v : versions ? *versions : std::vector<store::CertificateRecord>{}) {
-            current = v.status == store::CertificateStatus::active && !current ? &v : current;
-          }
-          const std::string directory = issuing_directory(inventory, cert.name);
-          if (!current || directory.empty()) {
-            out.status = fail(Errc::unsupported, "no certificate of this CA to ask about");
-            return out;
-          }
-          auto checked = check_ari(inventory, *current, directory, ca_file_for(*config, directory),
-                                   clock.unix_seconds(), false, random);
-          if (!checked) {
-            out.status = std::unexpected(checked.error());
-          } else {
-            out.summary = "ARI window " + format_rfc3339(checked->record.window_start) + " to " +
-                          format_rfc3339(checked->record.window_end);
-          }
-          return out;
-        });
-    return;
-  }
-  runner_->submit([cert, config, layout, &clock, random, force](
-                      store::Inventory& inventory, std::stop_token stop) -> JobOutcome {
-    JobOutcome out{cert.name, JobKind::renew, {}, ""};
-    // Re-checked under the job: another process may have renewed it since.
-    auto check = check_renewal(cert, inventory, clock.unix_seconds(), {}, true, random);
-    if (!check) {
-      out.status = std::unexpected(check.error());
-      return out;
-    }
-    if (!check->decision.due && !force) {
-      out.summary = "not due: " + check->decision.reason;
-      return out;
-    }
-    acme::SleepingWaiter waiter;
-    JobContext context{inventory, layout, clock, waiter, stop, {}, {}};
-    context.on_fallback = [&](const std::string& failed, const Error& why,
-                              const std::string& next) {
-      spdlog::warn("{}: {} failed: {}; trying {}", cert.name, failed, why.describe(), next);
-    };
-    auto issued = renew(cert, *config, check->current ? &*check->current : nullptr, context);
-    if (!issued) {
-      out.status = std::unexpected(issued.error());
-    } else {
-      out.summary = "issued " + issued->installed.sha256.substr(0, 16) + ", valid until " +
-                    format_rfc3339(issued->installed.not_after) +
-                    (issued->resumed ? " (an interrupted order, finished)" : "");
-    }
-    return out;
+  runner_->submit([cert, kind, force, config = config_, layout = *layout_, &clock = clock_,
+                   random = random_()](store::Inventory& inventory, std::stop_token stop) {
+    return kind == JobKind::check_ari
+               ? check_ari_job(cert, *config, inventory, clock, random)
+               : renew_job(cert, *config, layout, inventory, clock, random, force, stop);
   });
 }
 

@@ -159,6 +159,13 @@ TEST_CASE("daemon: issues what is configured, tells systemd, answers status, rel
     CHECK(row["last_attempt"]["result"] == "issued");
     CHECK(row["last_attempt"]["failures_in_a_row"] == 0);
   }
+  // Pebble offers no ARI: asked once about each issued certificate, and told so.
+  for (int i = 0; i < 100 && f.log().find("offers no renewal information") == std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK_MESSAGE(f.log().find("offers no renewal information") != std::string::npos, f.log());
+  CHECK(f.log().find("not a valid DER") == std::string::npos);
   auto table = certkeeper({"--config", f.config.string(), "status"});
   CHECK(table.exit_code == 0);
   CHECK(table.out.find("daemon: running") != std::string::npos);
