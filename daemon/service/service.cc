@@ -428,11 +428,14 @@ void Service::on_jobs_done() {
     const std::int64_t now = clock_.unix_seconds();
     if (done.kind == JobKind::check_ari) {
       if (!done.status) {
-        if (done.status.error().code == Errc::unsupported) {
-          ari_unsupported_[done.name] = true;
-        }
         ari_failed_at_[done.name] = now;
-        spdlog::warn("{}: ARI check failed: {}", done.name, done.status.error().describe());
+        if (done.status.error().code == Errc::unsupported) {
+          ari_unsupported_[done.name] = true;  // not asked again until a reload
+          spdlog::info("{}: no ARI ({}); renewal times come from the lifetime", done.name,
+                       done.status.error().describe());
+        } else {
+          spdlog::warn("{}: ARI check failed: {}", done.name, done.status.error().describe());
+        }
       } else {
         ari_failed_at_.erase(done.name);
         spdlog::info("{}: {}", done.name, done.summary);
