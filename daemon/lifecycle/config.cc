@@ -306,19 +306,15 @@ void check_identifiers(Checker& c, const toml::table& t, const std::string& path
                        CertificateConfig& out) {
   if (c.strings(t, path, "domains", out.domains)) {
     for (const auto& domain : out.domains) {
-      if (valid_ip(domain)) {
-        c.error(t.get("domains")->source(), path + ".domains",
-                "\"" + domain + "\" is an IP address: list it under ips (RFC 8738)");
-      } else if (!valid_domain(domain)) {
-        c.error(t.get("domains")->source(), path + ".domains",
-                "\"" + domain + "\" is not a valid DNS name");
+      if (auto problem = domain_problem(domain); !problem.empty()) {
+        c.error(t.get("domains")->source(), path + ".domains", problem);
       }
     }
   }
   if (c.strings(t, path, "ips", out.ips)) {
     for (const auto& ip : out.ips) {
-      if (!valid_ip(ip)) {
-        c.error(t.get("ips")->source(), path + ".ips", "\"" + ip + "\" is not an IP address");
+      if (auto problem = ip_problem(ip); !problem.empty()) {
+        c.error(t.get("ips")->source(), path + ".ips", problem);
       }
     }
   }
@@ -471,6 +467,21 @@ std::string Diagnostic::describe() const {
     out += key + ": ";
   }
   return out + message;
+}
+
+std::string domain_problem(const std::string& domain) {
+  if (valid_ip(domain)) {
+    return "\"" + domain + "\" is an IP address: list it under ips (RFC 8738)";
+  }
+  if (!valid_domain(domain)) {
+    return "\"" + domain + "\" is not a valid DNS name" +
+           (domain.ends_with('.') ? " (no trailing dot)" : "");
+  }
+  return "";
+}
+
+std::string ip_problem(const std::string& ip) {
+  return valid_ip(ip) ? "" : "\"" + ip + "\" is not an IP address";
 }
 
 std::vector<std::string> not_yet_built(const Config& config, const std::string& only) {

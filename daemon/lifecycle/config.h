@@ -101,6 +101,12 @@ struct ConfigResult {
   [[nodiscard]] bool ok() const { return diagnostics.empty(); }
 };
 
+// Why a name cannot be a dNSName identifier (an IP address, not LDH labels, a
+// trailing dot...), or "" when it can; the same for an IP address. The
+// configuration and `issue` check identifiers with these, before any CA is asked.
+[[nodiscard]] std::string domain_problem(const std::string& domain);
+[[nodiscard]] std::string ip_problem(const std::string& ip);
+
 // What a valid configuration asks for that certkeeper does not do yet, one
 // sentence each ("certificate www: deploy is not built yet: ..."), so that
 // config check, the service and renew can say so instead of ignoring it.

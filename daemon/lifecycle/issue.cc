@@ -59,9 +59,15 @@ Result<std::vector<acme::Identifier>> identifiers_of(const IssueJob& job,
                                                      const std::string& csr_der) {
   std::vector<acme::Identifier> ids;
   for (const auto& d : job.domains) {
+    if (auto problem = domain_problem(d); !problem.empty()) {
+      return refuse(problem);
+    }
     ids.push_back({"dns", d});
   }
   for (const auto& ip : job.ips) {
+    if (auto problem = ip_problem(ip); !problem.empty()) {
+      return refuse(problem);
+    }
     ids.push_back({"ip", ip});
   }
   if (!csr_der.empty()) {

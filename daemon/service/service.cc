@@ -10,6 +10,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -271,7 +272,8 @@ int Service::start() {
 }
 
 // Every configured certificate's state, from the inventory. At start,
-// overdue work is spread over a window instead of all starting at once.
+// overdue work (renewals and ARI checks) is spread over a window instead of
+// all starting at once.
 void Service::rebuild_states(bool spread) {
   std::map<std::string, LiveCertificate> next;
   for (const auto& cert : config_->certificates) {
@@ -288,13 +290,14 @@ void Service::rebuild_states(bool spread) {
     return;
   }
   const std::int64_t now = clock_.unix_seconds();
-  std::size_t overdue = 0;
-  for (const auto& [name, live] : live_) {
-    overdue += live.state.renewal.at <= now ? 1 : 0;
-  }
+  auto overdue = [&](const CertificateState& s) {
+    return s.renewal.at <= now || (s.ari_check_at && *s.ari_check_at <= now);
+  };
+  const auto count = static_cast<std::size_t>(
+      std::ranges::count_if(live_, [&](const auto& entry) { return overdue(entry.second.state); }));
   for (auto& [name, live] : live_) {
-    if (live.state.renewal.at <= now) {
-      live.state.held_until = start_spread(now, overdue, random_());
+    if (overdue(live.state)) {
+      live.state.held_until = start_spread(now, count, random_());
     }
   }
 }

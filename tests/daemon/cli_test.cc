@@ -234,3 +234,25 @@ TEST_CASE_FIXTURE(CliFixture, "config check says what is accepted but not built 
   auto json_out = certkeeper({"config", "check", (dir / "ahead.toml").string(), "--json"});
   CHECK(nlohmann::json::parse(json_out.out)["not_built"].size() == 5);
 }
+
+TEST_CASE_FIXTURE(CliFixture,
+                  "issue checks identifiers as config check does: exit 2, no CA asked") {
+  // Port 9 (discard) on loopback: nothing there; the checks come first.
+  const std::pair<std::vector<std::string>, std::string> cases[] = {
+      {{"--domain", "c.example.test."}, "no trailing dot"},
+      {{"--domain", "bad_name!.example.test"}, "not a valid DNS name"},
+      {{"--domain", "192.0.2.7"}, "list it under ips"},
+      {{"--ip", "300.1.1.1"}, "is not an IP address"},
+  };
+  for (const auto& [identifiers, message] : cases) {
+    CAPTURE(message);
+    std::vector<std::string> args{"issue", "--server", "https://127.0.0.1:9/dir", "--http-listen",
+                                  "127.0.0.1:9"};
+    args.insert(args.end(), identifiers.begin(), identifiers.end());
+    auto r = ck(args);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find(message) != std::string::npos);
+  }
+  std::error_code ec;
+  CHECK(std::filesystem::is_empty(std::filesystem::path(state) / "keys", ec));  // no key left
+}
