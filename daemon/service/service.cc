@@ -318,7 +318,8 @@ void Service::refresh_state(LiveCertificate& live, const CertificateConfig& cert
     live.state.renewal.reason = "asked over the control socket, with force";
   }
   live.state.ari_check_at.reset();
-  if (check->current && !ari_unsupported_[cert.name]) {
+  // Only a certificate an ACME CA issued has a CA to ask (not an imported one).
+  if (check->current && check->current->source == "acme" && !ari_unsupported_[cert.name]) {
     auto ari = inventory_->renewal_info().find(check->current->id);
     std::optional<std::int64_t> next_check;
     std::optional<std::int64_t> fetched;
@@ -546,6 +547,10 @@ std::string Service::handle(const ControlRequest& r) {
     forced_[name] = r.args.value("force", false);
     refresh_state(live_[name], *configured(name));
     const bool due = live_[name].state.renewal.due;
+    if (!due) {
+      operator_asked_.erase(name);  // nothing queued: the backoff stands
+      forced_.erase(name);
+    }
     schedule();
     return ok_response(r.id, {{"name", name},
                               {"queued", due},
