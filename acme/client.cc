@@ -230,7 +230,9 @@ Result<HttpResponse> AcmeClient::with_retries(
     std::mutex mutex;
     std::condition_variable_any wake;
     std::unique_lock lock(mutex);
-    if (wake.wait_for(lock, stop_, delay, [] { return false; })) {
+    // Returns early when a stop is requested (the predicate never holds).
+    static_cast<void>(wake.wait_for(lock, stop_, delay, [] { return false; }));
+    if (stop_.stop_requested()) {
       return fail(Errc::cancelled, "cancelled");
     }
   }

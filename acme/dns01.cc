@@ -9,7 +9,9 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 #include <thread>
 
 #include "acme/listener.h"
@@ -171,7 +173,14 @@ Status DnsHookSolver::present(const Identifier& identifier, const Challenge&,
                         std::to_string(options_.propagation_timeout.count()) + " s",
                     record);
       }
-      std::this_thread::sleep_for(delay);
+      std::mutex mutex;
+      std::condition_variable_any wake;
+      std::unique_lock lock(mutex);
+      // Returns early when a stop is requested (the predicate never holds).
+      static_cast<void>(wake.wait_for(lock, options_.stop, delay, [] { return false; }));
+      if (options_.stop.stop_requested()) {
+        return fail(Errc::cancelled, "stopped while waiting for the TXT record", record);
+      }
     }
   }
   return {};

@@ -12,6 +12,7 @@
 // Exit 0 on success; anything else fails the issuance (cleanup failures are logged).
 
 #include <chrono>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,7 @@ struct DnsHookOptions {
   std::vector<std::string> resolvers;  // "ADDR" or "ADDR:PORT"; empty = the system's resolvers
   std::chrono::seconds hook_timeout{60};
   std::chrono::seconds propagation_timeout{120};
+  std::stop_token stop;  // ends the propagation wait early (Errc::cancelled)
 };
 
 class DnsHookSolver final : public ChallengeSolver {

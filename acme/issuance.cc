@@ -26,11 +26,12 @@ class PresentedChallenges {
       solver_.cleanup(identifier, challenge);
     }
   }
+  // Cleaned up even when present() fails: it may have done part of its work
+  // (a DNS record set, then a propagation wait that timed out or was stopped).
   Status present(const Authorization& authz, const Challenge& challenge,
                  const std::string& key_authorization) {
-    CK_TRY_STATUS(solver_.present(authz.identifier, challenge, key_authorization));
     presented_.emplace_back(authz.identifier, challenge);
-    return {};
+    return solver_.present(authz.identifier, challenge, key_authorization);
   }
 
  private:

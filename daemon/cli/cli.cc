@@ -123,6 +123,41 @@ constexpr const char* kExitCodesHelp =
     "failure.";
 }  // namespace
 
+InterruptGuard::InterruptGuard() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, &previous_);
+  waiter_ = std::jthread([this, set](std::stop_token done) {
+    while (!done.stop_requested()) {
+      const timespec slice{0, 100'000'000};
+      if (const int s = sigtimedwait(&set, nullptr, &slice); s > 0) {
+        signal_ = s;
+        source_.request_stop();
+        return;
+      }
+    }
+  });
+}
+
+InterruptGuard::~InterruptGuard() {
+  waiter_.request_stop();
+  waiter_.join();
+  pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
+}
+
+int report_interrupted(int signal, const std::string& what) {
+  fmt::print(stderr,
+             "certkeeper: interrupted by {}: {} stopped; its challenges are cleaned up and its "
+             "order is on record: run the same command again to resume it\n",
+             signal == SIGINT    ? "SIGINT"
+             : signal == SIGTERM ? "SIGTERM"
+                                 : "a signal",
+             what);
+  return 128 + signal;
+}
+
 CLI::App* add_command(CLI::App& parent, const std::string& name, const std::string& summary,
                       const std::string& details) {
   CLI::App* cmd = parent.add_subcommand(name, summary);

@@ -3,8 +3,13 @@
 // 0 ok; 1 the check found a problem; 2 usage or configuration error; 3 runtime
 // failure (network, CA, I/O, database).
 
+#include <signal.h>
+
+#include <atomic>
 #include <memory>
+#include <stop_token>
 #include <string>
+#include <thread>
 
 #include "core/clock.h"
 #include "daemon/lifecycle/config.h"
@@ -67,6 +72,30 @@ find_certificates(store::Inventory& inventory, const std::string& query);
 
 // Prints "certkeeper: error: ..." to stderr and returns the exit code.
 int report_failure(const CommandFailure& failure);
+
+// SIGINT and SIGTERM while a command runs a job: instead of killing the
+// process they stop the job through its stop token, so that its challenges
+// are cleaned up and its order stays on record to resume. Construct it before
+// the job starts any thread (they inherit the blocked signals); the previous
+// signal mask is restored when it goes.
+class InterruptGuard {
+ public:
+  InterruptGuard();
+  ~InterruptGuard();
+  InterruptGuard(const InterruptGuard&) = delete;
+  InterruptGuard& operator=(const InterruptGuard&) = delete;
+  [[nodiscard]] std::stop_token token() const { return source_.get_token(); }
+  [[nodiscard]] int signal() const { return signal_; }  // 0 while none arrived
+
+ private:
+  std::stop_source source_;
+  std::atomic<int> signal_{0};
+  sigset_t previous_{};
+  std::jthread waiter_;
+};
+
+// Says what an interrupted job left and how to go on; returns 128 + signal.
+int report_interrupted(int signal, const std::string& what);
 
 // Adds a subcommand whose --help shows `summary`, then `details` and the exit codes.
 CLI::App* add_command(CLI::App& parent, const std::string& name, const std::string& summary,

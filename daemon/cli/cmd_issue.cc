@@ -81,9 +81,14 @@ int run_issue(const CliContext& context, const IssueOptions& o) {
   if (!session) {
     return report_failure(session.error());
   }
+  InterruptGuard interrupt;
   acme::SleepingWaiter waiter;
   JobContext job = job_context(context, *session, waiter);
+  job.stop = interrupt.token();
   auto issued = issue(job_from_flags(o), job);
+  if (!issued && interrupt.signal() != 0) {
+    return report_interrupted(interrupt.signal(), "the issuance");
+  }
   if (!issued) {
     return report_failure(failure_from(issued.error()));
   }
@@ -131,9 +136,14 @@ int run_renew(const CliContext& context, const RenewOptions& r) {
     print_not_due(cert->name, check->decision, r.json);
     return kExitOk;
   }
+  InterruptGuard interrupt;
   acme::SleepingWaiter waiter;
   JobContext job = job_context(context, *session, waiter);
+  job.stop = interrupt.token();
   auto issued = renew(*cert, config, check->current ? &*check->current : nullptr, job);
+  if (!issued && interrupt.signal() != 0) {
+    return report_interrupted(interrupt.signal(), "the renewal of " + cert->name);
+  }
   if (!issued) {
     return report_failure(failure_from(issued.error()));
   }

@@ -24,15 +24,15 @@ std::unexpected<Error> refuse(std::string message) {
   return fail(Errc::invalid_argument, std::move(message));
 }
 
-Result<std::unique_ptr<acme::ChallengeSolver>> make_solver(const IssueJob& job,
-                                                           const Clock& clock) {
+Result<std::unique_ptr<acme::ChallengeSolver>> make_solver(const IssueJob& job, const Clock& clock,
+                                                           std::stop_token stop) {
   const ChallengeConfig& c = job.challenge;
   if (c.type == "dns-01") {
     if (c.dns_hook.empty()) {
       return refuse("dns-01 needs a DNS hook program");
     }
     return std::make_unique<acme::DnsHookSolver>(acme::DnsHookOptions{
-        c.dns_hook.front(), c.resolvers, std::chrono::seconds(60), job.dns_timeout});
+        c.dns_hook.front(), c.resolvers, std::chrono::seconds(60), job.dns_timeout, stop});
   }
   if (c.type == "tls-alpn-01") {
     if (c.listen.empty()) {
@@ -167,7 +167,7 @@ struct Request {
   std::optional<CertificateKey> new_key;          // made once, kept for the next issuer
 };
 
-Result<Request> prepare(const IssueJob& job, const Clock& clock) {
+Result<Request> prepare(const IssueJob& job, const Clock& clock, std::stop_token stop) {
   Request request;
   if (!job.csr_path.empty()) {
     auto data = read_file(job.csr_path, 1u << 20);
@@ -183,17 +183,18 @@ Result<Request> prepare(const IssueJob& job, const Clock& clock) {
   if (auto valid = store::validate_certificate_name(request.name); !valid) {
     return refuse("name: " + valid.error().message);
   }
-  CK_TRY(solver, make_solver(job, clock));
+  CK_TRY(solver, make_solver(job, clock, std::move(stop)));
   request.solver = std::move(solver);
   return request;
 }
 
 // Failures another CA would not repeat: a wrong request, a refusal of the
-// request itself, or trouble with our own disk or database.
+// request itself, trouble with our own disk or database; and a stop request.
 bool another_issuer_may_help(const Error& error) {
   switch (error.code) {
     case Errc::invalid_argument:
     case Errc::unsupported:
+    case Errc::cancelled:
     case Errc::rejected:
     case Errc::io:
     case Errc::store:
@@ -215,6 +216,7 @@ Result<IssueOutcome> attempt(const IssueJob& job, const IssuerConfig& issuer, Re
   HttpOptions http;
   http.ca_file = issuer.ca_file;
   CK_TRY(client, acme::AcmeClient::create(issuer.directory, http, signer));
+  client.set_stop_token(context.stop);
   // An unknown profile is refused before anything is sent to the CA.
   CK_TRY_STATUS(client.check_profile(issuer.profile));
   AccountSettings settings{issuer.contact, std::nullopt};
@@ -279,7 +281,7 @@ Result<IssueOutcome> issue(const IssueJob& job, JobContext& context) {
   if (job.issuers.empty()) {
     return refuse("no issuer to ask");
   }
-  CK_TRY(request, prepare(job, context.clock));
+  CK_TRY(request, prepare(job, context.clock, context.stop));
   for (std::size_t i = 0;; ++i) {
     auto issued = attempt(job, job.issuers[i], request, context);
     if (issued || !another_issuer_may_help(issued.error()) || i + 1 == job.issuers.size()) {

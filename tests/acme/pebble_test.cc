@@ -1,9 +1,17 @@
 // `certkeeper issue` against a real Pebble: every test starts its own CA.
 
 #include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <array>
+#include <atomic>
+#include <functional>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -562,4 +570,139 @@ TEST_CASE("renew: several issuers; a CA that fails is followed by the next") {
   CHECK(r.err.find("trying the next issuer") != std::string::npos);
   CHECK(json::parse(r.out)["names"] == json::array({"DNS:site.example.test"}));
   verify_chain(pebble, ck.current("site"));
+}
+
+namespace {
+
+// Listens on a port and holds every connection without a word: Pebble's
+// validation of an http-01 challenge then waits, and so does the client.
+class SilentListener {
+ public:
+  explicit SilentListener(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(static_cast<std::uint16_t>(port));
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(::listen(fd_, 16) == 0);
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, 50) > 0) {
+          held_.push_back(::accept(fd_, nullptr, nullptr));
+        }
+      }
+    });
+  }
+  ~SilentListener() {
+    stop_ = true;
+    thread_.join();
+    for (int fd : held_) {
+      ::close(fd);
+    }
+    ::close(fd_);
+  }
+  SilentListener(const SilentListener&) = delete;
+  SilentListener& operator=(const SilentListener&) = delete;
+
+ private:
+  int fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::vector<int> held_;
+  std::thread thread_;
+};
+
+bool wait_until(const std::function<bool()>& done, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("SIGINT during dns-01: the cleanup hook runs, the order stays on record, resumed next") {
+  Pebble pebble;
+  Issuer ck{pebble};
+  const auto log = ck.state.path() / "hook.log";
+  const auto silent = ck.state.path() / "silent-hook";  // never sets the record: a long wait
+  write_text(silent, "#!/bin/sh\necho \"$1 $CERTKEEPER_DNS_RECORD\" >> " + log.string() + "\n",
+             0755);
+  std::vector<std::string> argv{certkeeper_binary(),
+                                "--state-dir",
+                                ck.state.path().string(),
+                                "issue",
+                                "--server",
+                                pebble.directory_url(),
+                                "--ca-file",
+                                pebble.ca_file(),
+                                "--challenge",
+                                "dns-01",
+                                "--dns-resolver",
+                                pebble.dns_address(),
+                                "--domain",
+                                "int.example.test",
+                                "--name",
+                                "int"};
+  std::vector<std::string> waiting = argv;
+  waiting.insert(waiting.end(), {"--dns-hook", silent.string()});
+  Process issuing(waiting, ck.state.path() / "issue.log");
+  REQUIRE_MESSAGE(wait_until([&] { return read_text(log).find("present") != std::string::npos; },
+                             std::chrono::seconds(30)),
+                  read_text(ck.state.path() / "issue.log"));
+  CHECK(issuing.stop(SIGINT) == 130);
+  const std::string said = read_text(ck.state.path() / "issue.log");
+  CHECK(said.find("interrupted by SIGINT") != std::string::npos);
+  CHECK(said.find("run the same command again to resume it") != std::string::npos);
+  CHECK(read_text(log).find("cleanup _acme-challenge.int.example.test.") != std::string::npos);
+  auto orders = run({"sqlite3", (ck.state.path() / "inventory.db").string(),
+                     "SELECT status FROM orders WHERE certificate_name = 'int'"});
+  CHECK(orders.out == "pending\n");
+
+  // The same command with a hook that does set the record: the order is finished.
+  const auto hook = ck.state.path() / "dns-hook";
+  write_text(hook,
+             "#!/bin/sh\nif [ \"$1\" = present ]; then curl -sf -X POST -d "
+             "\"{\\\"host\\\":\\\"$CERTKEEPER_DNS_RECORD\\\",\\\"value\\\":\\\"$CERTKEEPER_DNS_"
+             "VALUE\\\"}\" " +
+                 pebble.challtestsrv_url("/set-txt") + "; fi\n",
+             0755);
+  std::vector<std::string> finishing = argv;
+  finishing.insert(finishing.end(), {"--dns-hook", hook.string(), "--json"});
+  auto resumed = run(finishing);
+  REQUIRE_MESSAGE(resumed.exit_code == 0, resumed.err);
+  CHECK(json::parse(resumed.out)["resumed"] == true);
+}
+
+TEST_CASE("SIGTERM during http-01 by webroot: the token file goes, exit 143") {
+  Pebble pebble;
+  Issuer ck{pebble};
+  SilentListener nobody_answers(pebble.http_port());
+  const auto webroot = ck.state.path() / "www";
+  std::filesystem::create_directories(webroot);
+  Process issuing({certkeeper_binary(), "--state-dir", ck.state.path().string(), "issue",
+                   "--server", pebble.directory_url(), "--ca-file", pebble.ca_file(), "--webroot",
+                   webroot.string(), "--domain", "term.example.test"},
+                  ck.state.path() / "issue.log");
+  const auto tokens = webroot / ".well-known" / "acme-challenge";
+  REQUIRE_MESSAGE(wait_until(
+                      [&] {
+                        std::error_code ec;
+                        return std::filesystem::exists(tokens, ec) &&
+                               !std::filesystem::is_empty(tokens, ec);
+                      },
+                      std::chrono::seconds(30)),
+                  read_text(ck.state.path() / "issue.log"));
+  CHECK(issuing.stop(SIGTERM) == 143);
+  CHECK(read_text(ck.state.path() / "issue.log").find("interrupted by SIGTERM") !=
+        std::string::npos);
+  std::error_code ec;
+  CHECK((!std::filesystem::exists(tokens, ec) || std::filesystem::is_empty(tokens, ec)));
 }
