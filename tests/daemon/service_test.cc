@@ -316,3 +316,31 @@ TEST_CASE("systemd units: systemd-analyze verifies them, and rates the service's
   const double exposure = std::stod(security.out.substr(level + 48));
   CHECK(exposure <= 1.5);
 }
+
+// systemd's socket activation, by systemd's own tool: it listens, and starts
+// the service with the socket (LISTEN_FDS) on the first connection, which the
+// service then answers.
+TEST_CASE("daemon: takes its control socket from systemd (socket activation)") {
+  require_program("systemd-socket-activate");
+  TempDir dir;
+  const std::string socket = (dir / "activated.sock").string();
+  const auto config = dir / "certkeeper.toml";
+  // daemon.socket names another path: the inherited socket must win.
+  write_text(config, "[daemon]\nstate_dir = \"" + (dir / "state").string() + "\"\nsocket = \"" +
+                         (dir / "unused.sock").string() + "\"\n");
+  Process activator({"systemd-socket-activate", "-l", socket, certkeeper_binary(), "--config",
+                     config.string(), "daemon"},
+                    dir / "daemon.log");
+  bool listening = false;
+  for (int i = 0; i < 200 && !listening; ++i) {
+    listening = std::filesystem::exists(socket);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  REQUIRE(listening);
+  const json answer = json::parse(ask_raw(socket, "{\"id\": 1, \"cmd\": \"status\"}\n"));
+  CHECK(answer["ok"] == true);
+  CHECK(answer["result"]["daemon"]["running"] == true);
+  CHECK_FALSE(std::filesystem::exists(dir / "unused.sock"));
+  CHECK(activator.stop(SIGTERM) == 0);
+  CHECK(std::filesystem::exists(socket));  // systemd's socket: not ours to remove
+}
