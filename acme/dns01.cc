@@ -18,6 +18,7 @@
 #include "core/base64.h"
 #include "core/host_port.h"
 #include "core/openssl.h"
+#include "core/subprocess.h"
 
 extern char** environ;
 
@@ -26,49 +27,17 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Runs argv with `extra` added to the environment; kills it past the timeout.
+// Runs the operator's hook; anything but exit 0 in time is a failure.
 Status run_hook(const std::vector<std::string>& argv, const std::vector<std::string>& extra,
                 std::chrono::seconds timeout) {
-  std::vector<std::string> env;
-  for (char** e = environ; *e; ++e) {
-    if (std::strncmp(*e, "CERTKEEPER_DNS_", 15) != 0) {
-      env.emplace_back(*e);
-    }
+  auto run = run_program(argv, extra, timeout);
+  if (!run) {
+    return fail(run.error().within("the dns hook (" + argv[1] + ")"));
   }
-  env.insert(env.end(), extra.begin(), extra.end());
-  auto c_strings = [](std::vector<std::string>& v) {
-    std::vector<char*> out;
-    for (auto& s : v) {
-      out.push_back(s.data());
-    }
-    out.push_back(nullptr);
-    return out;
-  };
-  std::vector<std::string> args = argv;
-  auto c_args = c_strings(args);
-  auto c_env = c_strings(env);
-  pid_t pid = -1;
-  if (int rc = posix_spawnp(&pid, c_args[0], nullptr, nullptr, c_args.data(), c_env.data());
-      rc != 0) {
-    return fail(Errc::invalid_argument, "cannot run the dns hook: " + std::string(strerror(rc)),
-                argv[0]);
-  }
-  const auto deadline = Clock::now() + timeout;
-  int status = 0;
-  while (::waitpid(pid, &status, WNOHANG) == 0) {
-    if (Clock::now() >= deadline) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      return fail(Errc::timeout,
-                  "the dns hook did not finish within " + std::to_string(timeout.count()) + " s",
-                  argv[0]);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+  if (run->exit_code != 0) {
     return fail(Errc::io,
-                "the dns hook failed (" + std::string(argv[1]) + ", exit " +
-                    std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")",
+                "the dns hook failed (" + argv[1] + ", exit " + std::to_string(run->exit_code) +
+                    (run->output.empty() ? "" : ": " + run->output.substr(0, 500)) + ")",
                 argv[0]);
   }
   return {};

@@ -20,6 +20,10 @@ int run_check(const CliContext& context, const CheckOptions& options) {
     path = context.global.config_path.empty() ? kDefaultConfigPath : context.global.config_path;
   }
   ConfigResult result = load_config(path);
+  // What it names on this machine that is not there, once the file itself is valid.
+  const std::vector<std::string> missing =
+      result.ok() ? environment_problems(result.config) : std::vector<std::string>{};
+  const bool ok = result.ok() && missing.empty();
   if (options.json) {
     nlohmann::json errors = nlohmann::json::array();
     for (const auto& d : result.diagnostics) {
@@ -29,14 +33,14 @@ int run_check(const CliContext& context, const CheckOptions& options) {
                         {"key", d.key},
                         {"message", d.message}});
     }
-    nlohmann::json out{{"ok", result.ok()}, {"file", path}, {"errors", errors}};
+    nlohmann::json out{{"ok", ok}, {"file", path}, {"errors", errors}, {"environment", missing}};
     if (result.ok()) {
       out["issuers"] = result.config.issuers.size();
       out["certificates"] = result.config.certificates.size();
       out["not_built"] = not_yet_built(result.config);
     }
     fmt::print("{}\n", out.dump(2));
-  } else if (result.ok()) {
+  } else if (ok) {
     fmt::print("{}: OK ({} issuer(s), {} certificate(s))\n", path, result.config.issuers.size(),
                result.config.certificates.size());
     for (const auto& line : not_yet_built(result.config)) {
@@ -46,9 +50,12 @@ int run_check(const CliContext& context, const CheckOptions& options) {
     for (const auto& d : result.diagnostics) {
       fmt::print(stderr, "{}\n", d.describe());
     }
-    fmt::print(stderr, "{}: {} error(s)\n", path, result.diagnostics.size());
+    for (const auto& m : missing) {
+      fmt::print(stderr, "{}: {}\n", path, m);
+    }
+    fmt::print(stderr, "{}: {} error(s)\n", path, result.diagnostics.size() + missing.size());
   }
-  return result.ok() ? kExitOk : kExitUsage;
+  return ok ? kExitOk : kExitUsage;
 }
 
 }  // namespace
@@ -61,7 +68,9 @@ void add_config_command(CLI::App& app, CliContext& context, int& exit_code) {
       *config, "check", "Validate a configuration file",
       "Checks syntax, unknown keys, types, durations, names, issuer references and duplicate "
       "certificate names, and prints every error with its file, line, column and key. Exit 2 "
-      "on any error. A valid configuration that asks for something not built yet (deploy, "
+      "on any error, and on what it names on this machine that is not there (a deploy folder, "
+      "the reload program, the owner or group). A valid configuration that asks for something not "
+      "built yet (deploy, "
       "staple, probe in the service, reuse_key, alerts) is OK with a warning saying so.");
   check->add_option("path", options->path, "the file (default: --config, else the default path)");
   check->add_flag("--json", options->json, "print {ok, file, errors[]} as JSON");

@@ -79,7 +79,8 @@ int run_status(const CliContext& context, const StatusOptions& o) {
   for (const auto& row : (*status)["certificates"]) {
     problem = problem || row["not_after"].is_null() ||
               (row["days_left"].is_number() && row["days_left"].get<std::int64_t>() < 0) ||
-              (row.contains("last_attempt") && row["last_attempt"]["failures_in_a_row"] != 0);
+              (row.contains("last_attempt") && (row["last_attempt"]["failures_in_a_row"] != 0 ||
+                                                row["last_attempt"]["result"] == "deploy_failed"));
   }
   return problem ? kExitProblem : kExitOk;
 }
@@ -95,8 +96,9 @@ void add_daemon_command(CLI::App& app, CliContext& context, int& exit_code) {
       "twice a day, backs off after failures, and answers `certkeeper status` over the control "
       "socket (daemon.socket; or the one systemd passes). SIGHUP reloads the configuration (a "
       "bad one is refused and the running one kept); SIGTERM stops it, an order in flight "
-      "resumed at the next start. Not built into it yet: deploy, staples, CRLs, probes and "
-      "alerts (the configuration's deploy, staple, probe and [alerts] are not acted on).");
+      "resumed at the next start. Each renewal is deployed as its deploy section says. Not built "
+      "into it yet: probes after a deploy, staples, CRLs, probes and alerts (the "
+      "configuration's staple, probe and [alerts] are not acted on).");
   cmd->add_option("--workers", o->workers, "jobs running at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));

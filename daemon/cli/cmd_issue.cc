@@ -8,6 +8,7 @@
 
 #include "core/keys.h"
 #include "daemon/cli/cli.h"
+#include "daemon/lifecycle/deploy.h"
 #include "daemon/lifecycle/issue.h"
 
 namespace ck::daemon {
@@ -43,26 +44,60 @@ IssueJob job_from_flags(const IssueOptions& o) {
   return job;
 }
 
-void print_issued(const store::StateLayout& layout, const IssueOutcome& issued, bool json) {
+// Prints the issued certificate and, for a configured one, its deploy; the
+// exit code (3 when the deploy failed: the certificate itself is issued).
+int print_issued(const store::StateLayout& layout, const IssueOutcome& issued,
+                 const std::optional<Result<DeployOutcome>>& deployed, bool json) {
   const auto& installed = issued.installed;
   const auto fullchain = layout.current(installed.name) / "fullchain.pem";
+  const bool deploy_failed = deployed && !*deployed;
   if (json) {
-    fmt::print("{}\n", nlohmann::json{{"name", installed.name},
-                                      {"sha256", installed.sha256},
-                                      {"names", installed.names},
-                                      {"not_after", format_rfc3339(installed.not_after)},
-                                      {"fullchain", fullchain.string()},
-                                      {"key_path", issued.key_path},
-                                      {"order_url", issued.order_url},
-                                      {"resumed", issued.resumed},
-                                      {"account_url", issued.account_url}}
-                           .dump(2));
+    nlohmann::json out{
+        {"name", installed.name},           {"sha256", installed.sha256},
+        {"names", installed.names},         {"not_after", format_rfc3339(installed.not_after)},
+        {"fullchain", fullchain.string()},  {"key_path", issued.key_path},
+        {"order_url", issued.order_url},    {"resumed", issued.resumed},
+        {"account_url", issued.account_url}};
+    if (deployed) {
+      out["deploy"] = *deployed ? nlohmann::json{{"written", (*deployed)->written},
+                                                 {"reloaded", (*deployed)->reloaded},
+                                                 {"reload_output", (*deployed)->reload_output}}
+                                : nlohmann::json{{"error", deployed->error().describe()}};
+    }
+    fmt::print("{}\n", out.dump(2));
   } else {
     fmt::print("issued {} ({}), valid until {}\n  fullchain: {}\n  key:       {}\n", installed.name,
                installed.sha256.substr(0, 16), format_rfc3339(installed.not_after),
                fullchain.string(),
                issued.key_path.empty() ? "(yours, from the CSR)" : issued.key_path);
+    if (deployed && *deployed) {
+      for (const auto& file : (*deployed)->written) {
+        fmt::print("  deployed:  {}\n", file);
+      }
+      if ((*deployed)->reloaded) {
+        fmt::print("  reloaded\n");
+      }
+    }
   }
+  if (deploy_failed) {
+    fmt::print(stderr, "certkeeper: error: {} is issued but its deploy failed: {}\n",
+               installed.name, deployed->error().describe());
+    return kExitRuntime;
+  }
+  return kExitOk;
+}
+
+// The deploy of a configured certificate after it was issued; none otherwise.
+std::optional<Result<DeployOutcome>> deploy_if_configured(const Config& config,
+                                                          const std::string& name,
+                                                          store::Inventory& inventory,
+                                                          std::stop_token stop) {
+  for (const auto& cert : config.certificates) {
+    if (cert.name == name && cert.deploy.any()) {
+      return deploy(cert, inventory, kReloadTimeout, std::move(stop));
+    }
+  }
+  return std::nullopt;
 }
 
 // The context of a job run from the command line: the real clock, sleeping
@@ -92,8 +127,10 @@ int run_issue(const CliContext& context, const IssueOptions& o) {
   if (!issued) {
     return report_failure(failure_from(issued.error()));
   }
-  print_issued(session->layout, *issued, o.json);
-  return kExitOk;
+  // A configured certificate issued by hand is deployed as the service would.
+  const auto deployed = deploy_if_configured(session->config, issued->installed.name,
+                                             *session->inventory, interrupt.token());
+  return print_issued(session->layout, *issued, deployed, o.json);
 }
 
 void print_not_due(const std::string& name, const RenewalDecision& decision, bool json) {
@@ -147,8 +184,9 @@ int run_renew(const CliContext& context, const RenewOptions& r) {
   if (!issued) {
     return report_failure(failure_from(issued.error()));
   }
-  print_issued(session->layout, *issued, r.json);
-  return kExitOk;
+  const auto deployed = deploy_if_configured(session->config, issued->installed.name,
+                                             *session->inventory, interrupt.token());
+  return print_issued(session->layout, *issued, deployed, r.json);
 }
 
 }  // namespace

@@ -1,7 +1,12 @@
 #include "daemon/lifecycle/config.h"
 
+#include <grp.h>
+#include <pwd.h>
 #include <toml++/toml.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <initializer_list>
 #include <set>
 #include <tuple>
@@ -290,15 +295,23 @@ void check_challenge(Checker& c, const toml::table& t, const std::string& path,
 }
 
 void check_deploy(Checker& c, const toml::table& t, const std::string& path, DeployConfig& out) {
-  c.unknown_keys(t, path, {"fullchain", "cert", "chain", "key", "reload", "owner", "group"});
-  c.string(t, path, "fullchain", out.fullchain);
-  c.string(t, path, "cert", out.cert);
-  c.string(t, path, "chain", out.chain);
-  c.string(t, path, "key", out.key);
+  c.unknown_keys(t, path,
+                 {"fullchain", "cert", "chain", "key", "combined", "reload", "owner", "group"});
+  for (auto [key, field] : {std::pair{"fullchain", &out.fullchain}, std::pair{"cert", &out.cert},
+                            std::pair{"chain", &out.chain}, std::pair{"key", &out.key},
+                            std::pair{"combined", &out.combined}}) {
+    if (c.string(t, path, key, *field) && !std::filesystem::path(*field).is_absolute()) {
+      c.error(t.get(key)->source(), path + "." + key,
+              "\"" + *field + "\" is relative: deploy paths are absolute");
+    }
+  }
   c.string(t, path, "owner", out.owner);
   c.string(t, path, "group", out.group);
   if (c.strings(t, path, "reload", out.reload) && out.reload.empty()) {
     c.error(t.get("reload")->source(), path + ".reload", "an empty command; remove it or fill it");
+  }
+  if (!out.key.empty() && out.fullchain.empty() && out.cert.empty() && out.combined.empty()) {
+    c.error(t.source(), path, "a key without a certificate: add fullchain or cert");
   }
 }
 
@@ -484,6 +497,33 @@ std::string ip_problem(const std::string& ip) {
   return valid_ip(ip) ? "" : "\"" + ip + "\" is not an IP address";
 }
 
+std::vector<std::string> environment_problems(const Config& config) {
+  std::vector<std::string> out;
+  for (const auto& c : config.certificates) {
+    const DeployConfig& d = c.deploy;
+    const std::string who = "certificate " + c.name + ": deploy: ";
+    for (const std::string* file : {&d.fullchain, &d.cert, &d.chain, &d.key, &d.combined}) {
+      std::error_code ec;
+      const auto folder = std::filesystem::path(*file).parent_path();
+      if (!file->empty() && !std::filesystem::is_directory(folder, ec)) {
+        out.push_back(who + "the folder " + folder.string() + " does not exist");
+      }
+    }
+    if (!d.reload.empty() && d.reload.front().find('/') != std::string::npos &&
+        ::access(d.reload.front().c_str(), X_OK) != 0) {
+      out.push_back(who + "the reload program " + d.reload.front() +
+                    " is not there or not executable");
+    }
+    if (!d.owner.empty() && ::getpwnam(d.owner.c_str()) == nullptr) {
+      out.push_back(who + "no user named " + d.owner);
+    }
+    if (!d.group.empty() && ::getgrnam(d.group.c_str()) == nullptr) {
+      out.push_back(who + "no group named " + d.group);
+    }
+  }
+  return out;
+}
+
 std::vector<std::string> not_yet_built(const Config& config, const std::string& only) {
   std::vector<std::string> out;
   for (const auto& c : config.certificates) {
@@ -491,13 +531,10 @@ std::vector<std::string> not_yet_built(const Config& config, const std::string& 
       continue;
     }
     const std::string who = "certificate " + c.name + ": ";
-    const DeployConfig& d = c.deploy;
-    if (!d.fullchain.empty() || !d.cert.empty() || !d.chain.empty() || !d.key.empty() ||
-        !d.reload.empty()) {
+    if (c.deploy.any()) {
       out.push_back(who +
-                    "deploy is not built yet: nothing is copied or reloaded; point the "
-                    "server at STATE/certs/" +
-                    c.name + "/current/");
+                    "deploy: the endpoints are not probed after a deploy yet (the files "
+                    "are written and the reload command runs)");
     }
     if (!c.staple.empty()) {
       out.push_back(who + "staple is not built yet: run `certkeeper staple` for it");

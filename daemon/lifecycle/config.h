@@ -47,9 +47,14 @@ struct DeployConfig {
   std::string cert;
   std::string chain;
   std::string key;
+  std::string combined;             // HAProxy: the full chain and the key in one file
   std::vector<std::string> reload;  // argv run after a deploy
   std::string owner;
   std::string group;
+  [[nodiscard]] bool any() const {
+    return !fullchain.empty() || !cert.empty() || !chain.empty() || !key.empty() ||
+           !combined.empty() || !reload.empty();
+  }
 };
 
 struct CertificateConfig {
@@ -106,6 +111,11 @@ struct ConfigResult {
 // configuration and `issue` check identifiers with these, before any CA is asked.
 [[nodiscard]] std::string domain_problem(const std::string& domain);
 [[nodiscard]] std::string ip_problem(const std::string& ip);
+
+// What the configuration names on this machine and is not there: deploy
+// directories, the reload program (present and executable), the owner and
+// group. config check reports them; the service finds them at deploy time.
+[[nodiscard]] std::vector<std::string> environment_problems(const Config& config);
 
 // What a valid configuration asks for that certkeeper does not do yet, one
 // sentence each ("certificate www: deploy is not built yet: ..."), so that

@@ -82,8 +82,8 @@ struct RenewalCheck {
 // no failure backoff.
 [[nodiscard]] Result<RenewalCheck> check_renewal(const CertificateConfig& cert,
                                                  store::Inventory& inventory, std::int64_t now,
-                                                 const FailureStreak& failures,
-                                                 bool operator_asked, std::uint64_t random);
+                                                 const FailureStreak& failures, bool operator_asked,
+                                                 std::uint64_t random);
 
 // The directory URL of the CA that issued the name's latest version (from its
 // order in the inventory); "" when unknown (an imported certificate).

@@ -25,8 +25,9 @@ namespace ck::daemon {
 struct JobOutcome {
   std::string name;
   JobKind kind = JobKind::renew;
-  Status status;        // the job's error, with the CA's problem text, when it failed
-  std::string summary;  // what it did, for logs and status ("issued 1a2b...", "not due")
+  Status status;             // the job's error, with the CA's problem text, when it failed
+  std::string summary;       // what it did, for logs and status ("issued 1a2b...", "not due")
+  std::string deploy_error;  // a renewal that succeeded, then failed to deploy
 };
 
 class JobRunner {

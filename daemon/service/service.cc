@@ -22,6 +22,7 @@
 #include "acme/issuance.h"
 #include "core/version.h"
 #include "daemon/lifecycle/ari_check.h"
+#include "daemon/lifecycle/deploy.h"
 #include "daemon/lifecycle/inventory_view.h"
 #include "daemon/lifecycle/issue.h"
 #include "daemon/service/control_server.h"
@@ -130,10 +131,17 @@ JobOutcome renew_job(const CertificateConfig& cert, const Config& config,
   auto issued = renew(cert, config, check->current ? &*check->current : nullptr, context);
   if (!issued) {
     out.status = std::unexpected(issued.error());
-  } else {
-    out.summary = "issued " + issued->installed.sha256.substr(0, 16) + ", valid until " +
-                  format_rfc3339(issued->installed.not_after) +
-                  (issued->resumed ? " (an interrupted order, finished)" : "");
+    return out;
+  }
+  out.summary = "issued " + issued->installed.sha256.substr(0, 16) + ", valid until " +
+                format_rfc3339(issued->installed.not_after) +
+                (issued->resumed ? " (an interrupted order, finished)" : "");
+  auto deployed = deploy(cert, inventory, kReloadTimeout, context.stop);
+  if (!deployed) {
+    out.deploy_error = deployed.error().describe();
+  } else if (!deployed->written.empty()) {
+    out.summary += "; deployed " + std::to_string(deployed->written.size()) + " file(s)" +
+                   (deployed->reloaded ? " and reloaded" : "");
   }
   return out;
 }
@@ -453,6 +461,11 @@ void Service::on_jobs_done() {
       live.failures = {};
       live.last_result = done.summary.starts_with("not due") ? "not_due" : "issued";
       spdlog::info("{}: {}", done.name, done.summary);
+      if (!done.deploy_error.empty()) {
+        live.last_result = "deploy_failed";
+        live.failures.last_error = done.deploy_error;
+        spdlog::error("{}: issued, but the deploy failed: {}", done.name, done.deploy_error);
+      }
     }
     operator_asked_.erase(done.name);
     forced_.erase(done.name);

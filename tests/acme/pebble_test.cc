@@ -706,3 +706,101 @@ TEST_CASE("SIGTERM during http-01 by webroot: the token file goes, exit 143") {
   std::error_code ec;
   CHECK((!std::filesystem::exists(tokens, ec) || std::filesystem::is_empty(tokens, ec)));
 }
+
+// Deploy as the service does it, from `renew`: the files where the
+// configuration says (the key first, mode 0600), HAProxy's combined PEM, then
+// the reload command; nginx reloaded by it serves the new certificate.
+TEST_CASE("renew deploys a configured certificate: files, combined PEM, reload, nginx serves it") {
+  require_program("nginx");
+  Pebble pebble;
+  Issuer ck{pebble};
+  const auto out = ck.state.path() / "deployed";
+  std::filesystem::create_directories(out);
+  const auto prefix = ck.state.path() / "nginx";
+  const auto reload = ck.state.path() / "reload.sh";
+  const auto marker = ck.state.path() / "reloads";
+  // nginx serves what deploy writes; it needs a certificate to start, so the
+  // first version is issued before it runs.
+  write_text(reload,
+             "#!/bin/sh\necho \"$CERTKEEPER_CERTIFICATE $CERTKEEPER_SHA256\" >> " +
+                 marker.string() + "\n[ -f " + (prefix / "nginx.pid").string() + " ] && nginx -p " +
+                 prefix.string() + " -c " + (prefix / "nginx.conf").string() +
+                 " -s reload\nexit 0\n",
+             0755);
+  const auto config = ck.state.path() / "certkeeper.toml";
+  auto configure = [&](const std::string& reload_program) {
+    write_text(config,
+               "[daemon]\nstate_dir = \"" + ck.state.path().string() +
+                   "\"\n[issuer.pebble]\ndirectory = \"" + pebble.directory_url() +
+                   "\"\nca_file = \"" + pebble.ca_file() +
+                   "\"\n[[certificate]]\nname = \"site\"\ndomains = "
+                   "[\"site.example.test\"]\nchallenge = { type = \"http-01\", listen = \"" +
+                   pebble.http_listen() + "\" }\ndeploy = { fullchain = \"" +
+                   (out / "site.pem").string() + "\", key = \"" + (out / "site.key").string() +
+                   "\", combined = \"" + (out / "site-haproxy.pem").string() + "\", reload = [\"" +
+                   reload_program + "\"] }\n");
+  };
+  configure(reload.string());
+  auto check = certkeeper({"--config", config.string(), "config", "check"});
+  CHECK_MESSAGE(check.exit_code == 0, check.err);
+  auto renew = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv{"--config", config.string(), "renew", "site", "--json"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return certkeeper(argv);
+  };
+  auto first = renew({});
+  REQUIRE_MESSAGE(first.exit_code == 0, first.err);
+  const json issued = json::parse(first.out);
+  CHECK(issued["deploy"]["reloaded"] == true);
+  CHECK(issued["deploy"]["written"].size() == 3);
+  CHECK(issued["deploy"]["written"][0] == (out / "site.key").string());  // the key first
+  struct stat key_stat {};
+  REQUIRE(::stat((out / "site.key").c_str(), &key_stat) == 0);
+  CHECK((key_stat.st_mode & 0777) == 0600);
+  // The deployed key is the certificate's, in both forms.
+  auto modulus = [&](const std::vector<std::string>& argv) { return run(argv).out; };
+  const std::string cert_key =
+      modulus({"openssl", "x509", "-in", (out / "site.pem").string(), "-noout", "-pubkey"});
+  CHECK_FALSE(cert_key.empty());
+  CHECK(modulus({"openssl", "pkey", "-in", (out / "site.key").string(), "-pubout"}) == cert_key);
+  CHECK(modulus({"openssl", "pkey", "-in", (out / "site-haproxy.pem").string(), "-pubout"}) ==
+        cert_key);
+  CHECK(read_text(marker).find("site " + issued["sha256"].get<std::string>()) != std::string::npos);
+
+  // nginx on the deployed files; a forced renewal deploys, reloads it, and it serves the new one.
+  const auto nginx = start_nginx(prefix, [&](int port) {
+    return "  server {\n    listen 127.0.0.1:" + std::to_string(port) +
+           " ssl;\n    ssl_certificate " + (out / "site.pem").string() +
+           ";\n    ssl_certificate_key " + (out / "site.key").string() + ";\n  }\n";
+  });
+  auto second = renew({"--force"});
+  REQUIRE_MESSAGE(second.exit_code == 0, second.err);
+  const std::string renewed = json::parse(second.out)["sha256"].get<std::string>();
+  CHECK(renewed != issued["sha256"]);
+  write_text(pebble.dir() / "root.pem", pebble.root_pem());
+  bool serves_new = false;
+  for (int i = 0; i < 100 && !serves_new; ++i) {  // nginx's workers take the reload in turn
+    auto probe =
+        certkeeper({"--config", config.string(), "probe", "127.0.0.1:" + std::to_string(nginx.port),
+                    "--sni", "site.example.test", "--ca-file", (pebble.dir() / "root.pem").string(),
+                    "--expect", "site", "--json"});
+    serves_new = probe.exit_code == 0 && json::parse(probe.out)["expect"]["matches"] == true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(serves_new);
+
+  // A reload that fails: the certificate is issued, the failure said, exit 3.
+  const auto failing = ck.state.path() / "failing.sh";
+  write_text(failing, "#!/bin/sh\necho 'nginx: [emerg] no such thing' >&2\nexit 1\n", 0755);
+  configure(failing.string());
+  auto third = renew({"--force"});
+  CHECK(third.exit_code == 3);
+  CHECK(third.err.find("issued but its deploy failed") != std::string::npos);
+  CHECK(third.err.find("no such thing") != std::string::npos);
+
+  // config check finds what is not there.
+  configure("/nonexistent/reload");
+  auto missing = certkeeper({"--config", config.string(), "config", "check"});
+  CHECK(missing.exit_code == 2);
+  CHECK(missing.err.find("reload program /nonexistent/reload") != std::string::npos);
+}

@@ -216,17 +216,20 @@ TEST_CASE_FIXTURE(CliFixture, "an inventory from a newer certkeeper is refused w
 }
 
 TEST_CASE_FIXTURE(CliFixture, "config check says what is accepted but not built yet") {
-  write_text(dir / "ahead.toml",
-             "[issuer.ca]\ndirectory = \"https://ca.example/dir\"\n[[certificate]]\nname = "
-             "\"www\"\ndomains = [\"www.example.com\"]\nchallenge = { type = \"http-01\", listen "
-             "= \"127.0.0.1:80\" }\ndeploy = { fullchain = \"/etc/nginx/www.pem\" }\n"
-             "staple = \"/etc/nginx/www.ocsp\"\nprobe = [\"www.example.com\"]\nreuse_key = true\n"
-             "[alerts]\nwebhook = \"https://hooks.example.com/x\"\n");
+  write_text(
+      dir / "ahead.toml",
+      "[issuer.ca]\ndirectory = \"https://ca.example/dir\"\n[[certificate]]\nname = "
+      "\"www\"\ndomains = [\"www.example.com\"]\nchallenge = { type = \"http-01\", listen "
+      "= \"127.0.0.1:80\" }\ndeploy = { fullchain = \"" +
+          (dir / "www.pem").string() +
+          "\" }\n"
+          "staple = \"/etc/nginx/www.ocsp\"\nprobe = [\"www.example.com\"]\nreuse_key = true\n"
+          "[alerts]\nwebhook = \"https://hooks.example.com/x\"\n");
   auto text = certkeeper({"config", "check", (dir / "ahead.toml").string()});
   CHECK(text.exit_code == 0);  // valid: it is what certkeeper will do, said plainly
-  for (const char* what : {"deploy is not built yet", "staple is not built yet",
-                           "probe is not built into the service yet", "reuse_key is not built yet",
-                           "[alerts] is not built yet"}) {
+  for (const char* what : {"deploy: the endpoints are not probed after a deploy yet",
+                           "staple is not built yet", "probe is not built into the service yet",
+                           "reuse_key is not built yet", "[alerts] is not built yet"}) {
     CAPTURE(what);
     CHECK(text.err.find(std::string("warning: ") + (what[0] == '[' ? "" : "certificate www: ") +
                         what) != std::string::npos);

@@ -233,3 +233,27 @@ TEST_CASE("probe targets and resolvers take HOST[:PORT] as the command line does
     CHECK(describe_all(result).find(message) != std::string::npos);
   }
 }
+
+TEST_CASE("deploy paths are absolute, and a key goes with a certificate") {
+  auto with = [](const std::string& deploy) {
+    return "[issuer.a]\ndirectory = \"https://ca.example\"\n\n[[certificate]]\nname = \"www\"\n"
+           "domains = [\"example.com\"]\ndeploy = " +
+           deploy + "\n";
+  };
+  CHECK(parse_config(with("{ fullchain = \"/etc/x/www.pem\", key = \"/etc/x/www.key\", combined = "
+                          "\"/etc/haproxy/www.pem\", reload = [\"/bin/true\"] }"),
+                     "t.toml")
+            .ok());
+  const std::pair<std::string, std::string> bad[] = {
+      {"{ fullchain = \"tls/www.pem\" }", "is relative: deploy paths are absolute"},
+      {"{ combined = \"www.pem\" }", "is relative"},
+      {"{ key = \"/etc/x/www.key\" }", "a key without a certificate"},
+      {"{ fullchain = \"/etc/x/www.pem\", colour = \"red\" }", "unknown key \"colour\""},
+  };
+  for (const auto& [deploy, message] : bad) {
+    CAPTURE(deploy);
+    auto result = parse_config(with(deploy), "t.toml");
+    REQUIRE_FALSE(result.ok());
+    CHECK(describe_all(result).find(message) != std::string::npos);
+  }
+}

@@ -1,0 +1,126 @@
+#include "core/subprocess.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+extern char** environ;
+
+namespace ck {
+namespace {
+
+constexpr std::size_t kMaxOutput = 64 * 1024;
+
+std::vector<std::string> environment_with(const std::vector<std::string>& extra) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string_view entry(*e);
+    const std::string_view name = entry.substr(0, entry.find('='));
+    const bool replaced = std::ranges::any_of(extra, [&](const std::string& x) {
+      return x.size() > name.size() && x.compare(0, name.size(), name) == 0 &&
+             x[name.size()] == '=';
+    });
+    if (!replaced) {
+      env.emplace_back(entry);
+    }
+  }
+  env.insert(env.end(), extra.begin(), extra.end());
+  return env;
+}
+
+std::vector<char*> c_strings(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (auto& s : strings) {
+    out.push_back(s.data());
+  }
+  out.push_back(nullptr);
+  return out;
+}
+
+// The spawn's file actions, freed on every path out.
+struct FileActions {
+  posix_spawn_file_actions_t actions{};
+  FileActions() { posix_spawn_file_actions_init(&actions); }
+  ~FileActions() { posix_spawn_file_actions_destroy(&actions); }
+  FileActions(const FileActions&) = delete;
+  FileActions& operator=(const FileActions&) = delete;
+};
+
+int exit_code_of(int status) {
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace
+
+Result<ProgramRun> run_program(const std::vector<std::string>& argv,
+                               const std::vector<std::string>& extra_env,
+                               std::chrono::milliseconds timeout, std::stop_token stop) {
+  if (argv.empty()) {
+    return fail(Errc::invalid_argument, "no program to run");
+  }
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    return fail(Errc::io, std::string("pipe: ") + std::strerror(errno), argv[0]);
+  }
+  FileActions files;
+  posix_spawn_file_actions_addopen(&files.actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&files.actions, pipe_fds[1], 1);
+  posix_spawn_file_actions_adddup2(&files.actions, pipe_fds[1], 2);
+  std::vector<std::string> args = argv;
+  std::vector<std::string> env = environment_with(extra_env);
+  auto c_args = c_strings(args);
+  auto c_env = c_strings(env);
+  pid_t pid = -1;
+  const int spawned =
+      posix_spawnp(&pid, c_args[0], &files.actions, nullptr, c_args.data(), c_env.data());
+  ::close(pipe_fds[1]);
+  if (spawned != 0) {
+    ::close(pipe_fds[0]);
+    return fail(Errc::io, "cannot run it: " + std::string(std::strerror(spawned)), argv[0]);
+  }
+  ProgramRun run;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto read_output = [&](int wait_ms) {
+    pollfd p{pipe_fds[0], POLLIN, 0};
+    if (::poll(&p, 1, wait_ms) <= 0) {
+      return false;
+    }
+    char buffer[4096];
+    const ssize_t n = ::read(pipe_fds[0], buffer, sizeof buffer);
+    if (n > 0 && run.output.size() < kMaxOutput) {
+      run.output.append(buffer,
+                        std::min(static_cast<std::size_t>(n), kMaxOutput - run.output.size()));
+    }
+    return n > 0;
+  };
+  int status = 0;
+  // Until it exits: a program may end while something it started keeps the
+  // output open, and one may close its output and go on.
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() >= deadline || stop.stop_requested()) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      ::close(pipe_fds[0]);
+      return stop.stop_requested()
+                 ? fail(Errc::cancelled, "stopped while it ran", argv[0])
+                 : fail(Errc::timeout,
+                        "did not finish within " + std::to_string(timeout.count() / 1000) + " s",
+                        argv[0], true);
+    }
+    read_output(50);
+  }
+  while (read_output(0)) {
+  }
+  ::close(pipe_fds[0]);
+  run.exit_code = exit_code_of(status);
+  return run;
+}
+
+}  // namespace ck
