@@ -1,5 +1,8 @@
 #include "store/sqlite_db.h"
 
+#include <chrono>
+#include <thread>
+
 namespace ck::store::sqlite {
 
 Statement::Statement(Statement&& other) noexcept
@@ -96,6 +99,17 @@ Status Database::exec(const char* sql) {
     return fail(Errc::store, text, path_, rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
   }
   return {};
+}
+
+Status Database::enable_wal() {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (true) {
+    auto switched = exec("PRAGMA journal_mode=WAL");
+    if (switched || !switched.error().retryable || std::chrono::steady_clock::now() >= deadline) {
+      return switched;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 Result<Statement> Database::prepare(const char* sql) {
@@ -197,11 +211,14 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path,
   std::unique_ptr<Database> db(new Database(std::move(handle), path));
   sqlite3_busy_timeout(db->db_.get(), 10'000);
   sqlite3_extended_result_codes(db->db_.get(), 1);
-  // WAL: readers never block the writer nor see uncommitted data.
+  // WAL: readers never block the writer nor see uncommitted data. Turning a
+  // new database to WAL needs it to itself, and SQLite answers "locked" at
+  // once, without the busy handler, while another process opens it too: the
+  // switch is retried within the busy timeout.
+  CK_TRY_STATUS(db->enable_wal());
   // synchronous=FULL: a committed transaction survives power loss.
   CK_TRY_STATUS(
-      db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-               "PRAGMA foreign_keys=ON; PRAGMA trusted_schema=OFF; "
+      db->exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA trusted_schema=OFF; "
                "PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY"));
   CK_TRY_STATUS(db->migrate(migrations));
   return db;

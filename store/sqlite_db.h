@@ -124,6 +124,7 @@ class Database {
   explicit Database(ConnectionHandle db, std::string path);
   [[nodiscard]] Result<int> read_user_version();
   [[nodiscard]] Status migrate(std::span<const Migration> migrations);
+  [[nodiscard]] Status enable_wal();
 
   ConnectionHandle db_;
   std::string path_;

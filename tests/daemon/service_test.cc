@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -115,9 +116,11 @@ struct DaemonFixture {
   }
   json status() {
     auto r = certkeeper({"--config", config.string(), "status", "--json"});
-    INFO(r.err);
-    return json::parse(r.out, nullptr, false);
+    const json parsed = json::parse(r.out, nullptr, false);
+    last_status_error = parsed.is_object() ? "" : r.err;
+    return parsed.is_object() ? parsed : json::object();
   }
+  std::string last_status_error;
   // Waits until status says every named certificate has one.
   bool wait_issued(const std::vector<std::string>& names) {
     for (int i = 0; i < 600; ++i) {
@@ -136,7 +139,10 @@ struct DaemonFixture {
     }
     return false;
   }
-  std::string log() const { return read_text(dir / "daemon.log"); }
+  std::string log() const {
+    return read_text(dir / "daemon.log") +
+           (last_status_error.empty() ? "" : "\nstatus: " + last_status_error);
+  }
 };
 
 }  // namespace
@@ -252,6 +258,101 @@ TEST_CASE("daemon: short-lived certificates are renewed in time, again and again
   }
   auto shown = certkeeper({"--config", f.config.string(), "show", "brief", "--json"});
   CHECK(json::parse(shown.out)["versions"].size() >= 2);  // the versions before the current one
+  CHECK(f.daemon->stop(SIGTERM) == 0);
+}
+
+// The whole loop in real time: 40-second certificates issued, deployed to an
+// nginx and (as one combined PEM) to an HAProxy, renewed, deployed again, the
+// servers reloaded by the deploy's own commands, and each then serving the
+// new certificate, as a probe shows.
+TEST_CASE("daemon: renewed certificates are deployed, the servers reloaded, and served") {
+  require_program("nginx");
+  require_program("haproxy");
+  PebbleOptions short_lived;
+  short_lived.certificate_validity_seconds = 40;
+  DaemonFixture f(short_lived);
+  const auto out = f.dir / "deployed";
+  std::filesystem::create_directories(out);
+  const auto nginx_prefix = f.dir / "nginx";
+  std::filesystem::create_directories(nginx_prefix / "logs");
+  const auto haproxy_pid = f.dir / "haproxy.pid";
+  write_text(f.dir / "reload-nginx",
+             "#!/bin/sh\n[ -f " + (nginx_prefix / "nginx.pid").string() +
+                 " ] || exit 0\nexec nginx -p " + nginx_prefix.string() + " -c " +
+                 (nginx_prefix / "nginx.conf").string() + " -s reload\n",
+             0755);
+  write_text(f.dir / "reload-haproxy",
+             "#!/bin/sh\n[ -f " + haproxy_pid.string() + " ] || exit 0\nexec kill -USR2 $(cat " +
+                 haproxy_pid.string() + ")\n",
+             0755);
+  auto deployed = [&](const std::string& name, const std::string& deploy) {
+    return "[[certificate]]\nname = \"" + name + "\"\ndomains = [\"" + name +
+           ".example.test\"]\nchallenge = { type = \"http-01\", listen = \"" +
+           f.pebble.http_listen() + "\" }\ndeploy = " + deploy + "\n\n";
+  };
+  f.configure(deployed("web", "{ fullchain = \"" + (out / "web.pem").string() + "\", key = \"" +
+                                  (out / "web.key").string() + "\", reload = [\"" +
+                                  (f.dir / "reload-nginx").string() + "\"] }") +
+              deployed("lb", "{ combined = \"" + (out / "lb.pem").string() + "\", reload = [\"" +
+                                 (f.dir / "reload-haproxy").string() + "\"] }"));
+  f.start();
+  REQUIRE_MESSAGE(f.wait_issued({"web", "lb"}), f.log());
+  for (int i = 0; i < 100 && !std::filesystem::exists(out / "lb.pem"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  // The servers start on what the first deploy wrote.
+  const auto nginx = start_nginx(nginx_prefix, [&](int port) {
+    return "  server {\n    listen 127.0.0.1:" + std::to_string(port) +
+           " ssl;\n    ssl_certificate " + (out / "web.pem").string() +
+           ";\n    ssl_certificate_key " + (out / "web.key").string() + ";\n  }\n";
+  });
+  const auto haproxy = start_listening(
+      [&](int port) {
+        write_text(f.dir / "haproxy.cfg",
+                   "global\n  pidfile " + haproxy_pid.string() +
+                       "\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 5s\n"
+                       "  timeout server 5s\nfrontend tls\n  bind 127.0.0.1:" +
+                       std::to_string(port) + " ssl crt " + (out / "lb.pem").string() +
+                       "\n  http-request return status 200\n");
+        return std::make_unique<Process>(std::vector<std::string>{"haproxy", "-W", "-db", "-f",
+                                                                  (f.dir / "haproxy.cfg").string()},
+                                         f.dir / "haproxy.log");
+      },
+      "haproxy", [&] { return read_text(f.dir / "haproxy.log"); });
+  write_text(f.dir / "root.pem", f.pebble.root_pem());
+  auto serves_current = [&](const std::string& name, int port) {
+    auto probe =
+        certkeeper({"--config", f.config.string(), "probe", "127.0.0.1:" + std::to_string(port),
+                    "--sni", name + ".example.test", "--ca-file", (f.dir / "root.pem").string(),
+                    "--expect", name, "--json"});
+    const json report = json::parse(probe.out, nullptr, false);
+    return report.is_object() && report["expect"]["matches"] == true;
+  };
+  // Wait for a renewal of each after the servers started, then for them to serve it.
+  std::map<std::string, std::string> started_with;
+  for (const auto& row : f.status()["certificates"]) {
+    started_with[row["name"].get<std::string>()] = row["sha256"].get<std::string>();
+  }
+  bool renewed = false;
+  for (int i = 0; i < 600 && !renewed; ++i) {
+    renewed = true;
+    for (const auto& row : f.status()["certificates"]) {
+      renewed = renewed && row["sha256"] != started_with[row["name"].get<std::string>()];
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  REQUIRE_MESSAGE(renewed, f.log());
+  bool web = false;
+  bool lb = false;
+  for (int i = 0; i < 100 && !(web && lb); ++i) {
+    web = web || serves_current("web", nginx.port);
+    lb = lb || serves_current("lb", haproxy.port);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK_MESSAGE(web, f.log());
+  CHECK_MESSAGE(lb, std::string(read_text(f.dir / "haproxy.log") + f.log()));
+  CHECK(f.log().find("deployed 2 file(s) and reloaded") != std::string::npos);
+  CHECK(f.log().find("deployed 1 file(s) and reloaded") != std::string::npos);
   CHECK(f.daemon->stop(SIGTERM) == 0);
 }
 

@@ -275,3 +275,36 @@ TEST_CASE("readers see whole transactions while a writer works") {
   REQUIRE(inventory->certificates().for_each({}, [&](const auto&) { return ++total, true; }));
   CHECK(total == kBatches * kPerBatch);
 }
+
+// Two `certkeeper issue` runs on a new state directory failed with "database
+// is locked": turning a new database to WAL is refused at once (no busy
+// handler) while another connection opens it. Many open one at once here.
+TEST_CASE("a new inventory opened by many connections at once: every one succeeds") {
+  const SystemClock clock;
+  for (int round = 0; round < 20; ++round) {
+    ck::test::TempDir dir;
+    const std::string path = (dir / "inventory.db").string();
+    std::vector<std::thread> openers;
+    std::atomic<int> opened{0};
+    std::vector<std::string> errors(6);
+    for (int k = 0; k < 6; ++k) {
+      openers.emplace_back([&, k] {
+        auto inventory = store::open_inventory(path, clock);
+        if (inventory) {
+          ++opened;
+        } else {
+          errors[static_cast<std::size_t>(k)] = inventory.error().describe();
+        }
+      });
+    }
+    for (auto& t : openers) {
+      t.join();
+    }
+    CAPTURE(round);
+    std::string why;
+    for (const auto& e : errors) {
+      why += e;
+    }
+    CHECK_MESSAGE(opened == 6, why);
+  }
+}

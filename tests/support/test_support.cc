@@ -367,8 +367,36 @@ std::vector<std::string> listening_inodes(int port) {
 
 }  // namespace
 
-bool holds_listener(pid_t pid, int port) {
-  const auto inodes = listening_inodes(port);
+namespace {
+
+// The children of `pid` (a master process's workers), from /proc.
+std::vector<pid_t> children_of(pid_t pid) {
+  std::vector<pid_t> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    const auto close = line.rfind(')');  // the command may hold spaces and parentheses
+    if (close == std::string::npos) {
+      continue;
+    }
+    std::istringstream rest(line.substr(close + 2));
+    char state = 0;
+    pid_t parent = 0;
+    rest >> state >> parent;
+    if (parent == pid) {
+      out.push_back(static_cast<pid_t>(std::stoi(name)));
+    }
+  }
+  return out;
+}
+
+bool owns_socket(pid_t pid, const std::vector<std::string>& inodes) {
   std::error_code ec;
   for (const auto& fd : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
     const std::string target = fs::read_symlink(fd.path(), ec).string();
@@ -376,6 +404,22 @@ bool holds_listener(pid_t pid, int port) {
       if (target == "socket:[" + inode + "]") {
         return true;
       }
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+bool holds_listener(pid_t pid, int port) {
+  const auto inodes = listening_inodes(port);
+  if (owns_socket(pid, inodes)) {
+    return true;
+  }
+  // A master process may hand its listeners to its workers (HAProxy -W).
+  for (pid_t child : children_of(pid)) {
+    if (owns_socket(child, inodes)) {
+      return true;
     }
   }
   return false;

@@ -142,8 +142,9 @@ class ReservedPort {
   int port_ = 0;
 };
 
-// Whether process `pid` holds a TCP socket listening on `port` (on any local
-// address): the peer we started owns the port, not some other process.
+// Whether process `pid`, or one of its children (a master's workers), holds a
+// TCP socket listening on `port` (on any local address): the peer we started
+// owns the port, not some other process.
 [[nodiscard]] bool holds_listener(pid_t pid, int port);
 
 // A peer started by start_listening(), and the port it listens on.
