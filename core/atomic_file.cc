@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <random>
@@ -57,6 +58,15 @@ std::string random_suffix() {
 
 fs::path temp_path_for(const fs::path& path) {
   return parent_or_dot(path) / ("." + path.filename().string() + ".tmp-" + random_suffix());
+}
+
+// Whether `name` is one of temp_path_for's: "." NAME ".tmp-" and 12 of kChars.
+bool is_temporary_name(const std::string& name) {
+  const auto marker = name.rfind(".tmp-");
+  return name.starts_with('.') && marker != std::string::npos && marker > 1 &&
+         name.size() == marker + 5 + 12 &&
+         std::all_of(name.begin() + static_cast<long>(marker) + 5, name.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); });
 }
 
 Status write_all(int fd, std::string_view content, const fs::path& path) {
@@ -192,6 +202,33 @@ Status make_directories(const fs::path& dir, mode_t mode) {
     return std::unexpected(io_error("cannot create directory", dir, errno));
   }
   return {};
+}
+
+std::size_t remove_stale_temporaries(const fs::path& dir, bool recursive,
+                                     std::chrono::seconds min_age) {
+  std::size_t removed = 0;
+  std::error_code ec;
+  const auto cutoff = fs::file_time_type::clock::now() - min_age;
+  auto consider = [&](const fs::directory_entry& entry) {
+    std::error_code e;
+    if (entry.is_symlink(e) || entry.is_regular_file(e)) {
+      if (is_temporary_name(entry.path().filename().string()) &&
+          fs::symlink_status(entry.path(), e).type() != fs::file_type::not_found &&
+          entry.last_write_time(e) <= cutoff && fs::remove(entry.path(), e)) {
+        ++removed;
+      }
+    }
+  };
+  if (recursive) {
+    for (const auto& entry : fs::recursive_directory_iterator(dir, ec)) {
+      consider(entry);
+    }
+  } else {
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      consider(entry);
+    }
+  }
+  return removed;
 }
 
 }  // namespace ck

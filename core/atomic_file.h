@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -28,6 +29,13 @@ struct WriteOptions {
   // an existing private key is never replaced by accident).
   bool replace_existing = true;
 };
+
+// Removes the temporary files (".NAME.tmp-XXXXXXXXXXXX") that a process killed
+// mid-write left in `dir` and, with `recursive`, below it; only those older
+// than `min_age`, so that a write in flight elsewhere is left alone. Returns
+// how many went; a folder that does not exist has none.
+std::size_t remove_stale_temporaries(const std::filesystem::path& dir, bool recursive,
+                                     std::chrono::seconds min_age);
 
 [[nodiscard]] Status write_file_atomic(const std::filesystem::path& path, std::string_view content,
                                        const WriteOptions& options = {});

@@ -118,4 +118,41 @@ Result<DeployOutcome> deploy(const CertificateConfig& cert, store::Inventory& in
   return out;
 }
 
+bool deployment_is_current(const CertificateConfig& cert, store::Inventory& inventory) {
+  const DeployConfig& d = cert.deploy;
+  const std::string& cert_file = !d.combined.empty()    ? d.combined
+                                 : !d.fullchain.empty() ? d.fullchain
+                                                        : d.cert;
+  const std::string& key_file = !d.combined.empty() ? d.combined : d.key;
+  if (cert_file.empty()) {
+    return true;  // nothing deployed that a reader could find torn
+  }
+  auto versions = inventory.certificates().versions(cert.name);
+  auto current = versions
+                     ? std::ranges::find_if(*versions,
+                                            [](const store::CertificateRecord& v) {
+                                              return v.status == store::CertificateStatus::active;
+                                            })
+                     : std::vector<store::CertificateRecord>::iterator{};
+  if (!versions || current == versions->end()) {
+    return true;  // no version yet: nothing to compare with
+  }
+  auto deployed_cert = read_file(cert_file, 1u << 20);
+  auto bundle =
+      deployed_cert ? parse_pem_bundle(*deployed_cert) : std::unexpected(deployed_cert.error());
+  if (!bundle || bundle->certificates.empty()) {
+    return false;
+  }
+  auto der = ossl::x509_to_der(*bundle->certificates.front());
+  if (!der || ossl::hex(ossl::sha256(*der)) != current->sha256) {
+    return false;
+  }
+  if (key_file.empty()) {
+    return true;
+  }
+  auto key = load_private_key(key_file);
+  const EVP_PKEY* public_key = X509_get0_pubkey(bundle->certificates.front().get());
+  return key && public_key && same_public_key(*public_key, **key);
+}
+
 }  // namespace ck::daemon

@@ -34,4 +34,12 @@ inline constexpr std::chrono::seconds kReloadTimeout{60};
     const CertificateConfig& cert, store::Inventory& inventory,
     std::chrono::milliseconds reload_timeout = kReloadTimeout, std::stop_token stop = {});
 
+// Whether what is deployed is the current version with its own key: the
+// certificate in the first of combined, fullchain or cert is the current one,
+// and the deployed key (key, or the combined file's) belongs to it. False when
+// a file is missing or unreadable (a deploy a crash interrupted); true when
+// `cert` has nothing to deploy.
+[[nodiscard]] bool deployment_is_current(const CertificateConfig& cert,
+                                         store::Inventory& inventory);
+
 }  // namespace ck::daemon

@@ -357,6 +357,27 @@ std::string issuing_directory(store::Inventory& inventory, const std::string& na
   return "";
 }
 
+bool has_interrupted_order(store::Inventory& inventory, const std::string& name) {
+  auto usable = [](const store::OrderRecord& o) {
+    std::error_code ec;
+    return !o.key_path.empty() && std::filesystem::exists(o.key_path, ec);
+  };
+  if (auto orders = inventory.orders().unfinished()) {
+    for (const auto& o : *orders) {
+      if (o.certificate_name == name && usable(o)) {
+        return true;
+      }
+    }
+  }
+  auto valid = inventory.orders().latest_valid(name);
+  auto versions = inventory.certificates().versions(name);
+  if (!valid || !*valid || !versions || !usable(**valid)) {
+    return false;
+  }
+  return std::ranges::none_of(*versions,
+                              [&](const auto& v) { return v.key_path == (*valid)->key_path; });
+}
+
 Result<IssueOutcome> renew(const CertificateConfig& cert, const Config& config,
                            const store::CertificateRecord* current, JobContext& context) {
   IssueJob job = issue_job_for(cert, config);

@@ -85,6 +85,11 @@ struct RenewalCheck {
                                                  const FailureStreak& failures, bool operator_asked,
                                                  std::uint64_t random);
 
+// Whether a run that died left an order for `name` to finish: an unfinished
+// one whose key is still there, or a valid one whose certificate was never
+// installed. The next issue or renew for the name finishes it.
+[[nodiscard]] bool has_interrupted_order(store::Inventory& inventory, const std::string& name);
+
 // The directory URL of the CA that issued the name's latest version (from its
 // order in the inventory); "" when unknown (an imported certificate).
 [[nodiscard]] std::string issuing_directory(store::Inventory& inventory, const std::string& name);

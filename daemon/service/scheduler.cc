@@ -15,6 +15,7 @@ std::string_view to_string(JobKind kind) {
   switch (kind) {
     case JobKind::renew: return "renew";
     case JobKind::check_ari: return "check_ari";
+    case JobKind::deploy: return "deploy";
     default: return "renew";
   }
 }

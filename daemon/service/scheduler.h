@@ -17,7 +17,11 @@
 
 namespace ck::daemon {
 
-enum class JobKind { renew, check_ari };
+enum class JobKind {
+  renew,
+  check_ari,
+  deploy,  // only at start, when a crash left a deploy unfinished
+};
 [[nodiscard]] std::string_view to_string(JobKind kind);
 
 struct CertificateState {

@@ -18,8 +18,10 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 
 #include "acme/issuance.h"
+#include "core/atomic_file.h"
 #include "core/version.h"
 #include "daemon/lifecycle/ari_check.h"
 #include "daemon/lifecycle/deploy.h"
@@ -146,6 +148,20 @@ JobOutcome renew_job(const CertificateConfig& cert, const Config& config,
   return out;
 }
 
+// The deploy-only job, on a worker: what a crash left half-deployed, again.
+JobOutcome deploy_job(const CertificateConfig& cert, store::Inventory& inventory,
+                      std::stop_token stop) {
+  JobOutcome out{cert.name, JobKind::deploy, {}, ""};
+  auto deployed = deploy(cert, inventory, kReloadTimeout, std::move(stop));
+  if (!deployed) {
+    out.deploy_error = deployed.error().describe();
+  } else {
+    out.summary = "deployed " + std::to_string(deployed->written.size()) + " file(s)" +
+                  (deployed->reloaded ? " and reloaded" : "") + " again";
+  }
+  return out;
+}
+
 class Service {
  public:
   Service(ServiceOptions options, const Clock& clock)
@@ -160,6 +176,7 @@ class Service {
 
  private:
   int open_signals();
+  void clean_up_after_a_crash(const std::string& state_dir);
   void arm_timer(std::optional<std::int64_t> at);
   void rebuild_states(bool spread);
   void refresh_state(LiveCertificate& live, const CertificateConfig& cert);
@@ -190,7 +207,10 @@ class Service {
   std::map<std::string, bool> ari_unsupported_;
   std::map<std::string, bool> operator_asked_;  // renew over the socket: no backoff, once
   std::map<std::string, bool> forced_;          // renew with force: due or not
+  std::set<std::string> interrupted_;           // forced at start: an order to finish
+  std::vector<std::string> redeploy_;           // at start: deploys a crash interrupted
   std::optional<std::int64_t> next_wake_;
+  std::string last_status_;  // the last STATUS= told to systemd
   std::int64_t started_at_ = 0;
   bool stopping_ = false;
 };
@@ -268,7 +288,13 @@ int Service::start() {
                      {half / 1'000'000, half % 1'000'000 * 1000}};
     timerfd_settime(watchdog_fd_, 0, &every, nullptr);
   }
+  clean_up_after_a_crash(state_dir);
   rebuild_states(true);
+  for (const auto& name : redeploy_) {
+    if (const CertificateConfig* cert = configured(name)) {
+      submit(*cert, JobKind::deploy, false);
+    }
+  }
   for (const auto& line : not_yet_built(*config_)) {
     spdlog::warn("{}", line);
   }
@@ -277,6 +303,37 @@ int Service::start() {
                inherited >= 0 ? "(from systemd)" : config_->daemon.socket,
                config_->path.empty() ? ", no configuration file" : ", config " + config_->path);
   return 0;
+}
+
+// What a service killed mid-work left: temporary files of interrupted writes
+// (in the state directory and the deploy folders; older than a few seconds, so
+// that a command writing at this moment is left alone), and orders to finish:
+// those are due at once.
+void Service::clean_up_after_a_crash(const std::string& state_dir) {
+  std::size_t removed = remove_stale_temporaries(state_dir, true, std::chrono::seconds(10));
+  for (const auto& cert : config_->certificates) {
+    const DeployConfig& d = cert.deploy;
+    for (const std::string* file : {&d.fullchain, &d.cert, &d.chain, &d.key, &d.combined}) {
+      if (!file->empty()) {
+        removed += remove_stale_temporaries(std::filesystem::path(*file).parent_path(), false,
+                                            std::chrono::seconds(10));
+      }
+    }
+    if (has_interrupted_order(*inventory_, cert.name)) {
+      forced_[cert.name] = true;
+      interrupted_.insert(cert.name);
+      spdlog::info("{}: an order was interrupted; finishing it", cert.name);
+    } else if (!deployment_is_current(cert, *inventory_)) {
+      redeploy_.push_back(cert.name);  // started once the states are built
+      spdlog::info(
+          "{}: what is deployed is not the current version with its key; deploying "
+          "again",
+          cert.name);
+    }
+  }
+  if (removed > 0) {
+    spdlog::info("removed {} temporary file(s) of writes a crash interrupted", removed);
+  }
 }
 
 // Every configured certificate's state, from the inventory. At start,
@@ -323,7 +380,9 @@ void Service::refresh_state(LiveCertificate& live, const CertificateConfig& cert
   if (forced_[cert.name]) {
     live.state.renewal.due = true;
     live.state.renewal.at = now;
-    live.state.renewal.reason = "asked over the control socket, with force";
+    live.state.renewal.reason = interrupted_.contains(cert.name)
+                                    ? "an order was interrupted: finishing it"
+                                    : "asked over the control socket, with force";
   }
   live.state.ari_check_at.reset();
   // Only a certificate an ACME CA issued has a CA to ask (not an imported one).
@@ -420,12 +479,17 @@ void Service::submit(const CertificateConfig& cert, JobKind kind, bool force) {
   live.running = kind;
   live.last_attempt_at = clock_.unix_seconds();
   spdlog::info("{}: {} ({})", cert.name, to_string(kind),
-               kind == JobKind::renew ? live.state.renewal.reason : "asking the CA");
+               kind == JobKind::renew       ? live.state.renewal.reason
+               : kind == JobKind::check_ari ? std::string("asking the CA")
+                                            : std::string("finishing an interrupted deploy"));
   runner_->submit([cert, kind, force, config = config_, layout = *layout_, &clock = clock_,
                    random = random_()](store::Inventory& inventory, std::stop_token stop) {
-    return kind == JobKind::check_ari
-               ? check_ari_job(cert, *config, inventory, clock, random)
-               : renew_job(cert, *config, layout, inventory, clock, random, force, stop);
+    switch (kind) {
+      case JobKind::check_ari: return check_ari_job(cert, *config, inventory, clock, random);
+      case JobKind::deploy: return deploy_job(cert, inventory, stop);
+      case JobKind::renew:
+      default: return renew_job(cert, *config, layout, inventory, clock, random, force, stop);
+    }
   });
 }
 
@@ -438,7 +502,15 @@ void Service::on_jobs_done() {
     LiveCertificate& live = it->second;
     live.running.reset();
     const std::int64_t now = clock_.unix_seconds();
-    if (done.kind == JobKind::check_ari) {
+    if (done.kind == JobKind::deploy) {
+      if (done.deploy_error.empty()) {
+        spdlog::info("{}: {}", done.name, done.summary);
+      } else {
+        live.last_result = "deploy_failed";
+        live.failures.last_error = done.deploy_error;
+        spdlog::error("{}: the deploy failed: {}", done.name, done.deploy_error);
+      }
+    } else if (done.kind == JobKind::check_ari) {
       if (!done.status) {
         ari_failed_at_[done.name] = now;
         if (done.status.error().code == Errc::unsupported) {
@@ -469,6 +541,7 @@ void Service::on_jobs_done() {
     }
     operator_asked_.erase(done.name);
     forced_.erase(done.name);
+    interrupted_.erase(done.name);
     if (const CertificateConfig* cert = configured(done.name)) {
       refresh_state(live, *cert);
     }
@@ -516,9 +589,14 @@ void Service::tell_status() {
   for (const auto& [name, live] : live_) {
     running += live.running ? 1 : 0;
   }
-  notify("STATUS=" + std::to_string(live_.size()) + " certificates, " + std::to_string(running) +
-         " job(s) running" +
-         (next_wake_ ? ", next at " + format_rfc3339(*next_wake_) : ", nothing planned"));
+  std::string status =
+      "STATUS=" + std::to_string(live_.size()) + " certificates, " + std::to_string(running) +
+      " job(s) running" +
+      (next_wake_ ? ", next at " + format_rfc3339(*next_wake_) : ", nothing planned");
+  if (status != last_status_) {  // only what changed: systemd keeps the last anyway
+    notify(status);
+    last_status_ = std::move(status);
+  }
 }
 
 nlohmann::json Service::status_result() {

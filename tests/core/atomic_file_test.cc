@@ -92,3 +92,29 @@ TEST_CASE("read_file enforces its size limit and names directories") {
   REQUIRE_FALSE(missing);
   CHECK(missing.error().message.find("No such file") != std::string::npos);
 }
+
+TEST_CASE("stale temporaries of a killed writer are removed; fresh ones and others stay") {
+  TempDir dir;
+  std::filesystem::create_directories(dir / "sub");
+  const auto old_time = std::filesystem::file_time_type::clock::now() - std::chrono::hours(1);
+  auto make = [&](const std::filesystem::path& p, bool old) {
+    write_text(p, "x");
+    if (old) {
+      std::filesystem::last_write_time(p, old_time);
+    }
+  };
+  make(dir / ".www.pem.tmp-abcdefghij12", true);         // a killed write: goes
+  make(dir / "sub" / ".k.key.tmp-0123456789ab", true);   // below: goes when recursive
+  make(dir / ".fresh.pem.tmp-abcdefghij12", false);      // in flight elsewhere: stays
+  make(dir / ".www.pem.tmp-short", true);                // not ours: stays
+  make(dir / "www.pem.tmp-abcdefghij12", true);          // not ours (no dot): stays
+  make(dir / "www.pem", true);                           // the file itself: stays
+  CHECK(remove_stale_temporaries(dir.path(), false, std::chrono::seconds(60)) == 1);
+  CHECK(std::filesystem::exists(dir / "sub" / ".k.key.tmp-0123456789ab"));
+  CHECK(remove_stale_temporaries(dir.path(), true, std::chrono::seconds(60)) == 1);
+  CHECK(std::filesystem::exists(dir / ".fresh.pem.tmp-abcdefghij12"));
+  CHECK(std::filesystem::exists(dir / ".www.pem.tmp-short"));
+  CHECK(std::filesystem::exists(dir / "www.pem.tmp-abcdefghij12"));
+  CHECK(std::filesystem::exists(dir / "www.pem"));
+  CHECK(remove_stale_temporaries(dir / "missing", true, std::chrono::seconds(0)) == 0);
+}
