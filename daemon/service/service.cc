@@ -29,6 +29,7 @@
 #include "daemon/lifecycle/issue.h"
 #include "daemon/service/control_server.h"
 #include "daemon/service/job_runner.h"
+#include "daemon/service/jobs.h"
 #include "daemon/service/scheduler.h"
 #include "daemon/service/status_view.h"
 
@@ -70,96 +71,6 @@ void setup_logging(const std::string& level) {
 
 void notify(const std::string& message) {
   sd_notify(0, message.c_str());
-}
-
-std::string ca_file_for(const Config& config, const std::string& directory) {
-  for (const auto& [name, issuer] : config.issuers) {
-    if (issuer.directory == directory) {
-      return issuer.ca_file;
-    }
-  }
-  return "";
-}
-
-// The check-ARI job, on a worker: the certificate's CA, as the inventory
-// recorded it, asked about its current version.
-JobOutcome check_ari_job(const CertificateConfig& cert, const Config& config,
-                         store::Inventory& inventory, const Clock& clock, std::uint64_t random) {
-  JobOutcome out{cert.name, JobKind::check_ari, {}, ""};
-  auto versions = inventory.certificates().versions(cert.name);
-  if (!versions) {
-    out.status = std::unexpected(versions.error());
-    return out;
-  }
-  auto current = std::ranges::find_if(*versions, [](const store::CertificateRecord& v) {
-    return v.status == store::CertificateStatus::active;
-  });
-  const std::string directory = issuing_directory(inventory, cert.name);
-  if (current == versions->end() || directory.empty()) {
-    out.status = fail(Errc::unsupported, "no certificate from an ACME CA to ask about");
-    return out;
-  }
-  auto checked = check_ari(inventory, *current, directory, ca_file_for(config, directory),
-                           clock.unix_seconds(), false, random);
-  if (!checked) {
-    out.status = std::unexpected(checked.error());
-  } else {
-    out.summary = "ARI window " + format_rfc3339(checked->record.window_start) + " to " +
-                  format_rfc3339(checked->record.window_end);
-  }
-  return out;
-}
-
-// The renew job, on a worker: due-ness checked again under the job (another
-// process may have renewed it since it was planned), then renewed.
-JobOutcome renew_job(const CertificateConfig& cert, const Config& config,
-                     const store::StateLayout& layout, store::Inventory& inventory,
-                     const Clock& clock, std::uint64_t random, bool force, std::stop_token stop) {
-  JobOutcome out{cert.name, JobKind::renew, {}, ""};
-  auto check = check_renewal(cert, inventory, clock.unix_seconds(), {}, true, random);
-  if (!check) {
-    out.status = std::unexpected(check.error());
-    return out;
-  }
-  if (!check->decision.due && !force) {
-    out.summary = "not due: " + check->decision.reason;
-    return out;
-  }
-  acme::SleepingWaiter waiter;
-  JobContext context{inventory, layout, clock, waiter, std::move(stop), {}, {}};
-  context.on_fallback = [&](const std::string& failed, const Error& why, const std::string& next) {
-    spdlog::warn("{}: {} failed: {}; trying {}", cert.name, failed, why.describe(), next);
-  };
-  auto issued = renew(cert, config, check->current ? &*check->current : nullptr, context);
-  if (!issued) {
-    out.status = std::unexpected(issued.error());
-    return out;
-  }
-  out.summary = "issued " + issued->installed.sha256.substr(0, 16) + ", valid until " +
-                format_rfc3339(issued->installed.not_after) +
-                (issued->resumed ? " (an interrupted order, finished)" : "");
-  auto deployed = deploy(cert, inventory, kReloadTimeout, context.stop);
-  if (!deployed) {
-    out.deploy_error = deployed.error().describe();
-  } else if (!deployed->written.empty()) {
-    out.summary += "; deployed " + std::to_string(deployed->written.size()) + " file(s)" +
-                   (deployed->reloaded ? " and reloaded" : "");
-  }
-  return out;
-}
-
-// The deploy-only job, on a worker: what a crash left half-deployed, again.
-JobOutcome deploy_job(const CertificateConfig& cert, store::Inventory& inventory,
-                      std::stop_token stop) {
-  JobOutcome out{cert.name, JobKind::deploy, {}, ""};
-  auto deployed = deploy(cert, inventory, kReloadTimeout, std::move(stop));
-  if (!deployed) {
-    out.deploy_error = deployed.error().describe();
-  } else {
-    out.summary = "deployed " + std::to_string(deployed->written.size()) + " file(s)" +
-                  (deployed->reloaded ? " and reloaded" : "") + " again";
-  }
-  return out;
 }
 
 class Service {

@@ -1,0 +1,34 @@
+#pragma once
+// The jobs the service runs on its workers: each a lifecycle job (check ARI,
+// renew then deploy, deploy again after a crash) over the worker's own
+// inventory connection, its outcome told back as a JobOutcome. They never
+// print; they log through spdlog.
+
+#include <cstdint>
+#include <stop_token>
+
+#include "core/clock.h"
+#include "daemon/lifecycle/config.h"
+#include "daemon/service/job_runner.h"
+#include "store/inventory.h"
+#include "store/layout.h"
+
+namespace ck::daemon {
+
+// The certificate's CA, as the inventory recorded it, asked about its current version.
+[[nodiscard]] JobOutcome check_ari_job(const CertificateConfig& cert, const Config& config,
+                                       store::Inventory& inventory, const Clock& clock,
+                                       std::uint64_t random);
+
+// Due-ness checked again under the job (another process may have renewed it
+// since it was planned; `force` skips that), then renewed and deployed.
+[[nodiscard]] JobOutcome renew_job(const CertificateConfig& cert, const Config& config,
+                                   const store::StateLayout& layout, store::Inventory& inventory,
+                                   const Clock& clock, std::uint64_t random, bool force,
+                                   std::stop_token stop);
+
+// What a crash left half-deployed, deployed again.
+[[nodiscard]] JobOutcome deploy_job(const CertificateConfig& cert, store::Inventory& inventory,
+                                    std::stop_token stop);
+
+}  // namespace ck::daemon
