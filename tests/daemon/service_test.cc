@@ -356,13 +356,15 @@ TEST_CASE("daemon: renewed certificates are deployed, the servers reloaded, and 
   };
   // Wait for a renewal of each after the servers started, then for them to serve it.
   std::map<std::string, std::string> started_with;
-  for (const auto& row : f.status()["certificates"]) {
+  const json at_start = f.status();  // named: a range over a temporary's member dangles
+  for (const auto& row : at_start["certificates"]) {
     started_with[row["name"].get<std::string>()] = row["sha256"].get<std::string>();
   }
   bool renewed = false;
   for (int i = 0; i < 600 && !renewed; ++i) {
     renewed = true;
-    for (const auto& row : f.status()["certificates"]) {
+    const json now = f.status();
+    for (const auto& row : now["certificates"]) {
       renewed = renewed && row["sha256"] != started_with[row["name"].get<std::string>()];
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
