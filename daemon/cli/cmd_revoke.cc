@@ -68,11 +68,7 @@ std::expected<RevokeOptions, CommandFailure> with_issuing_ca(const Session& sess
     }
   }
   if (o.ca_file.empty()) {
-    for (const auto& [name, issuer] : session.config.issuers) {
-      if (issuer.directory == o.server) {
-        o.ca_file = issuer.ca_file;
-      }
-    }
+    o.ca_file = ca_file_for(session.config, o.server);
   }
   return o;
 }

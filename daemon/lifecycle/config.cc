@@ -524,6 +524,15 @@ std::vector<std::string> environment_problems(const Config& config) {
   return out;
 }
 
+std::string ca_file_for(const Config& config, const std::string& directory) {
+  for (const auto& [name, issuer] : config.issuers) {
+    if (issuer.directory == directory) {
+      return issuer.ca_file;
+    }
+  }
+  return "";
+}
+
 std::vector<std::string> not_yet_built(const Config& config, const std::string& only) {
   std::vector<std::string> out;
   for (const auto& c : config.certificates) {

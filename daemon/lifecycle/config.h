@@ -117,6 +117,9 @@ struct ConfigResult {
 // group. config check reports them; the service finds them at deploy time.
 [[nodiscard]] std::vector<std::string> environment_problems(const Config& config);
 
+// The ca_file of the configured issuer with this ACME directory; "" when none.
+[[nodiscard]] std::string ca_file_for(const Config& config, const std::string& directory);
+
 // What a valid configuration asks for that certkeeper does not do yet, one
 // sentence each ("certificate www: deploy is not built yet: ..."), so that
 // config check, the service and renew can say so instead of ignoring it.

@@ -10,6 +10,7 @@
 #include "core/pem.h"
 #include "core/subprocess.h"
 #include "daemon/lifecycle/accounts.h"
+#include "daemon/lifecycle/inventory_view.h"
 
 namespace ck::daemon {
 namespace {
@@ -47,11 +48,8 @@ struct Material {
 
 // The current version's certificate, chain and key, the key checked against it.
 Result<Material> current_material(const std::string& name, store::Inventory& inventory) {
-  CK_TRY(versions, inventory.certificates().versions(name));
-  auto current = std::ranges::find_if(versions, [](const store::CertificateRecord& v) {
-    return v.status == store::CertificateStatus::active;
-  });
-  if (current == versions.end()) {
+  CK_TRY(current, current_version(inventory, name));
+  if (!current) {
     return fail(Errc::not_found, "no current certificate to deploy", name);
   }
   if (current->key_path.empty()) {
@@ -127,14 +125,8 @@ bool deployment_is_current(const CertificateConfig& cert, store::Inventory& inve
   if (cert_file.empty()) {
     return true;  // nothing deployed that a reader could find torn
   }
-  auto versions = inventory.certificates().versions(cert.name);
-  auto current = versions
-                     ? std::ranges::find_if(*versions,
-                                            [](const store::CertificateRecord& v) {
-                                              return v.status == store::CertificateStatus::active;
-                                            })
-                     : std::vector<store::CertificateRecord>::iterator{};
-  if (!versions || current == versions->end()) {
+  auto current = current_version(inventory, cert.name);
+  if (!current || !*current) {
     return true;  // no version yet: nothing to compare with
   }
   auto deployed_cert = read_file(cert_file, 1u << 20);
@@ -144,7 +136,7 @@ bool deployment_is_current(const CertificateConfig& cert, store::Inventory& inve
     return false;
   }
   auto der = ossl::x509_to_der(*bundle->certificates.front());
-  if (!der || ossl::hex(ossl::sha256(*der)) != current->sha256) {
+  if (!der || ossl::hex(ossl::sha256(*der)) != (*current)->sha256) {
     return false;
   }
   if (key_file.empty()) {

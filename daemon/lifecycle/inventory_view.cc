@@ -57,6 +57,17 @@ std::int64_t days_left(std::int64_t not_after, std::int64_t now) {
   return seconds >= 0 ? seconds / kDay : -((-seconds + kDay - 1) / kDay);
 }
 
+Result<std::optional<store::CertificateRecord>> current_version(store::Inventory& inventory,
+                                                                const std::string& name) {
+  CK_TRY(versions, inventory.certificates().versions(name));
+  for (auto& v : versions) {
+    if (v.status == store::CertificateStatus::active) {
+      return std::optional(std::move(v));
+    }
+  }
+  return std::optional<store::CertificateRecord>();
+}
+
 std::string effective_status(const store::CertificateRecord& record, std::int64_t now) {
   if (record.status == store::CertificateStatus::active && now > record.not_after) {
     return "expired";

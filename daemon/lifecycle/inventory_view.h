@@ -4,9 +4,11 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "core/x509_info.h"
+#include "store/inventory.h"
 #include "store/records.h"
 
 namespace ck::daemon {
@@ -17,6 +19,11 @@ namespace ck::daemon {
                                                    std::string source);
 
 // Whole days until not_after, rounded down; negative once expired.
+// The active version of `name` (at most one: the store's invariant); none when
+// it has no certificate yet (or only superseded or revoked ones).
+[[nodiscard]] Result<std::optional<store::CertificateRecord>> current_version(
+    store::Inventory& inventory, const std::string& name);
+
 [[nodiscard]] std::int64_t days_left(std::int64_t not_after, std::int64_t now);
 // "expired" once past not_after (inclusive, RFC 5280), else the stored status.
 [[nodiscard]] std::string effective_status(const store::CertificateRecord& record,

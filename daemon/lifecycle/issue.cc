@@ -15,6 +15,7 @@
 #include "core/pem.h"
 #include "daemon/lifecycle/accounts.h"
 #include "daemon/lifecycle/importer.h"
+#include "daemon/lifecycle/inventory_view.h"
 #include "daemon/lifecycle/order_log.h"
 
 namespace ck::daemon {
@@ -313,12 +314,9 @@ IssueJob issue_job_for(const CertificateConfig& cert, const Config& config) {
 Result<RenewalCheck> check_renewal(const CertificateConfig& cert, store::Inventory& inventory,
                                    std::int64_t now, const FailureStreak& failures,
                                    bool operator_asked, std::uint64_t random) {
-  CK_TRY(versions, inventory.certificates().versions(cert.name));
+  CK_TRY(active, current_version(inventory, cert.name));
   RenewalCheck check;
-  auto active = std::ranges::find_if(versions, [](const store::CertificateRecord& v) {
-    return v.status == store::CertificateStatus::active;
-  });
-  if (active == versions.end()) {
+  if (!active) {
     check.decision = {true, now, RenewalRule::first_issue, 0,
                       "not in the inventory yet: issue now"};
     return check;

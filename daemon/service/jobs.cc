@@ -7,41 +7,26 @@
 #include "acme/issuance.h"
 #include "daemon/lifecycle/ari_check.h"
 #include "daemon/lifecycle/deploy.h"
+#include "daemon/lifecycle/inventory_view.h"
 #include "daemon/lifecycle/issue.h"
 
 namespace ck::daemon {
-namespace {
-
-std::string ca_file_for(const Config& config, const std::string& directory) {
-  for (const auto& [name, issuer] : config.issuers) {
-    if (issuer.directory == directory) {
-      return issuer.ca_file;
-    }
-  }
-  return "";
-}
-
-}  // namespace
-
 // The check-ARI job, on a worker: the certificate's CA, as the inventory
 // recorded it, asked about its current version.
 JobOutcome check_ari_job(const CertificateConfig& cert, const Config& config,
                          store::Inventory& inventory, const Clock& clock, std::uint64_t random) {
   JobOutcome out{cert.name, JobKind::check_ari, {}, ""};
-  auto versions = inventory.certificates().versions(cert.name);
-  if (!versions) {
-    out.status = std::unexpected(versions.error());
+  auto current = current_version(inventory, cert.name);
+  if (!current) {
+    out.status = std::unexpected(current.error());
     return out;
   }
-  auto current = std::ranges::find_if(*versions, [](const store::CertificateRecord& v) {
-    return v.status == store::CertificateStatus::active;
-  });
   const std::string directory = issuing_directory(inventory, cert.name);
-  if (current == versions->end() || directory.empty()) {
+  if (!*current || directory.empty()) {
     out.status = fail(Errc::unsupported, "no certificate from an ACME CA to ask about");
     return out;
   }
-  auto checked = check_ari(inventory, *current, directory, ca_file_for(config, directory),
+  auto checked = check_ari(inventory, **current, directory, ca_file_for(config, directory),
                            clock.unix_seconds(), false, random);
   if (!checked) {
     out.status = std::unexpected(checked.error());

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "core/clock.h"
+#include "daemon/lifecycle/inventory_view.h"
 #include "daemon/lifecycle/issue.h"
 
 namespace ck::daemon {
@@ -46,12 +47,8 @@ Result<nlohmann::json> row(const CertificateConfig& cert, store::Inventory& inve
     current = check.current;
   }
   if (!current) {
-    CK_TRY(versions, inventory.certificates().versions(cert.name));
-    for (const auto& v : versions) {
-      if (v.status == store::CertificateStatus::active) {
-        current = v;
-      }
-    }
+    CK_TRY(active, current_version(inventory, cert.name));
+    current = std::move(active);
   }
   r["names"] = current ? nlohmann::json(current->sans) : nlohmann::json::array();
   r["sha256"] = current ? current->sha256 : "";
