@@ -53,6 +53,36 @@ struct FileActions {
   FileActions& operator=(const FileActions&) = delete;
 };
 
+// A pipe holding all of `input`, its write end closed: the program reads it
+// as its standard input. Written before the program starts, so it must fit in
+// the pipe (64 KiB on Linux).
+Result<int> input_pipe(std::string_view input) {
+  if (input.size() > kMaxProgramInput) {
+    return fail(Errc::too_large, "standard input over " + std::to_string(kMaxProgramInput) +
+                                     " bytes");
+  }
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    return fail(Errc::io, std::string("pipe: ") + std::strerror(errno));
+  }
+  // Never blocks: a pipe made small by the per-user limit is an error, not a hang.
+  ::fcntl(fds[1], F_SETFL, O_NONBLOCK);
+  std::size_t written = 0;
+  while (written < input.size()) {
+    const ssize_t n = ::write(fds[1], input.data() + written, input.size() - written);
+    if (n <= 0) {
+      const int error = errno;
+      ::close(fds[0]);
+      ::close(fds[1]);
+      return fail(error == EAGAIN ? Errc::too_large : Errc::io,
+                  std::string("standard input: ") + std::strerror(error));
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  ::close(fds[1]);
+  return fds[0];
+}
+
 int exit_code_of(int status) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
@@ -61,16 +91,29 @@ int exit_code_of(int status) {
 
 Result<ProgramRun> run_program(const std::vector<std::string>& argv,
                                const std::vector<std::string>& extra_env,
-                               std::chrono::milliseconds timeout, std::stop_token stop) {
+                               std::chrono::milliseconds timeout, std::stop_token stop,
+                               std::string_view input) {
   if (argv.empty()) {
     return fail(Errc::invalid_argument, "no program to run");
   }
+  int stdin_fd = -1;
+  if (!input.empty()) {
+    CK_TRY(fd, input_pipe(input));
+    stdin_fd = fd;
+  }
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    if (stdin_fd >= 0) {
+      ::close(stdin_fd);
+    }
     return fail(Errc::io, std::string("pipe: ") + std::strerror(errno), argv[0]);
   }
   FileActions files;
-  posix_spawn_file_actions_addopen(&files.actions, 0, "/dev/null", O_RDONLY, 0);
+  if (stdin_fd >= 0) {
+    posix_spawn_file_actions_adddup2(&files.actions, stdin_fd, 0);
+  } else {
+    posix_spawn_file_actions_addopen(&files.actions, 0, "/dev/null", O_RDONLY, 0);
+  }
   posix_spawn_file_actions_adddup2(&files.actions, pipe_fds[1], 1);
   posix_spawn_file_actions_adddup2(&files.actions, pipe_fds[1], 2);
   std::vector<std::string> args = argv;
@@ -81,6 +124,9 @@ Result<ProgramRun> run_program(const std::vector<std::string>& argv,
   const int spawned =
       posix_spawnp(&pid, c_args[0], &files.actions, nullptr, c_args.data(), c_env.data());
   ::close(pipe_fds[1]);
+  if (stdin_fd >= 0) {
+    ::close(stdin_fd);
+  }
   if (spawned != 0) {
     ::close(pipe_fds[0]);
     return fail(Errc::io, "cannot run it: " + std::string(std::strerror(spawned)), argv[0]);

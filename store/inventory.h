@@ -129,11 +129,29 @@ class AlertRepository {
  public:
   virtual ~AlertRepository() = default;
   // Opens the alert for record.dedup_key, or refreshes last_fired_at and the
-  // message of the open one. Returns true when a new alert was opened.
-  [[nodiscard]] virtual Result<bool> fire(const AlertRecord& record) = 0;
-  // Closes the open alert of that key, if any. Returns true when one was closed.
-  [[nodiscard]] virtual Result<bool> resolve(std::string_view dedup_key, std::int64_t at) = 0;
+  // message of the open one. Returns the new alert's id when one was opened.
+  [[nodiscard]] virtual Result<std::optional<std::int64_t>> fire(const AlertRecord& record) = 0;
+  // Closes the open alert of that key, if any, saying why ("recovered",
+  // "superseded"). Returns the closed alert's id when one was closed.
+  [[nodiscard]] virtual Result<std::optional<std::int64_t>> resolve(
+      std::string_view dedup_key, std::int64_t at, std::string_view resolution) = 0;
   [[nodiscard]] virtual Result<std::vector<AlertRecord>> open_alerts() = 0;
+  [[nodiscard]] virtual Result<std::optional<AlertRecord>> find(std::int64_t id) = 0;
+  // Open and closed, newest first, at most `limit`; only `certificate_name`'s when set.
+  [[nodiscard]] virtual Result<std::vector<AlertRecord>> history(
+      std::size_t limit, std::optional<std::string_view> certificate_name = {}) = 0;
+
+  // The outbox of notices (see AlertNotice): queued with the alert's change,
+  // in the same transaction; taken when due; updated after each attempt.
+  [[nodiscard]] virtual Result<std::int64_t> queue_notice(const AlertNotice& notice) = 0;
+  // Undelivered notices due at `now` (not given up), oldest first.
+  [[nodiscard]] virtual Result<std::vector<AlertNotice>> due_notices(std::int64_t now,
+                                                                     std::size_t limit) = 0;
+  // When the soonest undelivered notice is due; none when nothing waits.
+  [[nodiscard]] virtual Result<std::optional<std::int64_t>> next_notice_at() = 0;
+  [[nodiscard]] virtual Result<std::vector<AlertNotice>> notices_of(std::int64_t alert_id) = 0;
+  // Writes attempts, next_attempt_at, delivered_at, given_up_at and last_error.
+  [[nodiscard]] virtual Status update_notice(const AlertNotice& notice) = 0;
 };
 
 class EventLog {

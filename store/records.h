@@ -141,6 +141,21 @@ struct AlertRecord {
   std::int64_t first_fired_at = 0;
   std::int64_t last_fired_at = 0;
   std::optional<std::int64_t> resolved_at;
+  std::string resolution;  // "recovered", "superseded" (a tighter threshold opened); "" while open
+};
+
+// One notice of an alert's change to one sink, kept until delivered (the outbox).
+struct AlertNotice {
+  std::int64_t id = 0;
+  std::int64_t alert_id = 0;
+  std::string notice;  // "firing", "resolved"
+  std::string sink;    // "webhook", "command", "email"
+  std::int64_t created_at = 0;
+  int attempts = 0;
+  std::int64_t next_attempt_at = 0;
+  std::optional<std::int64_t> delivered_at;
+  std::optional<std::int64_t> given_up_at;
+  std::string last_error;
 };
 
 struct EventRecord {

@@ -158,9 +158,34 @@ CREATE TABLE renewal_info (
 );
 )sql";
 
+// Alert notices as an outbox: one row per alert, change (firing, resolved)
+// and sink, written with the alert in one transaction and marked when
+// delivered, so that a restart neither loses nor repeats a notice. An alert
+// closed because a tighter threshold of its kind opened is "superseded" and
+// sends no recovery notice.
+constexpr std::string_view kAlertNotices = R"sql(
+ALTER TABLE alerts ADD COLUMN resolution TEXT NOT NULL DEFAULT '';
+CREATE TABLE alert_notices (
+  id              INTEGER PRIMARY KEY,
+  alert_id        INTEGER NOT NULL REFERENCES alerts(id),
+  notice          TEXT NOT NULL,            -- 'firing' or 'resolved'
+  sink            TEXT NOT NULL,            -- 'webhook', 'command', 'email'
+  created_at      INTEGER NOT NULL,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  delivered_at    INTEGER,
+  given_up_at     INTEGER,
+  last_error      TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX alert_notices_pending ON alert_notices(next_attempt_at)
+  WHERE delivered_at IS NULL AND given_up_at IS NULL;
+CREATE INDEX alert_notices_by_alert ON alert_notices(alert_id);
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1, "initial inventory schema", kInitialSchema},
     Migration{2, "ACME renewal information", kRenewalInfo},
+    Migration{3, "alert notices", kAlertNotices},
 };
 
 }  // namespace

@@ -13,7 +13,10 @@ namespace {
   "certificate_url, key_path, profile, replaces, error_json, created_at, updated_at FROM orders "
 #define CK_ALERT_SELECT                                                               \
   "SELECT id, dedup_key, certificate_name, kind, severity, message, first_fired_at, " \
-  "last_fired_at, resolved_at FROM alerts "
+  "last_fired_at, resolved_at, resolution FROM alerts "
+#define CK_NOTICE_SELECT                                                                 \
+  "SELECT id, alert_id, notice, sink, created_at, attempts, next_attempt_at, delivered_at, " \
+  "given_up_at, last_error FROM alert_notices "
 #define CK_EVENT_SELECT "SELECT id, at, kind, certificate_name, message, details_json FROM events "
 
 AccountRecord read_account(const Statement& s) {
@@ -35,7 +38,25 @@ AlertRecord read_alert(const Statement& s) {
   if (!s.is_null(8)) {
     r.resolved_at = s.integer(8);
   }
+  r.resolution = s.text(9);
   return r;
+}
+
+std::optional<std::int64_t> optional_integer(const Statement& s, int column) {
+  return s.is_null(column) ? std::nullopt : std::optional<std::int64_t>(s.integer(column));
+}
+
+AlertNotice read_notice(const Statement& s) {
+  return AlertNotice{s.integer(0),
+                     s.integer(1),
+                     s.text(2),
+                     s.text(3),
+                     s.integer(4),
+                     static_cast<int>(s.integer(5)),
+                     s.integer(6),
+                     optional_integer(s, 7),
+                     optional_integer(s, 8),
+                     s.text(9)};
 }
 
 EventRecord read_event(const Statement& s) {
@@ -213,12 +234,12 @@ Result<std::optional<ProbeRecord>> SqliteProbes::latest(std::string_view target)
   });
 }
 
-Result<bool> SqliteAlerts::fire(const AlertRecord& r) {
+Result<std::optional<std::int64_t>> SqliteAlerts::fire(const AlertRecord& r) {
   CK_TRY(update, db_.prepare("UPDATE alerts SET last_fired_at = ?, message = ?, severity = ? "
                              "WHERE dedup_key = ? AND resolved_at IS NULL"));
   CK_TRY_STATUS(update.bind_all(r.last_fired_at, r.message, r.severity, r.dedup_key).run());
   if (db_.changes() > 0) {
-    return false;
+    return std::optional<std::int64_t>();
   }
   CK_TRY(insert, db_.prepare("INSERT INTO alerts (dedup_key, certificate_name, kind, severity, "
                              "message, first_fired_at, last_fired_at) VALUES (?,?,?,?,?,?,?)"));
@@ -226,19 +247,81 @@ Result<bool> SqliteAlerts::fire(const AlertRecord& r) {
                     .bind_all(r.dedup_key, r.certificate_name, r.kind, r.severity, r.message,
                               r.first_fired_at, r.last_fired_at)
                     .run());
-  return true;
+  return std::optional<std::int64_t>(db_.last_insert_id());
 }
 
-Result<bool> SqliteAlerts::resolve(std::string_view dedup_key, std::int64_t at) {
-  CK_TRY(s, db_.prepare(
-                "UPDATE alerts SET resolved_at = ? WHERE dedup_key = ? AND resolved_at IS NULL"));
-  CK_TRY_STATUS(s.bind(at).bind(dedup_key).run());
-  return db_.changes() > 0;
+Result<std::optional<std::int64_t>> SqliteAlerts::resolve(std::string_view dedup_key,
+                                                          std::int64_t at,
+                                                          std::string_view resolution) {
+  CK_TRY(open, db_.prepare("SELECT id FROM alerts WHERE dedup_key = ? AND resolved_at IS NULL"));
+  open.bind(dedup_key);
+  CK_TRY(id, first_row(open, [](const Statement& s) { return s.integer(0); }));
+  if (!id) {
+    return std::optional<std::int64_t>();
+  }
+  CK_TRY(s, db_.prepare("UPDATE alerts SET resolved_at = ?, resolution = ? WHERE id = ?"));
+  CK_TRY_STATUS(s.bind_all(at, resolution, *id).run());
+  return id;
 }
 
 Result<std::vector<AlertRecord>> SqliteAlerts::open_alerts() {
   CK_TRY(s, db_.prepare(CK_ALERT_SELECT "WHERE resolved_at IS NULL ORDER BY first_fired_at, id"));
   return collect_rows(s, read_alert);
+}
+
+Result<std::optional<AlertRecord>> SqliteAlerts::find(std::int64_t id) {
+  CK_TRY(s, db_.prepare(CK_ALERT_SELECT "WHERE id = ?"));
+  s.bind(id);
+  return first_row(s, read_alert);
+}
+
+Result<std::vector<AlertRecord>> SqliteAlerts::history(
+    std::size_t limit, std::optional<std::string_view> certificate_name) {
+  const auto max = static_cast<std::int64_t>(limit);
+  if (certificate_name) {
+    CK_TRY(s, db_.prepare(CK_ALERT_SELECT "WHERE certificate_name = ? ORDER BY id DESC LIMIT ?"));
+    s.bind(*certificate_name).bind(max);
+    return collect_rows(s, read_alert);
+  }
+  CK_TRY(s, db_.prepare(CK_ALERT_SELECT "ORDER BY id DESC LIMIT ?"));
+  s.bind(max);
+  return collect_rows(s, read_alert);
+}
+
+Result<std::int64_t> SqliteAlerts::queue_notice(const AlertNotice& n) {
+  CK_TRY(s, db_.prepare("INSERT INTO alert_notices (alert_id, notice, sink, created_at, "
+                        "next_attempt_at) VALUES (?,?,?,?,?)"));
+  CK_TRY_STATUS(s.bind_all(n.alert_id, n.notice, n.sink, n.created_at, n.next_attempt_at).run());
+  return db_.last_insert_id();
+}
+
+Result<std::vector<AlertNotice>> SqliteAlerts::due_notices(std::int64_t now, std::size_t limit) {
+  CK_TRY(s, db_.prepare(CK_NOTICE_SELECT
+                        "WHERE delivered_at IS NULL AND given_up_at IS NULL AND "
+                        "next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?"));
+  s.bind(now).bind(static_cast<std::int64_t>(limit));
+  return collect_rows(s, read_notice);
+}
+
+Result<std::optional<std::int64_t>> SqliteAlerts::next_notice_at() {
+  CK_TRY(s, db_.prepare("SELECT MIN(next_attempt_at) FROM alert_notices "
+                        "WHERE delivered_at IS NULL AND given_up_at IS NULL"));
+  CK_TRY(row, first_row(s, [](const Statement& r) { return optional_integer(r, 0); }));
+  return row ? *row : std::nullopt;
+}
+
+Result<std::vector<AlertNotice>> SqliteAlerts::notices_of(std::int64_t alert_id) {
+  CK_TRY(s, db_.prepare(CK_NOTICE_SELECT "WHERE alert_id = ? ORDER BY id"));
+  s.bind(alert_id);
+  return collect_rows(s, read_notice);
+}
+
+Status SqliteAlerts::update_notice(const AlertNotice& n) {
+  CK_TRY(s, db_.prepare("UPDATE alert_notices SET attempts = ?, next_attempt_at = ?, "
+                        "delivered_at = ?, given_up_at = ?, last_error = ? WHERE id = ?"));
+  return s.bind_all(static_cast<std::int64_t>(n.attempts), n.next_attempt_at, n.delivered_at,
+                    n.given_up_at, n.last_error, n.id)
+      .run();
 }
 
 Result<std::int64_t> SqliteEvents::append(const EventRecord& r) {

@@ -107,9 +107,18 @@ class SqliteProbes final : public ProbeRepository {
 class SqliteAlerts final : public AlertRepository {
  public:
   explicit SqliteAlerts(Database& db) : db_(db) {}
-  Result<bool> fire(const AlertRecord& record) override;
-  Result<bool> resolve(std::string_view dedup_key, std::int64_t at) override;
+  Result<std::optional<std::int64_t>> fire(const AlertRecord& record) override;
+  Result<std::optional<std::int64_t>> resolve(std::string_view dedup_key, std::int64_t at,
+                                              std::string_view resolution) override;
   Result<std::vector<AlertRecord>> open_alerts() override;
+  Result<std::optional<AlertRecord>> find(std::int64_t id) override;
+  Result<std::vector<AlertRecord>> history(
+      std::size_t limit, std::optional<std::string_view> certificate_name) override;
+  Result<std::int64_t> queue_notice(const AlertNotice& notice) override;
+  Result<std::vector<AlertNotice>> due_notices(std::int64_t now, std::size_t limit) override;
+  Result<std::optional<std::int64_t>> next_notice_at() override;
+  Result<std::vector<AlertNotice>> notices_of(std::int64_t alert_id) override;
+  Status update_notice(const AlertNotice& notice) override;
 
  private:
   Database& db_;

@@ -150,21 +150,68 @@ TEST_CASE("the event log is append-only") {
 }
 
 TEST_CASE_FIXTURE(MemoryInventory, "alerts open once per key, refresh, resolve and reopen") {
-  store::AlertRecord alert{0,           "expiry:www:14d",     "www", "expiry",
-                           "warning",   "expires in 14 days", kT0,   kT0,
-                           std::nullopt};
-  CHECK(inventory->alerts().fire(alert).value());
+  store::AlertRecord alert{0,         "expiry:www:14d",     "www", "expiry",
+                           "warning", "expires in 14 days", kT0,   kT0,
+                           std::nullopt, ""};
+  auto opened = inventory->alerts().fire(alert).value();
+  REQUIRE(opened);
   alert.last_fired_at = kT0 + 3600;
   alert.message = "expires in 13 days";
   CHECK_FALSE(inventory->alerts().fire(alert).value());
   auto open = inventory->alerts().open_alerts().value();
   REQUIRE(open.size() == 1);
+  CHECK(open[0].id == *opened);
   CHECK(open[0].message == "expires in 13 days");
   CHECK(open[0].first_fired_at == kT0);
-  CHECK(inventory->alerts().resolve("expiry:www:14d", kT0 + 7200).value());
-  CHECK_FALSE(inventory->alerts().resolve("expiry:www:14d", kT0 + 7200).value());
+  CHECK(inventory->alerts().resolve("expiry:www:14d", kT0 + 7200, "recovered").value() == opened);
+  CHECK_FALSE(inventory->alerts().resolve("expiry:www:14d", kT0 + 7200, "recovered").value());
   CHECK(inventory->alerts().open_alerts().value().empty());
-  CHECK(inventory->alerts().fire(alert).value());
+  auto closed = inventory->alerts().find(*opened).value();
+  REQUIRE(closed);
+  CHECK(closed->resolved_at == kT0 + 7200);
+  CHECK(closed->resolution == "recovered");
+  auto reopened = inventory->alerts().fire(alert).value();
+  REQUIRE(reopened);
+  CHECK(*reopened != *opened);
+  auto history = inventory->alerts().history(10, "www").value();
+  REQUIRE(history.size() == 2);
+  CHECK(history[0].id == *reopened);  // newest first
+  CHECK(inventory->alerts().history(10, "api").value().empty());
+}
+
+TEST_CASE_FIXTURE(MemoryInventory, "alert notices wait in the outbox until delivered or given up") {
+  auto id = inventory->alerts()
+                .fire({0, "revoked:www", "www", "revoked", "critical", "revoked", kT0, kT0,
+                       std::nullopt, ""})
+                .value();
+  REQUIRE(id);
+  CHECK_FALSE(inventory->alerts().next_notice_at().value());
+  auto webhook = inventory->alerts().queue_notice({0, *id, "firing", "webhook", kT0, 0, kT0});
+  auto email = inventory->alerts().queue_notice({0, *id, "firing", "email", kT0, 0, kT0 + 10});
+  REQUIRE(webhook);
+  REQUIRE(email);
+  CHECK(inventory->alerts().next_notice_at().value() == kT0);
+  auto due = inventory->alerts().due_notices(kT0, 10).value();
+  REQUIRE(due.size() == 1);
+  CHECK(due[0].sink == "webhook");
+  due[0].attempts = 1;
+  due[0].next_attempt_at = kT0 + 60;
+  due[0].last_error = "connection refused";
+  REQUIRE(inventory->alerts().update_notice(due[0]));
+  CHECK(inventory->alerts().next_notice_at().value() == kT0 + 10);
+  due = inventory->alerts().due_notices(kT0 + 60, 10).value();
+  REQUIRE(due.size() == 2);
+  CHECK(due[0].sink == "email");
+  for (auto& notice : due) {
+    notice.delivered_at = kT0 + 60;
+    REQUIRE(inventory->alerts().update_notice(notice));
+  }
+  CHECK_FALSE(inventory->alerts().next_notice_at().value());
+  auto kept = inventory->alerts().notices_of(*id).value();
+  REQUIRE(kept.size() == 2);
+  CHECK(kept[0].attempts == 1);
+  CHECK(kept[0].last_error == "connection refused");
+  CHECK(kept[0].delivered_at == kT0 + 60);
 }
 
 TEST_CASE_FIXTURE(MemoryInventory, "accounts, orders, staples, CRLs and probes round-trip") {
