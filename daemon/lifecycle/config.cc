@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <initializer_list>
 #include <set>
@@ -376,26 +377,79 @@ void check_certificate(Checker& c, const toml::table& t, const std::string& path
   }
 }
 
+// "14d" or "25%".
+std::optional<ExpiryThreshold> expiry_threshold(Checker& c, const toml::node& node,
+                                                const std::string& key) {
+  const auto* text = node.as_string();
+  if (text && text->get().ends_with('%')) {
+    const std::string digits = text->get().substr(0, text->get().size() - 1);
+    int percent = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), percent);
+    if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() ||
+        percent < 1 || percent > 99) {
+      c.error(node.source(), key, "a fraction of the lifetime must be 1% to 99%");
+      return std::nullopt;
+    }
+    return ExpiryThreshold{std::nullopt, percent, text->get()};
+  }
+  auto before = c.duration(node, key);
+  if (!before) {
+    return std::nullopt;
+  }
+  return ExpiryThreshold{*before, 0, text->get()};
+}
+
 void check_alerts(Checker& c, const toml::table& t, AlertsConfig& out) {
-  c.unknown_keys(t, "alerts", {"before_expiry", "webhook", "command"});
+  c.unknown_keys(t, "alerts",
+                 {"before_expiry", "failure_streak", "webhook", "webhook_ca_file", "command",
+                  "email", "sendmail"});
   if (const toml::node* node = t.get("before_expiry")) {
     if (const auto* array = node->as_array()) {
       out.before_expiry.clear();
       for (std::size_t i = 0; i < array->size(); ++i) {
-        auto d = c.duration(*array->get(i), "alerts.before_expiry[" + std::to_string(i + 1) + "]");
-        if (d) {
-          out.before_expiry.push_back(*d);
+        auto threshold = expiry_threshold(
+            c, *array->get(i), "alerts.before_expiry[" + std::to_string(i + 1) + "]");
+        if (threshold) {
+          out.before_expiry.push_back(*threshold);
         }
       }
     } else {
-      c.type_error(*node, "alerts.before_expiry", "an array of durations");
+      c.type_error(*node, "alerts.before_expiry", "an array of durations or percentages");
+    }
+  }
+  if (const toml::node* node = t.get("failure_streak")) {
+    const auto* n = node->as_integer();
+    if (!n || n->get() < 2 || n->get() > 1000) {
+      c.error(node->source(), "alerts.failure_streak", "must be a whole number from 2 to 1000");
+    } else {
+      out.failure_streak = static_cast<int>(n->get());
     }
   }
   if (c.string(t, "alerts", "webhook", out.webhook) && !out.webhook.starts_with("https://") &&
       !out.webhook.starts_with("http://")) {
     c.error(t.get("webhook")->source(), "alerts.webhook", "not an http(s) URL");
   }
-  c.strings(t, "alerts", "command", out.command);
+  if (c.string(t, "alerts", "webhook_ca_file", out.webhook_ca_file) && out.webhook.empty()) {
+    c.error(t.get("webhook_ca_file")->source(), "alerts.webhook_ca_file",
+            "given without a webhook");
+  }
+  if (c.strings(t, "alerts", "command", out.command) && out.command.empty()) {
+    c.error(t.get("command")->source(), "alerts.command", "an empty argv");
+  }
+  if (c.strings(t, "alerts", "email", out.email)) {
+    for (const auto& address : out.email) {
+      // One recipient each: sendmail -t reads them from the To: header.
+      if (address.find('@') == std::string::npos ||
+          address.find_first_of(",<>\r\n \t") != std::string::npos) {
+        c.error(t.get("email")->source(), "alerts.email",
+                "\"" + address + "\" is not one plain address (name@host)");
+      }
+    }
+  }
+  if (c.string(t, "alerts", "sendmail", out.sendmail) &&
+      !std::filesystem::path(out.sendmail).is_absolute()) {
+    c.error(t.get("sendmail")->source(), "alerts.sendmail", "must be an absolute path");
+  }
 }
 
 // Issuer references and duplicate names need the whole file.
@@ -521,6 +575,18 @@ std::vector<std::string> environment_problems(const Config& config) {
       out.push_back(who + "no group named " + d.group);
     }
   }
+  const AlertsConfig& a = config.alerts;
+  if (!a.command.empty() && a.command.front().find('/') != std::string::npos &&
+      ::access(a.command.front().c_str(), X_OK) != 0) {
+    out.push_back("alerts: the command " + a.command.front() + " is not there or not executable");
+  }
+  if (!a.email.empty() && ::access(a.sendmail.c_str(), X_OK) != 0) {
+    out.push_back("alerts: e-mail needs " + a.sendmail +
+                  ", which is not there or not executable (install an MTA, or set sendmail)");
+  }
+  if (!a.webhook_ca_file.empty() && ::access(a.webhook_ca_file.c_str(), R_OK) != 0) {
+    out.push_back("alerts: the webhook_ca_file " + a.webhook_ca_file + " cannot be read");
+  }
   return out;
 }
 
@@ -557,11 +623,6 @@ std::vector<std::string> not_yet_built(const Config& config, const std::string& 
     if (c.reuse_key) {
       out.push_back(who + "reuse_key is not built yet: each renewal makes a new key");
     }
-  }
-  const AlertsConfig defaults;
-  if (only.empty() && (!config.alerts.webhook.empty() || !config.alerts.command.empty() ||
-                       config.alerts.before_expiry != defaults.before_expiry)) {
-    out.push_back("[alerts] is not built yet: no alert is sent");
   }
   return out;
 }

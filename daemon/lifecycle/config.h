@@ -74,11 +74,28 @@ struct CertificateConfig {
   int line = 0;
 };
 
+// An expiry alert threshold: a time before notAfter ("14d") or a fraction of
+// the lifetime left ("25%"), so that one rule fits 6-day and 90-day certificates.
+struct ExpiryThreshold {
+  std::optional<std::chrono::seconds> before;  // set for a time
+  int percent_left = 0;                        // 1 to 99, for a fraction
+  std::string label;                           // as written: "14d", "25%"
+  bool operator==(const ExpiryThreshold&) const = default;
+};
+
+inline constexpr const char* kDefaultSendmail = "/usr/sbin/sendmail";
+
 struct AlertsConfig {
-  std::vector<std::chrono::seconds> before_expiry = {std::chrono::days(30), std::chrono::days(14),
-                                                     std::chrono::days(7), std::chrono::days(1)};
-  std::string webhook;
-  std::vector<std::string> command;
+  std::vector<ExpiryThreshold> before_expiry = {
+      {std::chrono::days(30), 0, "30d"}, {std::chrono::days(14), 0, "14d"},
+      {std::chrono::days(7), 0, "7d"},   {std::chrono::days(1), 0, "1d"},
+      {std::nullopt, 25, "25%"}};
+  int failure_streak = 3;             // renewal failures in a row that make a critical alert
+  std::string webhook;                // JSON POST, TLS verified
+  std::string webhook_ca_file;        // trust for the webhook's TLS; "" = system store
+  std::vector<std::string> command;   // argv, the alert in its environment
+  std::vector<std::string> email;     // recipients, through the local sendmail
+  std::string sendmail = kDefaultSendmail;
 };
 
 struct Config {

@@ -30,7 +30,7 @@ staple = "/etc/nginx/tls/www.ocsp"
 probe = ["example.com:443"]
 
 [alerts]
-before_expiry = ["30d", "14d", "7d", "1d"]
+before_expiry = ["30d", "14d", "7d", "1d", "33%"]   # durations or fractions of the lifetime
 webhook = "https://hooks.example.com/certkeeper"
 command = ["/usr/local/bin/page-oncall"]
 )toml";
@@ -60,8 +60,13 @@ TEST_CASE("good: the DESIGN.md example parses into its values") {
   CHECK(www.challenge.webroot == "/var/www/acme");
   CHECK(www.deploy.reload == std::vector<std::string>{"systemctl", "reload", "nginx"});
   CHECK(www.line == 11);
-  CHECK(c.alerts.before_expiry.size() == 4);
-  CHECK(c.alerts.before_expiry[1] == std::chrono::days(14));
+  REQUIRE(c.alerts.before_expiry.size() == 5);
+  CHECK(c.alerts.before_expiry[1].before == std::chrono::days(14));
+  CHECK(c.alerts.before_expiry[1].label == "14d");
+  CHECK_FALSE(c.alerts.before_expiry[4].before);
+  CHECK(c.alerts.before_expiry[4].percent_left == 33);
+  CHECK(c.alerts.webhook == "https://hooks.example.com/certkeeper");
+  CHECK(c.alerts.sendmail == kDefaultSendmail);
 }
 
 TEST_CASE("good: defaults fill what is left out, and a lone issuer is implied") {
@@ -102,6 +107,17 @@ TEST_CASE("bad configurations are reported with line and key") {
        "alerts.before_expiry[2]", "invalid duration"},
       {"bad_duration_type", "[alerts]\nbefore_expiry = [30]\n", 2, "alerts.before_expiry[1]",
        "expected a duration string"},
+      {"bad_percent", "[alerts]\nbefore_expiry = [\"100%\"]\n", 2, "alerts.before_expiry[1]",
+       "1% to 99%"},
+      {"bad_percent_text", "[alerts]\nbefore_expiry = [\"x%\"]\n", 2, "alerts.before_expiry[1]",
+       "1% to 99%"},
+      {"bad_email", "[alerts]\nemail = [\"ops@example.com, cto@example.com\"]\n", 2,
+       "alerts.email", "not one plain address"},
+      {"bad_sendmail", "[alerts]\nemail = [\"ops@example.com\"]\nsendmail = \"sendmail\"\n", 3,
+       "alerts.sendmail", "absolute path"},
+      {"bad_webhook_ca", "[alerts]\nwebhook_ca_file = \"/etc/ca.pem\"\n", 2,
+       "alerts.webhook_ca_file", "without a webhook"},
+      {"bad_streak", "[alerts]\nfailure_streak = 1\n", 2, "alerts.failure_streak", "2 to 1000"},
       {"bad_log_level", "[daemon]\nlog_level = \"loud\"\n", 2, "daemon.log_level",
        "unknown log level"},
       {"bad_issuer_url", "[issuer.x]\ndirectory = \"ftp://x\"\n", 2, "issuer.x.directory",
