@@ -84,7 +84,8 @@ Error problem_error(const Problem& problem, std::string context) {
                          problem.is(problem_type::kRateLimited) ||
                          problem.is(problem_type::kServerInternal) || problem.status >= 500;
   return Error{problem.is_about_request() ? Errc::rejected : Errc::protocol,
-               "the CA said " + problem.describe(), std::move(context), retryable};
+               "the CA said " + problem.describe(), std::move(context), retryable,
+               problem.type.starts_with(problem_type::kPrefix) ? problem.short_type() : ""};
 }
 
 }  // namespace ck::acme

@@ -40,6 +40,9 @@ struct Error {
   std::string message;  // for people
   std::string context;  // what it happened to: a path, a name, a URL
   bool retryable = false;
+  // When a CA said it: the ACME problem type's short name ("rateLimited",
+  // "accountDoesNotExist"), so that callers act on the type, not the text.
+  std::string acme_problem;
 
   // "context: message", or the message alone when there is no context.
   [[nodiscard]] std::string describe() const;

@@ -187,6 +187,7 @@ int run_cli(int argc, char** argv, const Clock& clock) {
   int exit_code = kExitOk;
   add_daemon_command(app, context, exit_code);
   add_status_command(app, context, exit_code);
+  add_alerts_command(app, context, exit_code);
   add_import_command(app, context, exit_code);
   add_list_command(app, context, exit_code);
   add_show_command(app, context, exit_code);

@@ -1,5 +1,6 @@
-// certkeeper daemon [--config PATH] and certkeeper status [--json]: the
-// service in the foreground, and what it (or, without it, the inventory) says.
+// certkeeper daemon [--config PATH], certkeeper status [--json] and
+// certkeeper alerts: the service in the foreground, and what it (or, without
+// it, the inventory) says.
 
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
@@ -19,6 +20,14 @@ struct DaemonOptions {
 
 struct StatusOptions {
   bool json = false;
+  int timeout_ms = 5000;
+};
+
+struct AlertsOptions {
+  bool json = false;
+  bool open = false;
+  std::string name;
+  std::size_t limit = 50;
   int timeout_ms = 5000;
 };
 
@@ -85,7 +94,59 @@ int run_status(const CliContext& context, const StatusOptions& o) {
   return problem ? kExitProblem : kExitOk;
 }
 
+// The service's answer, or the inventory's when no service runs.
+int run_alerts(const CliContext& context, const AlertsOptions& o) {
+  auto config = context.load_config();
+  if (!config) {
+    return report_failure(config.error());
+  }
+  AlertQuery query{o.open, o.name.empty() ? std::nullopt : std::optional(o.name), o.limit};
+  nlohmann::json args{{"open", query.open_only}, {"limit", query.limit}};
+  if (query.name) {
+    args["name"] = *query.name;
+  }
+  auto asked =
+      ask_service(config->daemon.socket, "alerts", args, std::chrono::milliseconds(o.timeout_ms));
+  std::expected<nlohmann::json, CommandFailure> alerts;
+  if (asked) {
+    alerts = std::move(*asked);
+  } else if (asked.error().code != Errc::not_found) {
+    alerts = std::unexpected(failure_from(asked.error()));
+  } else if (auto session = context.open_session(); !session) {
+    alerts = std::unexpected(session.error());
+  } else if (auto view = alerts_view(*session->inventory, query); !view) {
+    alerts = std::unexpected(failure_from(view.error()));
+  } else {
+    alerts = std::move(*view);
+  }
+  if (!alerts) {
+    return report_failure(alerts.error());
+  }
+  fmt::print("{}", o.json ? alerts->dump(2) + "\n" : alerts_table(*alerts));
+  const bool open = std::ranges::any_of(*alerts, [](const auto& a) { return a["state"] == "open"; });
+  return open ? kExitProblem : kExitOk;
+}
+
 }  // namespace
+
+void add_alerts_command(CLI::App& app, CliContext& context, int& exit_code) {
+  auto o = std::make_shared<AlertsOptions>();
+  CLI::App* cmd = add_command(
+      app, "alerts", "The alerts: open ones and their history",
+      "Newest first: each alert's certificate, kind, severity and message, when it fired and "
+      "was resolved (recovered, or superseded by a tighter threshold), and how its notices "
+      "fared on each sink (webhook, command, e-mail). Asks the running service; reads the "
+      "inventory when none runs. Exit 1 when an alert shown is open.");
+  cmd->add_flag("--open", o->open, "only the alerts open now");
+  cmd->add_option("--name", o->name, "only this certificate's");
+  cmd->add_option("--limit", o->limit, "at most this many of the history")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10'000));
+  cmd->add_flag("--json", o->json, "print them as JSON");
+  cmd->add_option("--timeout-ms", o->timeout_ms, "how long to wait for the service")
+      ->capture_default_str();
+  cmd->callback([&context, &exit_code, o] { exit_code = run_alerts(context, *o); });
+}
 
 void add_daemon_command(CLI::App& app, CliContext& context, int& exit_code) {
   auto o = std::make_shared<DaemonOptions>();
@@ -96,9 +157,11 @@ void add_daemon_command(CLI::App& app, CliContext& context, int& exit_code) {
       "twice a day, backs off after failures, and answers `certkeeper status` over the control "
       "socket (daemon.socket; or the one systemd passes). SIGHUP reloads the configuration (a "
       "bad one is refused and the running one kept); SIGTERM stops it, an order in flight "
-      "resumed at the next start. Each renewal is deployed as its deploy section says. Not built "
-      "into it yet: probes after a deploy, staples, CRLs, probes and alerts (the "
-      "configuration's staple, probe and [alerts] are not acted on).");
+      "resumed at the next start. Each renewal is deployed as its deploy section says. Alerts "
+      "([alerts]: expiry thresholds, renewal failures and streaks, revocation, failed deploys) "
+      "go to the log and to the webhook, command and e-mail configured, once each, with a "
+      "recovery notice. Not built into it yet: probes after a deploy, staples, CRLs and probes "
+      "(the configuration's staple and probe are not acted on).");
   cmd->add_option("--workers", o->workers, "jobs running at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));

@@ -73,4 +73,21 @@ Result<std::int64_t> ensure_account(store::Inventory& inventory, acme::AcmeClien
   return written.id;
 }
 
+Status forget_account(store::Inventory& inventory, const std::string& directory_url,
+                      const std::string& key_path) {
+  CK_TRY(known, inventory.accounts().find(directory_url, key_path));
+  if (!known) {
+    return {};
+  }
+  store::AccountRecord record = *known;
+  record.status = "unknown_to_ca";
+  CK_TRY_STATUS(inventory.accounts().upsert(record));
+  CK_TRY_STATUS(inventory.events().append(
+      {0, 0, "account_unknown", "",
+       "the CA at " + directory_url + " no longer knows " + known->account_url +
+           "; the key is registered again",
+       ""}));
+  return {};
+}
+
 }  // namespace ck::daemon

@@ -39,4 +39,10 @@ struct AccountSettings {
     store::Inventory& inventory, acme::AcmeClient& client, const std::string& directory_url,
     const std::string& key_path, const std::string& key_type, const AccountSettings& settings);
 
+// The CA no longer knows the account (it answered accountDoesNotExist: its
+// data was reset, or the account removed): recorded so, and the next
+// ensure_account registers the same key again.
+[[nodiscard]] Status forget_account(store::Inventory& inventory, const std::string& directory_url,
+                                    const std::string& key_path);
+
 }  // namespace ck::daemon

@@ -285,6 +285,14 @@ Result<IssueOutcome> issue(const IssueJob& job, JobContext& context) {
   CK_TRY(request, prepare(job, context.clock, context.stop));
   for (std::size_t i = 0;; ++i) {
     auto issued = attempt(job, job.issuers[i], request, context);
+    if (!issued && issued.error().acme_problem == "accountDoesNotExist") {
+      // The CA lost the account (a reset test CA, a removed account): the
+      // same key registers again, once, and the order is placed anew.
+      const std::string& directory = job.issuers[i].directory;
+      CK_TRY_STATUS(forget_account(context.inventory, directory,
+                                   account_key_path(context.layout, directory).string()));
+      issued = attempt(job, job.issuers[i], request, context);
+    }
     if (issued || !another_issuer_may_help(issued.error()) || i + 1 == job.issuers.size()) {
       return issued;
     }

@@ -27,6 +27,8 @@
 #include "daemon/lifecycle/deploy.h"
 #include "daemon/lifecycle/inventory_view.h"
 #include "daemon/lifecycle/issue.h"
+#include "daemon/service/alert_outbox.h"
+#include "daemon/service/alert_policy.h"
 #include "daemon/service/control_server.h"
 #include "daemon/service/job_runner.h"
 #include "daemon/service/jobs.h"
@@ -92,6 +94,10 @@ class Service {
   void rebuild_states(bool spread);
   void refresh_state(LiveCertificate& live, const CertificateConfig& cert);
   void schedule();
+  void restore_from_events();
+  void record_event(const std::string& name, const std::string& kind, const std::string& message);
+  void evaluate_alerts_now();
+  void record_deploy(const JobOutcome& done, LiveCertificate& live);
   bool may_start(const CertificateConfig& cert, JobKind kind) const;
   void submit(const CertificateConfig& cert, JobKind kind, bool force);
   void on_signal();
@@ -110,6 +116,7 @@ class Service {
   std::unique_ptr<store::Inventory> inventory_;  // the loop's own connection
   std::unique_ptr<JobRunner> runner_;
   std::unique_ptr<ControlServer> control_;
+  std::unique_ptr<AlertOutbox> outbox_;
   int signal_fd_ = -1;
   int timer_fd_ = -1;
   int watchdog_fd_ = -1;
@@ -121,6 +128,7 @@ class Service {
   std::set<std::string> interrupted_;           // forced at start: an order to finish
   std::vector<std::string> redeploy_;           // at start: deploys a crash interrupted
   std::optional<std::int64_t> next_wake_;
+  std::optional<std::int64_t> next_alert_change_;  // an expiry threshold crossed
   std::string last_status_;  // the last STATUS= told to systemd
   std::int64_t started_at_ = 0;
   bool stopping_ = false;
@@ -128,6 +136,7 @@ class Service {
 
 Service::~Service() {
   runner_.reset();  // joins the workers before their context goes
+  outbox_.reset();
   for (int fd : {signal_fd_, timer_fd_, watchdog_fd_}) {
     if (fd >= 0) {
       ::close(fd);
@@ -182,6 +191,12 @@ int Service::start() {
     return 3;
   }
   runner_ = std::move(*runner);
+  auto outbox = AlertOutbox::start(layout_->database().string(), clock_, config_->alerts);
+  if (!outbox) {
+    spdlog::error("cannot start the alert outbox: {}", outbox.error().describe());
+    return 3;
+  }
+  outbox_ = std::move(*outbox);
   const int inherited = sd_listen_fds(1) >= 1 ? SD_LISTEN_FDS_START : -1;
   auto control = ControlServer::create(
       config_->daemon.socket, inherited, ServiceIdentity{::getuid(), ::getgid()}, clock_,
@@ -200,7 +215,9 @@ int Service::start() {
     timerfd_settime(watchdog_fd_, 0, &every, nullptr);
   }
   clean_up_after_a_crash(state_dir);
+  restore_from_events();
   rebuild_states(true);
+  evaluate_alerts_now();
   for (const auto& name : redeploy_) {
     if (const CertificateConfig* cert = configured(name)) {
       submit(*cert, JobKind::deploy, false);
@@ -285,9 +302,20 @@ void Service::refresh_state(LiveCertificate& live, const CertificateConfig& cert
   if (!check) {
     spdlog::error("{}: cannot read the inventory: {}", cert.name, check.error().describe());
     live.state.renewal = {false, now + 60, RenewalRule::lifetime, 0, "inventory unreadable"};
+    live.known = false;  // its alerts stay as they are
     return;
   }
   live.state.renewal = check->decision;
+  live.known = true;
+  live.not_before = check->current ? std::optional(check->current->not_before) : std::nullopt;
+  live.not_after = check->current ? std::optional(check->current->not_after) : std::nullopt;
+  live.revoked = false;
+  if (!check->current) {  // none active: revoked (the latest version says), or never issued
+    auto versions = inventory_->certificates().versions(cert.name);
+    live.revoked = versions && !versions->empty() &&
+                   std::ranges::max(*versions, {}, &store::CertificateRecord::not_before).status ==
+                       store::CertificateStatus::revoked;
+  }
   if (forced_[cert.name]) {
     live.state.renewal.due = true;
     live.state.renewal.at = now;
@@ -313,6 +341,122 @@ void Service::refresh_state(LiveCertificate& live, const CertificateConfig& cert
   }
   spdlog::debug("{}: renew at {} ({}: {})", cert.name, format_rfc3339(live.state.renewal.at),
                 to_string(live.state.renewal.rule), live.state.renewal.reason);
+}
+
+// What the event log says of each configured certificate since the service
+// last ran: its renewal failures in a row (back to its latest issue) and its
+// latest deploy's error, so that a restart neither forgets a failing
+// certificate nor reports its alert recovered.
+void Service::restore_from_events() {
+  constexpr std::size_t kLookBack = 200;
+  for (const auto& cert : config_->certificates) {
+    auto events = inventory_->events().recent(kLookBack, cert.name);
+    if (!events) {
+      spdlog::warn("{}: cannot read its events: {}", cert.name, events.error().describe());
+      continue;
+    }
+    LiveCertificate& live = live_[cert.name];
+    bool deploy_known = false;
+    for (const auto& e : *events) {  // newest first
+      if (!deploy_known && (e.kind == "deployed" || e.kind == "deploy_failed")) {
+        live.deploy_error = e.kind == "deploy_failed" ? e.message : "";
+        deploy_known = true;
+      }
+      if (e.kind == "issued") {
+        break;
+      }
+      if (e.kind == "renewal_failed") {
+        if (live.failures.count++ == 0) {
+          live.failures.last_at = e.at;
+          live.failures.last_error = e.message;
+        }
+      }
+    }
+    if (live.failures.count > 0) {
+      live.last_result = "failed";
+      spdlog::info("{}: {} renewal failure(s) in a row before this start; the latest: {}",
+                   cert.name, live.failures.count, live.failures.last_error);
+    }
+  }
+}
+
+// A deploy's outcome, kept (for alerts after a restart) when it changes
+// anything: a failure, or a deploy that wrote files after one failed.
+void Service::record_deploy(const JobOutcome& done, LiveCertificate& live) {
+  if (!done.deploy_error.empty()) {
+    record_event(done.name, "deploy_failed", done.deploy_error);
+  } else if (!live.deploy_error.empty()) {
+    record_event(done.name, "deployed", done.summary);
+  }
+  live.deploy_error = done.deploy_error;
+}
+
+void Service::record_event(const std::string& name, const std::string& kind,
+                           const std::string& message) {
+  if (auto appended = inventory_->events().append({0, clock_.unix_seconds(), kind, name, message,
+                                                   ""});
+      !appended) {
+    spdlog::error("{}: cannot record the event {}: {}", name, kind, appended.error().describe());
+  }
+}
+
+// Every configured certificate's alerts against the open ones: new ones are
+// opened with their notices, gone ones closed (recovered: with a notice), in
+// one transaction; the outbox delivers. The log has each change.
+void Service::evaluate_alerts_now() {
+  const std::int64_t now = clock_.unix_seconds();
+  auto open = inventory_->alerts().open_alerts();
+  if (!open) {
+    spdlog::error("alerts: cannot read the open alerts: {}", open.error().describe());
+    return;
+  }
+  std::vector<AlertCondition> firing;
+  std::vector<std::string> names;
+  next_alert_change_.reset();
+  for (const auto& cert : config_->certificates) {
+    const LiveCertificate& live = live_[cert.name];
+    if (!live.known) {
+      continue;  // unreadable: its alerts stay as they are
+    }
+    names.push_back(cert.name);
+    AlertEvaluation e = evaluate_alerts(
+        {cert.name, live.not_before, live.not_after, live.revoked, live.failures,
+         live.deploy_error},
+        config_->alerts, now);
+    std::ranges::move(e.firing, std::back_inserter(firing));
+    if (e.next_change && (!next_alert_change_ || *e.next_change < *next_alert_change_)) {
+      next_alert_change_ = e.next_change;
+    }
+  }
+  // An alert of a certificate no longer configured closes; one whose state is
+  // unknown just now is kept (its name still configured, not in `names`).
+  std::vector<store::AlertRecord> considered;
+  for (auto& alert : *open) {
+    if (std::ranges::find(names, alert.certificate_name) != names.end() ||
+        !configured(alert.certificate_name)) {
+      considered.push_back(std::move(alert));
+    }
+  }
+  const AlertChanges changes = compare_alerts(firing, considered, names);
+  if (changes.open.empty() && changes.refresh.empty() && changes.close.empty()) {
+    return;
+  }
+  auto applied = apply_alert_changes(*inventory_, changes, config_->alerts, now);
+  if (!applied) {
+    spdlog::error("alerts: cannot record them: {}", applied.error().describe());
+    return;
+  }
+  for (const auto& a : applied->opened) {
+    const auto level = a.severity == "critical" ? spdlog::level::err : spdlog::level::warn;
+    spdlog::log(level, "{}: ALERT {} ({}): {}", a.certificate_name, a.dedup_key, a.severity,
+                a.message);
+  }
+  for (const auto& a : applied->recovered) {
+    spdlog::info("{}: alert {} resolved", a.certificate_name, a.dedup_key);
+  }
+  if (!applied->opened.empty() || !applied->recovered.empty()) {
+    outbox_->wake();
+  }
 }
 
 const CertificateConfig* Service::configured(const std::string& name) const {
@@ -371,6 +515,9 @@ void Service::schedule() {
     submit(*cert, job.kind, forced_[cert->name]);
   }
   next_wake_ = p.next_wake;
+  if (next_alert_change_ && (!next_wake_ || *next_alert_change_ < *next_wake_)) {
+    next_wake_ = next_alert_change_;
+  }
   arm_timer(next_wake_);
   tell_status();
 }
@@ -418,9 +565,9 @@ void Service::on_jobs_done() {
         spdlog::info("{}: {}", done.name, done.summary);
       } else {
         live.last_result = "deploy_failed";
-        live.failures.last_error = done.deploy_error;
         spdlog::error("{}: the deploy failed: {}", done.name, done.deploy_error);
       }
+      record_deploy(done, live);
     } else if (done.kind == JobKind::check_ari) {
       if (!done.status) {
         ari_failed_at_[done.name] = now;
@@ -440,14 +587,18 @@ void Service::on_jobs_done() {
       live.last_result = "failed";
       spdlog::error("{}: renewal failed ({} in a row): {}", done.name, live.failures.count,
                     done.status.error().describe());
+      record_event(done.name, "renewal_failed", done.status.error().describe());
     } else {
+      const bool issued = !done.summary.starts_with("not due");
       live.failures = {};
-      live.last_result = done.summary.starts_with("not due") ? "not_due" : "issued";
+      live.last_result = issued ? "issued" : "not_due";
       spdlog::info("{}: {}", done.name, done.summary);
       if (!done.deploy_error.empty()) {
         live.last_result = "deploy_failed";
-        live.failures.last_error = done.deploy_error;
         spdlog::error("{}: issued, but the deploy failed: {}", done.name, done.deploy_error);
+      }
+      if (issued) {
+        record_deploy(done, live);
       }
     }
     operator_asked_.erase(done.name);
@@ -457,6 +608,7 @@ void Service::on_jobs_done() {
       refresh_state(live, *cert);
     }
   }
+  evaluate_alerts_now();
   schedule();
 }
 
@@ -471,7 +623,9 @@ void Service::reload() {
   } else {
     spdlog::get("certkeeper")->set_level(spdlog::level::from_str(loaded.config.daemon.log_level));
     config_ = std::make_shared<const Config>(std::move(loaded.config));
+    outbox_->configure(config_->alerts);
     rebuild_states(false);
+    evaluate_alerts_now();
     spdlog::info("configuration reloaded: {} certificates", config_->certificates.size());
     for (const auto& line : not_yet_built(*config_)) {
       spdlog::warn("{}", line);
@@ -559,6 +713,21 @@ std::string Service::handle(const ControlRequest& r) {
                               {"running", live_[name].running.has_value()},
                               {"reason", live_[name].state.renewal.reason}});
   }
+  if (r.cmd == "alerts") {
+    AlertQuery query;
+    query.open_only = r.args.value("open", false);
+    if (r.args.contains("name") && r.args["name"].is_string()) {
+      query.name = r.args["name"].get<std::string>();
+    }
+    if (r.args.contains("limit") && r.args["limit"].is_number_unsigned()) {
+      query.limit = std::clamp<std::size_t>(r.args["limit"].get<std::size_t>(), 1, 10'000);
+    }
+    auto view = alerts_view(*inventory_, query);
+    if (!view) {
+      return error_response(r.id, to_string(view.error().code), view.error().describe());
+    }
+    return ok_response(r.id, *view);
+  }
   if (r.cmd == "reload") {
     reload();
     return ok_response(r.id, {{"certificates", config_->certificates.size()}});
@@ -596,6 +765,7 @@ int Service::run() {
       static_cast<void>(
           ::read(timer_fd_, &expirations, sizeof expirations));  // ECANCELED: clock set
       rebuild_states(false);
+      evaluate_alerts_now();
       schedule();
     }
     if (fds[2].revents) {

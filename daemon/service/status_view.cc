@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <random>
 
 #include "core/clock.h"
@@ -80,7 +81,9 @@ Result<nlohmann::json> row(const CertificateConfig& cert, store::Inventory& inve
     r["running"] = live->running ? nlohmann::json(to_string(*live->running)) : nullptr;
     r["last_attempt"] = {{"at", time_or_null(live->last_attempt_at)},
                          {"result", live->last_result},
-                         {"error", live->failures.last_error},
+                         {"error", live->failures.count > 0 || live->deploy_error.empty()
+                                       ? live->failures.last_error
+                                       : live->deploy_error},
                          {"failures_in_a_row", live->failures.count}};
   }
   return r;
@@ -103,6 +106,80 @@ Result<nlohmann::json> certificates_status(const Config& config, store::Inventor
     rows.push_back(std::move(r));
   }
   return rows;
+}
+
+Result<nlohmann::json> alerts_view(store::Inventory& inventory, const AlertQuery& query) {
+  std::vector<store::AlertRecord> alerts;
+  if (query.open_only) {
+    CK_TRY(open, inventory.alerts().open_alerts());
+    for (auto& a : open) {
+      if (!query.name || a.certificate_name == *query.name) {
+        alerts.push_back(std::move(a));
+      }
+    }
+    std::ranges::reverse(alerts);  // newest first, as the history
+  } else {
+    CK_TRY(history, inventory.alerts().history(query.limit, query.name));
+    alerts = std::move(history);
+  }
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& a : alerts) {
+    CK_TRY(notices, inventory.alerts().notices_of(a.id));
+    nlohmann::json sent = nlohmann::json::array();
+    for (const auto& n : notices) {
+      sent.push_back({{"notice", n.notice},
+                      {"sink", n.sink},
+                      {"state", n.delivered_at ? "delivered"
+                                : n.given_up_at ? "given_up"
+                                                : "pending"},
+                      {"attempts", n.attempts},
+                      {"delivered_at", time_or_null(n.delivered_at.value_or(0))},
+                      {"next_attempt_at", n.delivered_at || n.given_up_at
+                                              ? nlohmann::json(nullptr)
+                                              : time_or_null(n.next_attempt_at)},
+                      {"last_error", n.last_error}});
+    }
+    out.push_back({{"id", a.id},
+                   {"key", a.dedup_key},
+                   {"state", a.resolved_at ? "resolved" : "open"},
+                   {"certificate", a.certificate_name},
+                   {"kind", a.kind},
+                   {"severity", a.severity},
+                   {"message", a.message},
+                   {"first_fired_at", time_or_null(a.first_fired_at)},
+                   {"last_fired_at", time_or_null(a.last_fired_at)},
+                   {"resolved_at", time_or_null(a.resolved_at.value_or(0))},
+                   {"resolution", a.resolution},
+                   {"notices", std::move(sent)}});
+  }
+  return out;
+}
+
+std::string alerts_table(const nlohmann::json& alerts) {
+  std::string out = fmt::format("{:>5} {:<8} {:<8} {:<20} {:<20} {:<20} {}\n", "ID", "STATE",
+                                "SEVERITY", "CERTIFICATE", "KIND", "FIRED", "MESSAGE");
+  for (const auto& a : alerts) {
+    std::string state = a["state"].get<std::string>();
+    if (!a["resolution"].get<std::string>().empty()) {
+      state = a["resolution"].get<std::string>();
+    }
+    std::string message = a["message"].get<std::string>();
+    for (const auto& n : a["notices"]) {
+      if (n["state"] != "delivered") {
+        message += " [" + n["notice"].get<std::string>() + " by " + n["sink"].get<std::string>() +
+                   ": " + n["state"].get<std::string>() +
+                   (n["last_error"].get<std::string>().empty()
+                        ? ""
+                        : ", " + n["last_error"].get<std::string>()) +
+                   "]";
+      }
+    }
+    out += fmt::format("{:>5} {:<8} {:<8} {:<20} {:<20} {:<20} {}\n", a["id"].get<std::int64_t>(),
+                       state, a["severity"].get<std::string>(),
+                       a["certificate"].get<std::string>(), a["kind"].get<std::string>(),
+                       a["first_fired_at"].get<std::string>(), message);
+  }
+  return out;
 }
 
 std::string status_table(const nlohmann::json& rows, std::int64_t) {

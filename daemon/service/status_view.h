@@ -23,6 +23,12 @@ struct LiveCertificate {
   std::optional<JobKind> running;
   std::int64_t last_attempt_at = 0;
   std::string last_result;  // "issued", "not_due", "failed", "" before any attempt
+  // The current version, as last read (for alerts); unknown when the read failed.
+  bool known = false;
+  std::optional<std::int64_t> not_before;
+  std::optional<std::int64_t> not_after;
+  bool revoked = false;
+  std::string deploy_error;  // the latest deploy's error; "" when it worked
 };
 
 // One row per configured certificate: names, not_after and days left, the ARI
@@ -32,6 +38,17 @@ struct LiveCertificate {
 [[nodiscard]] Result<nlohmann::json> certificates_status(
     const Config& config, store::Inventory& inventory, std::int64_t now,
     const std::map<std::string, LiveCertificate>* live);
+
+// What `certkeeper alerts` shows, from the inventory (the service and the
+// CLI alone alike): newest first, each with its notices and their delivery.
+struct AlertQuery {
+  bool open_only = false;
+  std::optional<std::string> name;  // one certificate's
+  std::size_t limit = 50;           // of the history (open ones: all)
+};
+[[nodiscard]] Result<nlohmann::json> alerts_view(store::Inventory& inventory,
+                                                 const AlertQuery& query);
+[[nodiscard]] std::string alerts_table(const nlohmann::json& alerts);
 
 // The rows as a table for people.
 [[nodiscard]] std::string status_table(const nlohmann::json& rows, std::int64_t now);

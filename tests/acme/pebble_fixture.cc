@@ -60,17 +60,24 @@ bool Pebble::start(const PebbleOptions& options) {
                                "127.0.0.1:" + std::to_string(chall_management_port_),
                                "-defaultIPv4", "127.0.0.1", "-defaultIPv6", ""},
       dir_ / "challtestsrv.log");
-  std::vector<std::string> argv{"env", "PEBBLE_VA_NOSLEEP=1"};
+  pebble_argv_ = {"env", "PEBBLE_VA_NOSLEEP=1"};
   for (const auto& [k, v] : options.env) {
-    argv.push_back(k + "=" + v);
+    pebble_argv_.push_back(k + "=" + v);
   }
   for (const std::string& a : {std::string("pebble"), std::string("-config"),
                                (dir_ / "pebble.json").string(), std::string("-dnsserver"), dns}) {
-    argv.push_back(a);
+    pebble_argv_.push_back(a);
   }
-  pebble_ = std::make_unique<Process>(argv, dir_ / "pebble.log");
-  if (!wait_for_port(chall_management_port_) || !wait_for_port(listen_port_) ||
-      !wait_for_port(management_port_)) {
+  return wait_for_port(chall_management_port_) && start_ca();
+}
+
+void Pebble::stop_ca() {
+  pebble_.reset();
+}
+
+bool Pebble::start_ca() {
+  pebble_ = std::make_unique<Process>(pebble_argv_, dir_ / "pebble.log");
+  if (!wait_for_port(listen_port_) || !wait_for_port(management_port_)) {
     return false;
   }
   // Listening is not enough: the ports may belong to someone else. Our Pebble

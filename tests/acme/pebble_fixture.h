@@ -32,6 +32,11 @@ class Pebble {
   [[nodiscard]] std::string tls_alpn_listen() const {
     return "127.0.0.1:" + std::to_string(tls_port_);
   }
+  // Pebble stopped (pebble-challtestsrv stays): its port refuses connections.
+  void stop_ca();
+  // Pebble again on the same ports, knowing nothing of before (accounts,
+  // orders, roots): a CA that lost its data. False when it did not come up.
+  [[nodiscard]] bool start_ca();
   // The PEM of issuance root `index` (0 is the default chain's root).
   [[nodiscard]] std::string root_pem(int index = 0) const;
   // Pebble's management view of a certificate serial's status ("Valid", "Revoked", ...).
@@ -56,6 +61,7 @@ class Pebble {
   int dns_port_ = free_port();
   int chall_management_port_ = free_port();
   std::unique_ptr<Process> challtestsrv_;
+  std::vector<std::string> pebble_argv_;
   std::unique_ptr<Process> pebble_;
 };
 

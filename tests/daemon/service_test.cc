@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -384,6 +385,147 @@ TEST_CASE("daemon: renewed certificates are deployed, the servers reloaded, and 
   CHECK(f.daemon->stop(SIGTERM) == 0);
 }
 
+namespace {
+
+// How many lines of `file` contain `wanted`.
+int lines_with(const std::filesystem::path& file, const std::string& wanted) {
+  std::istringstream in(std::filesystem::exists(file) ? read_text(file) : "");
+  int count = 0;
+  for (std::string line; std::getline(in, line);) {
+    count += line.find(wanted) != std::string::npos ? 1 : 0;
+  }
+  return count;
+}
+
+bool wait_until(const std::function<bool()>& done, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return done();
+}
+
+}  // namespace
+
+// Alerts end to end, in real time: 40-second certificates; Pebble stopped
+// after the first issue, so the renewal at half the lifetime fails (an alert)
+// and the certificate crosses its 45% expiry threshold (another). Each
+// reaches a webhook (nginx over TLS, trusted through webhook_ca_file), a
+// command and sendmail, once. Pebble comes back knowing nothing (the account
+// is registered again), `renew` skips the backoff, and a recovery notice of
+// each follows. A restart sends nothing again.
+TEST_CASE("daemon: alerts reach a webhook, a command and sendmail once each, then recover") {
+  require_program("nginx");
+  PebbleOptions short_lived;
+  short_lived.certificate_validity_seconds = 40;
+  DaemonFixture f(short_lived);
+
+  const Issued webhook_root = TestPki::root("Webhook Test Root");
+  CertificateSpec spec;
+  spec.common_name = "webhook";
+  spec.ip_addresses = {"127.0.0.1"};
+  spec.not_before = std::time(nullptr) - kDay;
+  spec.not_after = std::time(nullptr) + 30 * kDay;
+  const Issued webhook_tls = TestPki::make(spec, &webhook_root);
+  write_text(f.dir / "webhook-root.pem", webhook_root.cert_pem());
+  write_text(f.dir / "webhook.pem", webhook_tls.cert_pem());
+  write_text(f.dir / "webhook.key", webhook_tls.key_pem(), 0600);
+  const auto hooks = f.dir / "nginx" / "logs" / "hooks.log";
+  // nginx logs each POSTed body (read because it is proxied) as one line.
+  const auto receiver = start_nginx(f.dir / "nginx", [&](int port) {
+    const std::string backend = std::to_string(free_port());
+    return "  log_format body escape=none '$request_body';\n  client_body_buffer_size 64k;\n"
+           "  server {\n    listen 127.0.0.1:" +
+           backend + ";\n    location / { return 204; }\n  }\n  server {\n    listen 127.0.0.1:" +
+           std::to_string(port) + " ssl;\n    ssl_certificate " + (f.dir / "webhook.pem").string() +
+           ";\n    ssl_certificate_key " + (f.dir / "webhook.key").string() +
+           ";\n    location = /hook {\n      access_log " + hooks.string() +
+           " body;\n      proxy_pass http://127.0.0.1:" + backend + "/ok;\n    }\n  }\n";
+  });
+  const auto commands = f.dir / "commands.txt";
+  write_text(f.dir / "page-oncall",
+             "#!/bin/sh\necho \"$1 $CERTKEEPER_ALERT_NOTICE $CERTKEEPER_ALERT_KEY "
+             "$CERTKEEPER_ALERT_SEVERITY\" >> " +
+                 commands.string() + "\n",
+             0755);
+  // sendmail's interface (-t: recipients from the headers), the message kept.
+  const auto mail = f.dir / "mail.txt";
+  write_text(f.dir / "sendmail",
+             "#!/bin/sh\n[ \"$1 $2\" = \"-t -oi\" ] || exit 64\ncat >> " + mail.string() +
+                 "\necho '--end--' >> " + mail.string() + "\n",
+             0755);
+  f.configure(f.certificate("alerting") + "[alerts]\nbefore_expiry = [\"45%\"]\nwebhook = " +
+              "\"https://127.0.0.1:" + std::to_string(receiver.port) +
+              "/hook\"\nwebhook_ca_file = \"" + (f.dir / "webhook-root.pem").string() +
+              "\"\ncommand = [\"" + (f.dir / "page-oncall").string() +
+              "\", \"from-certkeeper\"]\nemail = [\"ops@example.test\"]\nsendmail = \"" +
+              (f.dir / "sendmail").string() + "\"\n");
+  f.start();
+  REQUIRE_MESSAGE(f.wait_issued({"alerting"}), f.log());
+  f.pebble.stop_ca();
+
+  // Renewal at 20 s fails; the 45% threshold is crossed at 22 s.
+  const bool both_fired = wait_until(
+      [&] {
+        return lines_with(hooks, "\"renewal_failed:alerting\"") >= 1 &&
+               lines_with(hooks, "\"expiry:alerting:45%\"") >= 1;
+      },
+      std::chrono::seconds(60));
+  REQUIRE_MESSAGE(both_fired, std::string(f.log() + read_text(f.dir / "nginx/logs/error.log")));
+  CHECK(lines_with(hooks, "\"notice\":\"firing\"") == 2);
+  CHECK(lines_with(hooks, "\"severity\":\"warning\"") == 2);
+  CHECK(lines_with(hooks, "\"certificate\":\"alerting\"") == 2);
+  const auto alerts_open = certkeeper({"--config", f.config.string(), "alerts", "--open"});
+  CHECK(alerts_open.exit_code == 1);  // alerts are open
+  CHECK(alerts_open.out.find("renewal_failed") != std::string::npos);
+
+  // Pebble again, empty: the account is registered anew; renew skips the backoff.
+  REQUIRE(f.pebble.start_ca());
+  const json renewed =
+      json::parse(ask_raw(f.socket, R"({"id": 1, "cmd": "renew", "args": {"name": "alerting"}})"
+                                    "\n"));
+  CHECK(renewed["result"]["queued"] == true);
+  const bool recovered = wait_until(
+      [&] { return lines_with(hooks, "\"notice\":\"resolved\"") >= 2; },
+      std::chrono::seconds(60));
+  REQUIRE_MESSAGE(recovered, f.log());
+  CHECK(lines_with(hooks, "renewal_failed:alerting") == 2);  // firing, resolved: once each
+  CHECK(lines_with(hooks, "expiry:alerting:45%") == 2);
+  CHECK(f.log().find("no longer knows") == std::string::npos);  // said in the events, not here
+  // The command and the mail had the same four notices.
+  CHECK(wait_until([&] { return lines_with(commands, "from-certkeeper") == 4; },
+                   std::chrono::seconds(30)));
+  CHECK(lines_with(commands, "firing renewal_failed:alerting warning") == 1);
+  CHECK(lines_with(commands, "resolved expiry:alerting:45%") == 1);
+  CHECK(wait_until([&] { return lines_with(mail, "--end--") == 4; }, std::chrono::seconds(30)));
+  CHECK(lines_with(mail, "To: ops@example.test") == 4);
+  CHECK(lines_with(mail, "Subject: [certkeeper] resolved: alerting: renewal_failed") == 1);
+
+  const json history =
+      json::parse(certkeeper({"--config", f.config.string(), "alerts", "--json"}).out);
+  REQUIRE(history.size() == 2);
+  for (const auto& alert : history) {
+    CAPTURE(alert.dump());
+    CHECK(alert["state"] == "resolved");
+    CHECK(alert["resolution"] == "recovered");
+    CHECK(alert["notices"].size() == 6);  // firing and resolved, by three sinks
+    for (const auto& notice : alert["notices"]) {
+      CHECK(notice["state"] == "delivered");
+    }
+  }
+
+  // A restart: nothing is sent again.
+  CHECK(f.daemon->stop(SIGTERM) == 0);
+  f.start();
+  REQUIRE_MESSAGE(f.notify.wait_for("READY=1"), f.log());
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  CHECK(lines_with(hooks, "alerting") == 4);
+  CHECK(f.daemon->stop(SIGTERM) == 0);
+}
+
 // SIGKILL at random points while the service issues, renews and deploys, 20
 // times, each restart adding work; then one run to the end. Whatever was cut:
 // no key lost, no temporary file left, every interrupted order finished,
@@ -484,7 +626,7 @@ TEST_CASE("daemon: malformed, unknown, oversized and silent requests never stop 
   const json unknown = json::parse(ask_raw(f.socket, "{\"id\": 2, \"cmd\": \"shutdown\"}\n"));
   CHECK(unknown["id"] == 2);
   CHECK(unknown["error"]["code"] == "unknown_command");
-  const json not_built = json::parse(ask_raw(f.socket, "{\"id\": 3, \"cmd\": \"alerts\"}\n"));
+  const json not_built = json::parse(ask_raw(f.socket, "{\"id\": 3, \"cmd\": \"probe\"}\n"));
   CHECK(not_built["error"]["code"] == "unsupported");
   const json oversized = json::parse(ask_raw(f.socket, std::string(70 * 1024, 'x') + "\n"));
   CHECK(oversized["error"]["code"] == "too_large");
