@@ -28,6 +28,7 @@ struct JobOutcome {
   Status status;             // the job's error, with the CA's problem text, when it failed
   std::string summary;       // what it did, for logs and status ("issued 1a2b...", "not due")
   std::string deploy_error;  // a renewal that succeeded, then failed to deploy
+  std::string order_url;     // the order that issued it, for the log
 };
 
 class JobRunner {

@@ -62,6 +62,7 @@ JobOutcome renew_job(const CertificateConfig& cert, const Config& config,
     out.status = std::unexpected(issued.error());
     return out;
   }
+  out.order_url = issued->order_url;
   out.summary = "issued " + issued->installed.sha256.substr(0, 16) + ", valid until " +
                 format_rfc3339(issued->installed.not_after) +
                 (issued->resumed ? " (an interrupted order, finished)" : "");

@@ -2,8 +2,6 @@
 
 #include <poll.h>
 #include <signal.h>
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/sinks/systemd_sink.h>
 #include <spdlog/spdlog.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
@@ -32,6 +30,7 @@
 #include "daemon/service/control_server.h"
 #include "daemon/service/job_runner.h"
 #include "daemon/service/jobs.h"
+#include "daemon/service/journal_log.h"
 #include "daemon/service/scheduler.h"
 #include "daemon/service/status_view.h"
 
@@ -56,19 +55,6 @@ std::string describe_all(const ConfigResult& result) {
     out += (out.empty() ? "" : "; ") + d.describe();
   }
   return out;
-}
-
-void setup_logging(const std::string& level) {
-  // Under systemd the journal takes it (its priority from the level); else stderr.
-  std::shared_ptr<spdlog::sinks::sink> sink;
-  if (std::getenv("JOURNAL_STREAM") != nullptr) {
-    sink = std::make_shared<spdlog::sinks::systemd_sink_mt>("certkeeper");
-  } else {
-    sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-  }
-  auto logger = std::make_shared<spdlog::logger>("certkeeper", sink);
-  logger->set_level(spdlog::level::from_str(level));
-  spdlog::set_default_logger(logger);
 }
 
 void notify(const std::string& message) {
@@ -447,11 +433,15 @@ void Service::evaluate_alerts_now() {
     return;
   }
   for (const auto& a : applied->opened) {
+    const LogFields fields{{"CERTIFICATE", a.certificate_name},
+                           {"ALERT_KEY", a.dedup_key},
+                           {"ALERT_SEVERITY", a.severity}};
     const auto level = a.severity == "critical" ? spdlog::level::err : spdlog::level::warn;
     spdlog::log(level, "{}: ALERT {} ({}): {}", a.certificate_name, a.dedup_key, a.severity,
                 a.message);
   }
   for (const auto& a : applied->recovered) {
+    const LogFields fields{{"CERTIFICATE", a.certificate_name}, {"ALERT_KEY", a.dedup_key}};
     spdlog::info("{}: alert {} resolved", a.certificate_name, a.dedup_key);
   }
   if (!applied->opened.empty() || !applied->recovered.empty()) {
@@ -536,12 +526,14 @@ void Service::submit(const CertificateConfig& cert, JobKind kind, bool force) {
   LiveCertificate& live = live_[cert.name];
   live.running = kind;
   live.last_attempt_at = clock_.unix_seconds();
+  const LogFields fields{{"CERTIFICATE", cert.name}, {"JOB", std::string(to_string(kind))}};
   spdlog::info("{}: {} ({})", cert.name, to_string(kind),
                kind == JobKind::renew       ? live.state.renewal.reason
                : kind == JobKind::check_ari ? std::string("asking the CA")
                                             : std::string("finishing an interrupted deploy"));
   runner_->submit([cert, kind, force, config = config_, layout = *layout_, &clock = clock_,
                    random = random_()](store::Inventory& inventory, std::stop_token stop) {
+    const LogFields job_fields{{"CERTIFICATE", cert.name}, {"JOB", std::string(to_string(kind))}};
     switch (kind) {
       case JobKind::check_ari: return check_ari_job(cert, *config, inventory, clock, random);
       case JobKind::deploy: return deploy_job(cert, inventory, stop);
@@ -560,6 +552,12 @@ void Service::on_jobs_done() {
     LiveCertificate& live = it->second;
     live.running.reset();
     const std::int64_t now = clock_.unix_seconds();
+    const LogFields fields{
+        {"CERTIFICATE", done.name},
+        {"JOB", std::string(to_string(done.kind))},
+        {"ORDER_URL", done.order_url},
+        {"ERROR_CODE", done.status ? "" : std::string(to_string(done.status.error().code))},
+        {"ACME_PROBLEM", done.status ? "" : done.status.error().acme_problem}};
     if (done.kind == JobKind::deploy) {
       if (done.deploy_error.empty()) {
         spdlog::info("{}: {}", done.name, done.summary);

@@ -124,11 +124,13 @@ struct DaemonFixture {
   NotifyListener notify{dir / "notify.sock"};
   std::unique_ptr<Process> daemon;
 
-  void configure(const std::string& certificates) {
+  // `issuer_extra`: more keys of [issuer.pebble], one per line.
+  void configure(const std::string& certificates, const std::string& issuer_extra = "") {
     write_text(config, "[daemon]\nstate_dir = \"" + (dir / "state").string() + "\"\nsocket = \"" +
                            socket + "\"\nlog_level = \"debug\"\n\n" +
                            "[issuer.pebble]\ndirectory = \"" + pebble.directory_url() +
-                           "\"\nca_file = \"" + pebble.ca_file() + "\"\n\n" + certificates);
+                           "\"\nca_file = \"" + pebble.ca_file() + "\"\n" + issuer_extra +
+                           "\n" + certificates);
   }
   std::string certificate(const std::string& name) const {
     return "[[certificate]]\nname = \"" + name + "\"\ndomains = [\"" + name +
@@ -524,6 +526,35 @@ TEST_CASE("daemon: alerts reach a webhook, a command and sendmail once each, the
   std::this_thread::sleep_for(std::chrono::seconds(2));
   CHECK(lines_with(hooks, "alerting") == 4);
   CHECK(f.daemon->stop(SIGTERM) == 0);
+}
+
+// At the most verbose level, through an account registered with External
+// Account Binding: the log and the inventory hold neither the EAB MAC key nor
+// any private key.
+TEST_CASE("daemon: EAB secrets and private keys never reach the log or the inventory") {
+  const std::string hmac = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W";
+  DaemonFixture f(PebbleOptions{{{"kid-1", hmac}}, {}, 0});
+  f.configure(f.certificate("secretive"),
+              "eab_kid = \"kid-1\"\neab_hmac_key = \"" + hmac + "\"\n");
+  std::string config = read_text(f.config);
+  config.replace(config.find("log_level = \"debug\""), 19, "log_level = \"trace\"");
+  write_text(f.config, config);
+  f.start();
+  REQUIRE_MESSAGE(f.wait_issued({"secretive"}), f.log());
+  CHECK(f.daemon->stop(SIGTERM) == 0);
+  const std::string log = f.log();
+  CHECK(log.find("issued") != std::string::npos);
+  CHECK(log.find(hmac) == std::string::npos);
+  CHECK(log.find("PRIVATE KEY") == std::string::npos);
+  std::string database;
+  for (const auto& entry : std::filesystem::directory_iterator(f.dir / "state")) {
+    if (entry.path().filename().string().starts_with("inventory.db")) {
+      database += read_text(entry.path());
+    }
+  }
+  CHECK_FALSE(database.empty());
+  CHECK(database.find(hmac) == std::string::npos);
+  CHECK(database.find("PRIVATE KEY") == std::string::npos);
 }
 
 // SIGKILL at random points while the service issues, renews and deploys, 20
