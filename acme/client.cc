@@ -318,6 +318,7 @@ Result<HttpResponse> AcmeClient::post(const std::string& url, const std::string&
     Error error = problem_error(*problem, url);
     if (auto after = parse_retry_after(response.header("retry-after"))) {
       error.message += " (retry after " + std::to_string(after->count()) + " s)";
+      error.retry_after = after;
     }
     return fail(error);
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <condition_variable>
 #include <mutex>
 #include <tuple>
@@ -152,7 +153,14 @@ class Issuance {
         return resumed;
       }
     }
-    return client_.new_order(request_.identifiers, request_.profile, request_.replaces);
+    auto created = client_.new_order(request_.identifiers, request_.profile, request_.replaces);
+    if (!created && !request_.replaces.empty() && refuses_replaces(created.error())) {
+      // RFC 9773 §5: the CA would not take this order as the replacement (the
+      // certificate was replaced already, or is not one it will match): the
+      // certificate is still needed, so the order is placed again without it.
+      return client_.new_order(request_.identifiers, request_.profile, "");
+    }
+    return created;
   }
 
   Status notify() { return observer_ ? observer_->order_changed(order_) : Status{}; }
@@ -274,6 +282,19 @@ AuthorizationStep next_authorization_step(const Authorization& authz, std::strin
     return AuthorizationStep::wait;
   }
   return AuthorizationStep::solve;
+}
+
+bool refuses_replaces(const Error& error) {
+  if (error.acme_problem == "alreadyReplaced") {
+    return true;
+  }
+  // A refusal that names the replaced certificate (Boulder answers 403
+  // unauthorized or malformed for one it will not match): not the order's fault.
+  std::string lower = error.message;
+  std::ranges::transform(lower, lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  return (error.acme_problem == "unauthorized" || error.acme_problem == "malformed" ||
+          error.acme_problem == "conflict") &&
+         lower.find("replace") != std::string::npos;
 }
 
 milliseconds poll_delay(int attempt, std::optional<std::chrono::seconds> retry_after) {

@@ -65,6 +65,11 @@ enum class AuthorizationStep { done, solve, wait, failed };
 [[nodiscard]] std::chrono::milliseconds poll_delay(int attempt,
                                                    std::optional<std::chrono::seconds> retry_after);
 
+// Whether the CA refused a newOrder because of its `replaces` field (RFC 9773
+// §5: alreadyReplaced, or a refusal that names the replaced certificate):
+// then the order is placed once more without it.
+[[nodiscard]] bool refuses_replaces(const Error& error);
+
 struct IssueRequest {
   std::vector<Identifier> identifiers;
   std::string csr_der;

@@ -4,7 +4,9 @@
 // a human message, the context it happened in (a file, a certificate, a URL) and
 // whether retrying the same operation later can help.
 
+#include <chrono>
 #include <expected>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -43,6 +45,8 @@ struct Error {
   // When a CA said it: the ACME problem type's short name ("rateLimited",
   // "accountDoesNotExist"), so that callers act on the type, not the text.
   std::string acme_problem;
+  // When the peer said when to ask again (an HTTP Retry-After).
+  std::optional<std::chrono::seconds> retry_after;
 
   // "context: message", or the message alone when there is no context.
   [[nodiscard]] std::string describe() const;

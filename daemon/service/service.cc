@@ -84,7 +84,9 @@ class Service {
   void record_event(const std::string& name, const std::string& kind, const std::string& message);
   void evaluate_alerts_now();
   void record_deploy(const JobOutcome& done, LiveCertificate& live);
+  void hold_on_rate_limit(const std::string& name, const Error& error, std::int64_t now);
   bool may_start(const CertificateConfig& cert, JobKind kind) const;
+  std::int64_t ca_hold(const CertificateConfig& cert) const;
   void submit(const CertificateConfig& cert, JobKind kind, bool force);
   void on_signal();
   void on_jobs_done();
@@ -112,6 +114,7 @@ class Service {
   std::map<std::string, bool> operator_asked_;  // renew over the socket: no backoff, once
   std::map<std::string, bool> forced_;          // renew with force: due or not
   std::set<std::string> interrupted_;           // forced at start: an order to finish
+  std::map<std::string, std::int64_t> ca_held_until_;  // an issuer's rateLimited Retry-After
   std::vector<std::string> redeploy_;           // at start: deploys a crash interrupted
   std::optional<std::int64_t> next_wake_;
   std::optional<std::int64_t> next_alert_change_;  // an expiry threshold crossed
@@ -366,6 +369,21 @@ void Service::restore_from_events() {
   }
 }
 
+// A CA that answered rateLimited with a Retry-After gets no order from this
+// service (for any certificate whose first issuer it is) until then.
+void Service::hold_on_rate_limit(const std::string& name, const Error& error, std::int64_t now) {
+  const CertificateConfig* cert = configured(name);
+  if (!cert || cert->issuers.empty() || error.acme_problem != "rateLimited" ||
+      !error.retry_after) {
+    return;
+  }
+  const std::int64_t until = now + error.retry_after->count();
+  std::int64_t& held = ca_held_until_[cert->issuers.front()];
+  held = std::max(held, until);
+  spdlog::warn("issuer {} is rate limiting: no orders to it until {} (its Retry-After)",
+               cert->issuers.front(), format_rfc3339(held));
+}
+
 // A deploy's outcome, kept (for alerts after a restart) when it changes
 // anything: a failure, or a deploy that wrote files after one failed.
 void Service::record_deploy(const JobOutcome& done, LiveCertificate& live) {
@@ -458,11 +476,24 @@ const CertificateConfig* Service::configured(const std::string& name) const {
   return nullptr;
 }
 
+// Until when the certificate's first issuer asked, with a rateLimited answer's
+// Retry-After, not to be sent orders; 0 when it did not.
+std::int64_t Service::ca_hold(const CertificateConfig& cert) const {
+  if (cert.issuers.empty()) {
+    return 0;
+  }
+  auto held = ca_held_until_.find(cert.issuers.front());
+  return held == ca_held_until_.end() ? 0 : held->second;
+}
+
 // One renewal at a time per built-in challenge listener (each binds its
 // address), and at most orders_per_ca renewals in flight at one CA.
 bool Service::may_start(const CertificateConfig& cert, JobKind kind) const {
   if (kind != JobKind::renew) {
     return true;
+  }
+  if (ca_hold(cert) > clock_.unix_seconds()) {
+    return false;
   }
   std::size_t same_ca = 0;
   for (const auto& [name, live] : live_) {
@@ -497,14 +528,21 @@ void Service::schedule() {
   }
   const std::int64_t now = clock_.unix_seconds();
   Plan p = plan(states, now);
+  next_wake_ = p.next_wake;
   for (const ScheduledJob& job : p.due) {
     const CertificateConfig* cert = configured(names[job.index]);
-    if (!cert || live_[cert->name].running || !may_start(*cert, job.kind)) {
-      continue;  // planned again when the job in the way ends
+    if (!cert || live_[cert->name].running) {
+      continue;
+    }
+    if (!may_start(*cert, job.kind)) {
+      // Planned again when the job in the way ends, or when the CA's hold does.
+      if (const std::int64_t hold = ca_hold(*cert); hold > now) {
+        next_wake_ = next_wake_ ? std::min(*next_wake_, hold) : hold;
+      }
+      continue;
     }
     submit(*cert, job.kind, forced_[cert->name]);
   }
-  next_wake_ = p.next_wake;
   if (next_alert_change_ && (!next_wake_ || *next_alert_change_ < *next_wake_)) {
     next_wake_ = next_alert_change_;
   }
@@ -586,6 +624,7 @@ void Service::on_jobs_done() {
       spdlog::error("{}: renewal failed ({} in a row): {}", done.name, live.failures.count,
                     done.status.error().describe());
       record_event(done.name, "renewal_failed", done.status.error().describe());
+      hold_on_rate_limit(done.name, done.status.error(), now);
     } else {
       const bool issued = !done.summary.starts_with("not due");
       live.failures = {};

@@ -5,9 +5,13 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "acme/client.h"
+#include "acme/issuance.h"
+#include "core/base64.h"
+#include "core/keys.h"
 #include "tests/support/test_support.h"
 
 using namespace ck;
@@ -159,4 +163,105 @@ TEST_CASE("bad: a request the CA refuses as such is not sent to the next issuer"
   CHECK(r.err.find("rejectedIdentifier: x.example.test is on our blocklist") != std::string::npos);
   CHECK(r.err.find("trying the next issuer") == std::string::npos);
   CHECK(next.directory_requests == 0);
+}
+
+namespace {
+
+// A solver that is never reached: the orders in these tests fail first.
+class UnusedSolver final : public acme::ChallengeSolver {
+ public:
+  [[nodiscard]] std::string_view type() const override { return "http-01"; }
+  Status present(const acme::Identifier&, const acme::Challenge&, const std::string&) override {
+    return fail(Errc::internal, "not expected");
+  }
+  void cleanup(const acme::Identifier&, const acme::Challenge&) override {}
+};
+
+// A CA whose newOrder refuses any order with `replaces` with `refusal`, and
+// any other with rejectedIdentifier (so that the flow ends there).
+struct ReplacesCa {
+  std::string refusal;
+  std::vector<json> orders;  // the newOrder payloads, in order
+  std::mutex mutex;
+  ScriptedHttpServer server{[this](const std::string& request) { return answer(request); }};
+
+  std::string answer(const std::string& request) {
+    const std::string path = request_path(request);
+    if (path == "/dir") {
+      json dir{{"newNonce", server.url("/nonce")},
+               {"newAccount", server.url("/account")},
+               {"newOrder", server.url("/order")},
+               {"renewalInfo", server.url("/ari")}};
+      return http_response("200 OK", "Content-Type: application/json\r\n", dir.dump());
+    }
+    if (path == "/nonce") {
+      return http_response("200 OK", "Replay-Nonce: n" + std::to_string(++nonces) + "\r\n", "");
+    }
+    const json jws = json::parse(request.substr(request.find("\r\n\r\n") + 4));
+    const json payload = json::parse(base64url_decode(jws["payload"].get<std::string>()).value());
+    std::lock_guard lock(mutex);
+    orders.push_back(payload);
+    const std::string nonce = "Replay-Nonce: n" + std::to_string(++nonces) + "\r\n";
+    if (payload.contains("replaces")) {
+      return refusal + nonce + "\r\n" + refusal_body;
+    }
+    return http_response(
+        "403 Forbidden", "Content-Type: application/problem+json\r\n" + nonce,
+        R"({"type":"urn:ietf:params:acme:error:rejectedIdentifier","detail":"not here"})");
+  }
+  std::string refusal_body;
+  std::atomic<int> nonces{0};
+};
+
+Result<acme::IssueResult> order_replacing(ReplacesCa& ca) {
+  auto signer = acme::AccountSigner::create(generate_key(KeyType::ecdsa_p256).value()).value();
+  auto client = acme::AcmeClient::create(ca.server.url("/dir"), HttpOptions{}, signer).value();
+  client.set_account_url(ca.server.url("/account/1"));
+  acme::IssueRequest request;
+  request.identifiers = {{"dns", "x.example.test"}};
+  request.csr_der = "csr";
+  request.replaces = "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE";
+  UnusedSolver solver;
+  acme::SleepingWaiter waiter;
+  SystemClock clock;
+  return acme::issue_certificate(client, signer, request, solver, waiter, clock, nullptr);
+}
+
+void refuse_with(ReplacesCa& ca, const std::string& status, const std::string& type,
+                 const std::string& detail) {
+  ca.refusal_body = json{{"type", "urn:ietf:params:acme:error:" + type}, {"detail", detail}}.dump();
+  ca.refusal = "HTTP/1.1 " + status + "\r\nContent-Type: application/problem+json\r\n" +
+               "Content-Length: " + std::to_string(ca.refusal_body.size()) +
+               "\r\nConnection: close\r\n";
+}
+
+}  // namespace
+
+TEST_CASE("RFC 9773 §5: an order refused for its `replaces` is placed once more without it") {
+  const std::pair<std::string, std::string> refusals[] = {
+      {"409 Conflict", "alreadyReplaced"},
+      {"403 Forbidden", "unauthorized"},
+  };
+  for (const auto& [status, type] : refusals) {
+    CAPTURE(type);
+    ReplacesCa ca;
+    refuse_with(ca, status, type, "the certificate to replace was replaced already");
+    auto issued = order_replacing(ca);
+    REQUIRE_FALSE(issued);
+    CHECK(issued.error().acme_problem == "rejectedIdentifier");  // the second order's answer
+    std::lock_guard lock(ca.mutex);
+    REQUIRE(ca.orders.size() == 2);
+    CHECK(ca.orders[0].contains("replaces"));
+    CHECK_FALSE(ca.orders[1].contains("replaces"));
+  }
+}
+
+TEST_CASE("bad: any other refusal of an order with `replaces` is not retried without it") {
+  ReplacesCa ca;
+  refuse_with(ca, "403 Forbidden", "unauthorized", "this account may not order these names");
+  auto issued = order_replacing(ca);
+  REQUIRE_FALSE(issued);
+  CHECK(issued.error().acme_problem == "unauthorized");
+  std::lock_guard lock(ca.mutex);
+  CHECK(ca.orders.size() == 1);
 }

@@ -557,6 +557,62 @@ TEST_CASE("daemon: EAB secrets and private keys never reach the log or the inven
   CHECK(database.find("PRIVATE KEY") == std::string::npos);
 }
 
+// A CA that answers rateLimited with a Retry-After an hour away (scripted,
+// plain HTTP): after the first refused order the service sends it no other,
+// for any certificate, until then.
+TEST_CASE("daemon: a CA's rateLimited Retry-After holds every order to it") {
+  std::atomic<int> orders{0};
+  std::atomic<int> nonces{0};
+  std::unique_ptr<ScriptedHttpServer> ca;
+  ca = std::make_unique<ScriptedHttpServer>([&](const std::string& request) {
+    const std::string path = request.substr(request.find(' ') + 1,
+                                            request.find(' ', request.find(' ') + 1) -
+                                                request.find(' ') - 1);
+    const std::string nonce = "Replay-Nonce: n" + std::to_string(++nonces) + "\r\n";
+    if (path == "/dir") {
+      const json dir{{"newNonce", ca->url("/nonce")},
+                     {"newAccount", ca->url("/account")},
+                     {"newOrder", ca->url("/order")}};
+      return http_response("200 OK", "Content-Type: application/json\r\n", dir.dump());
+    }
+    if (path == "/account") {
+      return http_response("201 Created",
+                           "Content-Type: application/json\r\nLocation: " + ca->url("/acct/1") +
+                               "\r\n" + nonce,
+                           R"({"status":"valid"})");
+    }
+    if (path == "/order") {
+      ++orders;
+      return http_response(
+          "429 Too Many Requests",
+          "Content-Type: application/problem+json\r\nRetry-After: 3600\r\n" + nonce,
+          R"({"type":"urn:ietf:params:acme:error:rateLimited","detail":"too many certificates"})");
+    }
+    return http_response("200 OK", nonce, "");
+  });
+  DaemonFixture f;
+  write_text(f.config, "[daemon]\nstate_dir = \"" + (f.dir / "state").string() +
+                           "\"\nsocket = \"" + f.socket +
+                           "\"\n\n[issuer.limited]\ndirectory = \"" + ca->url("/dir") + "\"\n\n" +
+                           f.certificate("first") + f.certificate("second"));
+  f.start();
+  REQUIRE_MESSAGE(f.notify.wait_for("READY=1"), f.log());
+  REQUIRE_MESSAGE(wait_until([&] { return orders >= 1; }, std::chrono::seconds(30)), f.log());
+  REQUIRE(wait_until([&] { return f.log().find("rate limiting") != std::string::npos; },
+                     std::chrono::seconds(10)));
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  CHECK_MESSAGE(orders == 1, f.log());
+  const json s = f.status();
+  bool rate_limited = false;
+  for (const auto& row : s["certificates"]) {
+    rate_limited = rate_limited || row["last_attempt"]["error"].get<std::string>().find(
+                                       "rateLimited") != std::string::npos;
+  }
+  CHECK(rate_limited);
+  CHECK(f.log().find("no orders to it until") != std::string::npos);
+  CHECK(f.daemon->stop(SIGTERM) == 0);
+}
+
 // SIGKILL at random points while the service issues, renews and deploys, 20
 // times, each restart adding work; then one run to the end. Whatever was cut:
 // no key lost, no temporary file left, every interrupted order finished,

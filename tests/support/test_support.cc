@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -539,6 +541,20 @@ void ScriptedHttpServer::serve() {
         break;
       }
       request.append(buf, static_cast<std::size_t>(n));
+    }
+    // The body too, as long as its Content-Length says.
+    std::string lower = request.substr(0, request.find("\r\n\r\n"));
+    std::ranges::transform(lower, lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (const auto at = lower.find("\r\ncontent-length:"); at != std::string::npos) {
+      const std::size_t length = std::strtoul(lower.c_str() + at + 17, nullptr, 10);
+      const std::size_t body_at = request.find("\r\n\r\n") + 4;
+      while (request.size() < body_at + length) {
+        ssize_t n = ::read(client, buf, sizeof buf);
+        if (n <= 0) {
+          break;
+        }
+        request.append(buf, static_cast<std::size_t>(n));
+      }
     }
     {
       std::lock_guard lock(mutex_);

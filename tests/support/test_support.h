@@ -171,7 +171,7 @@ struct Listening {
 void require_program(const std::string& program);
 
 // A plain-HTTP server on a loopback port that answers each request with
-// respond(request head) on its own thread. An empty answer means: keep the
+// respond(request: its head and its body) on its own thread. An empty answer means: keep the
 // connection open and say nothing (to test timeouts).
 class ScriptedHttpServer {
  public:
