@@ -160,8 +160,9 @@ void add_daemon_command(CLI::App& app, CliContext& context, int& exit_code) {
       "resumed at the next start. Each renewal is deployed as its deploy section says. Alerts "
       "([alerts]: expiry thresholds, renewal failures and streaks, revocation, failed deploys) "
       "go to the log and to the webhook, command and e-mail configured, once each, with a "
-      "recovery notice. Not built into it yet: probes after a deploy, staples, CRLs and probes "
-      "(the configuration's staple and probe are not acted on).");
+      "recovery notice. It keeps each certificate's OCSP staples fresh (at half-life) and checks "
+      "its revocation by OCSP or CRL, re-issuing a revoked one at once. Not built into it yet: "
+      "probes (the configuration's probe is not acted on).");
   cmd->add_option("--workers", o->workers, "jobs running at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));

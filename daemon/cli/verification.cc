@@ -9,10 +9,6 @@
 namespace ck::daemon {
 namespace {
 
-std::filesystem::path crl_file(const store::StateLayout& layout, const std::string& url) {
-  return layout.crls_dir() / (ossl::hex(ossl::sha256(url)) + ".crl");
-}
-
 std::string time_or_empty(std::int64_t t) {
   return t == 0 ? "" : format_rfc3339(t);
 }
@@ -60,43 +56,6 @@ std::expected<std::vector<validator::PreparedCertificate>, CommandFailure> load_
   return std::move(*certificates);
 }
 
-std::optional<validator::CrlCache::Entry> StoreCrlCache::load(const std::string& url) {
-  auto record = inventory_.crls().find(url);
-  if (!record || !*record) {
-    return std::nullopt;
-  }
-  auto der = read_file((*record)->path, 1u << 30);
-  if (!der) {
-    return std::nullopt;  // the file went away: fetch it again
-  }
-  return Entry{std::move(*der), (*record)->etag, (*record)->last_modified};
-}
-
-void StoreCrlCache::save(const std::string& url, const Entry& entry, const validator::Crl& crl) {
-  const auto path = crl_file(layout_, url);
-  auto kept = make_directories(layout_.crls_dir(), 0755);
-  if (kept) {
-    kept = write_file_atomic(path, entry.der, WriteOptions{0644});
-  }
-  store::CrlRecord record{url,
-                          crl.issuer_text(),
-                          crl.crl_number_hex(),
-                          crl.this_update(),
-                          crl.next_update().value_or(0),
-                          entry.etag,
-                          entry.last_modified,
-                          path.string(),
-                          static_cast<std::int64_t>(crl.size()),
-                          clock_.unix_seconds()};
-  if (kept) {
-    kept = inventory_.crls().upsert(record);
-  }
-  if (!kept) {
-    fmt::print(stderr, "certkeeper: warning: the CRL from {} is not cached: {}\n", url,
-               kept.error().describe());
-  }
-}
-
 std::vector<validator::RevocationCheck> check_chain_revocation(const CliContext& context,
                                                                validator::ChainResult& result,
                                                                validator::RevocationMethod method,
@@ -127,6 +86,9 @@ std::vector<validator::RevocationCheck> check_chain_revocation(const CliContext&
   }
   validator::RevocationChecker checker(*http, cache ? &*cache : nullptr, at);
   auto checks = checker.check(result, method);
+  for (const auto& warning : cache ? cache->warnings() : std::vector<std::string>{}) {
+    fmt::print(stderr, "certkeeper: warning: {}\n", warning);
+  }
   result.add_findings(validator::revocation_findings(checks, soft_fail));
   return checks;
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "daemon/cli/cli.h"
+#include "daemon/lifecycle/crl_cache.h"
 #include "validator/revocation.h"
 
 namespace ck::daemon {
@@ -28,21 +29,6 @@ namespace ck::daemon {
 [[nodiscard]] std::expected<std::vector<validator::PreparedCertificate>, CommandFailure>
 load_certificates(const std::string& path, const std::string& what, bool may_be_empty = false,
                   int unparseable_exit = kExitUsage);
-
-// Keeps fetched CRLs as STATE/crls/<sha256 of URL>.crl, written atomically,
-// with their validators and dates in the inventory's crls table.
-class StoreCrlCache final : public validator::CrlCache {
- public:
-  StoreCrlCache(store::Inventory& inventory, store::StateLayout layout, const Clock& clock)
-      : inventory_(inventory), layout_(std::move(layout)), clock_(clock) {}
-  [[nodiscard]] std::optional<Entry> load(const std::string& url) override;
-  void save(const std::string& url, const Entry& entry, const validator::Crl& crl) override;
-
- private:
-  store::Inventory& inventory_;
-  store::StateLayout layout_;
-  const Clock& clock_;
-};
 
 // Checks revocation of the path by `method` (CRLs cached in the state directory
 // when it can be opened) and adds the findings to `result`.

@@ -611,9 +611,6 @@ std::vector<std::string> not_yet_built(const Config& config, const std::string& 
                     "deploy: the endpoints are not probed after a deploy yet (the files "
                     "are written and the reload command runs)");
     }
-    if (!c.staple.empty()) {
-      out.push_back(who + "staple is not built yet: run `certkeeper staple` for it");
-    }
     if (!c.probe.empty()) {
       out.push_back(who +
                     "probe is not built into the service yet: status shows what "

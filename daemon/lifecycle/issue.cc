@@ -325,8 +325,16 @@ Result<RenewalCheck> check_renewal(const CertificateConfig& cert, store::Invento
   CK_TRY(active, current_version(inventory, cert.name));
   RenewalCheck check;
   if (!active) {
-    check.decision = {true, now, RenewalRule::first_issue, 0,
-                      "not in the inventory yet: issue now"};
+    // None active: its latest version was revoked, or it was never issued.
+    CK_TRY(versions, inventory.certificates().versions(cert.name));
+    const bool revoked =
+        !versions.empty() &&
+        std::ranges::max(versions, {}, &store::CertificateRecord::not_before).status ==
+            store::CertificateStatus::revoked;
+    check.decision = revoked ? RenewalDecision{true, now, RenewalRule::revoked, 0,
+                                               "the current version is revoked: re-issue now"}
+                             : RenewalDecision{true, now, RenewalRule::first_issue, 0,
+                                               "not in the inventory yet: issue now"};
     return check;
   }
   const store::CertificateRecord& current = *active;

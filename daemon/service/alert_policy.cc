@@ -90,6 +90,25 @@ AlertEvaluation evaluate_alerts(const AlertFacts& facts, const AlertsConfig& con
     out.firing.push_back({"revoked:" + facts.name, facts.name, "revoked", "critical",
                           "certificate " + facts.name + " is revoked; it is being re-issued"});
   }
+  if (facts.staple_expired) {
+    out.firing.push_back({"staple:" + facts.name + ":expired", facts.name, "staple", "critical",
+                          "the OCSP staple of " + facts.name + " is past its nextUpdate" +
+                              (facts.staple_error.empty() ? ""
+                                                          : "; refreshing failed: " +
+                                                                facts.staple_error)});
+  } else if (!facts.staple_error.empty()) {
+    out.firing.push_back({"staple:" + facts.name + ":failing", facts.name, "staple", "warning",
+                          "the OCSP staple of " + facts.name +
+                              " could not be refreshed (the one on disk is still valid): " +
+                              facts.staple_error});
+  }
+  if (!facts.revocation_unavailable_by.empty()) {
+    const bool crl = facts.revocation_unavailable_by == "crl";
+    out.firing.push_back({std::string(crl ? "crl_unreachable:" : "ocsp_unreachable:") + facts.name,
+                          facts.name, crl ? "crl_unreachable" : "ocsp_unreachable", "warning",
+                          "the revocation status of " + facts.name + " could not be learned by " +
+                              (crl ? "its CRL: " : "OCSP: ") + facts.revocation_error});
+  }
   if (!facts.deploy_error.empty()) {
     out.firing.push_back({"deploy_failed:" + facts.name, facts.name, "deploy_failed", "warning",
                           "deploy of " + facts.name + " failed: " + facts.deploy_error});

@@ -29,12 +29,18 @@ struct AlertFacts {
   bool revoked = false;
   FailureStreak failures;    // renewal attempts failed in a row
   std::string deploy_error;  // the latest deploy's error; "" when it worked or none ran
+  std::string staple_error;  // the latest staple refresh's error; "" when it worked
+  bool staple_expired = false;  // the staple on disk is past its nextUpdate
+  // Revocation status that could not be learned: by "crl" or "ocsp", and why.
+  std::string revocation_unavailable_by;
+  std::string revocation_error;
 };
 
 struct AlertCondition {
   std::string key;       // "expiry:www:14d", "renewal_failed:www", ...
   std::string name;      // the certificate
-  std::string kind;      // "expiry", "renewal_failed", "revoked", "deploy_failed"
+  std::string kind;      // "expiry", "renewal_failed", "revoked", "deploy_failed",
+                         // "staple", "crl_unreachable", "ocsp_unreachable"
   std::string severity;  // "warning", "critical"
   std::string message;   // for people; stable while the condition lasts, but for new errors
 };

@@ -17,6 +17,7 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "daemon/lifecycle/status_check.h"
 #include "daemon/service/scheduler.h"
 #include "store/inventory.h"
 
@@ -29,6 +30,7 @@ struct JobOutcome {
   std::string summary;       // what it did, for logs and status ("issued 1a2b...", "not due")
   std::string deploy_error;  // a renewal that succeeded, then failed to deploy
   std::string order_url;     // the order that issued it, for the log
+  std::optional<StatusCheck> status_check;  // what a check_status job found
 };
 
 class JobRunner {

@@ -76,6 +76,28 @@ JobOutcome renew_job(const CertificateConfig& cert, const Config& config,
   return out;
 }
 
+// The status job, on a worker: staples and revocation.
+JobOutcome status_job(const CertificateConfig& cert, const store::StateLayout& layout,
+                      store::Inventory& inventory, const Clock& clock, std::stop_token stop) {
+  JobOutcome out{cert.name, JobKind::check_status, {}, ""};
+  auto checked = check_status(cert, inventory, layout, clock, std::move(stop));
+  if (!checked) {
+    out.status = std::unexpected(checked.error());
+    return out;
+  }
+  out.summary = checked->sha256.empty()
+                    ? "nothing issued yet to check"
+                    : "revocation " + checked->revocation +
+                          (checked->method.empty() ? "" : " by " + checked->method) +
+                          (checked->error.empty() ? "" : " (" + checked->error + ")");
+  for (const auto& staple : checked->staples) {
+    out.summary += "; staple " + staple.path + ": " +
+                   (staple.error.empty() ? staple.outcome : "failed: " + staple.error);
+  }
+  out.status_check = std::move(*checked);
+  return out;
+}
+
 // The deploy-only job, on a worker: what a crash left half-deployed, again.
 JobOutcome deploy_job(const CertificateConfig& cert, store::Inventory& inventory,
                       std::stop_token stop) {

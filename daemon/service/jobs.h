@@ -27,6 +27,11 @@ namespace ck::daemon {
                                    const Clock& clock, std::uint64_t random, bool force,
                                    std::stop_token stop);
 
+// Staples refreshed and revocation checked for the current version.
+[[nodiscard]] JobOutcome status_job(const CertificateConfig& cert, const store::StateLayout& layout,
+                                    store::Inventory& inventory, const Clock& clock,
+                                    std::stop_token stop);
+
 // What a crash left half-deployed, deployed again.
 [[nodiscard]] JobOutcome deploy_job(const CertificateConfig& cert, store::Inventory& inventory,
                                     std::stop_token stop);

@@ -16,6 +16,7 @@ std::string_view to_string(JobKind kind) {
     case JobKind::renew: return "renew";
     case JobKind::check_ari: return "check_ari";
     case JobKind::deploy: return "deploy";
+    case JobKind::check_status: return "check_status";
     default: return "renew";
   }
 }
@@ -36,13 +37,22 @@ Plan plan(std::span<const CertificateState> states, std::int64_t now) {
       continue;
     }
     later(renew_at);
-    if (s.ari_check_at) {
-      const std::int64_t ask_at = std::max(*s.ari_check_at, s.held_until);
-      if (ask_at <= now) {
-        out.due.push_back({i, JobKind::check_ari, ask_at});
-      } else {
-        later(ask_at);
+    // The soonest due check; each certificate runs one job at a time.
+    std::optional<ScheduledJob> check;
+    for (const auto& [at, kind] : {std::pair{s.ari_check_at, JobKind::check_ari},
+                                   std::pair{s.status_check_at, JobKind::check_status}}) {
+      if (!at) {
+        continue;
       }
+      const std::int64_t when = std::max(*at, s.held_until);
+      if (when > now) {
+        later(when);
+      } else if (!check || when < check->at) {
+        check = ScheduledJob{i, kind, when};
+      }
+    }
+    if (check) {
+      out.due.push_back(*check);
     }
   }
   // Renewals first (they may be all that stands before an expiry), then the

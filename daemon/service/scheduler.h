@@ -20,7 +20,8 @@ namespace ck::daemon {
 enum class JobKind {
   renew,
   check_ari,
-  deploy,  // only at start, when a crash left a deploy unfinished
+  deploy,        // only at start, when a crash left a deploy unfinished
+  check_status,  // staples refreshed, revocation checked (lifecycle/status_check.h)
 };
 [[nodiscard]] std::string_view to_string(JobKind kind);
 
@@ -30,6 +31,8 @@ struct CertificateState {
   // When the CA's renewal information (RFC 9773) is next to be asked; none
   // when its CA offers none (or there is no certificate yet to ask about).
   std::optional<std::int64_t> ari_check_at;
+  // When its staples and revocation are next checked; none without a certificate.
+  std::optional<std::int64_t> status_check_at;
   std::int64_t held_until = 0;  // nothing starts for it before (the start-up spread)
   bool busy = false;            // a job for it is running
 };
@@ -45,8 +48,8 @@ struct Plan {
   std::optional<std::int64_t> next_wake;  // the soonest later job; none: nothing is planned
 };
 
-// One pass over every certificate: a renewal that is due wins over an ARI
-// check (the new certificate gets its own answer); a busy certificate waits.
+// One pass over every certificate: a renewal that is due wins over the checks
+// (the new certificate gets its own answers); a busy certificate waits.
 [[nodiscard]] Plan plan(std::span<const CertificateState> states, std::int64_t now);
 
 // When to ask ARI next: the stored answer's next check, at least twice a day

@@ -83,6 +83,7 @@ class Service {
   void restore_from_events();
   void record_event(const std::string& name, const std::string& kind, const std::string& message);
   void evaluate_alerts_now();
+  AlertFacts alert_facts(const std::string& name, const LiveCertificate& live, std::int64_t now);
   void record_deploy(const JobOutcome& done, LiveCertificate& live);
   void hold_on_rate_limit(const std::string& name, const Error& error, std::int64_t now);
   bool may_start(const CertificateConfig& cert, JobKind kind) const;
@@ -312,6 +313,17 @@ void Service::refresh_state(LiveCertificate& live, const CertificateConfig& cert
                                     ? "an order was interrupted: finishing it"
                                     : "asked over the control socket, with force";
   }
+  // Staples and revocation: a version not checked yet at once, else when the
+  // last check said (a check that could not run: an hour later).
+  live.state.status_check_at.reset();
+  if (check->current) {
+    if (!live.status || live.status->sha256 != check->current->sha256) {
+      live.state.status_check_at =
+          live.status_error.empty() ? now : live.status_checked_at + 3600;
+    } else {
+      live.state.status_check_at = live.status->next_check;
+    }
+  }
   live.state.ari_check_at.reset();
   // Only a certificate an ACME CA issued has a CA to ask (not an imported one).
   if (check->current && check->current->source == "acme" && !ari_unsupported_[cert.name]) {
@@ -404,6 +416,35 @@ void Service::record_event(const std::string& name, const std::string& kind,
   }
 }
 
+// What the alert policy is told of a certificate: the service's live state,
+// and its staple's dates from the inventory.
+AlertFacts Service::alert_facts(const std::string& name, const LiveCertificate& live,
+                                std::int64_t now) {
+  AlertFacts f{name, live.not_before, live.not_after, live.revoked, live.failures,
+               live.deploy_error};
+  const bool checked = live.status && live.not_after;
+  if (!checked) {
+    return f;
+  }
+  for (const auto& staple : live.status->staples) {
+    if (f.staple_error.empty() && !staple.error.empty()) {
+      f.staple_error = staple.error;
+    }
+  }
+  if (!live.status->staples.empty()) {
+    auto current = current_version(*inventory_, name);
+    auto staple = current && *current ? inventory_->staples().find((*current)->id)
+                                      : Result<std::optional<store::StapleRecord>>();
+    f.staple_expired = staple && *staple && (*staple)->next_update > 0 &&
+                       (*staple)->next_update < now;
+  }
+  if (live.status->revocation == "unavailable") {
+    f.revocation_unavailable_by = live.status->method;
+    f.revocation_error = live.status->error;
+  }
+  return f;
+}
+
 // Every configured certificate's alerts against the open ones: new ones are
 // opened with their notices, gone ones closed (recovered: with a notice), in
 // one transaction; the outbox delivers. The log has each change.
@@ -423,21 +464,22 @@ void Service::evaluate_alerts_now() {
       continue;  // unreadable: its alerts stay as they are
     }
     names.push_back(cert.name);
-    AlertEvaluation e = evaluate_alerts(
-        {cert.name, live.not_before, live.not_after, live.revoked, live.failures,
-         live.deploy_error},
-        config_->alerts, now);
+    AlertEvaluation e = evaluate_alerts(alert_facts(cert.name, live, now), config_->alerts, now);
     std::ranges::move(e.firing, std::back_inserter(firing));
     if (e.next_change && (!next_alert_change_ || *e.next_change < *next_alert_change_)) {
       next_alert_change_ = e.next_change;
     }
   }
   // An alert of a certificate no longer configured closes; one whose state is
-  // unknown just now is kept (its name still configured, not in `names`).
+  // unknown just now is kept (its name still configured, not in `names`), and
+  // so is a staple or revocation alert until the first status check since start.
   std::vector<store::AlertRecord> considered;
   for (auto& alert : *open) {
-    if (std::ranges::find(names, alert.certificate_name) != names.end() ||
-        !configured(alert.certificate_name)) {
+    const bool status_kind = alert.kind == "staple" || alert.kind == "crl_unreachable" ||
+                             alert.kind == "ocsp_unreachable";
+    const bool known = std::ranges::find(names, alert.certificate_name) != names.end() &&
+                       (!status_kind || live_[alert.certificate_name].status.has_value());
+    if (known || !configured(alert.certificate_name)) {
       considered.push_back(std::move(alert));
     }
   }
@@ -567,13 +609,15 @@ void Service::submit(const CertificateConfig& cert, JobKind kind, bool force) {
   const LogFields fields{{"CERTIFICATE", cert.name}, {"JOB", std::string(to_string(kind))}};
   spdlog::info("{}: {} ({})", cert.name, to_string(kind),
                kind == JobKind::renew       ? live.state.renewal.reason
-               : kind == JobKind::check_ari ? std::string("asking the CA")
+               : kind == JobKind::check_ari    ? std::string("asking the CA")
+               : kind == JobKind::check_status ? std::string("staples and revocation")
                                             : std::string("finishing an interrupted deploy"));
   runner_->submit([cert, kind, force, config = config_, layout = *layout_, &clock = clock_,
                    random = random_()](store::Inventory& inventory, std::stop_token stop) {
     const LogFields job_fields{{"CERTIFICATE", cert.name}, {"JOB", std::string(to_string(kind))}};
     switch (kind) {
       case JobKind::check_ari: return check_ari_job(cert, *config, inventory, clock, random);
+      case JobKind::check_status: return status_job(cert, layout, inventory, clock, stop);
       case JobKind::deploy: return deploy_job(cert, inventory, stop);
       case JobKind::renew:
       default: return renew_job(cert, *config, layout, inventory, clock, random, force, stop);
@@ -604,6 +648,18 @@ void Service::on_jobs_done() {
         spdlog::error("{}: the deploy failed: {}", done.name, done.deploy_error);
       }
       record_deploy(done, live);
+    } else if (done.kind == JobKind::check_status) {
+      live.status_checked_at = now;
+      if (!done.status) {
+        live.status_error = done.status.error().describe();
+        spdlog::warn("{}: status check failed: {}", done.name, live.status_error);
+      } else {
+        live.status_error.clear();
+        live.status = done.status_check;
+        const bool revoked = live.status && live.status->newly_revoked;
+        spdlog::log(revoked ? spdlog::level::err : spdlog::level::info, "{}: {}", done.name,
+                    done.summary);
+      }
     } else if (done.kind == JobKind::check_ari) {
       if (!done.status) {
         ari_failed_at_[done.name] = now;
@@ -628,6 +684,7 @@ void Service::on_jobs_done() {
     } else {
       const bool issued = !done.summary.starts_with("not due");
       live.failures = {};
+      live.status_error.clear();  // the new version is checked at once
       live.last_result = issued ? "issued" : "not_due";
       spdlog::info("{}: {}", done.name, done.summary);
       if (!done.deploy_error.empty()) {

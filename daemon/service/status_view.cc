@@ -69,7 +69,9 @@ Result<nlohmann::json> row(const CertificateConfig& cert, store::Inventory& inve
     CK_TRY(staple, inventory.staples().find(current->id));
     r["staple"] =
         staple
-            ? nlohmann::json{{"fetched_at", time_or_null(staple->fetched_at)},
+            ? nlohmann::json{{"path", staple->path},
+                             {"status", staple->cert_status},
+                             {"fetched_at", time_or_null(staple->fetched_at)},
                              {"age_seconds", staple->fetched_at > 0 ? now - staple->fetched_at : 0},
                              {"next_update", time_or_null(staple->next_update)},
                              {"error", staple->last_error}}
@@ -77,6 +79,18 @@ Result<nlohmann::json> row(const CertificateConfig& cert, store::Inventory& inve
   }
   CK_TRY(served, served_status(inventory, cert, current ? current->sha256 : ""));
   r["served"] = std::move(served);
+  if (live && live->status && live->status->sha256 == r["sha256"]) {
+    const StatusCheck& c = *live->status;
+    r["revocation"] = {{"status", c.revocation},
+                       {"method", c.method},
+                       {"source", c.source},
+                       {"error", c.error},
+                       {"checked_at", time_or_null(live->status_checked_at)},
+                       {"next_check", time_or_null(c.next_check)}};
+  } else if (live) {
+    r["revocation"] = {{"status", live->status_error.empty() ? "not_checked_yet" : "check_failed"},
+                       {"error", live->status_error}};
+  }
   if (live) {
     r["running"] = live->running ? nlohmann::json(to_string(*live->running)) : nullptr;
     r["last_attempt"] = {{"at", time_or_null(live->last_attempt_at)},

@@ -11,6 +11,7 @@
 
 #include "daemon/lifecycle/config.h"
 #include "daemon/lifecycle/renewal_policy.h"
+#include "daemon/lifecycle/status_check.h"
 #include "daemon/service/scheduler.h"
 #include "store/inventory.h"
 
@@ -29,6 +30,10 @@ struct LiveCertificate {
   std::optional<std::int64_t> not_after;
   bool revoked = false;
   std::string deploy_error;  // the latest deploy's error; "" when it worked
+  // The latest status check (staples, revocation) since the service started.
+  std::optional<StatusCheck> status;
+  std::int64_t status_checked_at = 0;
+  std::string status_error;  // a check that could not run at all
 };
 
 // One row per configured certificate: names, not_after and days left, the ARI

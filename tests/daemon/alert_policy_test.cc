@@ -158,3 +158,27 @@ TEST_CASE("alerts compared: new ones open, gone ones recover, superseded and unc
   REQUIRE(changes.refresh.size() == 1);
   CHECK(changes.refresh[0].message.find("second error") != std::string::npos);
 }
+
+TEST_CASE("alerts: a staple failing or past its nextUpdate, and revocation that cannot be learned") {
+  const AlertsConfig config;
+  auto www = issued("www", 90);
+  www.staple_error = "http://ocsp.example.test: Couldn't connect to server";
+  auto e = evaluate_alerts(www, config, kT0 + kDay);
+  CHECK(keys(e) == std::vector<std::string>{"staple:www:failing"});
+  CHECK(e.firing[0].severity == "warning");
+  www.staple_expired = true;
+  e = evaluate_alerts(www, config, kT0 + kDay);
+  CHECK(keys(e) == std::vector<std::string>{"staple:www:expired"});
+  CHECK(e.firing[0].severity == "critical");
+  CHECK(e.firing[0].message.find("Couldn't connect") != std::string::npos);
+
+  auto api = issued("api", 90);
+  api.revocation_unavailable_by = "crl";
+  api.revocation_error = "http://crl.example.test/ca.crl: HTTP 404";
+  e = evaluate_alerts(api, config, kT0 + kDay);
+  CHECK(keys(e) == std::vector<std::string>{"crl_unreachable:api"});
+  CHECK(e.firing[0].message.find("HTTP 404") != std::string::npos);
+  api.revocation_unavailable_by = "ocsp";
+  CHECK(keys(evaluate_alerts(api, config, kT0 + kDay)) ==
+        std::vector<std::string>{"ocsp_unreachable:api"});
+}

@@ -107,3 +107,16 @@ TEST_CASE("scheduler: planning 100,000 certificates is one pass") {
   REQUIRE(p.next_wake);
   CHECK(*p.next_wake > kT0);
 }
+
+TEST_CASE("scheduler: a due status check runs, one job per certificate, the sooner check first") {
+  std::vector<CertificateState> states{cert("both", kT0 + 3600), cert("status", kT0 + 3600)};
+  states[0].ari_check_at = kT0 - 10;
+  states[0].status_check_at = kT0 - 60;  // overdue longer: first
+  states[1].status_check_at = kT0 + 120;
+  const Plan p = plan(states, kT0);
+  REQUIRE(p.due.size() == 1);
+  CHECK(p.due[0].kind == JobKind::check_status);
+  CHECK(p.due[0].index == 0);
+  REQUIRE(p.next_wake);
+  CHECK(*p.next_wake == kT0 + 120);
+}

@@ -19,6 +19,7 @@
 
 #include "core/clock.h"
 #include "tests/acme/pebble_fixture.h"
+#include "tests/validator/ocsp_fixture.h"
 
 using namespace ck;
 using namespace ck::test;
@@ -610,6 +611,147 @@ TEST_CASE("daemon: a CA's rateLimited Retry-After holds every order to it") {
   }
   CHECK(rate_limited);
   CHECK(f.log().find("no orders to it until") != std::string::npos);
+  CHECK(f.daemon->stop(SIGTERM) == 0);
+}
+
+namespace {
+
+// A certbot-style folder (cert.pem, privkey.pem, chain.pem) for `import`,
+// named as the certificate is configured.
+void write_certbot_folder(const std::filesystem::path& folder, const Issued& leaf,
+                          const Issued& ca) {
+  std::filesystem::create_directories(folder);
+  write_text(folder / "cert.pem", leaf.cert_pem());
+  write_text(folder / "privkey.pem", leaf.key_pem(), 0600);
+  write_text(folder / "chain.pem", ca.cert_pem());
+}
+
+// The status row of `name`, or null.
+json row_of(const json& status, const std::string& name) {
+  for (const auto& row : status.value("certificates", json::array())) {
+    if (row["name"] == name) {
+      return row;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+// Staples and revocation, kept by the service: three imported certificates of
+// a test CA, one naming a real `openssl ocsp` responder (stapled), one a CRL
+// served over HTTP, one a CRL nobody serves. Checked at start: the staple is
+// written, both answer good, the unreachable CRL is alerted. Then the CA
+// revokes the first two; at the next start the service finds them revoked,
+// alerts, and re-issues both from Pebble at once; the alerts recover.
+TEST_CASE("daemon: staples kept fresh, revocation checked by OCSP and CRL, revoked re-issued") {
+  require_program("openssl");
+  DaemonFixture f;
+  OcspPki pki;
+  std::string crl = TestPki::crl(pki.ca, {}, pki.now - 60, pki.now + kDay);
+  std::mutex crl_mutex;
+  ScriptedHttpServer crl_server([&](const std::string&) {
+    std::lock_guard lock(crl_mutex);
+    return http_response("200 OK", "Content-Type: application/pkix-crl\r\n", crl);
+  });
+  const int nobody = free_port();
+  const Issued by_ocsp = pki.leaf("stapled.example.test");
+  const Issued by_crl = TestPki::make(
+      leaf_spec("listed.example.test", pki.now,
+                {"crlDistributionPoints", "URI:" + crl_server.url("/ca.crl")}),
+      &pki.ca);
+  const Issued unreachable = TestPki::make(
+      leaf_spec("unlisted.example.test", pki.now,
+                {"crlDistributionPoints",
+                 "URI:http://127.0.0.1:" + std::to_string(nobody) + "/ca.crl"}),
+      &pki.ca);
+  pki.start({{&by_ocsp, "V"}}, pki.ca);
+  const auto imports = f.dir / "import";
+  write_certbot_folder(imports / "stapled", by_ocsp, pki.ca);
+  write_certbot_folder(imports / "listed", by_crl, pki.ca);
+  write_certbot_folder(imports / "unlisted", unreachable, pki.ca);
+  const auto staple = f.dir / "stapled.ocsp";
+  f.configure(f.certificate("stapled") + "staple = \"" + staple.string() + "\"\n\n" +
+              f.certificate("listed") + f.certificate("unlisted"));
+  const auto imported = certkeeper({"--config", f.config.string(), "import", imports.string()});
+  REQUIRE_MESSAGE(imported.exit_code == 0, imported.err);
+
+  f.start();
+  REQUIRE_MESSAGE(f.notify.wait_for("READY=1"), f.log());
+  auto checked = [&](const std::string& name, const std::string& revocation) {
+    const json row = row_of(f.status(), name);
+    return row.is_object() && row.contains("revocation") &&
+           row["revocation"]["status"] == revocation;
+  };
+  REQUIRE_MESSAGE(wait_until([&] { return checked("stapled", "good") && checked("listed", "good") &&
+                                          checked("unlisted", "unavailable"); },
+                             std::chrono::seconds(60)),
+                  std::string(f.status().dump(2) + f.log()));
+  const json first = f.status();
+  CHECK(row_of(first, "stapled")["revocation"]["method"] == "ocsp");
+  CHECK(row_of(first, "listed")["revocation"]["method"] == "crl");
+  CHECK(row_of(first, "stapled")["staple"]["status"] == "good");
+  CHECK(std::filesystem::file_size(staple) > 0);
+  const std::string stapled_sha = row_of(first, "stapled")["sha256"].get<std::string>();
+  const std::string listed_sha = row_of(first, "listed")["sha256"].get<std::string>();
+  auto open_alerts = [&] {
+    return json::parse(
+        certkeeper({"--config", f.config.string(), "alerts", "--open", "--json"}).out);
+  };
+  REQUIRE(wait_until([&] { return open_alerts().size() == 1; }, std::chrono::seconds(10)));
+  CHECK(open_alerts()[0]["key"] == "crl_unreachable:unlisted");
+  CHECK(f.daemon->stop(SIGTERM) == 0);
+
+  // The CA revokes both. The kept staple would still say good until its
+  // half-life: it is removed, as if it had come due.
+  pki.stop();
+  pki.start({{&by_ocsp, "R,keyCompromise"}}, pki.ca);
+  {
+    std::lock_guard lock(crl_mutex);
+    crl = TestPki::crl(pki.ca, {{serial_of(by_crl), 1, pki.now - 60}}, pki.now - 30,
+                       pki.now + kDay);
+  }
+  std::filesystem::remove(staple);
+  f.start();
+  REQUIRE_MESSAGE(f.notify.wait_for("READY=1"), f.log());
+  auto reissued = [&](const std::string& name, const std::string& old_sha) {
+    const json row = row_of(f.status(), name);
+    return row.is_object() && row["sha256"].is_string() && row["sha256"] != old_sha &&
+           !row["sha256"].get<std::string>().empty();
+  };
+  REQUIRE_MESSAGE(wait_until([&] { return reissued("stapled", stapled_sha) &&
+                                          reissued("listed", listed_sha); },
+                             std::chrono::seconds(90)),
+                  f.log());
+  CHECK(f.log().find("revoked") != std::string::npos);
+  const json history =
+      json::parse(certkeeper({"--config", f.config.string(), "alerts", "--json"}).out);
+  int revoked_alerts = 0;
+  for (const auto& alert : history) {
+    if (alert["kind"] == "revoked") {
+      ++revoked_alerts;
+      CHECK(alert["severity"] == "critical");
+      // Resolved once the new version is in: the policy re-issued it at once.
+      CHECK(wait_until(
+          [&] {
+            const json now = json::parse(
+                certkeeper({"--config", f.config.string(), "alerts", "--json"}).out);
+            for (const auto& a : now) {
+              if (a["id"] == alert["id"]) {
+                return a["state"] == "resolved";
+              }
+            }
+            return false;
+          },
+          std::chrono::seconds(30)));
+    }
+  }
+  CHECK(revoked_alerts == 2);
+  // Pebble's certificates name no OCSP responder: the old staple is gone, not
+  // left for a server to staple to the new certificate.
+  CHECK(wait_until([&] { return checked("stapled", "not_applicable"); },
+                   std::chrono::seconds(30)));
+  CHECK_FALSE(std::filesystem::exists(staple));
   CHECK(f.daemon->stop(SIGTERM) == 0);
 }
 
