@@ -58,8 +58,8 @@ struct FileActions {
 // the pipe (64 KiB on Linux).
 Result<int> input_pipe(std::string_view input) {
   if (input.size() > kMaxProgramInput) {
-    return fail(Errc::too_large, "standard input over " + std::to_string(kMaxProgramInput) +
-                                     " bytes");
+    return fail(Errc::too_large,
+                "standard input over " + std::to_string(kMaxProgramInput) + " bytes");
   }
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {

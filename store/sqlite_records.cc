@@ -14,7 +14,7 @@ namespace {
 #define CK_ALERT_SELECT                                                               \
   "SELECT id, dedup_key, certificate_name, kind, severity, message, first_fired_at, " \
   "last_fired_at, resolved_at, resolution FROM alerts "
-#define CK_NOTICE_SELECT                                                                 \
+#define CK_NOTICE_SELECT                                                                     \
   "SELECT id, alert_id, notice, sink, created_at, attempts, next_attempt_at, delivered_at, " \
   "given_up_at, last_error FROM alert_notices "
 #define CK_EVENT_SELECT "SELECT id, at, kind, certificate_name, message, details_json FROM events "
@@ -47,15 +47,9 @@ std::optional<std::int64_t> optional_integer(const Statement& s, int column) {
 }
 
 AlertNotice read_notice(const Statement& s) {
-  return AlertNotice{s.integer(0),
-                     s.integer(1),
-                     s.text(2),
-                     s.text(3),
-                     s.integer(4),
-                     static_cast<int>(s.integer(5)),
-                     s.integer(6),
-                     optional_integer(s, 7),
-                     optional_integer(s, 8),
+  return AlertNotice{s.integer(0), s.integer(1),           s.text(2),
+                     s.text(3),    s.integer(4),           static_cast<int>(s.integer(5)),
+                     s.integer(6), optional_integer(s, 7), optional_integer(s, 8),
                      s.text(9)};
 }
 
@@ -296,9 +290,9 @@ Result<std::int64_t> SqliteAlerts::queue_notice(const AlertNotice& n) {
 }
 
 Result<std::vector<AlertNotice>> SqliteAlerts::due_notices(std::int64_t now, std::size_t limit) {
-  CK_TRY(s, db_.prepare(CK_NOTICE_SELECT
-                        "WHERE delivered_at IS NULL AND given_up_at IS NULL AND "
-                        "next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?"));
+  CK_TRY(s,
+         db_.prepare(CK_NOTICE_SELECT "WHERE delivered_at IS NULL AND given_up_at IS NULL AND "
+                                      "next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?"));
   s.bind(now).bind(static_cast<std::int64_t>(limit));
   return collect_rows(s, read_notice);
 }
@@ -319,8 +313,9 @@ Result<std::vector<AlertNotice>> SqliteAlerts::notices_of(std::int64_t alert_id)
 Status SqliteAlerts::update_notice(const AlertNotice& n) {
   CK_TRY(s, db_.prepare("UPDATE alert_notices SET attempts = ?, next_attempt_at = ?, "
                         "delivered_at = ?, given_up_at = ?, last_error = ? WHERE id = ?"));
-  return s.bind_all(static_cast<std::int64_t>(n.attempts), n.next_attempt_at, n.delivered_at,
-                    n.given_up_at, n.last_error, n.id)
+  return s
+      .bind_all(static_cast<std::int64_t>(n.attempts), n.next_attempt_at, n.delivered_at,
+                n.given_up_at, n.last_error, n.id)
       .run();
 }
 

@@ -123,7 +123,8 @@ int run_alerts(const CliContext& context, const AlertsOptions& o) {
     return report_failure(alerts.error());
   }
   fmt::print("{}", o.json ? alerts->dump(2) + "\n" : alerts_table(*alerts));
-  const bool open = std::ranges::any_of(*alerts, [](const auto& a) { return a["state"] == "open"; });
+  const bool open =
+      std::ranges::any_of(*alerts, [](const auto& a) { return a["state"] == "open"; });
   return open ? kExitProblem : kExitOk;
 }
 

@@ -82,11 +82,10 @@ Status forget_account(store::Inventory& inventory, const std::string& directory_
   store::AccountRecord record = *known;
   record.status = "unknown_to_ca";
   CK_TRY_STATUS(inventory.accounts().upsert(record));
-  CK_TRY_STATUS(inventory.events().append(
-      {0, 0, "account_unknown", "",
-       "the CA at " + directory_url + " no longer knows " + known->account_url +
-           "; the key is registered again",
-       ""}));
+  CK_TRY_STATUS(inventory.events().append({0, 0, "account_unknown", "",
+                                           "the CA at " + directory_url + " no longer knows " +
+                                               known->account_url + "; the key is registered again",
+                                           ""}));
   return {};
 }
 

@@ -407,8 +407,8 @@ void check_alerts(Checker& c, const toml::table& t, AlertsConfig& out) {
     if (const auto* array = node->as_array()) {
       out.before_expiry.clear();
       for (std::size_t i = 0; i < array->size(); ++i) {
-        auto threshold = expiry_threshold(
-            c, *array->get(i), "alerts.before_expiry[" + std::to_string(i + 1) + "]");
+        auto threshold = expiry_threshold(c, *array->get(i),
+                                          "alerts.before_expiry[" + std::to_string(i + 1) + "]");
         if (threshold) {
           out.before_expiry.push_back(*threshold);
         }
@@ -606,17 +606,6 @@ std::vector<std::string> not_yet_built(const Config& config, const std::string& 
       continue;
     }
     const std::string who = "certificate " + c.name + ": ";
-    if (c.deploy.any()) {
-      out.push_back(who +
-                    "deploy: the endpoints are not probed after a deploy yet (the files "
-                    "are written and the reload command runs)");
-    }
-    if (!c.probe.empty()) {
-      out.push_back(who +
-                    "probe is not built into the service yet: status shows what "
-                    "`certkeeper probe --expect " +
-                    c.name + "` last found");
-    }
     if (c.reuse_key) {
       out.push_back(who + "reuse_key is not built yet: each renewal makes a new key");
     }

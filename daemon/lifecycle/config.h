@@ -86,15 +86,16 @@ struct ExpiryThreshold {
 inline constexpr const char* kDefaultSendmail = "/usr/sbin/sendmail";
 
 struct AlertsConfig {
-  std::vector<ExpiryThreshold> before_expiry = {
-      {std::chrono::days(30), 0, "30d"}, {std::chrono::days(14), 0, "14d"},
-      {std::chrono::days(7), 0, "7d"},   {std::chrono::days(1), 0, "1d"},
-      {std::nullopt, 25, "25%"}};
-  int failure_streak = 3;             // renewal failures in a row that make a critical alert
-  std::string webhook;                // JSON POST, TLS verified
-  std::string webhook_ca_file;        // trust for the webhook's TLS; "" = system store
-  std::vector<std::string> command;   // argv, the alert in its environment
-  std::vector<std::string> email;     // recipients, through the local sendmail
+  std::vector<ExpiryThreshold> before_expiry = {{std::chrono::days(30), 0, "30d"},
+                                                {std::chrono::days(14), 0, "14d"},
+                                                {std::chrono::days(7), 0, "7d"},
+                                                {std::chrono::days(1), 0, "1d"},
+                                                {std::nullopt, 25, "25%"}};
+  int failure_streak = 3;            // renewal failures in a row that make a critical alert
+  std::string webhook;               // JSON POST, TLS verified
+  std::string webhook_ca_file;       // trust for the webhook's TLS; "" = system store
+  std::vector<std::string> command;  // argv, the alert in its environment
+  std::vector<std::string> email;    // recipients, through the local sendmail
   std::string sendmail = kDefaultSendmail;
 };
 

@@ -1,8 +1,11 @@
 #include "daemon/lifecycle/deployment_check.h"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 #include "core/clock.h"
+#include "core/host_port.h"
+#include "core/ip_address.h"
 
 namespace ck::daemon {
 
@@ -63,6 +66,52 @@ Status record_probe(store::Inventory& inventory, const std::string& target,
   }
   CK_TRY_STATUS(inventory.probes().insert(record));
   return {};
+}
+
+Result<std::vector<EndpointProbe>> probe_deployment(const CertificateConfig& cert,
+                                                    store::Inventory& inventory,
+                                                    const validator::Prober& prober,
+                                                    std::int64_t now) {
+  std::vector<EndpointProbe> out;
+  for (const auto& endpoint : cert.probe) {
+    CK_TRY(where, parse_host_port(endpoint, 443));
+    validator::ProbeRequest request;
+    request.host = where.host;
+    request.port = where.port;
+    const bool ip = ip_address_bytes(where.host).has_value();
+    request.sni = ip && !cert.domains.empty() ? cert.domains.front() : "";
+    request.now = now;
+    auto report = prober.probe(request);
+    EndpointProbe probe{endpoint, "", false, "", ""};
+    nlohmann::json kept = nlohmann::json::object();
+    if (!report) {
+      probe.error = report.error().describe();
+      probe.message = probe.error;
+    } else if (report->served.empty()) {
+      probe.error = "no certificate served";
+      probe.message = probe.error;
+    } else {
+      probe.served_sha256 = report->served.front().facts.info.sha256;
+      CK_TRY(drift, check_drift(inventory, cert.name, probe.served_sha256));
+      probe.matches = drift.matches;
+      probe.message = drift.message;
+      if (auto finding = drift_finding(drift)) {
+        report->findings.push_back(*finding);
+      }
+      nlohmann::json findings = nlohmann::json::array();
+      for (const auto& f : report->findings) {
+        findings.push_back({{"severity", validator::to_string(f.severity)},
+                            {"code", f.code},
+                            {"message", f.message}});
+      }
+      kept = {{"target", report->target}, {"address", report->address},
+              {"sni", report->sni},       {"served_sha256", probe.served_sha256},
+              {"matches", probe.matches}, {"findings", std::move(findings)}};
+    }
+    CK_TRY_STATUS(record_probe(inventory, endpoint, report, kept.dump(), now));
+    out.push_back(std::move(probe));
+  }
+  return out;
 }
 
 }  // namespace ck::daemon

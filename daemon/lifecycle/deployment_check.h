@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "daemon/lifecycle/config.h"
 #include "store/inventory.h"
 #include "validator/probe/probe.h"
 
@@ -31,5 +32,25 @@ struct DriftCheck {
 [[nodiscard]] Status record_probe(store::Inventory& inventory, const std::string& target,
                                   const Result<validator::ProbeReport>& report,
                                   const std::string& result_json, std::int64_t now);
+
+// One configured endpoint, probed: reached or not, and whether it serves the
+// name's current version.
+struct EndpointProbe {
+  std::string endpoint;  // as configured, HOST[:PORT]
+  std::string error;     // could not connect or complete a handshake; "" when it did
+  bool matches = false;  // serves the current version
+  std::string served_sha256;
+  std::string message;  // the drift check's words, or the error
+};
+
+// Probes each of the certificate's `probe` endpoints (SNI: the host, or the
+// first configured name for an IP address), checks what each serves against
+// the current version, and keeps every probe in the inventory for status.
+// Chain findings (an untrusted root, say) stay in the kept report; only
+// reaching the endpoint and serving the current version count here.
+[[nodiscard]] Result<std::vector<EndpointProbe>> probe_deployment(const CertificateConfig& cert,
+                                                                  store::Inventory& inventory,
+                                                                  const validator::Prober& prober,
+                                                                  std::int64_t now);
 
 }  // namespace ck::daemon

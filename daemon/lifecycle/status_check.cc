@@ -48,7 +48,8 @@ Result<HttpClient> status_http() {
 Status mark_revoked(store::Inventory& inventory, const store::CertificateRecord& record,
                     const StatusCheck& check) {
   return inventory.transaction([&]() -> Status {
-    CK_TRY_STATUS(inventory.certificates().set_status(record.id, store::CertificateStatus::revoked));
+    CK_TRY_STATUS(
+        inventory.certificates().set_status(record.id, store::CertificateStatus::revoked));
     CK_TRY_STATUS(inventory.events().append(
         {0, 0, "revoked", record.name,
          "found revoked by " + check.method + " (" + check.source + "); re-issued at once", ""}));
@@ -140,8 +141,8 @@ Result<StatusCheck> check_status(const CertificateConfig& cert, store::Inventory
     const bool has_ocsp = !pair.leaf.facts.ocsp_urls.empty();
     const bool has_crl = !pair.leaf.facts.crl_urls.empty();
     if (has_ocsp || has_crl) {
-      const validator::RevocationCheck c =
-          has_ocsp ? checker.by_ocsp(pair.leaf, pair.issuer) : checker.by_crl(pair.leaf, pair.issuer);
+      const validator::RevocationCheck c = has_ocsp ? checker.by_ocsp(pair.leaf, pair.issuer)
+                                                    : checker.by_crl(pair.leaf, pair.issuer);
       out.method = c.method;
       out.revocation = c.status;
       out.source = c.source;

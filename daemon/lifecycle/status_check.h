@@ -28,7 +28,7 @@ struct StapleState {
   // "written", "kept", "no_responder", "removed" (no responder, and an earlier
   // version's staple was there); "" when it failed
   std::string outcome;
-  std::string error;    // why the refresh failed (a valid staple may remain)
+  std::string error;  // why the refresh failed (a valid staple may remain)
   std::int64_t next_update = 0;
 };
 
@@ -41,7 +41,7 @@ struct StatusCheck {
   std::string source;  // the responder or CRL URL
   std::string error;   // why unavailable
   std::vector<StapleState> staples;
-  bool newly_revoked = false;  // marked revoked by this check
+  bool newly_revoked = false;   // marked revoked by this check
   std::int64_t next_check = 0;  // when to check again
 };
 
@@ -54,13 +54,12 @@ struct StatusCheck {
 // sooner than 5 minutes. Pure.
 [[nodiscard]] std::int64_t next_status_check(const StatusCheck& check,
                                              const std::vector<std::int64_t>& staple_refresh_at,
-                                             std::int64_t revocation_next_update,
-                                             std::int64_t now);
+                                             std::int64_t revocation_next_update, std::int64_t now);
 
 // Nothing to check (none issued yet) is a StatusCheck with an empty sha256.
 [[nodiscard]] Result<StatusCheck> check_status(const CertificateConfig& cert,
                                                store::Inventory& inventory,
-                                               const store::StateLayout& layout,
-                                               const Clock& clock, std::stop_token stop);
+                                               const store::StateLayout& layout, const Clock& clock,
+                                               std::stop_token stop);
 
 }  // namespace ck::daemon

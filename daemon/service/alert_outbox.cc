@@ -131,8 +131,8 @@ void AlertOutbox::run(std::stop_token stop) {
       spdlog::error("alerts: cannot read the notices waiting: {}", next.error().describe());
       changed_.wait_for(lock, stop, std::chrono::seconds(60), [this] { return woken_; });
     } else if (*next) {
-      const auto wait = std::chrono::seconds(std::max<std::int64_t>(
-          1, **next - clock_.unix_seconds()));
+      const auto wait =
+          std::chrono::seconds(std::max<std::int64_t>(1, **next - clock_.unix_seconds()));
       changed_.wait_for(lock, stop, wait, [this] { return woken_; });
     } else {
       changed_.wait(lock, stop, [this] { return woken_; });
@@ -171,9 +171,8 @@ void AlertOutbox::deliver_due(std::stop_token stop) {
       if (now - notice.created_at >= kNoticeGiveUpAfter ||
           delivered.error().code == Errc::unsupported) {
         notice.given_up_at = now;
-        spdlog::error("alert {}: {} notice by {} given up after {} attempt(s): {}",
-                      notice.alert_id, notice.notice, notice.sink, notice.attempts,
-                      notice.last_error);
+        spdlog::error("alert {}: {} notice by {} given up after {} attempt(s): {}", notice.alert_id,
+                      notice.notice, notice.sink, notice.attempts, notice.last_error);
       } else {
         notice.next_attempt_at = now + notice_retry_delay(notice.attempts);
         spdlog::warn("alert {}: {} notice by {} failed (attempt {}), again at {}: {}",

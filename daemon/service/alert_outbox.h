@@ -58,8 +58,7 @@ class AlertOutbox {
   void wake();                          // notices were queued
 
  private:
-  AlertOutbox(std::unique_ptr<store::Inventory> inventory, const Clock& clock,
-              AlertsConfig config);
+  AlertOutbox(std::unique_ptr<store::Inventory> inventory, const Clock& clock, AlertsConfig config);
   void run(std::stop_token stop);
   void deliver_due(std::stop_token stop);
   [[nodiscard]] Status deliver(const store::AlertNotice& notice, const AlertsConfig& config,

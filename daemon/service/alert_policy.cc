@@ -68,11 +68,10 @@ void add_failures(const AlertFacts& f, const AlertsConfig& config, AlertEvaluati
   }
   const std::string last = ": " + f.failures.last_error;
   if (f.failures.count >= config.failure_streak) {
-    out.firing.push_back({"renewal_failed:" + f.name + ":streak", f.name, "renewal_failed",
-                          "critical",
-                          "renewal of " + f.name + " failed " +
-                              std::to_string(config.failure_streak) +
-                              " or more times in a row; the latest" + last});
+    out.firing.push_back(
+        {"renewal_failed:" + f.name + ":streak", f.name, "renewal_failed", "critical",
+         "renewal of " + f.name + " failed " + std::to_string(config.failure_streak) +
+             " or more times in a row; the latest" + last});
     return;
   }
   out.firing.push_back({"renewal_failed:" + f.name, f.name, "renewal_failed", "warning",
@@ -91,16 +90,15 @@ AlertEvaluation evaluate_alerts(const AlertFacts& facts, const AlertsConfig& con
                           "certificate " + facts.name + " is revoked; it is being re-issued"});
   }
   if (facts.staple_expired) {
-    out.firing.push_back({"staple:" + facts.name + ":expired", facts.name, "staple", "critical",
-                          "the OCSP staple of " + facts.name + " is past its nextUpdate" +
-                              (facts.staple_error.empty() ? ""
-                                                          : "; refreshing failed: " +
-                                                                facts.staple_error)});
+    out.firing.push_back(
+        {"staple:" + facts.name + ":expired", facts.name, "staple", "critical",
+         "the OCSP staple of " + facts.name + " is past its nextUpdate" +
+             (facts.staple_error.empty() ? "" : "; refreshing failed: " + facts.staple_error)});
   } else if (!facts.staple_error.empty()) {
-    out.firing.push_back({"staple:" + facts.name + ":failing", facts.name, "staple", "warning",
-                          "the OCSP staple of " + facts.name +
-                              " could not be refreshed (the one on disk is still valid): " +
-                              facts.staple_error});
+    out.firing.push_back(
+        {"staple:" + facts.name + ":failing", facts.name, "staple", "warning",
+         "the OCSP staple of " + facts.name +
+             " could not be refreshed (the one on disk is still valid): " + facts.staple_error});
   }
   if (!facts.revocation_unavailable_by.empty()) {
     const bool crl = facts.revocation_unavailable_by == "crl";
@@ -108,6 +106,16 @@ AlertEvaluation evaluate_alerts(const AlertFacts& facts, const AlertsConfig& con
                           facts.name, crl ? "crl_unreachable" : "ocsp_unreachable", "warning",
                           "the revocation status of " + facts.name + " could not be learned by " +
                               (crl ? "its CRL: " : "OCSP: ") + facts.revocation_error});
+  }
+  for (const auto& e : facts.endpoints) {
+    if (!e.error.empty()) {
+      out.firing.push_back(
+          {"probe_failed:" + facts.name + ":" + e.endpoint, facts.name, "probe_failed", "warning",
+           "probing " + e.endpoint + " for " + facts.name + " failed: " + e.error});
+    } else if (!e.drift.empty()) {
+      out.firing.push_back({"drift:" + facts.name + ":" + e.endpoint, facts.name, "drift",
+                            "warning", e.endpoint + " " + e.drift});
+    }
   }
   if (!facts.deploy_error.empty()) {
     out.firing.push_back({"deploy_failed:" + facts.name, facts.name, "deploy_failed", "warning",

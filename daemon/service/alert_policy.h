@@ -27,20 +27,29 @@ struct AlertFacts {
   std::optional<std::int64_t> not_before;  // the current version's; none before the first issue
   std::optional<std::int64_t> not_after;
   bool revoked = false;
-  FailureStreak failures;    // renewal attempts failed in a row
-  std::string deploy_error;  // the latest deploy's error; "" when it worked or none ran
-  std::string staple_error;  // the latest staple refresh's error; "" when it worked
+  FailureStreak failures;       // renewal attempts failed in a row
+  std::string deploy_error;     // the latest deploy's error; "" when it worked or none ran
+  std::string staple_error;     // the latest staple refresh's error; "" when it worked
   bool staple_expired = false;  // the staple on disk is past its nextUpdate
   // Revocation status that could not be learned: by "crl" or "ocsp", and why.
   std::string revocation_unavailable_by;
   std::string revocation_error;
+  // Endpoints found wrong in two probes in a row: unreachable (error) or
+  // serving something else than the current version (drift).
+  struct EndpointProblem {
+    std::string endpoint;
+    std::string error;  // could not connect or complete a handshake
+    std::string drift;  // what it serves instead, when it was reached
+  };
+  std::vector<EndpointProblem> endpoints;
 };
 
 struct AlertCondition {
   std::string key;       // "expiry:www:14d", "renewal_failed:www", ...
   std::string name;      // the certificate
   std::string kind;      // "expiry", "renewal_failed", "revoked", "deploy_failed",
-                         // "staple", "crl_unreachable", "ocsp_unreachable"
+                         // "staple", "crl_unreachable", "ocsp_unreachable",
+                         // "probe_failed", "drift"
   std::string severity;  // "warning", "critical"
   std::string message;   // for people; stable while the condition lasts, but for new errors
 };

@@ -78,8 +78,8 @@ std::string notice_email(const NoticeContent& c, const std::vector<std::string>&
   const bool resolved = c.notice == "resolved";
   std::string body = (resolved ? "Resolved: " : "") + a.message + "\n\n" +
                      "certificate: " + a.certificate_name + "\nkind:        " + a.kind +
-                     "\nseverity:    " + a.severity + "\nfired at:    " +
-                     format_rfc3339(a.first_fired_at) + "\n" +
+                     "\nseverity:    " + a.severity +
+                     "\nfired at:    " + format_rfc3339(a.first_fired_at) + "\n" +
                      (resolved ? "resolved at: " + time_or_empty(a.resolved_at) + "\n" : "") +
                      "host:        " + c.host + "\nalert key:   " + a.dedup_key +
                      "\n\n`certkeeper alerts` shows the history.\n";

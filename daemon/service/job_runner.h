@@ -17,6 +17,7 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "daemon/lifecycle/deployment_check.h"
 #include "daemon/lifecycle/status_check.h"
 #include "daemon/service/scheduler.h"
 #include "store/inventory.h"
@@ -31,6 +32,7 @@ struct JobOutcome {
   std::string deploy_error;  // a renewal that succeeded, then failed to deploy
   std::string order_url;     // the order that issued it, for the log
   std::optional<StatusCheck> status_check;  // what a check_status job found
+  std::vector<EndpointProbe> probes;        // what a probe job found
 };
 
 class JobRunner {

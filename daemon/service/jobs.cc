@@ -9,6 +9,8 @@
 #include "daemon/lifecycle/deploy.h"
 #include "daemon/lifecycle/inventory_view.h"
 #include "daemon/lifecycle/issue.h"
+#include "daemon/lifecycle/trust_anchors.h"
+#include "validator/public_suffix.h"
 
 namespace ck::daemon {
 // The check-ARI job, on a worker: the certificate's CA, as the inventory
@@ -95,6 +97,34 @@ JobOutcome status_job(const CertificateConfig& cert, const store::StateLayout& l
                    (staple.error.empty() ? staple.outcome : "failed: " + staple.error);
   }
   out.status_check = std::move(*checked);
+  return out;
+}
+
+// The probe job, on a worker.
+JobOutcome probe_job(const CertificateConfig& cert, store::Inventory& inventory,
+                     const Clock& clock) {
+  JobOutcome out{cert.name, JobKind::probe, {}, ""};
+  auto roots = read_certificates(trust_anchor_file(""));
+  if (!roots) {
+    out.status = fail(roots.error().within("trust anchors"));
+    return out;
+  }
+  const validator::TrustStore anchors(std::move(*roots));
+  const validator::PublicSuffixList suffixes;
+  auto prober = validator::Prober::create(anchors, suffixes, clock);
+  if (!prober) {
+    out.status = std::unexpected(prober.error());
+    return out;
+  }
+  auto probed = probe_deployment(cert, inventory, *prober, clock.unix_seconds());
+  if (!probed) {
+    out.status = std::unexpected(probed.error());
+    return out;
+  }
+  for (const auto& p : *probed) {
+    out.summary += (out.summary.empty() ? "" : "; ") + p.endpoint + ": " + p.message;
+  }
+  out.probes = std::move(*probed);
   return out;
 }
 

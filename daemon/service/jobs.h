@@ -32,6 +32,11 @@ namespace ck::daemon {
                                     store::Inventory& inventory, const Clock& clock,
                                     std::stop_token stop);
 
+// The configured endpoints probed, each against the current version, with the
+// system's trust anchors (or $SSL_CERT_FILE).
+[[nodiscard]] JobOutcome probe_job(const CertificateConfig& cert, store::Inventory& inventory,
+                                   const Clock& clock);
+
 // What a crash left half-deployed, deployed again.
 [[nodiscard]] JobOutcome deploy_job(const CertificateConfig& cert, store::Inventory& inventory,
                                     std::stop_token stop);

@@ -17,6 +17,7 @@ std::string_view to_string(JobKind kind) {
     case JobKind::check_ari: return "check_ari";
     case JobKind::deploy: return "deploy";
     case JobKind::check_status: return "check_status";
+    case JobKind::probe: return "probe";
     default: return "renew";
   }
 }
@@ -40,7 +41,8 @@ Plan plan(std::span<const CertificateState> states, std::int64_t now) {
     // The soonest due check; each certificate runs one job at a time.
     std::optional<ScheduledJob> check;
     for (const auto& [at, kind] : {std::pair{s.ari_check_at, JobKind::check_ari},
-                                   std::pair{s.status_check_at, JobKind::check_status}}) {
+                                   std::pair{s.status_check_at, JobKind::check_status},
+                                   std::pair{s.probe_at, JobKind::probe}}) {
       if (!at) {
         continue;
       }

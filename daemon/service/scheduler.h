@@ -22,6 +22,7 @@ enum class JobKind {
   check_ari,
   deploy,        // only at start, when a crash left a deploy unfinished
   check_status,  // staples refreshed, revocation checked (lifecycle/status_check.h)
+  probe,         // the configured endpoints probed: do they serve the current version?
 };
 [[nodiscard]] std::string_view to_string(JobKind kind);
 
@@ -33,6 +34,8 @@ struct CertificateState {
   std::optional<std::int64_t> ari_check_at;
   // When its staples and revocation are next checked; none without a certificate.
   std::optional<std::int64_t> status_check_at;
+  // When its `probe` endpoints are next probed; none when it has none.
+  std::optional<std::int64_t> probe_at;
   std::int64_t held_until = 0;  // nothing starts for it before (the start-up spread)
   bool busy = false;            // a job for it is running
 };

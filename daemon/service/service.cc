@@ -38,6 +38,9 @@ namespace ck::daemon {
 namespace {
 
 constexpr std::int64_t kAriRetryAfterFailure = 3600;
+constexpr std::int64_t kProbeEvery = 3600;     // the endpoints, while all is well
+constexpr std::int64_t kProbeAfterDeploy = 5;  // a reloaded server's moment to take it
+constexpr std::int64_t kProbeConfirm = 30;     // a wrong endpoint probed again before an alert
 
 // Reads the configuration as the CLI does: the given file, else the default
 // file when present, else built-in defaults.
@@ -85,6 +88,7 @@ class Service {
   void evaluate_alerts_now();
   AlertFacts alert_facts(const std::string& name, const LiveCertificate& live, std::int64_t now);
   void record_deploy(const JobOutcome& done, LiveCertificate& live);
+  void record_probes(const JobOutcome& done, LiveCertificate& live, std::int64_t now);
   void hold_on_rate_limit(const std::string& name, const Error& error, std::int64_t now);
   bool may_start(const CertificateConfig& cert, JobKind kind) const;
   std::int64_t ca_hold(const CertificateConfig& cert) const;
@@ -112,14 +116,14 @@ class Service {
   std::map<std::string, LiveCertificate> live_;
   std::map<std::string, std::int64_t> ari_failed_at_;
   std::map<std::string, bool> ari_unsupported_;
-  std::map<std::string, bool> operator_asked_;  // renew over the socket: no backoff, once
-  std::map<std::string, bool> forced_;          // renew with force: due or not
-  std::set<std::string> interrupted_;           // forced at start: an order to finish
+  std::map<std::string, bool> operator_asked_;         // renew over the socket: no backoff, once
+  std::map<std::string, bool> forced_;                 // renew with force: due or not
+  std::set<std::string> interrupted_;                  // forced at start: an order to finish
   std::map<std::string, std::int64_t> ca_held_until_;  // an issuer's rateLimited Retry-After
-  std::vector<std::string> redeploy_;           // at start: deploys a crash interrupted
+  std::vector<std::string> redeploy_;                  // at start: deploys a crash interrupted
   std::optional<std::int64_t> next_wake_;
   std::optional<std::int64_t> next_alert_change_;  // an expiry threshold crossed
-  std::string last_status_;  // the last STATUS= told to systemd
+  std::string last_status_;                        // the last STATUS= told to systemd
   std::int64_t started_at_ = 0;
   bool stopping_ = false;
 };
@@ -318,11 +322,14 @@ void Service::refresh_state(LiveCertificate& live, const CertificateConfig& cert
   live.state.status_check_at.reset();
   if (check->current) {
     if (!live.status || live.status->sha256 != check->current->sha256) {
-      live.state.status_check_at =
-          live.status_error.empty() ? now : live.status_checked_at + 3600;
+      live.state.status_check_at = live.status_error.empty() ? now : live.status_checked_at + 3600;
     } else {
       live.state.status_check_at = live.status->next_check;
     }
+  }
+  live.state.probe_at.reset();
+  if (check->current && !cert.probe.empty()) {
+    live.state.probe_at = std::max(live.next_probe, now);
   }
   live.state.ari_check_at.reset();
   // Only a certificate an ACME CA issued has a CA to ask (not an imported one).
@@ -381,12 +388,32 @@ void Service::restore_from_events() {
   }
 }
 
+// A probe's findings: an endpoint found wrong (unreachable, or not serving the
+// current version) is probed again shortly, and alerted when it still is, so
+// that a reload still in progress is not an alert.
+void Service::record_probes(const JobOutcome& done, LiveCertificate& live, std::int64_t now) {
+  live.next_probe = now + kProbeEvery;
+  if (!done.status) {
+    spdlog::warn("{}: probe failed: {}", done.name, done.status.error().describe());
+    return;
+  }
+  live.probes = done.probes;
+  for (const auto& p : live.probes) {
+    int& problems = live.probe_problems[p.endpoint];
+    problems = p.error.empty() && p.matches ? 0 : problems + 1;
+    if (problems == 1) {
+      live.next_probe = now + kProbeConfirm;
+    }
+    spdlog::log(problems > 0 ? spdlog::level::warn : spdlog::level::info, "{}: {}: {}", done.name,
+                p.endpoint, p.message);
+  }
+}
+
 // A CA that answered rateLimited with a Retry-After gets no order from this
 // service (for any certificate whose first issuer it is) until then.
 void Service::hold_on_rate_limit(const std::string& name, const Error& error, std::int64_t now) {
   const CertificateConfig* cert = configured(name);
-  if (!cert || cert->issuers.empty() || error.acme_problem != "rateLimited" ||
-      !error.retry_after) {
+  if (!cert || cert->issuers.empty() || error.acme_problem != "rateLimited" || !error.retry_after) {
     return;
   }
   const std::int64_t until = now + error.retry_after->count();
@@ -399,6 +426,9 @@ void Service::hold_on_rate_limit(const std::string& name, const Error& error, st
 // A deploy's outcome, kept (for alerts after a restart) when it changes
 // anything: a failure, or a deploy that wrote files after one failed.
 void Service::record_deploy(const JobOutcome& done, LiveCertificate& live) {
+  if (done.deploy_error.empty()) {
+    live.next_probe = clock_.unix_seconds() + kProbeAfterDeploy;  // does it serve the new one?
+  }
   if (!done.deploy_error.empty()) {
     record_event(done.name, "deploy_failed", done.deploy_error);
   } else if (!live.deploy_error.empty()) {
@@ -409,8 +439,8 @@ void Service::record_deploy(const JobOutcome& done, LiveCertificate& live) {
 
 void Service::record_event(const std::string& name, const std::string& kind,
                            const std::string& message) {
-  if (auto appended = inventory_->events().append({0, clock_.unix_seconds(), kind, name, message,
-                                                   ""});
+  if (auto appended =
+          inventory_->events().append({0, clock_.unix_seconds(), kind, name, message, ""});
       !appended) {
     spdlog::error("{}: cannot record the event {}: {}", name, kind, appended.error().describe());
   }
@@ -420,8 +450,14 @@ void Service::record_event(const std::string& name, const std::string& kind,
 // and its staple's dates from the inventory.
 AlertFacts Service::alert_facts(const std::string& name, const LiveCertificate& live,
                                 std::int64_t now) {
-  AlertFacts f{name, live.not_before, live.not_after, live.revoked, live.failures,
-               live.deploy_error};
+  AlertFacts f{name,         live.not_before, live.not_after,
+               live.revoked, live.failures,   live.deploy_error};
+  for (const auto& p : live.probes) {
+    auto problems = live.probe_problems.find(p.endpoint);
+    if (problems != live.probe_problems.end() && problems->second >= 2) {
+      f.endpoints.push_back({p.endpoint, p.error, p.error.empty() ? p.message : ""});
+    }
+  }
   const bool checked = live.status && live.not_after;
   if (!checked) {
     return f;
@@ -435,8 +471,8 @@ AlertFacts Service::alert_facts(const std::string& name, const LiveCertificate& 
     auto current = current_version(*inventory_, name);
     auto staple = current && *current ? inventory_->staples().find((*current)->id)
                                       : Result<std::optional<store::StapleRecord>>();
-    f.staple_expired = staple && *staple && (*staple)->next_update > 0 &&
-                       (*staple)->next_update < now;
+    f.staple_expired =
+        staple && *staple && (*staple)->next_update > 0 && (*staple)->next_update < now;
   }
   if (live.status->revocation == "unavailable") {
     f.revocation_unavailable_by = live.status->method;
@@ -477,8 +513,12 @@ void Service::evaluate_alerts_now() {
   for (auto& alert : *open) {
     const bool status_kind = alert.kind == "staple" || alert.kind == "crl_unreachable" ||
                              alert.kind == "ocsp_unreachable";
-    const bool known = std::ranges::find(names, alert.certificate_name) != names.end() &&
-                       (!status_kind || live_[alert.certificate_name].status.has_value());
+    const bool probe_kind = alert.kind == "drift" || alert.kind == "probe_failed";
+    const LiveCertificate& live = live_[alert.certificate_name];
+    const bool known =
+        std::ranges::find(names, alert.certificate_name) != names.end() &&
+        (!status_kind || live.status.has_value()) &&
+        (!probe_kind || !live.probes.empty() || configured(alert.certificate_name)->probe.empty());
     if (known || !configured(alert.certificate_name)) {
       considered.push_back(std::move(alert));
     }
@@ -608,16 +648,18 @@ void Service::submit(const CertificateConfig& cert, JobKind kind, bool force) {
   live.last_attempt_at = clock_.unix_seconds();
   const LogFields fields{{"CERTIFICATE", cert.name}, {"JOB", std::string(to_string(kind))}};
   spdlog::info("{}: {} ({})", cert.name, to_string(kind),
-               kind == JobKind::renew       ? live.state.renewal.reason
+               kind == JobKind::renew          ? live.state.renewal.reason
                : kind == JobKind::check_ari    ? std::string("asking the CA")
                : kind == JobKind::check_status ? std::string("staples and revocation")
-                                            : std::string("finishing an interrupted deploy"));
+               : kind == JobKind::probe        ? std::string("probing its endpoints")
+                                               : std::string("finishing an interrupted deploy"));
   runner_->submit([cert, kind, force, config = config_, layout = *layout_, &clock = clock_,
                    random = random_()](store::Inventory& inventory, std::stop_token stop) {
     const LogFields job_fields{{"CERTIFICATE", cert.name}, {"JOB", std::string(to_string(kind))}};
     switch (kind) {
       case JobKind::check_ari: return check_ari_job(cert, *config, inventory, clock, random);
       case JobKind::check_status: return status_job(cert, layout, inventory, clock, stop);
+      case JobKind::probe: return probe_job(cert, inventory, clock);
       case JobKind::deploy: return deploy_job(cert, inventory, stop);
       case JobKind::renew:
       default: return renew_job(cert, *config, layout, inventory, clock, random, force, stop);
@@ -648,6 +690,8 @@ void Service::on_jobs_done() {
         spdlog::error("{}: the deploy failed: {}", done.name, done.deploy_error);
       }
       record_deploy(done, live);
+    } else if (done.kind == JobKind::probe) {
+      record_probes(done, live, now);
     } else if (done.kind == JobKind::check_status) {
       live.status_checked_at = now;
       if (!done.status) {

@@ -93,12 +93,12 @@ Result<nlohmann::json> row(const CertificateConfig& cert, store::Inventory& inve
   }
   if (live) {
     r["running"] = live->running ? nlohmann::json(to_string(*live->running)) : nullptr;
-    r["last_attempt"] = {{"at", time_or_null(live->last_attempt_at)},
-                         {"result", live->last_result},
-                         {"error", live->failures.count > 0 || live->deploy_error.empty()
-                                       ? live->failures.last_error
-                                       : live->deploy_error},
-                         {"failures_in_a_row", live->failures.count}};
+    r["last_attempt"] = {
+        {"at", time_or_null(live->last_attempt_at)},
+        {"result", live->last_result},
+        {"error", live->failures.count > 0 || live->deploy_error.empty() ? live->failures.last_error
+                                                                         : live->deploy_error},
+        {"failures_in_a_row", live->failures.count}};
   }
   return r;
 }
@@ -141,17 +141,17 @@ Result<nlohmann::json> alerts_view(store::Inventory& inventory, const AlertQuery
     CK_TRY(notices, inventory.alerts().notices_of(a.id));
     nlohmann::json sent = nlohmann::json::array();
     for (const auto& n : notices) {
-      sent.push_back({{"notice", n.notice},
-                      {"sink", n.sink},
-                      {"state", n.delivered_at ? "delivered"
-                                : n.given_up_at ? "given_up"
-                                                : "pending"},
-                      {"attempts", n.attempts},
-                      {"delivered_at", time_or_null(n.delivered_at.value_or(0))},
-                      {"next_attempt_at", n.delivered_at || n.given_up_at
-                                              ? nlohmann::json(nullptr)
-                                              : time_or_null(n.next_attempt_at)},
-                      {"last_error", n.last_error}});
+      sent.push_back(
+          {{"notice", n.notice},
+           {"sink", n.sink},
+           {"state", n.delivered_at  ? "delivered"
+                     : n.given_up_at ? "given_up"
+                                     : "pending"},
+           {"attempts", n.attempts},
+           {"delivered_at", time_or_null(n.delivered_at.value_or(0))},
+           {"next_attempt_at", n.delivered_at || n.given_up_at ? nlohmann::json(nullptr)
+                                                               : time_or_null(n.next_attempt_at)},
+           {"last_error", n.last_error}});
     }
     out.push_back({{"id", a.id},
                    {"key", a.dedup_key},
@@ -188,10 +188,10 @@ std::string alerts_table(const nlohmann::json& alerts) {
                    "]";
       }
     }
-    out += fmt::format("{:>5} {:<8} {:<8} {:<20} {:<20} {:<20} {}\n", a["id"].get<std::int64_t>(),
-                       state, a["severity"].get<std::string>(),
-                       a["certificate"].get<std::string>(), a["kind"].get<std::string>(),
-                       a["first_fired_at"].get<std::string>(), message);
+    out +=
+        fmt::format("{:>5} {:<8} {:<8} {:<20} {:<20} {:<20} {}\n", a["id"].get<std::int64_t>(),
+                    state, a["severity"].get<std::string>(), a["certificate"].get<std::string>(),
+                    a["kind"].get<std::string>(), a["first_fired_at"].get<std::string>(), message);
   }
   return out;
 }

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "daemon/lifecycle/config.h"
+#include "daemon/lifecycle/deployment_check.h"
 #include "daemon/lifecycle/renewal_policy.h"
 #include "daemon/lifecycle/status_check.h"
 #include "daemon/service/scheduler.h"
@@ -34,6 +35,11 @@ struct LiveCertificate {
   std::optional<StatusCheck> status;
   std::int64_t status_checked_at = 0;
   std::string status_error;  // a check that could not run at all
+  // The latest probe of each `probe` endpoint, how many probes in a row found
+  // it wrong (unreachable or drifted), and when to probe next (0: at once).
+  std::vector<EndpointProbe> probes;
+  std::map<std::string, int> probe_problems;
+  std::int64_t next_probe = 0;
 };
 
 // One row per configured certificate: names, not_after and days left, the ARI

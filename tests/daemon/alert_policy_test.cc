@@ -112,8 +112,9 @@ TEST_CASE("alerts: revoked and a failed deploy fire; a revoked one has no expiry
   CHECK(keys(e) == std::vector<std::string>{"revoked:www", "deploy_failed:www"});
 }
 
-TEST_CASE("alerts compared: new ones open, gone ones recover, superseded and unconfigured close "
-          "silently") {
+TEST_CASE(
+    "alerts compared: new ones open, gone ones recover, superseded and unconfigured close "
+    "silently") {
   const AlertsConfig config;
   auto www = issued("www", 90);
   auto api = issued("api", 90);
@@ -152,14 +153,15 @@ TEST_CASE("alerts compared: new ones open, gone ones recover, superseded and unc
   api.failures = {1, kT0, "first error"};
   auto failing = evaluate_alerts(api, config, kT0).firing;
   api.failures = {2, kT0 + 60, "second error"};
-  changes = compare_alerts(evaluate_alerts(api, config, kT0 + 60).firing,
-                           {open_alert(failing[0])}, {"www", "api"});
+  changes = compare_alerts(evaluate_alerts(api, config, kT0 + 60).firing, {open_alert(failing[0])},
+                           {"www", "api"});
   CHECK(changes.open.empty());
   REQUIRE(changes.refresh.size() == 1);
   CHECK(changes.refresh[0].message.find("second error") != std::string::npos);
 }
 
-TEST_CASE("alerts: a staple failing or past its nextUpdate, and revocation that cannot be learned") {
+TEST_CASE(
+    "alerts: a staple failing or past its nextUpdate, and revocation that cannot be learned") {
   const AlertsConfig config;
   auto www = issued("www", 90);
   www.staple_error = "http://ocsp.example.test: Couldn't connect to server";

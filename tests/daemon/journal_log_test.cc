@@ -34,7 +34,8 @@ TEST_CASE("journal: a line carries its priority, identifier and the fields of it
   CHECK(has(entry, "ERROR_CODE=network"));
   CHECK(has(entry, "JOB=deploy"));  // the innermost value
   CHECK_FALSE(has(entry, "JOB=renew"));
-  CHECK(std::ranges::none_of(entry, [](const std::string& f) { return f.starts_with("ORDER_URL"); }));
+  CHECK(
+      std::ranges::none_of(entry, [](const std::string& f) { return f.starts_with("ORDER_URL"); }));
 }
 
 TEST_CASE("journal: a field name the journal would refuse is left out, never sent") {

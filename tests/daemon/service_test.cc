@@ -130,8 +130,8 @@ struct DaemonFixture {
     write_text(config, "[daemon]\nstate_dir = \"" + (dir / "state").string() + "\"\nsocket = \"" +
                            socket + "\"\nlog_level = \"debug\"\n\n" +
                            "[issuer.pebble]\ndirectory = \"" + pebble.directory_url() +
-                           "\"\nca_file = \"" + pebble.ca_file() + "\"\n" + issuer_extra +
-                           "\n" + certificates);
+                           "\"\nca_file = \"" + pebble.ca_file() + "\"\n" + issuer_extra + "\n" +
+                           certificates);
   }
   std::string certificate(const std::string& name) const {
     return "[[certificate]]\nname = \"" + name + "\"\ndomains = [\"" + name +
@@ -177,7 +177,8 @@ struct DaemonFixture {
 
 }  // namespace
 
-TEST_CASE("daemon: issues what is configured, tells systemd, answers status, reloads, stops") {
+TEST_CASE("daemon: issues what is configured, tells systemd, answers status, reloads, stops" *
+          doctest::test_suite("basics")) {
   DaemonFixture f;
   f.configure(f.certificate("alpha") + f.certificate("beta"));
   f.start();
@@ -258,7 +259,8 @@ TEST_CASE("daemon: issues what is configured, tells systemd, answers status, rel
 // Real time: Pebble issues 40-second certificates, so the service renews them
 // (at half their lifetime, as for any certificate under 10 days) while the
 // test watches, woken by its timer alone.
-TEST_CASE("daemon: short-lived certificates are renewed in time, again and again") {
+TEST_CASE("daemon: short-lived certificates are renewed in time, again and again" *
+          doctest::test_suite("realtime")) {
   PebbleOptions short_lived;
   short_lived.certificate_validity_seconds = 40;
   DaemonFixture f(short_lived);
@@ -295,7 +297,8 @@ TEST_CASE("daemon: short-lived certificates are renewed in time, again and again
 // nginx and (as one combined PEM) to an HAProxy, renewed, deployed again, the
 // servers reloaded by the deploy's own commands, and each then serving the
 // new certificate, as a probe shows.
-TEST_CASE("daemon: renewed certificates are deployed, the servers reloaded, and served") {
+TEST_CASE("daemon: renewed certificates are deployed, the servers reloaded, and served" *
+          doctest::test_suite("realtime")) {
   require_program("nginx");
   require_program("haproxy");
   PebbleOptions short_lived;
@@ -420,7 +423,8 @@ bool wait_until(const std::function<bool()>& done, std::chrono::seconds limit) {
 // command and sendmail, once. Pebble comes back knowing nothing (the account
 // is registered again), `renew` skips the backoff, and a recovery notice of
 // each follows. A restart sends nothing again.
-TEST_CASE("daemon: alerts reach a webhook, a command and sendmail once each, then recover") {
+TEST_CASE("daemon: alerts reach a webhook, a command and sendmail once each, then recover" *
+          doctest::test_suite("alerts")) {
   require_program("nginx");
   PebbleOptions short_lived;
   short_lived.certificate_validity_seconds = 40;
@@ -492,8 +496,7 @@ TEST_CASE("daemon: alerts reach a webhook, a command and sendmail once each, the
                                     "\n"));
   CHECK(renewed["result"]["queued"] == true);
   const bool recovered = wait_until(
-      [&] { return lines_with(hooks, "\"notice\":\"resolved\"") >= 2; },
-      std::chrono::seconds(60));
+      [&] { return lines_with(hooks, "\"notice\":\"resolved\"") >= 2; }, std::chrono::seconds(60));
   REQUIRE_MESSAGE(recovered, f.log());
   CHECK(lines_with(hooks, "renewal_failed:alerting") == 2);  // firing, resolved: once each
   CHECK(lines_with(hooks, "expiry:alerting:45%") == 2);
@@ -532,11 +535,11 @@ TEST_CASE("daemon: alerts reach a webhook, a command and sendmail once each, the
 // At the most verbose level, through an account registered with External
 // Account Binding: the log and the inventory hold neither the EAB MAC key nor
 // any private key.
-TEST_CASE("daemon: EAB secrets and private keys never reach the log or the inventory") {
+TEST_CASE("daemon: EAB secrets and private keys never reach the log or the inventory" *
+          doctest::test_suite("basics")) {
   const std::string hmac = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W";
   DaemonFixture f(PebbleOptions{{{"kid-1", hmac}}, {}, 0});
-  f.configure(f.certificate("secretive"),
-              "eab_kid = \"kid-1\"\neab_hmac_key = \"" + hmac + "\"\n");
+  f.configure(f.certificate("secretive"), "eab_kid = \"kid-1\"\neab_hmac_key = \"" + hmac + "\"\n");
   std::string config = read_text(f.config);
   config.replace(config.find("log_level = \"debug\""), 19, "log_level = \"trace\"");
   write_text(f.config, config);
@@ -561,14 +564,14 @@ TEST_CASE("daemon: EAB secrets and private keys never reach the log or the inven
 // A CA that answers rateLimited with a Retry-After an hour away (scripted,
 // plain HTTP): after the first refused order the service sends it no other,
 // for any certificate, until then.
-TEST_CASE("daemon: a CA's rateLimited Retry-After holds every order to it") {
+TEST_CASE("daemon: a CA's rateLimited Retry-After holds every order to it" *
+          doctest::test_suite("basics")) {
   std::atomic<int> orders{0};
   std::atomic<int> nonces{0};
   std::unique_ptr<ScriptedHttpServer> ca;
   ca = std::make_unique<ScriptedHttpServer>([&](const std::string& request) {
-    const std::string path = request.substr(request.find(' ') + 1,
-                                            request.find(' ', request.find(' ') + 1) -
-                                                request.find(' ') - 1);
+    const std::string path = request.substr(
+        request.find(' ') + 1, request.find(' ', request.find(' ') + 1) - request.find(' ') - 1);
     const std::string nonce = "Replay-Nonce: n" + std::to_string(++nonces) + "\r\n";
     if (path == "/dir") {
       const json dir{{"newNonce", ca->url("/nonce")},
@@ -577,10 +580,10 @@ TEST_CASE("daemon: a CA's rateLimited Retry-After holds every order to it") {
       return http_response("200 OK", "Content-Type: application/json\r\n", dir.dump());
     }
     if (path == "/account") {
-      return http_response("201 Created",
-                           "Content-Type: application/json\r\nLocation: " + ca->url("/acct/1") +
-                               "\r\n" + nonce,
-                           R"({"status":"valid"})");
+      return http_response(
+          "201 Created",
+          "Content-Type: application/json\r\nLocation: " + ca->url("/acct/1") + "\r\n" + nonce,
+          R"({"status":"valid"})");
     }
     if (path == "/order") {
       ++orders;
@@ -592,10 +595,9 @@ TEST_CASE("daemon: a CA's rateLimited Retry-After holds every order to it") {
     return http_response("200 OK", nonce, "");
   });
   DaemonFixture f;
-  write_text(f.config, "[daemon]\nstate_dir = \"" + (f.dir / "state").string() +
-                           "\"\nsocket = \"" + f.socket +
-                           "\"\n\n[issuer.limited]\ndirectory = \"" + ca->url("/dir") + "\"\n\n" +
-                           f.certificate("first") + f.certificate("second"));
+  write_text(f.config, "[daemon]\nstate_dir = \"" + (f.dir / "state").string() + "\"\nsocket = \"" +
+                           f.socket + "\"\n\n[issuer.limited]\ndirectory = \"" + ca->url("/dir") +
+                           "\"\n\n" + f.certificate("first") + f.certificate("second"));
   f.start();
   REQUIRE_MESSAGE(f.notify.wait_for("READY=1"), f.log());
   REQUIRE_MESSAGE(wait_until([&] { return orders >= 1; }, std::chrono::seconds(30)), f.log());
@@ -644,7 +646,8 @@ json row_of(const json& status, const std::string& name) {
 // written, both answer good, the unreachable CRL is alerted. Then the CA
 // revokes the first two; at the next start the service finds them revoked,
 // alerts, and re-issues both from Pebble at once; the alerts recover.
-TEST_CASE("daemon: staples kept fresh, revocation checked by OCSP and CRL, revoked re-issued") {
+TEST_CASE("daemon: staples kept fresh, revocation checked by OCSP and CRL, revoked re-issued" *
+          doctest::test_suite("basics")) {
   require_program("openssl");
   DaemonFixture f;
   OcspPki pki;
@@ -656,14 +659,14 @@ TEST_CASE("daemon: staples kept fresh, revocation checked by OCSP and CRL, revok
   });
   const int nobody = free_port();
   const Issued by_ocsp = pki.leaf("stapled.example.test");
-  const Issued by_crl = TestPki::make(
-      leaf_spec("listed.example.test", pki.now,
-                {"crlDistributionPoints", "URI:" + crl_server.url("/ca.crl")}),
-      &pki.ca);
+  const Issued by_crl =
+      TestPki::make(leaf_spec("listed.example.test", pki.now,
+                              {"crlDistributionPoints", "URI:" + crl_server.url("/ca.crl")}),
+                    &pki.ca);
   const Issued unreachable = TestPki::make(
-      leaf_spec("unlisted.example.test", pki.now,
-                {"crlDistributionPoints",
-                 "URI:http://127.0.0.1:" + std::to_string(nobody) + "/ca.crl"}),
+      leaf_spec(
+          "unlisted.example.test", pki.now,
+          {"crlDistributionPoints", "URI:http://127.0.0.1:" + std::to_string(nobody) + "/ca.crl"}),
       &pki.ca);
   pki.start({{&by_ocsp, "V"}}, pki.ca);
   const auto imports = f.dir / "import";
@@ -683,9 +686,12 @@ TEST_CASE("daemon: staples kept fresh, revocation checked by OCSP and CRL, revok
     return row.is_object() && row.contains("revocation") &&
            row["revocation"]["status"] == revocation;
   };
-  REQUIRE_MESSAGE(wait_until([&] { return checked("stapled", "good") && checked("listed", "good") &&
-                                          checked("unlisted", "unavailable"); },
-                             std::chrono::seconds(60)),
+  REQUIRE_MESSAGE(wait_until(
+                      [&] {
+                        return checked("stapled", "good") && checked("listed", "good") &&
+                               checked("unlisted", "unavailable");
+                      },
+                      std::chrono::seconds(60)),
                   std::string(f.status().dump(2) + f.log()));
   const json first = f.status();
   CHECK(row_of(first, "stapled")["revocation"]["method"] == "ocsp");
@@ -708,8 +714,8 @@ TEST_CASE("daemon: staples kept fresh, revocation checked by OCSP and CRL, revok
   pki.start({{&by_ocsp, "R,keyCompromise"}}, pki.ca);
   {
     std::lock_guard lock(crl_mutex);
-    crl = TestPki::crl(pki.ca, {{serial_of(by_crl), 1, pki.now - 60}}, pki.now - 30,
-                       pki.now + kDay);
+    crl =
+        TestPki::crl(pki.ca, {{serial_of(by_crl), 1, pki.now - 60}}, pki.now - 30, pki.now + kDay);
   }
   std::filesystem::remove(staple);
   f.start();
@@ -719,10 +725,10 @@ TEST_CASE("daemon: staples kept fresh, revocation checked by OCSP and CRL, revok
     return row.is_object() && row["sha256"].is_string() && row["sha256"] != old_sha &&
            !row["sha256"].get<std::string>().empty();
   };
-  REQUIRE_MESSAGE(wait_until([&] { return reissued("stapled", stapled_sha) &&
-                                          reissued("listed", listed_sha); },
-                             std::chrono::seconds(90)),
-                  f.log());
+  REQUIRE_MESSAGE(
+      wait_until([&] { return reissued("stapled", stapled_sha) && reissued("listed", listed_sha); },
+                 std::chrono::seconds(90)),
+      f.log());
   CHECK(f.log().find("revoked") != std::string::npos);
   const json history =
       json::parse(certkeeper({"--config", f.config.string(), "alerts", "--json"}).out);
@@ -734,8 +740,8 @@ TEST_CASE("daemon: staples kept fresh, revocation checked by OCSP and CRL, revok
       // Resolved once the new version is in: the policy re-issued it at once.
       CHECK(wait_until(
           [&] {
-            const json now = json::parse(
-                certkeeper({"--config", f.config.string(), "alerts", "--json"}).out);
+            const json now =
+                json::parse(certkeeper({"--config", f.config.string(), "alerts", "--json"}).out);
             for (const auto& a : now) {
               if (a["id"] == alert["id"]) {
                 return a["state"] == "resolved";
@@ -749,9 +755,83 @@ TEST_CASE("daemon: staples kept fresh, revocation checked by OCSP and CRL, revok
   CHECK(revoked_alerts == 2);
   // Pebble's certificates name no OCSP responder: the old staple is gone, not
   // left for a server to staple to the new certificate.
-  CHECK(wait_until([&] { return checked("stapled", "not_applicable"); },
-                   std::chrono::seconds(30)));
+  CHECK(wait_until([&] { return checked("stapled", "not_applicable"); }, std::chrono::seconds(30)));
   CHECK_FALSE(std::filesystem::exists(staple));
+  CHECK(f.daemon->stop(SIGTERM) == 0);
+}
+
+// The deployment proven live: after each deploy the service probes the
+// configured endpoint (nginx, serving the deployed files). A reload command
+// that does nothing leaves nginx on the old certificate: found twice in a
+// row, that drift is an alert; with the reload restored, the next deploy is
+// served again and the alert recovers.
+TEST_CASE("daemon: probes each deployment; drift is alerted, then recovers" *
+          doctest::test_suite("alerts")) {
+  require_program("nginx");
+  PebbleOptions short_lived;
+  short_lived.certificate_validity_seconds = 40;
+  DaemonFixture f(short_lived);
+  const auto out = f.dir / "deployed";
+  std::filesystem::create_directories(out);
+  const auto prefix = f.dir / "nginx";
+  write_text(f.dir / "reload-nginx",
+             "#!/bin/sh\n[ -f " + (prefix / "nginx.pid").string() + " ] || exit 0\nexec nginx -p " +
+                 prefix.string() + " -c " + (prefix / "nginx.conf").string() + " -s reload\n",
+             0755);
+  auto web = [&](const std::string& reload, const std::string& probe) {
+    return "[[certificate]]\nname = \"web\"\ndomains = [\"web.example.test\"]\n"
+           "challenge = { type = \"http-01\", listen = \"" +
+           f.pebble.http_listen() + "\" }\ndeploy = { fullchain = \"" + (out / "web.pem").string() +
+           "\", key = \"" + (out / "web.key").string() + "\", reload = [\"" + reload + "\"] }\n" +
+           probe + "\n";
+  };
+  f.configure(web((f.dir / "reload-nginx").string(), ""));
+  f.start();
+  REQUIRE_MESSAGE(f.wait_issued({"web"}), f.log());
+  REQUIRE(wait_until([&] { return std::filesystem::exists(out / "web.key"); },
+                     std::chrono::seconds(10)));
+  const auto nginx = start_nginx(prefix, [&](int port) {
+    return "  server {\n    listen 127.0.0.1:" + std::to_string(port) +
+           " ssl;\n    ssl_certificate " + (out / "web.pem").string() +
+           ";\n    ssl_certificate_key " + (out / "web.key").string() + ";\n  }\n";
+  });
+  const std::string endpoint = "127.0.0.1:" + std::to_string(nginx.port);
+  const std::string probe = "probe = [\"" + endpoint + "\"]\n";
+  auto reload_config = [&](const std::string& text) {
+    f.configure(text);
+    const json reloaded = json::parse(ask_raw(f.socket, "{\"id\": 1, \"cmd\": \"reload\"}\n"));
+    REQUIRE(reloaded["ok"] == true);
+  };
+  auto served_matches = [&] {
+    const json row = row_of(f.status(), "web");
+    return row.is_object() && !row["served"].empty() && row["served"][0]["matches"] == true;
+  };
+  auto drift_open = [&] {
+    const json open =
+        json::parse(certkeeper({"--config", f.config.string(), "alerts", "--open", "--json"}).out);
+    return std::ranges::any_of(open,
+                               [&](const json& a) { return a["key"] == "drift:web:" + endpoint; });
+  };
+
+  // Probed at once once configured, and after every deploy: it serves the current one.
+  reload_config(web((f.dir / "reload-nginx").string(), probe));
+  CHECK_MESSAGE(wait_until(served_matches, std::chrono::seconds(60)), f.log());
+  CHECK_FALSE(drift_open());
+
+  // Deploys go on, but nginx is never reloaded: drift, confirmed, alerted.
+  reload_config(web("true", probe));
+  REQUIRE_MESSAGE(wait_until(drift_open, std::chrono::seconds(120)), f.log());
+  CHECK(f.log().find("serves an older version of web") != std::string::npos);
+
+  // Reloads again: the next deploy is served, the alert recovers.
+  reload_config(web((f.dir / "reload-nginx").string(), probe));
+  CHECK_MESSAGE(wait_until([&] { return !drift_open(); }, std::chrono::seconds(120)), f.log());
+  CHECK(served_matches());
+  const json history = json::parse(
+      certkeeper({"--config", f.config.string(), "alerts", "--name", "web", "--json"}).out);
+  CHECK(std::ranges::any_of(history, [](const json& a) {
+    return a["kind"] == "drift" && a["resolution"] == "recovered";
+  }));
   CHECK(f.daemon->stop(SIGTERM) == 0);
 }
 
@@ -759,7 +839,8 @@ TEST_CASE("daemon: staples kept fresh, revocation checked by OCSP and CRL, revok
 // times, each restart adding work; then one run to the end. Whatever was cut:
 // no key lost, no temporary file left, every interrupted order finished,
 // every deployed certificate with its own key, the database intact.
-TEST_CASE("daemon: SIGKILL at random points, 20 times, loses and tears nothing") {
+TEST_CASE("daemon: SIGKILL at random points, 20 times, loses and tears nothing" *
+          doctest::test_suite("crash")) {
   DaemonFixture f;
   const auto out = f.dir / "deployed";
   std::filesystem::create_directories(out);
@@ -844,7 +925,8 @@ TEST_CASE("daemon: SIGKILL at random points, 20 times, loses and tears nothing")
   }
 }
 
-TEST_CASE("daemon: malformed, unknown, oversized and silent requests never stop it") {
+TEST_CASE("daemon: malformed, unknown, oversized and silent requests never stop it" *
+          doctest::test_suite("basics")) {
   DaemonFixture f;
   f.configure("");
   f.start();
@@ -871,7 +953,8 @@ TEST_CASE("daemon: malformed, unknown, oversized and silent requests never stop 
   CHECK(f.daemon->stop(SIGTERM) == 0);
 }
 
-TEST_CASE("daemon: a configuration with errors is refused at start, exit 2") {
+TEST_CASE("daemon: a configuration with errors is refused at start, exit 2" *
+          doctest::test_suite("basics")) {
   DaemonFixture f;
   write_text(f.config, "[daemon]\nstate_dir = 42\n");
   auto r = certkeeper({"--config", f.config.string(), "daemon"});
@@ -879,7 +962,8 @@ TEST_CASE("daemon: a configuration with errors is refused at start, exit 2") {
   CHECK(r.err.find("daemon.state_dir") != std::string::npos);
 }
 
-TEST_CASE("systemd units: systemd-analyze verifies them, and rates the service's exposure <= 1.5") {
+TEST_CASE("systemd units: systemd-analyze verifies them, and rates the service's exposure <= 1.5" *
+          doctest::test_suite("basics")) {
   require_program("systemd-analyze");
   TempDir dir;
   // The unit as installed, its ExecStart pointed at the binary under test
@@ -909,7 +993,8 @@ TEST_CASE("systemd units: systemd-analyze verifies them, and rates the service's
 // systemd's socket activation, by systemd's own tool: it listens, and starts
 // the service with the socket (LISTEN_FDS) on the first connection, which the
 // service then answers.
-TEST_CASE("daemon: takes its control socket from systemd (socket activation)") {
+TEST_CASE("daemon: takes its control socket from systemd (socket activation)" *
+          doctest::test_suite("basics")) {
   require_program("systemd-socket-activate");
   TempDir dir;
   const std::string socket = (dir / "activated.sock").string();

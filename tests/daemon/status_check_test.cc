@@ -30,7 +30,8 @@ TEST_CASE("status checks: after a failure, again within the hour") {
   CHECK(next_status_check(staple_failed, {}, kT0 + kDay, kT0) == kT0 + 3600);
 }
 
-TEST_CASE("status checks: the staple files are the staple path and the .ocsp beside a combined PEM") {
+TEST_CASE(
+    "status checks: the staple files are the staple path and the .ocsp beside a combined PEM") {
   CertificateConfig cert;
   CHECK(staple_paths(cert).empty());
   cert.staple = "/etc/nginx/www.ocsp";

@@ -150,9 +150,9 @@ TEST_CASE("the event log is append-only") {
 }
 
 TEST_CASE_FIXTURE(MemoryInventory, "alerts open once per key, refresh, resolve and reopen") {
-  store::AlertRecord alert{0,         "expiry:www:14d",     "www", "expiry",
-                           "warning", "expires in 14 days", kT0,   kT0,
-                           std::nullopt, ""};
+  store::AlertRecord alert{
+      0,   "expiry:www:14d", "www", "expiry", "warning", "expires in 14 days", kT0,
+      kT0, std::nullopt,     ""};
   auto opened = inventory->alerts().fire(alert).value();
   REQUIRE(opened);
   alert.last_fired_at = kT0 + 3600;
