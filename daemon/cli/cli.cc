@@ -5,6 +5,8 @@
 #include <filesystem>
 
 #include "core/version.h"
+#include "daemon/lifecycle/inventory_view.h"
+#include "daemon/service/control_client.h"
 
 namespace ck::daemon {
 
@@ -58,63 +60,50 @@ std::expected<Session, CommandFailure> CliContext::open_session() const {
 
 namespace {
 
-bool looks_like_fingerprint(std::string& query) {
-  std::string hex;
-  for (char c : query) {
-    if (c == ':') {
-      continue;
-    }
-    if (!std::isxdigit(static_cast<unsigned char>(c))) {
-      return false;
-    }
-    hex += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  if (hex.size() < 8 || hex.size() > 64) {
-    return false;
-  }
-  query = hex;
-  return true;
-}
-
 }  // namespace
 
 std::expected<std::vector<store::CertificateRecord>, CommandFailure> find_certificates(
     store::Inventory& inventory, const std::string& query) {
-  auto versions = inventory.certificates().versions(query);
-  if (!versions) {
-    return std::unexpected(CommandFailure{kExitRuntime, versions.error().describe()});
+  auto found = find_versions(inventory, query);
+  if (!found) {
+    const Error& e = found.error();
+    return std::unexpected(CommandFailure{e.code == Errc::not_found          ? kExitProblem
+                                          : e.code == Errc::invalid_argument ? kExitUsage
+                                                                             : kExitRuntime,
+                                          e.describe()});
   }
-  if (!versions->empty()) {
-    return *versions;
+  return std::move(*found);
+}
+
+std::expected<nlohmann::json, CommandFailure> ask_or_alone(
+    const CliContext& context, const std::string& cmd, const nlohmann::json& args,
+    const std::function<std::expected<nlohmann::json, CommandFailure>(const Session&)>& alone,
+    std::chrono::milliseconds timeout) {
+  auto config = context.load_config();
+  if (!config) {
+    return std::unexpected(config.error());
   }
-  std::string hex = query;
-  if (!looks_like_fingerprint(hex)) {
-    return std::unexpected(CommandFailure{kExitProblem, "no certificate named \"" + query + "\""});
-  }
-  auto matches = inventory.certificates().find_by_fingerprint_prefix(hex);
-  if (!matches) {
-    return std::unexpected(CommandFailure{kExitRuntime, matches.error().describe()});
-  }
-  if (matches->empty()) {
-    return std::unexpected(CommandFailure{
-        kExitProblem, "no certificate named or with a fingerprint starting \"" + query + "\""});
-  }
-  if (matches->size() > 1) {
-    return std::unexpected(CommandFailure{
-        kExitUsage, "fingerprint prefix \"" + query + "\" is ambiguous: give more digits"});
-  }
-  auto versions_of_match = inventory.certificates().versions(matches->front().name);
-  if (!versions_of_match) {
-    return std::unexpected(CommandFailure{kExitRuntime, versions_of_match.error().describe()});
-  }
-  // The match first, then the other versions of its name.
-  std::vector<store::CertificateRecord> out{matches->front()};
-  for (auto& v : *versions_of_match) {
-    if (v.id != out.front().id) {
-      out.push_back(std::move(v));
+  auto asked = ask_service(config->daemon.socket, cmd, args, timeout);
+  if (!asked) {
+    if (asked.error().code != Errc::not_found) {
+      return std::unexpected(failure_from(asked.error()));
     }
+    auto session = context.open_session();
+    if (!session) {
+      return std::unexpected(session.error());
+    }
+    return alone(*session);
   }
-  return out;
+  if (!asked->ok) {
+    const int exit_code = asked->code == "not_found" ? kExitProblem
+                          : asked->code == "forbidden" || asked->code == "bad_request" ||
+                                  asked->code == "unsupported"
+                              ? kExitUsage
+                              : kExitRuntime;
+    return std::unexpected(
+        CommandFailure{exit_code, "the service says: " + asked->code + ": " + asked->message});
+  }
+  return std::move(asked->result);
 }
 
 namespace {
@@ -191,6 +180,7 @@ int run_cli(int argc, char** argv, const Clock& clock) {
   add_import_command(app, context, exit_code);
   add_list_command(app, context, exit_code);
   add_show_command(app, context, exit_code);
+  add_events_command(app, context, exit_code);
   add_config_command(app, context, exit_code);
   add_issue_command(app, context, exit_code);
   add_renew_command(app, context, exit_code);

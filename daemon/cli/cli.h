@@ -6,7 +6,10 @@
 #include <signal.h>
 
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -66,6 +69,15 @@ class CliContext {
 [[nodiscard]] std::expected<std::vector<store::CertificateRecord>, CommandFailure>
 find_certificates(store::Inventory& inventory, const std::string& query);
 
+// The running service's answer to `cmd` (DESIGN.md's control socket), or,
+// when none listens on daemon.socket, `alone`'s from the inventory: the same
+// JSON either way. The service's error answers keep their meaning: not_found
+// exits 1; forbidden, bad_request and unsupported 2; others 3.
+[[nodiscard]] std::expected<nlohmann::json, CommandFailure> ask_or_alone(
+    const CliContext& context, const std::string& cmd, const nlohmann::json& args,
+    const std::function<std::expected<nlohmann::json, CommandFailure>(const Session&)>& alone,
+    std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
 // The failure for an engine error: 2 when the request itself was wrong
 // (invalid_argument, unsupported), else 3.
 [[nodiscard]] CommandFailure failure_from(const Error& error);
@@ -105,6 +117,7 @@ CLI::App* add_command(CLI::App& parent, const std::string& name, const std::stri
 void add_import_command(CLI::App& app, CliContext& context, int& exit_code);
 void add_list_command(CLI::App& app, CliContext& context, int& exit_code);
 void add_show_command(CLI::App& app, CliContext& context, int& exit_code);
+void add_events_command(CLI::App& app, CliContext& context, int& exit_code);
 void add_config_command(CLI::App& app, CliContext& context, int& exit_code);
 void add_issue_command(CLI::App& app, CliContext& context, int& exit_code);
 void add_renew_command(CLI::App& app, CliContext& context, int& exit_code);

@@ -39,33 +39,19 @@ int run_daemon(const CliContext& context, const DaemonOptions& o) {
   return run_service(options, context.clock());
 }
 
-// Without a running service: the same rows, from the inventory alone.
-std::expected<nlohmann::json, CommandFailure> status_alone(const CliContext& context,
-                                                           const std::string& why) {
-  auto session = context.open_session();
-  if (!session) {
-    return std::unexpected(session.error());
-  }
-  auto rows = certificates_status(session->config, *session->inventory,
-                                  context.clock().unix_seconds(), nullptr);
-  if (!rows) {
-    return std::unexpected(failure_from(rows.error()));
-  }
-  return nlohmann::json{{"daemon", {{"running", false}, {"why", why}}},
-                        {"certificates", std::move(*rows)}};
-}
-
 int run_status(const CliContext& context, const StatusOptions& o) {
-  auto config = context.load_config();
-  if (!config) {
-    return report_failure(config.error());
-  }
-  auto asked = ask_service(config->daemon.socket, "status", nlohmann::json::object(),
-                           std::chrono::milliseconds(o.timeout_ms));
-  std::expected<nlohmann::json, CommandFailure> status =
-      asked ? std::expected<nlohmann::json, CommandFailure>(*asked)
-      : asked.error().code == Errc::not_found ? status_alone(context, asked.error().describe())
-                                              : std::unexpected(failure_from(asked.error()));
+  // Without a running service: the same rows, from the inventory alone.
+  auto alone = [&](const Session& session) -> std::expected<nlohmann::json, CommandFailure> {
+    auto rows = certificates_status(session.config, *session.inventory,
+                                    context.clock().unix_seconds(), nullptr);
+    if (!rows) {
+      return std::unexpected(failure_from(rows.error()));
+    }
+    return nlohmann::json{{"daemon", {{"running", false}, {"why", "no service answers"}}},
+                          {"certificates", std::move(*rows)}};
+  };
+  auto status = ask_or_alone(context, "status", nlohmann::json::object(), alone,
+                             std::chrono::milliseconds(o.timeout_ms));
   if (!status) {
     return report_failure(status.error());
   }
@@ -96,29 +82,20 @@ int run_status(const CliContext& context, const StatusOptions& o) {
 
 // The service's answer, or the inventory's when no service runs.
 int run_alerts(const CliContext& context, const AlertsOptions& o) {
-  auto config = context.load_config();
-  if (!config) {
-    return report_failure(config.error());
-  }
   AlertQuery query{o.open, o.name.empty() ? std::nullopt : std::optional(o.name), o.limit};
   nlohmann::json args{{"open", query.open_only}, {"limit", query.limit}};
   if (query.name) {
     args["name"] = *query.name;
   }
-  auto asked =
-      ask_service(config->daemon.socket, "alerts", args, std::chrono::milliseconds(o.timeout_ms));
-  std::expected<nlohmann::json, CommandFailure> alerts;
-  if (asked) {
-    alerts = std::move(*asked);
-  } else if (asked.error().code != Errc::not_found) {
-    alerts = std::unexpected(failure_from(asked.error()));
-  } else if (auto session = context.open_session(); !session) {
-    alerts = std::unexpected(session.error());
-  } else if (auto view = alerts_view(*session->inventory, query); !view) {
-    alerts = std::unexpected(failure_from(view.error()));
-  } else {
-    alerts = std::move(*view);
-  }
+  auto alone = [&](const Session& session) -> std::expected<nlohmann::json, CommandFailure> {
+    auto view = alerts_view(*session.inventory, query);
+    if (!view) {
+      return std::unexpected(failure_from(view.error()));
+    }
+    return std::move(*view);
+  };
+  auto alerts =
+      ask_or_alone(context, "alerts", args, alone, std::chrono::milliseconds(o.timeout_ms));
   if (!alerts) {
     return report_failure(alerts.error());
   }

@@ -1,5 +1,6 @@
 // certkeeper list [--expiring DURATION] [--all] [--at UNIX] [--json]
 // certkeeper show NAME|FINGERPRINT [--at UNIX] [--json]
+// certkeeper events [--name NAME] [--limit N] [--json]
 
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
@@ -68,87 +69,119 @@ int run_list(const CliContext& context, const ListOptions& options) {
   return filter.not_after_before && count > 0 ? kExitProblem : kExitOk;
 }
 
-std::size_t chain_length(const std::string& chain_pem) {
-  std::size_t n = 0;
-  for (std::size_t pos = 0;
-       (pos = chain_pem.find("-----BEGIN CERTIFICATE-----", pos)) != std::string::npos; ++pos) {
-    ++n;
-  }
-  return n;
-}
-
-void print_show_text(const std::vector<store::CertificateRecord>& found,
-                     const std::vector<store::EventRecord>& events, std::int64_t now) {
-  const auto& r = found.front();
+// The text of `show`, from its JSON (the service's or the inventory's).
+void print_show_text(const nlohmann::json& r) {
+  auto text = [&](const char* key) { return r.value(key, std::string()); };
   auto line = [](std::string_view label, const std::string& value) {
     fmt::print("{:<13}{}\n", std::string(label) + ":", value);
   };
   std::string names;
-  for (const auto& san : r.sans) {
-    names += (names.empty() ? "" : ", ") + san;
+  for (const auto& san : r["sans"]) {
+    names += (names.empty() ? "" : ", ") + san.get<std::string>();
   }
-  line("name", r.name);
-  line("status", effective_status(r, now));
+  line("name", text("name"));
+  line("status", text("status"));
   line("names", names.empty() ? "-" : names);
-  line("subject", r.subject);
-  line("issuer", r.issuer);
-  line("serial", r.serial);
-  line("not before", format_rfc3339(r.not_before));
-  line("not after",
-       fmt::format("{} ({} days left)", format_rfc3339(r.not_after), days_left(r.not_after, now)));
-  line("key", r.key_type + (r.key_path.empty() ? "  (no private key known)" : "  " + r.key_path));
-  line("sha256", r.sha256);
-  line("public key", "sha256 " + r.public_key_sha256);
-  line("ski", r.subject_key_id.empty() ? "-" : r.subject_key_id);
-  line("aki", r.authority_key_id.empty() ? "-" : r.authority_key_id);
-  line("chain", fmt::format("{} certificate(s)", chain_length(r.chain_pem)));
-  line("source", r.source + (r.source_path.empty() ? "" : "  " + r.source_path));
-  if (found.size() > 1) {
+  line("subject", text("subject"));
+  line("issuer", text("issuer"));
+  line("serial", text("serial"));
+  line("not before", text("not_before"));
+  line("not after", fmt::format("{} ({} days left)", text("not_after"), r["days_left"].dump()));
+  line("key", text("key_type") + (text("key_path").empty() ? "  (no private key known)"
+                                                           : "  " + text("key_path")));
+  line("sha256", text("sha256"));
+  line("public key", "sha256 " + text("public_key_sha256"));
+  line("ski", text("subject_key_id").empty() ? "-" : text("subject_key_id"));
+  line("aki", text("authority_key_id").empty() ? "-" : text("authority_key_id"));
+  line("chain", fmt::format("{} certificate(s)", r["chain_length"].dump()));
+  line("source", text("source") + (text("source_path").empty() ? "" : "  " + text("source_path")));
+  if (!r["versions"].empty()) {
     fmt::print("other versions:\n");
-    for (std::size_t i = 1; i < found.size(); ++i) {
-      fmt::print("  {}  {}  {}\n", found[i].sha256.substr(0, 16),
-                 format_rfc3339(found[i].not_after), effective_status(found[i], now));
+    for (const auto& v : r["versions"]) {
+      fmt::print("  {}  {}  {}\n", v["sha256"].get<std::string>().substr(0, 16),
+                 v["not_after"].get<std::string>(), v["status"].get<std::string>());
     }
   }
-  if (!events.empty()) {
+  if (!r["events"].empty()) {
     fmt::print("events:\n");
-    for (const auto& e : events) {
-      fmt::print("  {}  {:<10} {}\n", format_rfc3339(e.at), e.kind, e.message);
+    for (const auto& e : r["events"]) {
+      fmt::print("  {}  {:<10} {}\n", e["at"].get<std::string>(), e["kind"].get<std::string>(),
+                 e["message"].get<std::string>());
     }
   }
 }
 
+// The running service's answer (it reads an inventory the caller may not),
+// else the inventory's; --at always reads the inventory here.
 int run_show(const CliContext& context, const ShowOptions& options) {
   const std::int64_t now = options.at.value_or(context.clock().unix_seconds());
-  auto session = context.open_session();
-  if (!session) {
-    return report_failure(session.error());
+  auto alone = [&](const Session& session) -> std::expected<nlohmann::json, CommandFailure> {
+    auto view = show_view(*session.inventory, options.query, now);
+    if (!view) {
+      const Error& e = view.error();
+      return std::unexpected(CommandFailure{e.code == Errc::not_found          ? kExitProblem
+                                            : e.code == Errc::invalid_argument ? kExitUsage
+                                                                               : kExitRuntime,
+                                            e.describe()});
+    }
+    return std::move(*view);
+  };
+  std::expected<nlohmann::json, CommandFailure> shown;
+  if (options.at) {
+    auto session = context.open_session();
+    shown = session ? alone(*session) : std::unexpected(session.error());
+  } else {
+    shown = ask_or_alone(context, "show", {{"certificate", options.query}}, alone);
   }
-  auto found = find_certificates(*session->inventory, options.query);
-  if (!found) {
-    return report_failure(found.error());
+  if (!shown) {
+    return report_failure(shown.error());
   }
-  auto events = session->inventory->events().recent(10, found->front().name);
+  if (options.json) {
+    fmt::print("{}\n", shown->dump(2));
+  } else {
+    print_show_text(*shown);
+  }
+  return kExitOk;
+}
+
+struct EventsOptions {
+  std::string name;
+  std::size_t limit = 50;
+  bool json = false;
+};
+
+int run_events(const CliContext& context, const EventsOptions& options) {
+  nlohmann::json args{{"limit", options.limit}};
+  if (!options.name.empty()) {
+    args["name"] = options.name;
+  }
+  auto alone = [&](const Session& session) -> std::expected<nlohmann::json, CommandFailure> {
+    auto events = session.inventory->events().recent(
+        options.limit,
+        options.name.empty() ? std::nullopt : std::optional<std::string_view>(options.name));
+    if (!events) {
+      return std::unexpected(failure_from(events.error()));
+    }
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& e : *events) {
+      out.push_back(event_json(e));
+    }
+    return out;
+  };
+  auto events = ask_or_alone(context, "events", args, alone);
   if (!events) {
-    return report_failure(CommandFailure{kExitRuntime, events.error().describe()});
+    return report_failure(events.error());
   }
-  if (!options.json) {
-    print_show_text(*found, *events, now);
+  if (options.json) {
+    fmt::print("{}\n", events->dump(2));
     return kExitOk;
   }
-  const auto& r = found->front();
-  nlohmann::json out = certificate_json(r, now);
-  out["chain_length"] = chain_length(r.chain_pem);
-  out["versions"] = nlohmann::json::array();
-  for (std::size_t i = 1; i < found->size(); ++i) {
-    out["versions"].push_back(certificate_json((*found)[i], now));
-  }
-  out["events"] = nlohmann::json::array();
   for (const auto& e : *events) {
-    out["events"].push_back(
-        {{"at", format_rfc3339(e.at)}, {"kind", e.kind}, {"message", e.message}});
+    fmt::print("{}  {:<20} {:<18} {}\n", e["at"].get<std::string>(),
+               e["certificate"].get<std::string>().empty() ? "-"
+                                                           : e["certificate"].get<std::string>(),
+               e["kind"].get<std::string>(), e["message"].get<std::string>());
   }
-  fmt::print("{}\n", out.dump(2));
   return kExitOk;
 }
 
@@ -170,12 +203,28 @@ void add_list_command(CLI::App& app, CliContext& context, int& exit_code) {
   cmd->callback([&context, &exit_code, options] { exit_code = run_list(context, *options); });
 }
 
+void add_events_command(CLI::App& app, CliContext& context, int& exit_code) {
+  auto options = std::make_shared<EventsOptions>();
+  CLI::App* cmd = add_command(
+      app, "events", "The event log, newest first",
+      "What happened to every certificate and account (imported, issued, revoked, renewal "
+      "failures, deploys, account registrations), newest first; from the running service, or "
+      "the inventory when none runs. The log is append-only.");
+  cmd->add_option("--name", options->name, "only this certificate's");
+  cmd->add_option("--limit", options->limit, "at most this many")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10'000));
+  cmd->add_flag("--json", options->json, "print a JSON array");
+  cmd->callback([&context, &exit_code, options] { exit_code = run_events(context, *options); });
+}
+
 void add_show_command(CLI::App& app, CliContext& context, int& exit_code) {
   auto options = std::make_shared<ShowOptions>();
   CLI::App* cmd = add_command(
       app, "show", "Show one certificate, its other versions and its events",
       "Finds the certificate by name (its current version), or by SHA-256 fingerprint or a "
-      "prefix of at least 8 hex digits (colons allowed). Exit 1 when nothing matches.");
+      "prefix of at least 8 hex digits (colons allowed). Asks the running service, else reads "
+      "the inventory. Exit 1 when nothing matches.");
   cmd->add_option("certificate", options->query, "NAME or FINGERPRINT")->required();
   cmd->add_option("--at", options->at, "evaluate at this Unix time instead of now");
   cmd->add_flag("--json", options->json, "print a JSON object");

@@ -5,11 +5,13 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <thread>
 
 #include "core/keys.h"
 #include "daemon/cli/cli.h"
 #include "daemon/lifecycle/deploy.h"
 #include "daemon/lifecycle/issue.h"
+#include "daemon/service/control_client.h"
 
 namespace ck::daemon {
 namespace {
@@ -147,7 +149,84 @@ void print_not_due(const std::string& name, const RenewalDecision& decision, boo
   }
 }
 
+// The service's row for `name` in its status, or null.
+nlohmann::json service_row(const std::string& socket, const std::string& name) {
+  auto status = ask_service(socket, "status", nlohmann::json::object(), std::chrono::seconds(10));
+  if (status && status->ok) {
+    for (const auto& row : status->result.value("certificates", nlohmann::json::array())) {
+      if (row.value("name", "") == name) {
+        return row;
+      }
+    }
+  }
+  return nullptr;
+}
+
+// With the service running, the renewal is its to do (one process orders for
+// a name at a time): asked over the socket, then followed in its status until
+// the attempt ends. nullopt when no service answers.
+std::optional<int> renew_through_service(const CliContext& context, const RenewOptions& r) {
+  auto config = context.load_config();
+  if (!config) {
+    return std::nullopt;  // the local path reports it
+  }
+  const std::int64_t asked_at = context.clock().unix_seconds();
+  auto asked = ask_service(config->daemon.socket, "renew", {{"name", r.name}, {"force", r.force}},
+                           std::chrono::seconds(10));
+  if (!asked) {
+    return asked.error().code == Errc::not_found
+               ? std::nullopt
+               : std::optional(report_failure(failure_from(asked.error())));
+  }
+  if (!asked->ok) {
+    return report_failure(CommandFailure{
+        asked->code == "not_found" || asked->code == "forbidden" ? kExitUsage : kExitRuntime,
+        "the service says: " + asked->code + ": " + asked->message});
+  }
+  const nlohmann::json& answer = asked->result;
+  if (answer.value("queued", false) == false && answer.value("running", false) == false) {
+    fmt::print("{}: not due ({}); the running service renews it in time\n", r.name,
+               answer.value("reason", ""));
+    return kExitOk;
+  }
+  fmt::print(stderr, "certkeeper: the running service renews {}; following it (Ctrl-C stops "
+                     "following, not the renewal)\n", r.name);
+  for (int i = 0; i < 15 * 60 * 4; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    const nlohmann::json row = service_row(config->daemon.socket, r.name);
+    if (!row.is_object() || !row["running"].is_null() || !row.contains("last_attempt")) {
+      continue;
+    }
+    const auto& last = row["last_attempt"];
+    auto at = last["at"].is_string() ? parse_rfc3339(last["at"].get<std::string>())
+                                     : std::optional<std::int64_t>();
+    if (!at || *at < asked_at) {
+      continue;
+    }
+    if (r.json) {
+      fmt::print("{}\n", row.dump(2));
+    }
+    const std::string result = last.value("result", "");
+    if (result == "issued" || result == "not_due") {
+      if (!r.json) {
+        fmt::print("{}: {} by the service: {}, valid until {}\n", r.name,
+                   result == "issued" ? "renewed" : "not renewed (not due)",
+                   row.value("sha256", "").substr(0, 16), row["not_after"].dump());
+      }
+      return kExitOk;
+    }
+    return report_failure(
+        CommandFailure{kExitRuntime, "the service's renewal of " + r.name + " failed: " +
+                                         last.value("error", std::string(result))});
+  }
+  return report_failure(CommandFailure{
+      kExitRuntime, "the service's renewal of " + r.name + " did not end within 15 minutes"});
+}
+
 int run_renew(const CliContext& context, const RenewOptions& r) {
+  if (auto through_service = renew_through_service(context, r)) {
+    return *through_service;
+  }
   auto session = context.open_session();
   if (!session) {
     return report_failure(session.error());

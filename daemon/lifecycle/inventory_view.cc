@@ -2,10 +2,31 @@
 
 #include <fmt/core.h>
 
+#include <cctype>
+
 #include "core/clock.h"
 
 namespace ck::daemon {
 namespace {
+
+bool looks_like_fingerprint(std::string& query) {
+  std::string hex;
+  for (char c : query) {
+    if (c == ':') {
+      continue;
+    }
+    if (!std::isxdigit(static_cast<unsigned char>(c))) {
+      return false;
+    }
+    hex += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  if (hex.size() < 8 || hex.size() > 64) {
+    return false;
+  }
+  query = hex;
+  return true;
+}
+
 
 constexpr std::int64_t kDay = 86400;
 
@@ -110,6 +131,66 @@ std::string list_row(const store::CertificateRecord& r, std::int64_t now) {
                      format_rfc3339(r.not_after), days_left(r.not_after, now), clip(r.key_type, 11),
                      clip(r.issuer_cn.empty() ? r.issuer : r.issuer_cn, 22), clip(r.source, 7),
                      effective_status(r, now), joined_names(r));
+}
+
+Result<std::vector<store::CertificateRecord>> find_versions(store::Inventory& inventory,
+                                                           const std::string& query) {
+  CK_TRY(versions, inventory.certificates().versions(query));
+  if (!versions.empty()) {
+    return versions;
+  }
+  std::string hex = query;
+  if (!looks_like_fingerprint(hex)) {
+    return fail(Errc::not_found, "no certificate named \"" + query + "\"");
+  }
+  CK_TRY(matches, inventory.certificates().find_by_fingerprint_prefix(hex));
+  if (matches.empty()) {
+    return fail(Errc::not_found,
+                "no certificate named or with a fingerprint starting \"" + query + "\"");
+  }
+  if (matches.size() > 1) {
+    return fail(Errc::invalid_argument,
+                "fingerprint prefix \"" + query + "\" is ambiguous: give more digits");
+  }
+  CK_TRY(versions_of_match, inventory.certificates().versions(matches.front().name));
+  // The match first, then the other versions of its name.
+  std::vector<store::CertificateRecord> out{matches.front()};
+  for (auto& v : versions_of_match) {
+    if (v.id != out.front().id) {
+      out.push_back(std::move(v));
+    }
+  }
+  return out;
+}
+
+nlohmann::json event_json(const store::EventRecord& e) {
+  return {{"at", format_rfc3339(e.at)},
+          {"kind", e.kind},
+          {"certificate", e.certificate_name},
+          {"message", e.message}};
+}
+
+Result<nlohmann::json> show_view(store::Inventory& inventory, const std::string& query,
+                                 std::int64_t now) {
+  CK_TRY(found, find_versions(inventory, query));
+  const auto& r = found.front();
+  CK_TRY(events, inventory.events().recent(10, r.name));
+  nlohmann::json out = certificate_json(r, now);
+  std::size_t chain_length = 0;
+  for (std::size_t pos = 0;
+       (pos = r.chain_pem.find("-----BEGIN CERTIFICATE-----", pos)) != std::string::npos; ++pos) {
+    ++chain_length;
+  }
+  out["chain_length"] = chain_length;
+  out["versions"] = nlohmann::json::array();
+  for (std::size_t i = 1; i < found.size(); ++i) {
+    out["versions"].push_back(certificate_json(found[i], now));
+  }
+  out["events"] = nlohmann::json::array();
+  for (const auto& e : events) {
+    out["events"].push_back(event_json(e));
+  }
+  return out;
 }
 
 }  // namespace ck::daemon

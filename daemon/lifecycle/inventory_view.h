@@ -35,4 +35,19 @@ namespace ck::daemon {
 [[nodiscard]] std::string list_header();
 [[nodiscard]] std::string list_row(const store::CertificateRecord& record, std::int64_t now);
 
+// Finds a certificate by name (its versions, newest first) or by SHA-256
+// fingerprint or a prefix of 8+ hex digits (the match first, then the other
+// versions of its name). Errors: not_found; invalid_argument for an ambiguous
+// prefix.
+[[nodiscard]] Result<std::vector<store::CertificateRecord>> find_versions(
+    store::Inventory& inventory, const std::string& query);
+
+// What `show` prints, as JSON: certificate_json of the match, its chain
+// length, its other versions and its name's latest ten events. The service
+// and the CLI alone build it alike.
+[[nodiscard]] Result<nlohmann::json> show_view(store::Inventory& inventory,
+                                               const std::string& query, std::int64_t now);
+
+[[nodiscard]] nlohmann::json event_json(const store::EventRecord& event);
+
 }  // namespace ck::daemon

@@ -25,8 +25,8 @@ struct Socket {
 
 }  // namespace
 
-Result<nlohmann::json> ask_service(const std::string& socket_path, const std::string& cmd,
-                                   const nlohmann::json& args, std::chrono::milliseconds timeout) {
+Result<ServiceAnswer> ask_service(const std::string& socket_path, const std::string& cmd,
+                                  const nlohmann::json& args, std::chrono::milliseconds timeout) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   if (socket_path.size() >= sizeof address.sun_path) {
@@ -66,10 +66,9 @@ Result<nlohmann::json> ask_service(const std::string& socket_path, const std::st
   }
   if (j["ok"] != true) {
     const auto& e = j.value("error", nlohmann::json::object());
-    return fail(e.value("code", "") == "forbidden" ? Errc::invalid_argument : Errc::rejected,
-                e.value("code", "error") + ": " + e.value("message", ""), socket_path);
+    return ServiceAnswer{false, nullptr, e.value("code", "error"), e.value("message", "")};
   }
-  return j.value("result", nlohmann::json());
+  return ServiceAnswer{true, j.value("result", nlohmann::json()), "", ""};
 }
 
 }  // namespace ck::daemon

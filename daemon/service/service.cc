@@ -851,6 +851,33 @@ std::string Service::handle(const ControlRequest& r) {
                               {"running", live_[name].running.has_value()},
                               {"reason", live_[name].state.renewal.reason}});
   }
+  if (r.cmd == "show") {
+    const std::string query = r.args.value("certificate", "");
+    auto view = show_view(*inventory_, query, clock_.unix_seconds());
+    if (!view) {
+      return error_response(r.id, to_string(view.error().code), view.error().describe());
+    }
+    return ok_response(r.id, *view);
+  }
+  if (r.cmd == "events") {
+    std::optional<std::string_view> name;
+    if (r.args.contains("name") && r.args["name"].is_string()) {
+      name = r.args["name"].get_ref<const std::string&>();
+    }
+    std::size_t limit = 50;
+    if (r.args.contains("limit") && r.args["limit"].is_number_unsigned()) {
+      limit = std::clamp<std::size_t>(r.args["limit"].get<std::size_t>(), 1, 10'000);
+    }
+    auto events = inventory_->events().recent(limit, name);
+    if (!events) {
+      return error_response(r.id, to_string(events.error().code), events.error().describe());
+    }
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& e : *events) {
+      out.push_back(event_json(e));
+    }
+    return ok_response(r.id, out);
+  }
   if (r.cmd == "alerts") {
     AlertQuery query;
     query.open_only = r.args.value("open", false);

@@ -245,6 +245,26 @@ TEST_CASE("daemon: issues what is configured, tells systemd, answers status, rel
   }
   CHECK_MESSAGE(replaced, f.log());
 
+  // The commands ask the running service: renew (followed to its end), show, events.
+  const std::string second = f.status()["certificates"][0]["sha256"].get<std::string>();
+  auto by_service = certkeeper({"--config", f.config.string(), "renew", "alpha", "--force"});
+  CHECK_MESSAGE(by_service.exit_code == 0, by_service.err);
+  CHECK(by_service.err.find("the running service renews alpha") != std::string::npos);
+  CHECK(by_service.out.find("alpha: renewed by the service") != std::string::npos);
+  CHECK(f.status()["certificates"][0]["sha256"] != second);
+  auto not_due = certkeeper({"--config", f.config.string(), "renew", "beta"});
+  CHECK(not_due.exit_code == 0);
+  CHECK(not_due.out.find("not due") != std::string::npos);
+  const json shown =
+      json::parse(certkeeper({"--config", f.config.string(), "show", "alpha", "--json"}).out);
+  CHECK(shown["versions"].size() >= 2);  // the two before the current one
+  CHECK(certkeeper({"--config", f.config.string(), "show", "nothing"}).exit_code == 1);
+  const json events = json::parse(
+      certkeeper({"--config", f.config.string(), "events", "--name", "alpha", "--json"}).out);
+  CHECK(std::ranges::any_of(events, [](const json& e) { return e["kind"] == "issued"; }));
+  auto unknown = certkeeper({"--config", f.config.string(), "renew", "omega"});
+  CHECK(unknown.exit_code == 2);
+
   CHECK(f.daemon->stop(SIGTERM) == 0);
   CHECK(f.notify.wait_for("STOPPING=1"));
   CHECK_FALSE(std::filesystem::exists(f.socket));
