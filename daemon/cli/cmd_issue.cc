@@ -243,7 +243,7 @@ int run_renew(const CliContext& context, const RenewOptions& r) {
     fmt::print(stderr, "certkeeper: warning: {}\n", line);
   }
   // `renew NAME` is the operator asking: no failure backoff.
-  auto check = check_renewal(*cert, *session->inventory, context.clock().unix_seconds(), {}, true,
+  auto check = check_renewal(*cert, config, *session->inventory, context.clock().unix_seconds(), {}, true,
                              std::random_device{}());
   if (!check) {
     return report_failure(failure_from(check.error()));

@@ -319,7 +319,8 @@ IssueJob issue_job_for(const CertificateConfig& cert, const Config& config) {
   return job;
 }
 
-Result<RenewalCheck> check_renewal(const CertificateConfig& cert, store::Inventory& inventory,
+Result<RenewalCheck> check_renewal(const CertificateConfig& cert, const Config& config,
+                                   store::Inventory& inventory,
                                    std::int64_t now, const FailureStreak& failures,
                                    bool operator_asked, std::uint64_t random) {
   CK_TRY(active, current_version(inventory, cert.name));
@@ -346,6 +347,9 @@ Result<RenewalCheck> check_renewal(const CertificateConfig& cert, store::Invento
   inputs.revoked = current.status == store::CertificateStatus::revoked;
   inputs.config_change =
       identity_change(cert.domains, cert.ips, cert.key, current.sans, current.key_type);
+  if (inputs.config_change.empty() && current.source == "acme") {
+    inputs.config_change = issuance_change(cert, config, inventory);
+  }
   inputs.failures = failures;
   inputs.operator_asked = operator_asked;
   CK_TRY(ari, inventory.renewal_info().find(current.id));
@@ -355,6 +359,25 @@ Result<RenewalCheck> check_renewal(const CertificateConfig& cert, store::Invento
   check.decision = decide_renewal(inputs, now, random);
   check.current = current;
   return check;
+}
+
+std::string issuance_change(const CertificateConfig& cert, const Config& config,
+                            store::Inventory& inventory) {
+  auto order = inventory.orders().latest_valid(cert.name);
+  const std::string directory = issuing_directory(inventory, cert.name);
+  if (!order || !*order || directory.empty()) {
+    return "";  // nothing on record to compare with
+  }
+  const IssueJob job = issue_job_for(cert, config);
+  auto issuer = std::ranges::find(job.issuers, directory, &IssuerConfig::directory);
+  if (issuer == job.issuers.end()) {
+    return "issued by " + directory + ", which is no longer among its issuers";
+  }
+  if (issuer->profile != (*order)->profile) {
+    return "profile \"" + (*order)->profile + "\" where the configuration asks for \"" +
+           issuer->profile + "\"";
+  }
+  return "";
 }
 
 std::string issuing_directory(store::Inventory& inventory, const std::string& name) {

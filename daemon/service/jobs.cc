@@ -45,7 +45,7 @@ JobOutcome renew_job(const CertificateConfig& cert, const Config& config,
                      const store::StateLayout& layout, store::Inventory& inventory,
                      const Clock& clock, std::uint64_t random, bool force, std::stop_token stop) {
   JobOutcome out{cert.name, JobKind::renew, {}, ""};
-  auto check = check_renewal(cert, inventory, clock.unix_seconds(), {}, true, random);
+  auto check = check_renewal(cert, config, inventory, clock.unix_seconds(), {}, true, random);
   if (!check) {
     out.status = std::unexpected(check.error());
     return out;

@@ -291,7 +291,7 @@ void Service::rebuild_states(bool spread) {
 
 void Service::refresh_state(LiveCertificate& live, const CertificateConfig& cert) {
   const std::int64_t now = clock_.unix_seconds();
-  auto check = check_renewal(cert, *inventory_, now, live.failures,
+  auto check = check_renewal(cert, *config_, *inventory_, now, live.failures,
                              operator_asked_[cert.name] || forced_[cert.name], random_());
   if (!check) {
     spdlog::error("{}: cannot read the inventory: {}", cert.name, check.error().describe());

@@ -35,7 +35,8 @@ Result<nlohmann::json> served_status(store::Inventory& inventory, const Certific
   return out;
 }
 
-Result<nlohmann::json> row(const CertificateConfig& cert, store::Inventory& inventory,
+Result<nlohmann::json> row(const CertificateConfig& cert, const Config& config,
+                           store::Inventory& inventory,
                            std::int64_t now, const LiveCertificate* live) {
   nlohmann::json r{{"name", cert.name}};
   RenewalDecision decision;
@@ -43,7 +44,7 @@ Result<nlohmann::json> row(const CertificateConfig& cert, store::Inventory& inve
   if (live) {
     decision = live->state.renewal;
   } else {
-    CK_TRY(check, check_renewal(cert, inventory, now, {}, false, std::random_device{}()));
+    CK_TRY(check, check_renewal(cert, config, inventory, now, {}, false, std::random_device{}()));
     decision = check.decision;
     current = check.current;
   }
@@ -116,7 +117,7 @@ Result<nlohmann::json> certificates_status(const Config& config, store::Inventor
         known = &it->second;
       }
     }
-    CK_TRY(r, row(cert, inventory, now, known));
+    CK_TRY(r, row(cert, config, inventory, now, known));
     rows.push_back(std::move(r));
   }
   return rows;

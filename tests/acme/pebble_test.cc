@@ -572,6 +572,36 @@ TEST_CASE("renew: several issuers; a CA that fails is followed by the next") {
   verify_chain(pebble, ck.current("site"));
 }
 
+// The configuration moves the certificate to another CA (here Pebble under
+// another directory URL): due at once, issued there, and then not due.
+TEST_CASE("renew: a certificate whose issuer is no longer configured is re-issued at once") {
+  Pebble pebble;
+  Issuer ck{pebble};
+  const auto config = ck.state.path() / "certkeeper.toml";
+  std::string elsewhere = pebble.directory_url();
+  elsewhere.replace(elsewhere.find("127.0.0.1"), 9, "localhost");
+  write_text(config, fallback_config(ck.state.path(), pebble,
+                                     {{{"first", pebble.directory_url(), pebble.ca_file()}}},
+                                     "moved.example.test"));
+  auto renew = [&] {
+    return certkeeper({"--config", config.string(), "renew", "site", "--json"});
+  };
+  REQUIRE(renew().exit_code == 0);
+  CHECK(json::parse(renew().out)["due"] == false);
+  write_text(config, fallback_config(ck.state.path(), pebble,
+                                     {{{"second", elsewhere, pebble.ca_file()}}},
+                                     "moved.example.test"));
+  auto status = certkeeper({"--config", config.string(), "status", "--json"});
+  const json row = json::parse(status.out)["certificates"][0];
+  CHECK(row["next_action"]["rule"] == "config_changed");
+  CHECK(row["next_action"]["reason"].get<std::string>().find("no longer among its issuers") !=
+        std::string::npos);
+  auto moved = renew();
+  REQUIRE_MESSAGE(moved.exit_code == 0, moved.err);
+  CHECK(json::parse(moved.out).contains("sha256"));
+  CHECK(json::parse(renew().out)["due"] == false);
+}
+
 namespace {
 
 // Listens on a port and holds every connection without a word: Pebble's
