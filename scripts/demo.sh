@@ -6,7 +6,10 @@
 # and walks through config check, import (certbot folder, nginx-style files, a
 # broken file), list, an expiry check and show. Last, the service: Pebble's
 # certificates live two minutes here, and `certkeeper daemon` renews www while
-# `certkeeper status` watches. Everything lives in ./demo/.
+# `certkeeper status` watches; then Pebble stops, the next renewal fails and
+# an alert goes out (to a command that writes demo/alerts.log), and once Pebble
+# is back `certkeeper renew www` renews it and a recovery notice follows.
+# Everything lives in ./demo/.
 # Ports used on 127.0.0.1: 14000 and 15000 (Pebble), 5002 (http-01), 8053 and
 # 8055 (challtestsrv). Usage: scripts/demo.sh [--skip-install]
 set -euo pipefail
@@ -40,7 +43,16 @@ contact = ["mailto:ops@example.test"]
 name = "www"
 domains = ["www.example.test", "example.test"]
 challenge = { type = "http-01", listen = "127.0.0.1:5002" }
+
+[alerts]
+command = ["$demo/alert.sh"]
 TOML
+cat > "$demo/alert.sh" <<'SH'
+#!/bin/sh
+# An alert command: the alert is in the environment (a pager or chat hook goes here).
+echo "$(date -u +%H:%M:%S) $CERTKEEPER_ALERT_NOTICE $CERTKEEPER_ALERT_SEVERITY $CERTKEEPER_ALERT_KEY: $CERTKEEPER_ALERT_MESSAGE" >> "$(dirname "$0")/alerts.log"
+SH
+chmod +x "$demo/alert.sh"
 
 ck config check
 
@@ -54,8 +66,11 @@ JSON
 pebble-challtestsrv -http01 "" -https01 "" -tlsalpn01 "" -dns01 127.0.0.1:8053 -management 127.0.0.1:8055 \
   -defaultIPv4 127.0.0.1 -defaultIPv6 "" > "$peb/challtestsrv.log" 2>&1 &
 chall_pid=$!
-PEBBLE_VA_NOSLEEP=1 pebble -config "$peb/pebble.json" -dnsserver 127.0.0.1:8053 > "$peb/pebble.log" 2>&1 &
-pebble_pid=$!
+start_pebble() {
+  PEBBLE_VA_NOSLEEP=1 pebble -config "$peb/pebble.json" -dnsserver 127.0.0.1:8053 >> "$peb/pebble.log" 2>&1 &
+  pebble_pid=$!
+}
+start_pebble
 trap 'kill $pebble_pid $chall_pid 2>/dev/null || true' EXIT
 for _ in $(seq 50); do
   curl -s --cacert "$peb/tls.pem" https://127.0.0.1:14000/dir >/dev/null && break
@@ -145,6 +160,27 @@ for _ in $(seq 150); do
   sleep 1
 done
 ck status
+
+echo
+echo "== an alert: Pebble stops, so the next renewal of www fails =="
+kill $pebble_pid; wait $pebble_pid 2>/dev/null
+echo "(waiting for the renewal to fail: up to two minutes)"
+for _ in $(seq 150); do
+  grep -q "firing warning renewal_failed" "$demo/alerts.log" 2>/dev/null && break
+  sleep 1
+done
+echo "\$ cat $demo/alerts.log"
+cat "$demo/alerts.log"
+ck alerts
+echo
+echo "== Pebble is back (empty: the account is registered again); renew www now =="
+start_pebble
+for _ in $(seq 50); do curl -sk https://127.0.0.1:14000/dir >/dev/null && break; sleep 0.1; done
+ck renew www
+sleep 2
+echo "\$ cat $demo/alerts.log"
+cat "$demo/alerts.log"
+ck alerts
 set -e
 kill -TERM $daemon_pid
 wait $daemon_pid || true

@@ -189,8 +189,10 @@ std::optional<int> renew_through_service(const CliContext& context, const RenewO
                answer.value("reason", ""));
     return kExitOk;
   }
-  fmt::print(stderr, "certkeeper: the running service renews {}; following it (Ctrl-C stops "
-                     "following, not the renewal)\n", r.name);
+  fmt::print(stderr,
+             "certkeeper: the running service renews {}; following it (Ctrl-C stops "
+             "following, not the renewal)\n",
+             r.name);
   for (int i = 0; i < 15 * 60 * 4; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
     const nlohmann::json row = service_row(config->daemon.socket, r.name);
@@ -211,13 +213,13 @@ std::optional<int> renew_through_service(const CliContext& context, const RenewO
       if (!r.json) {
         fmt::print("{}: {} by the service: {}, valid until {}\n", r.name,
                    result == "issued" ? "renewed" : "not renewed (not due)",
-                   row.value("sha256", "").substr(0, 16), row["not_after"].dump());
+                   row.value("sha256", "").substr(0, 16), row.value("not_after", "-"));
       }
       return kExitOk;
     }
     return report_failure(
-        CommandFailure{kExitRuntime, "the service's renewal of " + r.name + " failed: " +
-                                         last.value("error", std::string(result))});
+        CommandFailure{kExitRuntime, "the service's renewal of " + r.name +
+                                         " failed: " + last.value("error", std::string(result))});
   }
   return report_failure(CommandFailure{
       kExitRuntime, "the service's renewal of " + r.name + " did not end within 15 minutes"});
@@ -243,8 +245,8 @@ int run_renew(const CliContext& context, const RenewOptions& r) {
     fmt::print(stderr, "certkeeper: warning: {}\n", line);
   }
   // `renew NAME` is the operator asking: no failure backoff.
-  auto check = check_renewal(*cert, config, *session->inventory, context.clock().unix_seconds(), {}, true,
-                             std::random_device{}());
+  auto check = check_renewal(*cert, config, *session->inventory, context.clock().unix_seconds(), {},
+                             true, std::random_device{}());
   if (!check) {
     return report_failure(failure_from(check.error()));
   }

@@ -154,7 +154,9 @@ Result<StatusCheck> check_status(const CertificateConfig& cert, store::Inventory
     CK_TRY_STATUS(mark_revoked(inventory, *current, out));
     out.newly_revoked = true;
   }
-  out.next_check = next_status_check(out, refresh_at, revocation_next_update, now);
+  const bool nothing_to_check = out.staples.empty() && out.revocation == "not_applicable";
+  out.next_check =
+      nothing_to_check ? 0 : next_status_check(out, refresh_at, revocation_next_update, now);
   return out;
 }
 

@@ -42,7 +42,9 @@ struct StatusCheck {
   std::string error;   // why unavailable
   std::vector<StapleState> staples;
   bool newly_revoked = false;   // marked revoked by this check
-  std::int64_t next_check = 0;  // when to check again
+  // When to check again; 0: never for this version (no staple to keep, no
+  // OCSP responder or CRL to ask).
+  std::int64_t next_check = 0;
 };
 
 // The staple files a certificate's configuration asks for.

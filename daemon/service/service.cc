@@ -323,7 +323,7 @@ void Service::refresh_state(LiveCertificate& live, const CertificateConfig& cert
   if (check->current) {
     if (!live.status || live.status->sha256 != check->current->sha256) {
       live.state.status_check_at = live.status_error.empty() ? now : live.status_checked_at + 3600;
-    } else {
+    } else if (live.status->next_check > 0) {
       live.state.status_check_at = live.status->next_check;
     }
   }

@@ -36,8 +36,8 @@ Result<nlohmann::json> served_status(store::Inventory& inventory, const Certific
 }
 
 Result<nlohmann::json> row(const CertificateConfig& cert, const Config& config,
-                           store::Inventory& inventory,
-                           std::int64_t now, const LiveCertificate* live) {
+                           store::Inventory& inventory, std::int64_t now,
+                           const LiveCertificate* live) {
   nlohmann::json r{{"name", cert.name}};
   RenewalDecision decision;
   std::optional<store::CertificateRecord> current;
@@ -171,7 +171,7 @@ Result<nlohmann::json> alerts_view(store::Inventory& inventory, const AlertQuery
 }
 
 std::string alerts_table(const nlohmann::json& alerts) {
-  std::string out = fmt::format("{:>5} {:<8} {:<8} {:<20} {:<20} {:<20} {}\n", "ID", "STATE",
+  std::string out = fmt::format("{:>5} {:<10} {:<8} {:<20} {:<20} {:<20} {}\n", "ID", "STATE",
                                 "SEVERITY", "CERTIFICATE", "KIND", "FIRED", "MESSAGE");
   for (const auto& a : alerts) {
     std::string state = a["state"].get<std::string>();
@@ -190,7 +190,7 @@ std::string alerts_table(const nlohmann::json& alerts) {
       }
     }
     out +=
-        fmt::format("{:>5} {:<8} {:<8} {:<20} {:<20} {:<20} {}\n", a["id"].get<std::int64_t>(),
+        fmt::format("{:>5} {:<10} {:<8} {:<20} {:<20} {:<20} {}\n", a["id"].get<std::int64_t>(),
                     state, a["severity"].get<std::string>(), a["certificate"].get<std::string>(),
                     a["kind"].get<std::string>(), a["first_fired_at"].get<std::string>(), message);
   }
