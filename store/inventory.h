@@ -180,6 +180,9 @@ class Inventory {
   [[nodiscard]] virtual Status transaction(const std::function<Status()>& body) = 0;
   // The schema version of the open database.
   [[nodiscard]] virtual int schema_version() const = 0;
+  // Gives back what the connection caches: a long-running service calls it
+  // when a burst of work is over, so that its memory returns to its idle size.
+  virtual void release_memory() = 0;
 };
 
 // Opens (creating if needed) the SQLite inventory at `path` and brings its

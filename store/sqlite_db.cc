@@ -224,4 +224,8 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path,
   return db;
 }
 
+void Database::release_memory() {
+  sqlite3_db_release_memory(db_.get());  // the page cache; prepared statements stay
+}
+
 }  // namespace ck::store::sqlite

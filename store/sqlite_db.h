@@ -119,6 +119,8 @@ class Database {
   [[nodiscard]] int changes() const;
   [[nodiscard]] int schema_version() const { return schema_version_; }
   [[nodiscard]] Error error(std::string_view what) const;
+  // Frees the connection's page cache.
+  void release_memory();
 
  private:
   explicit Database(ConnectionHandle db, std::string path);

@@ -54,6 +54,7 @@ class SqliteInventory final : public Inventory {
     return db_->transaction(body);
   }
   int schema_version() const override { return db_->schema_version(); }
+  void release_memory() override { db_->release_memory(); }
 
  private:
   std::unique_ptr<Database> db_;

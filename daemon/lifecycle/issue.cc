@@ -262,8 +262,12 @@ Result<IssueOutcome> attempt(const IssueJob& job, const IssuerConfig& issuer, Re
   observer.then = context.on_order_recorded;
   CK_TRY(issued, acme::issue_certificate(client, signer, order, *request.solver, context.waiter,
                                          context.clock, &observer, context.stop));
+  OrderedCertificate ordered{key.csr_der, {}};
+  for (const auto& id : request.ids) {
+    ordered.names.push_back((id.type == "ip" ? "IP:" : "DNS:") + id.value);
+  }
   CK_TRY(installed, install_issued(context.inventory, context.layout, request.name,
-                                   issued.chain.pem, key.key_path, issued.order.url));
+                                   issued.chain.pem, key.key_path, issued.order.url, ordered));
   return IssueOutcome{std::move(installed), key.key_path,
                       issued.order.url,     client.account_url(),
                       issuer.directory,     resume && resume->order_url == issued.order.url};

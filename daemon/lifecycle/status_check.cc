@@ -100,6 +100,11 @@ Result<StatusCheck> check_status(const CertificateConfig& cert, store::Inventory
   }
   out.sha256 = current->sha256;
   CK_TRY(pair, prepared_pair(*current));
+  const bool has_ocsp = !pair.leaf.facts.ocsp_urls.empty();
+  const bool has_crl = !pair.leaf.facts.crl_urls.empty();
+  if (staple_paths(cert).empty() && !has_ocsp && !has_crl) {
+    return out;  // nothing to keep or ask: not_applicable, never checked again (next_check 0)
+  }
   CK_TRY(http, status_http());
 
   std::vector<std::int64_t> refresh_at;
@@ -138,8 +143,6 @@ Result<StatusCheck> check_status(const CertificateConfig& cert, store::Inventory
   } else {
     StoreCrlCache cache(inventory, layout, clock);
     validator::RevocationChecker checker(http, &cache, now, stop);
-    const bool has_ocsp = !pair.leaf.facts.ocsp_urls.empty();
-    const bool has_crl = !pair.leaf.facts.crl_urls.empty();
     if (has_ocsp || has_crl) {
       const validator::RevocationCheck c = has_ocsp ? checker.by_ocsp(pair.leaf, pair.issuer)
                                                     : checker.by_crl(pair.leaf, pair.issuer);

@@ -1,5 +1,6 @@
 #include "daemon/service/job_runner.h"
 
+#include <malloc.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -77,10 +78,22 @@ void JobRunner::work(std::stop_token stop, store::Inventory& inventory) {
       ++running_;
     }
     JobOutcome outcome = job(inventory, stop);
+    bool idle = false;
+    bool all_idle = false;
     {
       std::lock_guard lock(mutex_);
       --running_;
       finished_.push_back(std::move(outcome));
+      idle = queue_.empty();
+      all_idle = idle && running_ == 0;
+    }
+    if (idle) {
+      // A burst of work is over: the connection's caches, and the heap's free
+      // pages, go back, so that the service's memory returns to its idle size.
+      inventory.release_memory();
+      if (all_idle) {
+        ::malloc_trim(0);
+      }
     }
     const std::uint64_t one = 1;
     static_cast<void>(::write(wake_fd_, &one, sizeof one));
