@@ -16,6 +16,7 @@ namespace {
 
 struct DaemonOptions {
   std::size_t workers = 8;
+  std::size_t orders_per_ca = 4;
 };
 
 struct StatusOptions {
@@ -36,6 +37,7 @@ int run_daemon(const CliContext& context, const DaemonOptions& o) {
   options.config_path = context.global.config_path;
   options.state_dir = context.global.state_dir;
   options.workers = o.workers;
+  options.orders_per_ca = o.orders_per_ca;
   return run_service(options, context.clock());
 }
 
@@ -142,6 +144,9 @@ void add_daemon_command(CLI::App& app, CliContext& context, int& exit_code) {
       "its revocation by OCSP or CRL, re-issuing a revoked one at once. Not built into it yet: "
       "probes (the configuration's probe is not acted on).");
   cmd->add_option("--workers", o->workers, "jobs running at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  cmd->add_option("--orders-per-ca", o->orders_per_ca, "renewals in flight at one CA at most")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
   cmd->callback([&context, &exit_code, o] { exit_code = run_daemon(context, *o); });

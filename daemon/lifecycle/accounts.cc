@@ -41,7 +41,16 @@ Result<acme::AccountSigner> load_or_create_account_key(const store::StateLayout&
   }
   CK_TRY(key, generate_key(KeyType::ecdsa_p256));
   CK_TRY(pem, private_key_to_pem(*key));
-  CK_TRY_STATUS(write_file_atomic(path, pem, WriteOptions{0600, std::nullopt, false}));
+  // Never replacing a key: when another job or process made one first (a
+  // service with many certificates, on its first start), that one is the account's.
+  if (auto written = write_file_atomic(path, pem, WriteOptions{0600, std::nullopt, false});
+      !written) {
+    if (!std::filesystem::exists(path, ec)) {
+      return std::unexpected(written.error());
+    }
+    CK_TRY(made_first, load_private_key(path));
+    return acme::AccountSigner::create(std::move(made_first));
+  }
   return acme::AccountSigner::create(std::move(key));
 }
 
@@ -67,10 +76,20 @@ Result<std::int64_t> ensure_account(store::Inventory& inventory, acme::AcmeClien
                               account.status.empty() ? "valid" : account.status,
                               0,
                               0};
-  CK_TRY(written, inventory.accounts().upsert(record));
-  CK_TRY_STATUS(inventory.events().append(
-      {0, 0, "account_registered", "", "registered " + account.url + " at " + directory_url, ""}));
-  return written.id;
+  // In one write transaction: jobs registering the same key at once (a CA
+  // answers each with the same account) record one row, not a conflict.
+  std::int64_t id = 0;
+  CK_TRY_STATUS(inventory.transaction([&]() -> Status {
+    CK_TRY(written, inventory.accounts().upsert(record));
+    id = written.id;
+    if (written.inserted) {
+      CK_TRY_STATUS(
+          inventory.events().append({0, 0, "account_registered", "",
+                                     "registered " + account.url + " at " + directory_url, ""}));
+    }
+    return {};
+  }));
+  return id;
 }
 
 Status forget_account(store::Inventory& inventory, const std::string& directory_url,

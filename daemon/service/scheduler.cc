@@ -6,7 +6,13 @@ namespace ck::daemon {
 namespace {
 
 constexpr std::int64_t kAriAtLeastEvery = 12 * 3600;
-constexpr std::int64_t kSpreadPerJob = 2;
+// The start-up window: a few seconds of jitter (hosts restarted together do
+// not all ask at once), one more second for every 200 jobs, 15 minutes at
+// most. The job pool and the per-CA limit bound what runs at once; the window
+// only staggers when work becomes eligible, so 1,000 overdue renewals may start
+// within 10 s and run as fast as the CA allows.
+constexpr std::int64_t kSpreadAtLeast = 5;
+constexpr std::int64_t kSpreadJobsPerSecond = 200;
 constexpr std::int64_t kSpreadAtMost = 15 * 60;
 
 }  // namespace
@@ -74,11 +80,11 @@ std::int64_t ari_check_time(std::optional<std::int64_t> next_check,
 }
 
 std::int64_t start_spread(std::int64_t now, std::size_t overdue, std::uint64_t random) {
-  const std::int64_t window =
-      std::min(kSpreadAtMost, static_cast<std::int64_t>(overdue) * kSpreadPerJob);
-  if (window <= 0) {
+  if (overdue == 0) {
     return now;
   }
+  const std::int64_t window = std::min(
+      kSpreadAtMost, kSpreadAtLeast + static_cast<std::int64_t>(overdue) / kSpreadJobsPerSecond);
   return now + static_cast<std::int64_t>(random % static_cast<std::uint64_t>(window + 1));
 }
 

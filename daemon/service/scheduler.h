@@ -61,8 +61,9 @@ struct Plan {
                                           std::optional<std::int64_t> fetched_at, std::int64_t now);
 
 // After downtime, work that is overdue at start runs spread with jitter over a
-// window that grows with how much there is (two seconds each, at most 15
-// minutes), not all at once: where in it this one starts, from `random`.
+// window that grows with how much there is (5 s, and a second more for every
+// 200 jobs, at most 15 minutes), not all at once: where in it this one
+// starts, from `random`.
 [[nodiscard]] std::int64_t start_spread(std::int64_t now, std::size_t overdue,
                                         std::uint64_t random);
 

@@ -278,8 +278,12 @@ void Service::rebuild_states(bool spread) {
     return;
   }
   const std::int64_t now = clock_.unix_seconds();
+  // Work that piled up while the service was down; a certificate never issued
+  // is new work, not overdue, and starts at once (the pool and the per-CA
+  // limit bound how much runs).
   auto overdue = [&](const CertificateState& s) {
-    return s.renewal.at <= now || (s.ari_check_at && *s.ari_check_at <= now);
+    return s.renewal.rule != RenewalRule::first_issue &&
+           (s.renewal.at <= now || (s.ari_check_at && *s.ari_check_at <= now));
   };
   const auto count = static_cast<std::size_t>(
       std::ranges::count_if(live_, [&](const auto& entry) { return overdue(entry.second.state); }));

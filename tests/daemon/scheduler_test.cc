@@ -74,12 +74,14 @@ TEST_CASE("scheduler: the start-up spread holds overdue work back, not for ever"
 TEST_CASE("start spread: grows with the work, at most 15 minutes, jitter within it") {
   CHECK(start_spread(kT0, 0, 12345) == kT0);
   for (std::uint64_t r : {0ull, 1ull, 999ull, ~0ull}) {
-    CHECK(start_spread(kT0, 1, r) <= kT0 + 2);
-    CHECK(start_spread(kT0, 100, r) <= kT0 + 200);
-    CHECK(start_spread(kT0, 100000, r) <= kT0 + 15 * 60);
-    CHECK(start_spread(kT0, 100000, r) >= kT0);
+    CHECK(start_spread(kT0, 1, r) <= kT0 + 5);
+    CHECK(start_spread(kT0, 1000, r) <= kT0 + 10);
+    CHECK(start_spread(kT0, 1000000, r) <= kT0 + 15 * 60);
+    CHECK(start_spread(kT0, 1000000, r) >= kT0);
   }
-  CHECK(start_spread(kT0, 100000, 899) == kT0 + 899);
+  CHECK(start_spread(kT0, 1000, 7) == kT0 + 7);
+  CHECK(start_spread(kT0, 1000, 11) == kT0);  // the window is 0..10 s
+  CHECK(start_spread(kT0, 1000000, 899) == kT0 + 899);
 }
 
 TEST_CASE("ARI is asked when never asked, as the CA says, and at least twice a day") {
