@@ -33,8 +33,9 @@
 namespace ck::store {
 
 struct CertificateFilter {
-  bool include_inactive = false;                 // superseded and revoked too
-  std::optional<std::int64_t> not_after_before;  // not_after <= this (expiring)
+  bool include_inactive = false;  // superseded too (active and revoked are always listed)
+  // not_after <= this (expiring); revoked ones match whatever their notAfter
+  std::optional<std::int64_t> not_after_before;
   std::optional<std::string> name;
 };
 

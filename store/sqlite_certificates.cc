@@ -171,11 +171,14 @@ Status SqliteCertificates::for_each(const CertificateFilter& filter,
                                     "WHERE c.not_after <= ? ORDER BY c.not_after, c.name")
                       : db_.prepare(CK_CERT_SELECT_SUMMARY "ORDER BY c.not_after, c.name");
     }
+    // A revoked certificate may still be deployed: it is listed, and counts
+    // as expiring (a problem) whatever its notAfter.
     return expiring ? db_.prepare(CK_CERT_SELECT_SUMMARY
-                                  "WHERE c.status = 'active' AND c.not_after <= ? "
-                                  "ORDER BY c.not_after, c.name")
+                                  "WHERE (c.status = 'active' AND c.not_after <= ?) "
+                                  "OR c.status = 'revoked' ORDER BY c.not_after, c.name")
                     : db_.prepare(CK_CERT_SELECT_SUMMARY
-                                  "WHERE c.status = 'active' ORDER BY c.not_after, c.name");
+                                  "WHERE c.status IN ('active', 'revoked') "
+                                  "ORDER BY c.not_after, c.name");
   }();
   if (!prepared) {
     return std::unexpected(prepared.error());

@@ -170,6 +170,27 @@ TEST_CASE("good: http-01 by webroot behind nginx, and the token file is removed 
   verify_chain(pebble, ck.current("webroot.example.test"));
   const auto tokens = webroot / ".well-known" / "acme-challenge";
   CHECK(std::filesystem::is_empty(tokens));
+
+  // Four `issue` runs at once on a new state directory: the account key is
+  // made once, registered once (one row), and every run succeeds.
+  Issuer fresh{pebble};
+  std::vector<RunResult> runs(4);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    threads.emplace_back([&, i] {
+      runs[i] = fresh.issue({"--domain", "at-once" + std::to_string(i) + ".example.test",
+                             "--webroot", webroot.string()});
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  for (const auto& run_result : runs) {
+    CHECK_MESSAGE(run_result.exit_code == 0, run_result.err);
+  }
+  auto accounts = run(
+      {"sqlite3", (fresh.state.path() / "inventory.db").string(), "SELECT COUNT(*) FROM accounts"});
+  CHECK(accounts.out == "1\n");
 }
 
 TEST_CASE("bad: a challenge the CA cannot reach fails with the CA's own reason") {
@@ -583,14 +604,12 @@ TEST_CASE("renew: a certificate whose issuer is no longer configured is re-issue
   write_text(config, fallback_config(ck.state.path(), pebble,
                                      {{{"first", pebble.directory_url(), pebble.ca_file()}}},
                                      "moved.example.test"));
-  auto renew = [&] {
-    return certkeeper({"--config", config.string(), "renew", "site", "--json"});
-  };
+  auto renew = [&] { return certkeeper({"--config", config.string(), "renew", "site", "--json"}); };
   REQUIRE(renew().exit_code == 0);
   CHECK(json::parse(renew().out)["due"] == false);
-  write_text(config, fallback_config(ck.state.path(), pebble,
-                                     {{{"second", elsewhere, pebble.ca_file()}}},
-                                     "moved.example.test"));
+  write_text(config,
+             fallback_config(ck.state.path(), pebble, {{{"second", elsewhere, pebble.ca_file()}}},
+                             "moved.example.test"));
   auto status = certkeeper({"--config", config.string(), "status", "--json"});
   const json row = json::parse(status.out)["certificates"][0];
   CHECK(row["next_action"]["rule"] == "config_changed");

@@ -80,6 +80,15 @@ TEST_CASE_FIXTURE(MemoryInventory, "listing filters by expiry and status, soones
   store::CertificateFilter all;
   all.include_inactive = true;
   CHECK(names_in(certs(), all).size() == 4);
+  // A revoked certificate may still be deployed: listed, and a problem for
+  // --expiring whatever its notAfter.
+  REQUIRE(certs().upsert(record("pulled", 5, kT0, kT0 + 60 * kDay)));
+  REQUIRE(
+      certs().set_status(certs().versions("pulled").value().at(0).id, CertificateStatus::revoked));
+  CHECK(names_in(certs(), {}) ==
+        std::vector<std::string>{"gone:active", "soon:active", "pulled:revoked", "late:active"});
+  CHECK(names_in(certs(), expiring) ==
+        std::vector<std::string>{"gone:active", "soon:active", "pulled:revoked"});
   // Summaries leave out the DER.
   REQUIRE(certs().for_each({}, [](const store::CertificateRecord& r) {
     CHECK(r.der.empty());
