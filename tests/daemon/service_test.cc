@@ -151,9 +151,11 @@ struct DaemonFixture {
     return parsed.is_object() ? parsed : json::object();
   }
   std::string last_status_error;
-  // Waits until status says every named certificate has one.
+  // Waits until status says every named certificate has one. Generous: on a
+  // busy machine an ACME request may wait for its timeout (30 s) and a retry.
   bool wait_issued(const std::vector<std::string>& names) {
-    for (int i = 0; i < 600; ++i) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(150);
+    while (std::chrono::steady_clock::now() < deadline) {
       const json s = status();
       int issued = 0;
       for (const auto& row : s.value("certificates", json::array())) {
@@ -169,9 +171,15 @@ struct DaemonFixture {
     }
     return false;
   }
+  // The daemon's log, and the end of Pebble's: what a failure message needs.
   std::string log() const {
+    const std::string ca = std::filesystem::exists(pebble.dir() / "pebble.log")
+                               ? read_text(pebble.dir() / "pebble.log")
+                               : std::string();
     return read_text(dir / "daemon.log") +
-           (last_status_error.empty() ? "" : "\nstatus: " + last_status_error);
+           (last_status_error.empty() ? "" : "\nstatus: " + last_status_error) +
+           "\n--- pebble.log, last 3000 bytes:\n" +
+           ca.substr(ca.size() > 3000 ? ca.size() - 3000 : 0);
   }
 };
 
