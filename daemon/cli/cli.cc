@@ -58,19 +58,18 @@ std::expected<Session, CommandFailure> CliContext::open_session() const {
   return Session{std::move(*config), std::move(layout), std::move(*inventory)};
 }
 
-namespace {
-
-}  // namespace
+CommandFailure lookup_failure(const Error& error) {
+  return CommandFailure{error.code == Errc::not_found          ? kExitProblem
+                        : error.code == Errc::invalid_argument ? kExitUsage
+                                                               : kExitRuntime,
+                        error.describe()};
+}
 
 std::expected<std::vector<store::CertificateRecord>, CommandFailure> find_certificates(
     store::Inventory& inventory, const std::string& query) {
   auto found = find_versions(inventory, query);
   if (!found) {
-    const Error& e = found.error();
-    return std::unexpected(CommandFailure{e.code == Errc::not_found          ? kExitProblem
-                                          : e.code == Errc::invalid_argument ? kExitUsage
-                                                                             : kExitRuntime,
-                                          e.describe()});
+    return std::unexpected(lookup_failure(found.error()));
   }
   return std::move(*found);
 }
@@ -95,11 +94,11 @@ std::expected<nlohmann::json, CommandFailure> ask_or_alone(
     return alone(*session);
   }
   if (!asked->ok) {
-    const int exit_code = asked->code == "not_found" ? kExitProblem
-                          : asked->code == "forbidden" || asked->code == "bad_request" ||
-                                  asked->code == "unsupported"
-                              ? kExitUsage
-                              : kExitRuntime;
+    const int exit_code =
+        asked->code == "not_found" ? kExitProblem
+        : asked->code == "forbidden" || asked->code == "bad_request" || asked->code == "unsupported"
+            ? kExitUsage
+            : kExitRuntime;
     return std::unexpected(
         CommandFailure{exit_code, "the service says: " + asked->code + ": " + asked->message});
   }

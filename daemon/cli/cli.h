@@ -69,6 +69,10 @@ class CliContext {
 [[nodiscard]] std::expected<std::vector<store::CertificateRecord>, CommandFailure>
 find_certificates(store::Inventory& inventory, const std::string& query);
 
+// The failure for a certificate lookup's error: nothing found exits 1, an
+// ambiguous fingerprint prefix 2, anything else 3.
+[[nodiscard]] CommandFailure lookup_failure(const Error& error);
+
 // The running service's answer to `cmd` (DESIGN.md's control socket), or,
 // when none listens on daemon.socket, `alone`'s from the inventory: the same
 // JSON either way. The service's error answers keep their meaning: not_found

@@ -118,11 +118,7 @@ int run_show(const CliContext& context, const ShowOptions& options) {
   auto alone = [&](const Session& session) -> std::expected<nlohmann::json, CommandFailure> {
     auto view = show_view(*session.inventory, options.query, now);
     if (!view) {
-      const Error& e = view.error();
-      return std::unexpected(CommandFailure{e.code == Errc::not_found          ? kExitProblem
-                                            : e.code == Errc::invalid_argument ? kExitUsage
-                                                                               : kExitRuntime,
-                                            e.describe()});
+      return std::unexpected(lookup_failure(view.error()));
     }
     return std::move(*view);
   };
@@ -177,10 +173,10 @@ int run_events(const CliContext& context, const EventsOptions& options) {
     return kExitOk;
   }
   for (const auto& e : *events) {
-    fmt::print("{}  {:<20} {:<18} {}\n", e["at"].get<std::string>(),
-               e["certificate"].get<std::string>().empty() ? "-"
-                                                           : e["certificate"].get<std::string>(),
-               e["kind"].get<std::string>(), e["message"].get<std::string>());
+    fmt::print(
+        "{}  {:<20} {:<18} {}\n", e["at"].get<std::string>(),
+        e["certificate"].get<std::string>().empty() ? "-" : e["certificate"].get<std::string>(),
+        e["kind"].get<std::string>(), e["message"].get<std::string>());
   }
   return kExitOk;
 }
@@ -191,13 +187,14 @@ void add_list_command(CLI::App& app, CliContext& context, int& exit_code) {
   auto options = std::make_shared<ListOptions>();
   CLI::App* cmd = add_command(
       app, "list", "List the inventory's certificates, soonest to expire first",
-      "Shows the current certificate of every name. With --expiring, only those expiring "
-      "within the window (expired ones included), and exit 1 when any does: ready for cron "
-      "and monitoring.");
+      "Shows the current certificate of every name, and every revoked one (it may still be "
+      "deployed). With --expiring, only those expiring within the window (expired ones "
+      "included) and the revoked ones, and exit 1 when any is shown: ready for cron and "
+      "monitoring.");
   cmd->add_option("--expiring", options->expiring,
                   "only certificates expiring within DURATION (s, m, h, d, w; e.g. 30d); "
                   "already expired ones included");
-  cmd->add_flag("--all", options->all, "include superseded and revoked versions");
+  cmd->add_flag("--all", options->all, "include superseded versions too");
   cmd->add_option("--at", options->at, "evaluate at this Unix time instead of now");
   cmd->add_flag("--json", options->json, "print a JSON array");
   cmd->callback([&context, &exit_code, options] { exit_code = run_list(context, *options); });

@@ -129,7 +129,10 @@ Result<StatusCheck> check_status(const CertificateConfig& cert, store::Inventory
         out.source = refreshed->responder_url;
       }
     } else {
+      // The staple on disk stays; its nextUpdate says whether it still serves.
       state.error = refreshed.error().describe();
+      CK_TRY(kept, inventory.staples().find(current->id));
+      state.next_update = kept ? kept->next_update : 0;
     }
     out.staples.push_back(std::move(state));
   }

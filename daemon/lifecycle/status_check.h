@@ -28,8 +28,8 @@ struct StapleState {
   // "written", "kept", "no_responder", "removed" (no responder, and an earlier
   // version's staple was there); "" when it failed
   std::string outcome;
-  std::string error;  // why the refresh failed (a valid staple may remain)
-  std::int64_t next_update = 0;
+  std::string error;             // why the refresh failed (a valid staple may remain)
+  std::int64_t next_update = 0;  // of the staple on disk now; 0 when none or none given
 };
 
 struct StatusCheck {
@@ -41,7 +41,7 @@ struct StatusCheck {
   std::string source;  // the responder or CRL URL
   std::string error;   // why unavailable
   std::vector<StapleState> staples;
-  bool newly_revoked = false;   // marked revoked by this check
+  bool newly_revoked = false;  // marked revoked by this check
   // When to check again; 0: never for this version (no staple to keep, no
   // OCSP responder or CRL to ask).
   std::int64_t next_check = 0;

@@ -452,7 +452,7 @@ void Service::record_event(const std::string& name, const std::string& kind,
 }
 
 // What the alert policy is told of a certificate: the service's live state,
-// and its staple's dates from the inventory.
+// its latest status check included (no inventory read on the loop).
 AlertFacts Service::alert_facts(const std::string& name, const LiveCertificate& live,
                                 std::int64_t now) {
   AlertFacts f{name,         live.not_before, live.not_after,
@@ -471,13 +471,7 @@ AlertFacts Service::alert_facts(const std::string& name, const LiveCertificate& 
     if (f.staple_error.empty() && !staple.error.empty()) {
       f.staple_error = staple.error;
     }
-  }
-  if (!live.status->staples.empty()) {
-    auto current = current_version(*inventory_, name);
-    auto staple = current && *current ? inventory_->staples().find((*current)->id)
-                                      : Result<std::optional<store::StapleRecord>>();
-    f.staple_expired =
-        staple && *staple && (*staple)->next_update > 0 && (*staple)->next_update < now;
+    f.staple_expired = f.staple_expired || (staple.next_update > 0 && staple.next_update < now);
   }
   if (live.status->revocation == "unavailable") {
     f.revocation_unavailable_by = live.status->method;

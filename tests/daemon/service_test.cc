@@ -116,6 +116,15 @@ std::string ask_raw(const std::string& socket, const std::string& request) {
   return answer;
 }
 
+// A deploy's reload command for the nginx under `prefix`: reloads it once it
+// runs (before that, the first deploy has nothing to reload).
+void write_nginx_reload(const std::filesystem::path& script, const std::filesystem::path& prefix) {
+  write_text(script,
+             "#!/bin/sh\n[ -f " + (prefix / "nginx.pid").string() + " ] || exit 0\nexec nginx -p " +
+                 prefix.string() + " -c " + (prefix / "nginx.conf").string() + " -s reload\n",
+             0755);
+}
+
 struct DaemonFixture {
   explicit DaemonFixture(PebbleOptions options = {}) : pebble(std::move(options)) {}
   Pebble pebble;
@@ -337,11 +346,7 @@ TEST_CASE("daemon: renewed certificates are deployed, the servers reloaded, and 
   const auto nginx_prefix = f.dir / "nginx";
   std::filesystem::create_directories(nginx_prefix / "logs");
   const auto haproxy_pid = f.dir / "haproxy.pid";
-  write_text(f.dir / "reload-nginx",
-             "#!/bin/sh\n[ -f " + (nginx_prefix / "nginx.pid").string() +
-                 " ] || exit 0\nexec nginx -p " + nginx_prefix.string() + " -c " +
-                 (nginx_prefix / "nginx.conf").string() + " -s reload\n",
-             0755);
+  write_nginx_reload(f.dir / "reload-nginx", nginx_prefix);
   write_text(f.dir / "reload-haproxy",
              "#!/bin/sh\n[ -f " + haproxy_pid.string() + " ] || exit 0\nexec kill -USR2 $(cat " +
                  haproxy_pid.string() + ")\n",
@@ -802,10 +807,7 @@ TEST_CASE("daemon: probes each deployment; drift is alerted, then recovers" *
   const auto out = f.dir / "deployed";
   std::filesystem::create_directories(out);
   const auto prefix = f.dir / "nginx";
-  write_text(f.dir / "reload-nginx",
-             "#!/bin/sh\n[ -f " + (prefix / "nginx.pid").string() + " ] || exit 0\nexec nginx -p " +
-                 prefix.string() + " -c " + (prefix / "nginx.conf").string() + " -s reload\n",
-             0755);
+  write_nginx_reload(f.dir / "reload-nginx", prefix);
   auto web = [&](const std::string& reload, const std::string& probe) {
     return "[[certificate]]\nname = \"web\"\ndomains = [\"web.example.test\"]\n"
            "challenge = { type = \"http-01\", listen = \"" +
