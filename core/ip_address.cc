@@ -24,4 +24,13 @@ std::optional<std::string> ip_address_text(std::string_view bytes) {
   return std::string(text);
 }
 
+bool is_loopback(std::string_view bytes) {
+  static constexpr std::string_view kV6Loopback("\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16);
+  static constexpr std::string_view kV4Mapped("\0\0\0\0\0\0\0\0\0\0\xff\xff", 12);
+  if (bytes.size() == 16 && bytes.starts_with(kV4Mapped)) {
+    bytes.remove_prefix(12);
+  }
+  return (bytes.size() == 4 && bytes[0] == 127) || bytes == kV6Loopback;
+}
+
 }  // namespace ck

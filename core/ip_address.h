@@ -14,4 +14,8 @@ namespace ck {
 // The text form of 4 or 16 network-order bytes; nullopt for any other length.
 [[nodiscard]] std::optional<std::string> ip_address_text(std::string_view bytes);
 
+// Whether 4 or 16 such bytes are a loopback address: 127.0.0.0/8, ::1, or
+// an IPv4-mapped 127.x.y.z.
+[[nodiscard]] bool is_loopback(std::string_view bytes);
+
 }  // namespace ck

@@ -452,6 +452,34 @@ void check_alerts(Checker& c, const toml::table& t, AlertsConfig& out) {
   }
 }
 
+// The listener serves unauthenticated pages: loopback only, unless the
+// operator says otherwise in so many words.
+void check_metrics(Checker& c, const toml::table& t, MetricsConfig& out) {
+  c.unknown_keys(t, "metrics", {"listen", "allow_remote"});
+  c.boolean(t, "metrics", "allow_remote", out.allow_remote);
+  if (!c.string(t, "metrics", "listen", out.listen)) {
+    return;
+  }
+  const auto& where = t.get("listen")->source();
+  auto endpoint = parse_host_port(out.listen, 0);
+  if (!endpoint) {
+    c.error(where, "metrics.listen", endpoint.error().message + " (expected IP:PORT)");
+    return;
+  }
+  auto bytes = ip_address_bytes(endpoint->host);
+  if (!bytes) {
+    c.error(where, "metrics.listen",
+            "\"" + endpoint->host + "\" is not an IP address (give 127.0.0.1 or ::1, say)");
+    return;
+  }
+  if (!is_loopback(*bytes) && !out.allow_remote) {
+    c.error(where, "metrics.listen",
+            endpoint->host +
+                " is not a loopback address: the status page and metrics have no "
+                "authentication; set metrics.allow_remote = true to serve them there anyway");
+  }
+}
+
 // Issuer references and duplicate names need the whole file.
 void check_references(Checker& c, const toml::array* certificates, Config& config) {
   std::map<std::string, int> first_line;
@@ -494,7 +522,7 @@ void check_references(Checker& c, const toml::array* certificates, Config& confi
 }
 
 void check_document(Checker& c, const toml::table& root, Config& config) {
-  c.unknown_keys(root, "", {"daemon", "issuer", "certificate", "alerts"});
+  c.unknown_keys(root, "", {"daemon", "issuer", "certificate", "alerts", "metrics"});
   if (const auto* daemon = c.table(root, "", "daemon")) {
     check_daemon(c, *daemon, config.daemon);
   }
@@ -519,6 +547,9 @@ void check_document(Checker& c, const toml::table& root, Config& config) {
   }
   if (const auto* alerts = c.table(root, "", "alerts")) {
     check_alerts(c, *alerts, config.alerts);
+  }
+  if (const auto* metrics = c.table(root, "", "metrics")) {
+    check_metrics(c, *metrics, config.metrics);
   }
 }
 

@@ -99,12 +99,19 @@ struct AlertsConfig {
   std::string sendmail = kDefaultSendmail;
 };
 
+// The optional HTTP listener for Prometheus metrics and the status page.
+struct MetricsConfig {
+  std::string listen;         // HOST:PORT, an IP literal; "" = no listener
+  bool allow_remote = false;  // must be set for an address that is not loopback
+};
+
 struct Config {
   std::string path;  // where it was read from, "" for defaults
   DaemonConfig daemon;
   std::map<std::string, IssuerConfig> issuers;
   std::vector<CertificateConfig> certificates;
   AlertsConfig alerts;
+  MetricsConfig metrics;
 };
 
 struct Diagnostic {

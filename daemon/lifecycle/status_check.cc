@@ -112,7 +112,7 @@ Result<StatusCheck> check_status(const CertificateConfig& cert, store::Inventory
   for (const auto& path : staple_paths(cert)) {
     auto refreshed = validator::refresh_staple(http, pair.leaf, *pair.issuer.cert, path, now);
     CK_TRY_STATUS(record_staple(inventory, current->sha256, path, refreshed, now));
-    StapleState state{path, "", "", 0};
+    StapleState state{path, "", "", 0, 0};
     if (refreshed) {
       state.outcome = std::string(validator::to_string(refreshed->outcome));
       std::error_code ec;
@@ -122,6 +122,7 @@ Result<StatusCheck> check_status(const CertificateConfig& cert, store::Inventory
         state.outcome = "removed";
       }
       if (refreshed->outcome != validator::StapleOutcome::no_responder) {
+        state.this_update = refreshed->answer.this_update;
         state.next_update = refreshed->answer.next_update;
         refresh_at.push_back(validator::staple_refresh_time(refreshed->answer.this_update,
                                                             refreshed->answer.next_update));
@@ -132,6 +133,7 @@ Result<StatusCheck> check_status(const CertificateConfig& cert, store::Inventory
       // The staple on disk stays; its nextUpdate says whether it still serves.
       state.error = refreshed.error().describe();
       CK_TRY(kept, inventory.staples().find(current->id));
+      state.this_update = kept ? kept->this_update : 0;
       state.next_update = kept ? kept->next_update : 0;
     }
     out.staples.push_back(std::move(state));

@@ -29,6 +29,7 @@ struct StapleState {
   // version's staple was there); "" when it failed
   std::string outcome;
   std::string error;             // why the refresh failed (a valid staple may remain)
+  std::int64_t this_update = 0;  // of the staple on disk now; 0 when none
   std::int64_t next_update = 0;  // of the staple on disk now; 0 when none or none given
 };
 

@@ -7,8 +7,9 @@
 namespace ck::daemon {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, Access>, 9> kCommands{{
+constexpr std::array<std::pair<std::string_view, Access>, 10> kCommands{{
     {"status", Access::read},
+    {"metrics", Access::read},
     {"list", Access::read},
     {"show", Access::read},
     {"events", Access::read},

@@ -176,8 +176,8 @@ void ControlServer::answer(Connection& c, const std::string& line) {
   if (!access) {
     c.out += error_response(request->id, "unknown_command",
                             "no command \"" + request->cmd +
-                                "\"; known: status, list, show, events, alerts, renew, revoke, "
-                                "probe, reload");
+                                "\"; known: status, metrics, list, show, events, alerts, "
+                                "renew, revoke, probe, reload");
     return;
   }
   if (!may(c.peer, identity_, *access)) {

@@ -77,7 +77,9 @@ void JobRunner::work(std::stop_token stop, store::Inventory& inventory) {
       queue_.pop_front();
       ++running_;
     }
+    const auto began = std::chrono::steady_clock::now();  // a measurement, not a schedule
     JobOutcome outcome = job(inventory, stop);
+    outcome.elapsed = std::chrono::steady_clock::now() - began;
     bool idle = false;
     bool all_idle = false;
     {

@@ -33,6 +33,7 @@ struct JobOutcome {
   std::string order_url;     // the order that issued it, for the log
   std::optional<StatusCheck> status_check;  // what a check_status job found
   std::vector<EndpointProbe> probes;        // what a probe job found
+  std::chrono::nanoseconds elapsed{};       // how long it ran (the runner measures)
 };
 
 class JobRunner {

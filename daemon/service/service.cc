@@ -21,6 +21,7 @@
 
 #include "acme/issuance.h"
 #include "core/atomic_file.h"
+#include "core/host_port.h"
 #include "core/version.h"
 #include "daemon/lifecycle/ari_check.h"
 #include "daemon/lifecycle/deploy.h"
@@ -29,10 +30,13 @@
 #include "daemon/service/alert_outbox.h"
 #include "daemon/service/alert_policy.h"
 #include "daemon/service/control_server.h"
+#include "daemon/service/http_listener.h"
 #include "daemon/service/job_runner.h"
 #include "daemon/service/jobs.h"
 #include "daemon/service/journal_log.h"
+#include "daemon/service/metrics.h"
 #include "daemon/service/scheduler.h"
+#include "daemon/service/status_page.h"
 #include "daemon/service/status_view.h"
 
 namespace ck::daemon {
@@ -98,7 +102,10 @@ class Service {
   void on_jobs_done();
   void reload();
   void tell_status();
+  bool open_http_listener();
   std::string handle(const ControlRequest& request);
+  HttpResponse serve(const HttpRequest& request);
+  std::string metrics_text();
   nlohmann::json status_result();
   const CertificateConfig* configured(const std::string& name) const;
 
@@ -110,6 +117,8 @@ class Service {
   std::unique_ptr<store::Inventory> inventory_;  // the loop's own connection
   std::unique_ptr<JobRunner> runner_;
   std::unique_ptr<ControlServer> control_;
+  std::unique_ptr<HttpListener> http_;  // [metrics] listen; none when not configured
+  std::string http_address_;            // what http_ listens on, as configured
   std::unique_ptr<AlertOutbox> outbox_;
   int signal_fd_ = -1;
   int timer_fd_ = -1;
@@ -126,6 +135,9 @@ class Service {
   std::optional<std::int64_t> next_alert_change_;  // an expiry threshold crossed
   std::string last_status_;                        // the last STATUS= told to systemd
   std::int64_t started_at_ = 0;
+  std::int64_t config_loaded_at_ = 0;  // the latest load or reload attempt
+  bool config_load_ok_ = true;
+  JobMetrics job_metrics_;
   bool stopping_ = false;
 };
 
@@ -156,6 +168,7 @@ int Service::open_signals() {
 
 int Service::start() {
   started_at_ = clock_.unix_seconds();
+  config_loaded_at_ = started_at_;
   ConfigResult loaded = read_config(options_.config_path);
   if (!loaded.ok()) {
     setup_logging("info");
@@ -201,6 +214,9 @@ int Service::start() {
     return 3;
   }
   control_ = std::move(*control);
+  if (!open_http_listener()) {
+    return 3;
+  }
   std::uint64_t watchdog_usec = 0;
   if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) {
     watchdog_fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -308,6 +324,10 @@ void Service::refresh_state(LiveCertificate& live, const CertificateConfig& cert
   live.known = true;
   live.not_before = check->current ? std::optional(check->current->not_before) : std::nullopt;
   live.not_after = check->current ? std::optional(check->current->not_after) : std::nullopt;
+  live.sha256 = check->current ? check->current->sha256 : "";
+  live.subject = check->current ? check->current->subject : "";
+  live.issuer_cn = check->current ? check->current->issuer_cn : "";
+  live.ari_window.reset();
   live.revoked = false;
   if (!check->current) {  // none active: revoked (the latest version says), or never issued
     auto versions = inventory_->certificates().versions(cert.name);
@@ -345,6 +365,7 @@ void Service::refresh_state(LiveCertificate& live, const CertificateConfig& cert
     if (ari && *ari) {
       next_check = (*ari)->next_check;
       fetched = (*ari)->fetched_at;
+      live.ari_window = {(*ari)->window_start, (*ari)->window_end};
     }
     std::int64_t at = ari_check_time(next_check, fetched, now);
     if (auto failed = ari_failed_at_.find(cert.name); failed != ari_failed_at_.end()) {
@@ -672,6 +693,7 @@ void Service::on_jobs_done() {
     if (it == live_.end()) {
       continue;  // no longer configured (a reload while it ran)
     }
+    job_metrics_.record(done.kind, done.status && done.deploy_error.empty(), done.elapsed);
     LiveCertificate& live = it->second;
     live.running.reset();
     const std::int64_t now = clock_.unix_seconds();
@@ -718,6 +740,7 @@ void Service::on_jobs_done() {
         spdlog::info("{}: {}", done.name, done.summary);
       }
     } else if (!done.status) {
+      live.last_renewal_at = now;
       live.failures = {live.failures.count + 1, now, done.status.error().describe()};
       live.last_result = "failed";
       spdlog::error("{}: renewal failed ({} in a row): {}", done.name, live.failures.count,
@@ -726,6 +749,7 @@ void Service::on_jobs_done() {
       hold_on_rate_limit(done.name, done.status.error(), now);
     } else {
       const bool issued = !done.summary.starts_with("not due");
+      live.last_renewal_at = now;
       live.failures = {};
       live.status_error.clear();  // the new version is checked at once
       live.last_result = issued ? "issued" : "not_due";
@@ -755,12 +779,17 @@ void Service::reload() {
                             std::chrono::steady_clock::now().time_since_epoch())
                             .count()));
   ConfigResult loaded = read_config(options_.config_path);
+  config_loaded_at_ = clock_.unix_seconds();
+  config_load_ok_ = loaded.ok();
   if (!loaded.ok()) {
     spdlog::error("reload refused, the running configuration is kept: {}", describe_all(loaded));
   } else {
     spdlog::get("certkeeper")->set_level(spdlog::level::from_str(loaded.config.daemon.log_level));
     config_ = std::make_shared<const Config>(std::move(loaded.config));
     outbox_->configure(config_->alerts);
+    if (config_->metrics.listen != http_address_ && !open_http_listener()) {
+      config_load_ok_ = false;  // the rest of it applies; the listener stays as it was
+    }
     rebuild_states(false);
     evaluate_alerts_now();
     spdlog::info("configuration reloaded: {} certificates", config_->certificates.size());
@@ -801,6 +830,65 @@ void Service::tell_status() {
   }
 }
 
+// Listens where [metrics] listen says (the configuration checked the address:
+// loopback unless allowed otherwise), or stops listening when it says nothing.
+// A listener that cannot bind is an error; at start, the service does not run.
+bool Service::open_http_listener() {
+  const std::string& wanted = config_->metrics.listen;
+  if (wanted.empty()) {
+    http_.reset();
+    http_address_.clear();
+    return true;
+  }
+  auto address = parse_host_port(wanted, 0);
+  auto listener =
+      address ? HttpListener::create(*address, clock_,
+                                     [this](const HttpRequest& request) { return serve(request); })
+              : Result<std::unique_ptr<HttpListener>>(std::unexpected(address.error()));
+  if (!listener) {
+    spdlog::error("metrics listener {}: {}", wanted, listener.error().describe());
+    return false;
+  }
+  http_ = std::move(*listener);  // a reload that cannot bind keeps the old one
+  http_address_ = wanted;
+  spdlog::info("metrics at http://{}/metrics, status page at http://{}/",
+               format_host_port({address->host, http_->port()}),
+               format_host_port({address->host, http_->port()}));
+  return true;
+}
+
+std::string Service::metrics_text() {
+  const DaemonFacts facts{kVersion, started_at_, config_loaded_at_, config_load_ok_,
+                          runner_->pending()};
+  return render_metrics(live_, job_metrics_, facts, clock_.unix_seconds());
+}
+
+// The listener's pages: /metrics for Prometheus, / for people.
+HttpResponse Service::serve(const HttpRequest& request) {
+  if (request.path == "/metrics") {
+    return {200, kMetricsContentType, metrics_text(), {}};
+  }
+  if (request.path != "/" && request.path != "/status") {
+    return {404, "text/plain; charset=utf-8", "not found: try / or /metrics\n", {}};
+  }
+  constexpr std::size_t kRecent = 20;
+  StatusPageInput page{clock_.unix_seconds(), kVersion, started_at_, &live_, {}, {}};
+  if (auto alerts = inventory_->alerts().history(kRecent); alerts) {
+    page.alerts = std::move(*alerts);
+  }
+  if (auto events = inventory_->events().recent(kRecent); events) {
+    page.events = std::move(*events);
+  }
+  // No script, no outside resource: a value that slipped its escaping could
+  // still not run or fetch anything.
+  return {200,
+          "text/html; charset=utf-8",
+          render_status_page(page),
+          {{"Content-Security-Policy",
+            "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
+            "form-action 'none'; frame-ancestors 'none'"}}};
+}
+
 nlohmann::json Service::status_result() {
   const std::int64_t now = clock_.unix_seconds();
   auto rows = certificates_status(*config_, *inventory_, now, &live_);
@@ -819,6 +907,9 @@ nlohmann::json Service::status_result() {
 std::string Service::handle(const ControlRequest& r) {
   if (r.cmd == "status") {
     return ok_response(r.id, status_result());
+  }
+  if (r.cmd == "metrics") {
+    return ok_response(r.id, {{"content_type", kMetricsContentType}, {"text", metrics_text()}});
   }
   if (r.cmd == "list") {
     nlohmann::json out = nlohmann::json::array();
@@ -912,8 +1003,16 @@ int Service::run() {
     }
     const std::size_t control_from = fds.size();
     control_->add_poll_fds(fds);
+    const std::size_t http_from = fds.size();
+    if (http_) {
+      http_->add_poll_fds(fds);
+    }
     int timeout = -1;  // nothing but the fds wakes the loop
-    if (auto idle = control_->expire_idle()) {
+    std::optional<MonoTime> idle = control_->expire_idle();
+    if (auto http_idle = http_ ? http_->expire_idle() : std::nullopt) {
+      idle = idle ? std::min(*idle, *http_idle) : http_idle;
+    }
+    if (idle) {
       timeout = static_cast<int>(std::max<long long>(
           0, std::chrono::ceil<std::chrono::milliseconds>(*idle - clock_.monotonic()).count()));
     }
@@ -940,13 +1039,19 @@ int Service::run() {
       static_cast<void>(::read(watchdog_fd_, &expirations, sizeof expirations));
       notify("WATCHDOG=1");
     }
-    for (std::size_t i = control_from; i < fds.size(); ++i) {
+    for (std::size_t i = control_from; i < http_from; ++i) {
       if (fds[i].revents) {
         control_->on_ready(fds[i]);
       }
     }
+    for (std::size_t i = http_from; i < fds.size(); ++i) {
+      if (fds[i].revents && http_ && http_->owns(fds[i].fd)) {  // a reload may replace it
+        http_->on_ready(fds[i]);
+      }
+    }
   }
   control_.reset();  // no more requests
+  http_.reset();
   runner_->request_stop();
   runner_.reset();  // running jobs stop at their next wait; orders stay on record
   spdlog::info("stopped");

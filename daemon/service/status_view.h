@@ -29,6 +29,12 @@ struct LiveCertificate {
   bool known = false;
   std::optional<std::int64_t> not_before;
   std::optional<std::int64_t> not_after;
+  std::string sha256;   // "" when none is current
+  std::string subject;  // RFC 2253, as the certificate says (attacker-controlled)
+  std::string issuer_cn;
+  // The CA's ARI window for the current version, when it gave one.
+  std::optional<std::pair<std::int64_t, std::int64_t>> ari_window;
+  std::int64_t last_renewal_at = 0;  // when the latest renewal attempt ended
   bool revoked = false;
   std::string deploy_error;  // the latest deploy's error; "" when it worked
   // The latest status check (staples, revocation) since the service started.

@@ -27,3 +27,16 @@ TEST_CASE("bad: names, ports, ranges and odd lengths are not addresses") {
   CHECK_FALSE(ip_address_text(std::string(5, '\x01')));
   CHECK_FALSE(ip_address_text(std::string(15, '\x01')));
 }
+
+TEST_CASE("loopback: 127.0.0.0/8, ::1 and mapped 127.x are loopback; nothing else is") {
+  for (const std::string text : {"127.0.0.1", "127.255.0.9", "::1", "::ffff:127.0.0.1"}) {
+    CAPTURE(text);
+    CHECK(is_loopback(*ip_address_bytes(text)));
+  }
+  for (const std::string text :
+       {"0.0.0.0", "::", "10.0.0.1", "128.0.0.1", "::2", "::ffff:10.0.0.1"}) {
+    CAPTURE(text);
+    CHECK_FALSE(is_loopback(*ip_address_bytes(text)));
+  }
+  CHECK_FALSE(is_loopback(""));
+}

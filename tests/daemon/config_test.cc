@@ -128,6 +128,11 @@ TEST_CASE("bad configurations are reported with line and key") {
        "issuer.x.contact", "mailto:"},
       {"bad_eab_half", "[issuer.x]\ndirectory = \"https://x\"\neab_kid = \"k\"\n", 1, "issuer.x",
        "eab_kid and eab_hmac_key go together"},
+      {"bad_metrics_name", "[metrics]\nlisten = \"localhost:9118\"\n", 2, "metrics.listen",
+       "not an IP address"},
+      {"bad_metrics_port", "[metrics]\nlisten = \"127.0.0.1\"\n", 2, "metrics.listen", "IP:PORT"},
+      {"bad_metrics_remote", "[metrics]\nlisten = \"0.0.0.0:9118\"\n", 2, "metrics.listen",
+       "allow_remote"},
       {"bad_certificate_not_array", "[certificate]\nname = \"x\"\n", 1, "certificate",
        "array of tables"},
   };
@@ -195,6 +200,17 @@ ips = ["300.1.1.1"]
     CAPTURE(expected);
     CHECK(all.find(expected) != std::string::npos);
   }
+}
+
+TEST_CASE("metrics: off by default; loopback as given; another address only when allowed") {
+  CHECK(parse_config("", "t.toml").config.metrics.listen.empty());
+  auto loopback = parse_config("[metrics]\nlisten = \"[::1]:9118\"\n", "t.toml");
+  REQUIRE(loopback.ok());
+  CHECK(loopback.config.metrics.listen == "[::1]:9118");
+  auto remote =
+      parse_config("[metrics]\nlisten = \"0.0.0.0:9118\"\nallow_remote = true\n", "t.toml");
+  INFO(describe_all(remote));
+  CHECK(remote.ok());
 }
 
 TEST_CASE("bad: a missing file is a diagnostic naming it") {
