@@ -9,6 +9,7 @@ packages=(
   libspdlog-dev doctest-dev libcli11-dev libtomlplusplus-dev libsystemd-dev
   libbenchmark-dev util-linux procps curl
   pebble nginx haproxy systemd
+  prometheus chromium fonts-dejavu-core
 )
 
 missing=()

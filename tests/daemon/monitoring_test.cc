@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -189,4 +191,59 @@ TEST_CASE("http: a request line and headers make a request; anything else an err
   const std::string head_only = format_http_response({200, "text/plain", "body", {}}, true);
   CHECK(head_only.find("Content-Length: 4\r\n") != std::string::npos);
   CHECK(head_only.ends_with("\r\n\r\n"));
+}
+
+namespace {
+
+std::string read_source(const std::string& relative) {
+  std::ifstream in(std::string(CERTKEEPER_SOURCE_DIR) + "/" + relative);
+  REQUIRE_MESSAGE(in.good(), relative);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Every certkeeper_* name in `text`, a histogram's series by their family's name.
+std::set<std::string> metric_names(const std::string& text) {
+  static const std::regex kName("certkeeper_[a-z_]+");
+  static const std::regex kSeriesSuffix("_(bucket|sum|count)$");
+  std::set<std::string> out;
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), kName);
+       it != std::sregex_iterator(); ++it) {
+    out.insert(std::regex_replace(it->str(), kSeriesSuffix, ""));
+  }
+  return out;
+}
+
+std::set<std::string> exported_families() {
+  const std::string text = render_metrics({}, {}, {"v", kNow, kNow, true, 0}, kNow);
+  std::set<std::string> out;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.starts_with("# TYPE ")) {
+      out.insert(line.substr(7, line.find(' ', 7) - 7));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("monitoring: every metric the dashboard and the alert rules query is exported") {
+  const std::set<std::string> exported = exported_families();
+  const auto dashboard = nlohmann::json::parse(read_source("monitoring/grafana-dashboard.json"));
+  std::string queries;
+  for (const auto& panel : dashboard.at("panels")) {
+    for (const auto& target : panel.at("targets")) {
+      queries += target.at("expr").get<std::string>() + "\n";
+    }
+  }
+  const std::set<std::string> in_dashboard = metric_names(queries);
+  CHECK(in_dashboard.size() >= 10);
+  for (const auto& name : in_dashboard) {
+    CAPTURE(name);
+    CHECK(exported.contains(name));
+  }
+  for (const auto& name : metric_names(read_source("monitoring/certkeeper.rules.yml"))) {
+    CAPTURE(name);
+    CHECK(exported.contains(name));
+  }
 }
