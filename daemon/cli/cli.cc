@@ -176,6 +176,7 @@ int run_cli(int argc, char** argv, const Clock& clock) {
   add_daemon_command(app, context, exit_code);
   add_status_command(app, context, exit_code);
   add_alerts_command(app, context, exit_code);
+  add_metrics_command(app, context, exit_code);
   add_import_command(app, context, exit_code);
   add_list_command(app, context, exit_code);
   add_show_command(app, context, exit_code);

@@ -135,6 +135,7 @@ void add_probe_command(CLI::App& app, CliContext& context, int& exit_code);
 void add_daemon_command(CLI::App& app, CliContext& context, int& exit_code);
 void add_status_command(CLI::App& app, CliContext& context, int& exit_code);
 void add_alerts_command(CLI::App& app, CliContext& context, int& exit_code);
+void add_metrics_command(CLI::App& app, CliContext& context, int& exit_code);
 
 // Runs the command line; returns the process exit code.
 int run_cli(int argc, char** argv, const Clock& clock);

@@ -1,6 +1,6 @@
-// certkeeper daemon [--config PATH], certkeeper status [--json] and
-// certkeeper alerts: the service in the foreground, and what it (or, without
-// it, the inventory) says.
+// certkeeper daemon [--config PATH], certkeeper status [--json],
+// certkeeper alerts and certkeeper metrics: the service in the foreground,
+// and what it (or, without it, the inventory) says.
 
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
@@ -82,6 +82,23 @@ int run_status(const CliContext& context, const StatusOptions& o) {
   return problem ? kExitProblem : kExitOk;
 }
 
+// The exposition the listener serves at /metrics, over the control socket
+// (the counters and live state are the service's: no service, no metrics).
+int run_metrics(const CliContext& context, int timeout_ms) {
+  auto alone = [&](const Session& session) -> std::expected<nlohmann::json, CommandFailure> {
+    return std::unexpected(CommandFailure{
+        kExitRuntime, "no service answers on " + session.config.daemon.socket +
+                          ": metrics come from the running service (certkeeper daemon)"});
+  };
+  auto metrics = ask_or_alone(context, "metrics", nlohmann::json::object(), alone,
+                              std::chrono::milliseconds(timeout_ms));
+  if (!metrics) {
+    return report_failure(metrics.error());
+  }
+  fmt::print("{}", metrics->value("text", ""));
+  return kExitOk;
+}
+
 // The service's answer, or the inventory's when no service runs.
 int run_alerts(const CliContext& context, const AlertsOptions& o) {
   AlertQuery query{o.open, o.name.empty() ? std::nullopt : std::optional(o.name), o.limit};
@@ -128,6 +145,22 @@ void add_alerts_command(CLI::App& app, CliContext& context, int& exit_code) {
   cmd->callback([&context, &exit_code, o] { exit_code = run_alerts(context, *o); });
 }
 
+void add_metrics_command(CLI::App& app, CliContext& context, int& exit_code) {
+  auto timeout_ms = std::make_shared<int>(5000);
+  CLI::App* cmd = add_command(
+      app, "metrics", "The running service's Prometheus metrics",
+      "Prints what the service's optional listener ([metrics] listen) serves at /metrics, in "
+      "the Prometheus text format 0.0.4, asked over the control socket: per certificate "
+      "notBefore and notAfter, the fraction of its lifetime left, the ARI window, the next "
+      "renewal, the last attempt and its result, failures in a row, staples, revocation and "
+      "probes; per job kind counters and durations; the daemon's own. Exit 3 when no service "
+      "runs.");
+  cmd->add_option("--timeout-ms", *timeout_ms, "how long to wait for the service")
+      ->capture_default_str();
+  cmd->callback(
+      [&context, &exit_code, timeout_ms] { exit_code = run_metrics(context, *timeout_ms); });
+}
+
 void add_daemon_command(CLI::App& app, CliContext& context, int& exit_code) {
   auto o = std::make_shared<DaemonOptions>();
   CLI::App* cmd = add_command(
@@ -141,8 +174,10 @@ void add_daemon_command(CLI::App& app, CliContext& context, int& exit_code) {
       "([alerts]: expiry thresholds, renewal failures and streaks, revocation, failed deploys) "
       "go to the log and to the webhook, command and e-mail configured, once each, with a "
       "recovery notice. It keeps each certificate's OCSP staples fresh (at half-life) and checks "
-      "its revocation by OCSP or CRL, re-issuing a revoked one at once. Not built into it yet: "
-      "probes (the configuration's probe is not acted on).");
+      "its revocation by OCSP or CRL, re-issuing a revoked one at once, and probes each "
+      "certificate's `probe` endpoints after each deploy and hourly. With [metrics] listen it "
+      "serves Prometheus metrics at /metrics and a status page at / (loopback unless "
+      "metrics.allow_remote).");
   cmd->add_option("--workers", o->workers, "jobs running at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));

@@ -27,7 +27,6 @@ bool looks_like_fingerprint(std::string& query) {
   return true;
 }
 
-
 constexpr std::int64_t kDay = 86400;
 
 std::string clip(const std::string& text, std::size_t width) {
@@ -134,7 +133,7 @@ std::string list_row(const store::CertificateRecord& r, std::int64_t now) {
 }
 
 Result<std::vector<store::CertificateRecord>> find_versions(store::Inventory& inventory,
-                                                           const std::string& query) {
+                                                            const std::string& query) {
   CK_TRY(versions, inventory.certificates().versions(query));
   if (!versions.empty()) {
     return versions;

@@ -324,9 +324,9 @@ IssueJob issue_job_for(const CertificateConfig& cert, const Config& config) {
 }
 
 Result<RenewalCheck> check_renewal(const CertificateConfig& cert, const Config& config,
-                                   store::Inventory& inventory,
-                                   std::int64_t now, const FailureStreak& failures,
-                                   bool operator_asked, std::uint64_t random) {
+                                   store::Inventory& inventory, std::int64_t now,
+                                   const FailureStreak& failures, bool operator_asked,
+                                   std::uint64_t random) {
   CK_TRY(active, current_version(inventory, cert.name));
   RenewalCheck check;
   if (!active) {
@@ -340,6 +340,7 @@ Result<RenewalCheck> check_renewal(const CertificateConfig& cert, const Config& 
                                                "the current version is revoked: re-issue now"}
                              : RenewalDecision{true, now, RenewalRule::first_issue, 0,
                                                "not in the inventory yet: issue now"};
+    hold_after_failures(check.decision, failures, operator_asked, std::nullopt, now, random);
     return check;
   }
   const store::CertificateRecord& current = *active;

@@ -81,10 +81,9 @@ struct RenewalCheck {
 // the `failures` in a row so far. `operator_asked` is `certkeeper renew NAME`:
 // no failure backoff.
 [[nodiscard]] Result<RenewalCheck> check_renewal(const CertificateConfig& cert,
-                                                 const Config& config,
-                                                 store::Inventory& inventory, std::int64_t now,
-                                                 const FailureStreak& failures, bool operator_asked,
-                                                 std::uint64_t random);
+                                                 const Config& config, store::Inventory& inventory,
+                                                 std::int64_t now, const FailureStreak& failures,
+                                                 bool operator_asked, std::uint64_t random);
 
 // What the configuration asks of issuance that the name's current version
 // (issued over ACME: its order is on record) did not get: an issuer no longer

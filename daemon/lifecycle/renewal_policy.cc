@@ -140,19 +140,26 @@ RenewalDecision decide_renewal(const RenewalInputs& in, std::int64_t now, std::u
     }
     d = {false, base.at, base.rule, 0, std::move(base.reason)};
   }
-  if (in.failures.count > 0 && !in.operator_asked) {
+  hold_after_failures(d, in.failures, in.operator_asked, in.not_after, now, random);
+  return d;
+}
+
+void hold_after_failures(RenewalDecision& d, const FailureStreak& failures, bool operator_asked,
+                         std::optional<std::int64_t> not_after, std::int64_t now,
+                         std::uint64_t random) {
+  if (failures.count > 0 && !operator_asked) {
+    // Without a certificate, nothing shortens the table's wait.
+    const std::int64_t until = not_after.value_or(failures.last_at + 10 * 24 * kHour);
     const std::int64_t retry_at =
-        in.failures.last_at +
-        retry_delay(in.failures.count, in.failures.last_at, in.not_after, random).count();
+        failures.last_at + retry_delay(failures.count, failures.last_at, until, random).count();
     if (retry_at > d.at) {
       d.at = d.held_until = retry_at;
-      d.reason += "; " + std::to_string(in.failures.count) + " failure" +
-                  (in.failures.count == 1 ? "" : "s") + " in a row: retry at " +
+      d.reason += "; " + std::to_string(failures.count) + " failure" +
+                  (failures.count == 1 ? "" : "s") + " in a row: retry at " +
                   format_rfc3339(retry_at);
     }
   }
   d.due = d.at <= now;
-  return d;
 }
 
 }  // namespace ck::daemon

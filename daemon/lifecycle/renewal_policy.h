@@ -76,6 +76,13 @@ struct RenewalDecision {
 [[nodiscard]] RenewalDecision decide_renewal(const RenewalInputs& inputs, std::int64_t now,
                                              std::uint64_t random);
 
+// Rule 5 on its own, for a decision made without a certificate (a first issue,
+// a revoked one's re-issue): after failures in a row, not before the retry
+// time, unless the operator asked. Sets `due` for `now`.
+void hold_after_failures(RenewalDecision& decision, const FailureStreak& failures,
+                         bool operator_asked, std::optional<std::int64_t> not_after,
+                         std::int64_t now, std::uint64_t random);
+
 // The wait after `failures` attempts failed in a row, before jitter: the
 // retry table, capped by a tenth of the time left before notAfter (never under
 // a minute), so that a CA that recovers is tried again in time however long

@@ -25,9 +25,11 @@ struct Pair {
   validator::PreparedCertificate issuer;
 };
 
-Result<Pair> prepared_pair(const store::CertificateRecord& record) {
-  CK_TRY(leaf_x509, ossl::x509_from_der(record.der));
-  CK_TRY(leaf, validator::prepare(std::move(leaf_x509)));
+Result<Pair> prepared_pair(validator::PreparedCertificate leaf,
+                           const store::CertificateRecord& record) {
+  if (record.chain_pem.empty()) {
+    return fail(Errc::not_found, "no issuer certificate in the stored chain", record.name);
+  }
   CK_TRY(chain, parse_pem_bundle(record.chain_pem));
   if (chain.certificates.empty()) {
     return fail(Errc::not_found, "no issuer certificate in the stored chain", record.name);
@@ -99,12 +101,16 @@ Result<StatusCheck> check_status(const CertificateConfig& cert, store::Inventory
     return out;
   }
   out.sha256 = current->sha256;
-  CK_TRY(pair, prepared_pair(*current));
-  const bool has_ocsp = !pair.leaf.facts.ocsp_urls.empty();
-  const bool has_crl = !pair.leaf.facts.crl_urls.empty();
+  CK_TRY(leaf_x509, ossl::x509_from_der(current->der));
+  CK_TRY(leaf, validator::prepare(std::move(leaf_x509)));
+  const bool has_ocsp = !leaf.facts.ocsp_urls.empty();
+  const bool has_crl = !leaf.facts.crl_urls.empty();
   if (staple_paths(cert).empty() && !has_ocsp && !has_crl) {
-    return out;  // nothing to keep or ask: not_applicable, never checked again (next_check 0)
+    // Nothing to keep or ask (a self-signed certificate, say, with no chain):
+    // not_applicable, never checked again (next_check 0).
+    return out;
   }
+  CK_TRY(pair, prepared_pair(std::move(leaf), *current));
   CK_TRY(http, status_http());
 
   std::vector<std::int64_t> refresh_at;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include "core/clock.h"
 
@@ -23,13 +24,15 @@ th,td{padding:2px 6px;text-align:left;border-bottom:1px solid #eee;vertical-alig
 thead th{border-bottom:2px solid #ccc;font-weight:600}
 tbody th{font-weight:500;white-space:nowrap}
 small{color:#666;margin-left:.5em;font-weight:400}
-td.t{position:relative;width:45%;min-width:280px;height:16px;padding:0}
+.t{position:relative;width:45%;min-width:280px;padding:0}
+td.t{height:16px}th.t{height:1.6em}
 td.t i{position:absolute;top:4px;height:8px;background:var(--c)}
 td.t i.a{top:1px;height:14px;background:rgba(0,0,0,.22)}
 td.t i.n{top:0;height:16px;width:2px;background:#111}
-td.t span{position:absolute;top:0;font-size:11px;color:#666;white-space:nowrap}
+th.t span{position:absolute;top:.3em;font-size:11px;font-weight:400;color:#666;white-space:nowrap}
 td.t::after{content:"";position:absolute;top:0;bottom:0;border-left:2px solid #d00}
-td.e{color:#7a1c1c;max-width:30em;overflow-wrap:anywhere}
+td{white-space:nowrap}
+td.e{color:#7a1c1c;max-width:30em;overflow-wrap:anywhere;white-space:normal}
 .ok{--c:#2e7d32}.renewing{--c:#1565c0}.failing{--c:#e65100}.revoked{--c:#4a148c}
 .drifted{--c:#f9a825}.expired{--c:#b71c1c}.pending{--c:#9e9e9e}
 td.s{color:var(--c);font-weight:600}
@@ -50,8 +53,9 @@ void append_escaped(fmt::memory_buffer& out, std::string_view text) {
   }
 }
 
-// The CN of an RFC 2253 subject, as written there (escapes kept); "" without one.
-std::string_view common_name(std::string_view subject) {
+// The CN of an RFC 2253 subject, its escapes undone (\, and \3C alike:
+// the page escapes it again for HTML); "" without one.
+std::string common_name(std::string_view subject) {
   for (std::size_t at = 0; at < subject.size();) {
     std::size_t end = at;
     while (end < subject.size() && subject[end] != ',') {
@@ -59,7 +63,21 @@ std::string_view common_name(std::string_view subject) {
     }
     end = std::min(end, subject.size());
     if (std::string_view part = subject.substr(at, end - at); part.starts_with("CN=")) {
-      return part.substr(3);
+      std::string out;
+      for (std::size_t i = 3; i < part.size(); ++i) {
+        if (part[i] == '\\' && i + 2 < part.size() &&
+            std::isxdigit(static_cast<unsigned char>(part[i + 1])) &&
+            std::isxdigit(static_cast<unsigned char>(part[i + 2]))) {
+          out.push_back(
+              static_cast<char>(std::stoi(std::string(part.substr(i + 1, 2)), nullptr, 16)));
+          i += 2;
+        } else if (part[i] == '\\' && i + 1 < part.size()) {
+          out.push_back(part[++i]);
+        } else {
+          out.push_back(part[i]);
+        }
+      }
+      return out;
     }
     at = end + 1;
   }
@@ -99,7 +117,7 @@ void render_certificate(fmt::memory_buffer& out, const std::string& name, const 
   const std::string_view state = certificate_state(c, now);
   fmt::format_to(to, "<tr class={}><th>", state);
   append_escaped(out, name);
-  if (std::string_view cn = common_name(c.subject); !cn.empty() && cn != name) {
+  if (const std::string cn = common_name(c.subject); !cn.empty() && cn != name) {
     out.append(std::string_view("<small>"));
     append_escaped(out, cn);
     out.append(std::string_view("</small>"));
@@ -127,7 +145,7 @@ void render_certificate(fmt::memory_buffer& out, const std::string& name, const 
 void render_axis(fmt::memory_buffer& out, const Axis& axis) {
   auto to = std::back_inserter(out);
   out.append(std::string_view("<thead><tr><th>Certificate<th>State<th class=t>"));
-  constexpr int kTicks = 6;
+  constexpr int kTicks = 4;  // at 0, 25, 50 and 75%: a date each, side by side
   for (int i = 0; i < kTicks; ++i) {
     const std::int64_t t = axis.from + (axis.to - axis.from) * i / kTicks;
     fmt::format_to(to, "<span style=left:{:.1f}%>{}</span>", axis.at(t), day_of(t));
@@ -189,11 +207,11 @@ std::string_view certificate_state(const LiveCertificate& live, std::int64_t now
   if (live.not_after && *live.not_after < now) {
     return "expired";
   }
+  if (live.failures.count > 0 || !live.deploy_error.empty()) {
+    return "failing";  // while it retries, too
+  }
   if (live.running == JobKind::renew) {
     return "renewing";
-  }
-  if (live.failures.count > 0 || !live.deploy_error.empty()) {
-    return "failing";
   }
   if (drifted) {
     return "drifted";

@@ -134,6 +134,8 @@ TEST_CASE("status page: the worst state holds") {
   CHECK(certificate_state(c, kNow) == "failing");
   CHECK(last_error(c) == "urn:ietf:params:acme:error:rateLimited: too many");
   c.running = JobKind::renew;
+  CHECK(certificate_state(c, kNow) == "failing");  // retrying
+  c.failures = {};
   CHECK(certificate_state(c, kNow) == "renewing");
   c.revoked = true;
   CHECK(certificate_state(c, kNow) == "revoked");
@@ -144,7 +146,7 @@ TEST_CASE("status page: the worst state holds") {
 TEST_CASE("status page: every certificate is a row; hostile names and texts are text") {
   std::map<std::string, LiveCertificate> live{{"www", issued(90, 10)}};
   LiveCertificate hostile = issued(90, 1);
-  hostile.subject = "CN=<img src=x onerror=alert(1)>,O=Evil";
+  hostile.subject = "CN=\\<img src=x onerror=alert(1)\\>,O=Evil\\, Inc";
   hostile.failures = {1, kNow, "<script>alert('ca')</script> & more"};
   live["evil\"<b>"] = hostile;
   StatusPageInput in{kNow, "1.2.3", kNow - 3600, &live, {}, {}};

@@ -164,3 +164,19 @@ TEST_CASE("identity change: names compared without case, IPs as bytes, and the k
   CHECK(identity_change({"example.com", "www.example.com"}, {"192.0.2.1"}, "rsa2048", sans,
                         "ecdsa-p256") == "key ecdsa-p256 to rsa2048");
 }
+
+TEST_CASE("failures: a first issue that fails waits out the retry table too") {
+  const std::int64_t now = 1'800'000'000;
+  RenewalDecision d{true, now, RenewalRule::first_issue, 0, "not in the inventory yet"};
+  hold_after_failures(d, {1, now, "connection refused"}, false, std::nullopt, now, 7);
+  CHECK_FALSE(d.due);
+  CHECK(d.at >= now + 30);  // half of the first minute at least
+  CHECK(d.at <= now + 60);
+  CHECK(d.held_until == d.at);
+  RenewalDecision later{true, now, RenewalRule::first_issue, 0, ""};
+  hold_after_failures(later, {5, now, "down"}, false, std::nullopt, now, 7);
+  CHECK(later.at >= now + 90 * 60);  // the fifth entry, 3 hours, at least halved
+  RenewalDecision asked{true, now, RenewalRule::first_issue, 0, ""};
+  hold_after_failures(asked, {5, now, "down"}, true, std::nullopt, now, 7);
+  CHECK(asked.due);  // `certkeeper renew NAME`: no backoff
+}

@@ -1049,3 +1049,177 @@ TEST_CASE("daemon: takes its control socket from systemd (socket activation)" *
   CHECK(activator.stop(SIGTERM) == 0);
   CHECK(std::filesystem::exists(socket));  // systemd's socket: not ours to remove
 }
+
+namespace {
+
+// GET over the daemon's listener, with curl: the body, or "" when it failed.
+std::string http_get(int port, const std::string& path) {
+  return run({"curl", "-sf", "--max-time", "10", "http://127.0.0.1:" + std::to_string(port) + path})
+      .out;
+}
+
+// `name`'s row class in a status page's DOM (`<tr class="STATE"><th>NAME...`).
+std::string row_state(const std::string& dom, const std::string& name) {
+  const std::size_t at = dom.find("<th>" + name + "<");
+  const std::size_t row = at == std::string::npos ? at : dom.rfind("<tr class=\"", at);
+  if (row == std::string::npos) {
+    return "";
+  }
+  const std::size_t from = row + 11;
+  return dom.substr(from, dom.find('"', from) - from);
+}
+
+std::filesystem::path artifact_dir() {
+  std::filesystem::path dir = CERTKEEPER_ARTIFACT_DIR;
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+}  // namespace
+
+// The optional listener, with real clients: promtool checks a scrape, a real
+// Prometheus scrapes the daemon and answers a query for the expiry, and
+// headless Chromium renders the status page of certificates in several
+// states (one imported with a hostile CN, one whose CA is unreachable at a
+// URL with markup in it), saved as a screenshot.
+TEST_CASE("daemon: metrics for promtool and Prometheus, the status page in Chromium" *
+          doctest::test_suite("monitoring")) {
+  for (const char* program : {"curl", "promtool", "prometheus", "chromium"}) {
+    require_program(program);
+  }
+  DaemonFixture f;
+  const int port = free_port();
+  // Imported before the service starts: a long-lived self-signed certificate
+  // whose CN is markup, configured under its name (not due for renewal).
+  const auto imported = f.dir / "imported";
+  std::filesystem::create_directories(imported);
+  const std::string hostile_cn = "<img src=x onerror=alert(1)>";
+  REQUIRE(run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+               "-nodes", "-keyout", (imported / "hostile.key").string(), "-out",
+               (imported / "hostile.pem").string(), "-days", "90", "-subj", "/CN=" + hostile_cn,
+               "-addext", "subjectAltName=DNS:hostile.example.test"})
+              .exit_code == 0);
+  const std::string broken_url = "http://127.0.0.1:1/<script>alert(2)</script>/directory";
+  // Two issuers: each certificate names its own.
+  auto of_pebble = [&](const std::string& name, const std::string& more) {
+    return f.certificate(name).insert(f.certificate(name).size() - 1,
+                                      "issuer = \"pebble\"\n" + more);
+  };
+  f.configure(of_pebble("alpha", "") +
+              of_pebble("beta", "probe = [\"127.0.0.1:1\"]\n") +  // nothing listens there
+              "[[certificate]]\nname = \"hostile.example.test\"\n"
+              "domains = [\"hostile.example.test\"]\nissuer = \"pebble\"\n\n"
+              "[[certificate]]\nname = \"broken\"\ndomains = [\"broken.example.test\"]\n"
+              "issuer = \"broken\"\nchallenge = { type = \"http-01\", listen = \"" +
+              f.pebble.http_listen() + "\" }\n\n[issuer.broken]\ndirectory = \"" + broken_url +
+              "\"\n\n[metrics]\nlisten = \"127.0.0.1:" + std::to_string(port) + "\"\n");
+  const auto import = certkeeper({"--config", f.config.string(), "import", imported.string()});
+  REQUIRE_MESSAGE(import.exit_code == 0, import.err);
+  f.start();
+  REQUIRE_MESSAGE(f.wait_issued({"alpha", "beta", "hostile.example.test"}), f.log());
+  REQUIRE(wait_for_port(port));
+
+  // promtool checks a scrape (and the same text comes over the control socket).
+  std::string scrape;
+  REQUIRE(wait_until(
+      [&] {
+        scrape = http_get(port, "/metrics");
+        return scrape.find("certkeeper_certificate_renewal_failures{certificate=\"broken\"} 0") ==
+               std::string::npos;  // broken's first attempt has failed
+      },
+      std::chrono::seconds(60)));
+  write_text(f.dir / "scrape.txt", scrape);
+  auto checked = run({"sh", "-c", "promtool check metrics < " + (f.dir / "scrape.txt").string()});
+  CHECK_MESSAGE(checked.exit_code == 0, std::string(checked.out + checked.err));
+  auto by_socket = certkeeper({"--config", f.config.string(), "metrics"});
+  CHECK(by_socket.exit_code == 0);
+  CHECK(by_socket.out.find(
+            "certkeeper_certificate_not_after_timestamp_seconds{certificate=\"alpha\"}") !=
+        std::string::npos);
+
+  // A real Prometheus scrapes it; a query through its HTTP API returns the
+  // certificates' expiry as the daemon exports it.
+  write_text(f.dir / "prometheus.yml",
+             "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: certkeeper\n"
+             "    static_configs:\n      - targets: ['127.0.0.1:" +
+                 std::to_string(port) + "']\n");
+  const auto prometheus = start_listening(
+      [&](int p) {
+        return std::make_unique<Process>(
+            std::vector<std::string>{"prometheus",
+                                     "--config.file=" + (f.dir / "prometheus.yml").string(),
+                                     "--storage.tsdb.path=" + (f.dir / "tsdb").string(),
+                                     "--web.listen-address=127.0.0.1:" + std::to_string(p)},
+            f.dir / "prometheus.log");
+      },
+      "prometheus", [&] { return read_text(f.dir / "prometheus.log"); });
+  json expiry;
+  const bool answered = wait_until(
+      [&] {
+        expiry = json::parse(
+            run({"curl", "-sf", "--max-time", "5",
+                 "http://127.0.0.1:" + std::to_string(prometheus.port) +
+                     "/api/v1/query?query=certkeeper_certificate_not_after_timestamp_seconds"})
+                .out,
+            nullptr, false);
+        return expiry.is_object() && expiry["data"]["result"].size() == 3;
+      },
+      std::chrono::seconds(60));
+  REQUIRE_MESSAGE(answered, read_text(f.dir / "prometheus.log"));
+  for (const auto& series : expiry["data"]["result"]) {
+    const std::string name = series["metric"]["certificate"];
+    CAPTURE(name);
+    CHECK(series["metric"]["job"] == "certkeeper");
+    const std::string exported =
+        "certkeeper_certificate_not_after_timestamp_seconds{certificate=\"" + name + "\"} " +
+        series["value"][1].get<std::string>() + "\n";
+    CHECK(scrape.find(exported) != std::string::npos);
+  }
+
+  // Headless Chromium renders the page: every certificate in its state, the
+  // hostile CN and the CA's words as text, never markup. A screenshot stays.
+  const auto profile = f.dir / "chromium";
+  const std::vector<std::string> chromium{"chromium",
+                                          "--headless",
+                                          "--no-sandbox",
+                                          "--disable-gpu",
+                                          "--disable-dev-shm-usage",
+                                          "--no-first-run",
+                                          "--disable-background-networking",
+                                          "--disable-component-update",
+                                          "--user-data-dir=" + profile.string(),
+                                          "--window-size=1400,900"};
+  const std::string page = "http://127.0.0.1:" + std::to_string(port) + "/";
+  auto dump = chromium;
+  dump.insert(dump.end(), {"--dump-dom", page});
+  const auto rendered = run(dump, {{"HOME", f.dir.path().string()}});
+  REQUIRE_MESSAGE(rendered.exit_code == 0, rendered.err);
+  const std::string& dom = rendered.out;
+  CHECK(row_state(dom, "alpha") == "ok");
+  CHECK(row_state(dom, "beta") == "drifted");
+  CHECK(row_state(dom, "hostile.example.test") == "ok");
+  CHECK(row_state(dom, "broken") == "failing");
+  CHECK(dom.find("&lt;img src=x onerror=alert(1)&gt;") != std::string::npos);
+  CHECK(dom.find("&lt;script&gt;alert(2)&lt;/script&gt;") != std::string::npos);
+  CHECK(dom.find("<img") == std::string::npos);
+  CHECK(dom.find("<script") == std::string::npos);
+  CHECK(dom.find("id=\"alerts\"") != std::string::npos);  // broken's failure is an alert...
+  CHECK(dom.find("id=\"events\"") != std::string::npos);  // ...and its issues are events
+  const auto screenshot = artifact_dir() / "status-page.png";
+  std::filesystem::remove(screenshot);
+  auto shot = chromium;
+  shot.insert(shot.end(), {"--screenshot=" + screenshot.string(), page});
+  CHECK(run(shot, {{"HOME", f.dir.path().string()}}).exit_code == 0);
+  CHECK(std::filesystem::exists(screenshot));
+
+  // Listening elsewhere than loopback needs the operator's word for it.
+  const std::string text = read_text(f.config);
+  write_text(f.config, text.substr(0, text.find("[metrics]")) +
+                           "[metrics]\nlisten = \"0.0.0.0:" + std::to_string(port) + "\"\n");
+  const json refused = json::parse(ask_raw(f.socket, "{\"id\": 1, \"cmd\": \"reload\"}\n"));
+  CHECK(refused["ok"] == true);  // answered; the configuration itself was refused
+  CHECK(f.log().find("allow_remote") != std::string::npos);
+  CHECK(http_get(port, "/metrics").find("certkeeper_config_last_reload_success 0") !=
+        std::string::npos);
+  CHECK(f.daemon->stop(SIGTERM) == 0);
+}
