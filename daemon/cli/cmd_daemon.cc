@@ -3,8 +3,10 @@
 // and what it (or, without it, the inventory) says.
 
 #include <fmt/core.h>
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "daemon/cli/cli.h"
 #include "daemon/service/control_client.h"
@@ -21,8 +23,19 @@ struct DaemonOptions {
 
 struct StatusOptions {
   bool json = false;
+  bool watch = false;
+  double interval_s = 2;
   int timeout_ms = 5000;
 };
+
+// Colour for people at a terminal; none when piped, for NO_COLOR
+// (no-color.org: set and not empty) or a dumb terminal.
+bool use_colour() {
+  const char* no_colour = std::getenv("NO_COLOR");
+  const char* term = std::getenv("TERM");
+  return ::isatty(STDOUT_FILENO) == 1 && (no_colour == nullptr || *no_colour == '\0') &&
+         (term == nullptr || std::string_view(term) != "dumb");
+}
 
 struct AlertsOptions {
   bool json = false;
@@ -41,7 +54,7 @@ int run_daemon(const CliContext& context, const DaemonOptions& o) {
   return run_service(options, context.clock());
 }
 
-int run_status(const CliContext& context, const StatusOptions& o) {
+int status_once(const CliContext& context, const StatusOptions& o, bool in_place) {
   // Without a running service: the same rows, from the inventory alone.
   auto alone = [&](const Session& session) -> std::expected<nlohmann::json, CommandFailure> {
     auto rows = certificates_status(session.config, *session.inventory,
@@ -58,6 +71,9 @@ int run_status(const CliContext& context, const StatusOptions& o) {
     return report_failure(status.error());
   }
   const std::int64_t now = context.clock().unix_seconds();
+  if (in_place) {
+    fmt::print("\x1b[H\x1b[2J");  // home, and clear what the last refresh left
+  }
   if (o.json) {
     fmt::print("{}\n", status->dump(2));
   } else {
@@ -70,8 +86,9 @@ int run_status(const CliContext& context, const StatusOptions& o) {
                           d["next_wake"].is_null() ? std::string("none")
                                                    : d["next_wake"].get<std::string>())
             : "daemon: not running (" + d["why"].get<std::string>() + "); from the inventory");
-    fmt::print("{}", status_table((*status)["certificates"], now));
+    fmt::print("{}", status_table((*status)["certificates"], now, use_colour()));
   }
+  std::fflush(stdout);
   bool problem = false;
   for (const auto& row : (*status)["certificates"]) {
     problem = problem || row["not_after"].is_null() ||
@@ -97,6 +114,26 @@ int run_metrics(const CliContext& context, int timeout_ms) {
   }
   fmt::print("{}", metrics->value("text", ""));
   return kExitOk;
+}
+
+// Once, or with --watch until interrupted: refreshed in place on a terminal,
+// one after another when piped.
+int run_status(const CliContext& context, const StatusOptions& o) {
+  if (!o.watch) {
+    return status_once(context, o, false);
+  }
+  const bool terminal = ::isatty(STDOUT_FILENO) == 1;
+  while (true) {
+    const int code = status_once(context, o, terminal);
+    if (code >= kExitUsage) {
+      return code;  // the service or inventory cannot be read: no point refreshing
+    }
+    if (!terminal) {
+      fmt::print("\n");
+    }
+    std::fflush(stdout);
+    std::this_thread::sleep_for(std::chrono::duration<double>(o.interval_s));
+  }
 }
 
 // The service's answer, or the inventory's when no service runs.
@@ -192,11 +229,19 @@ void add_status_command(CLI::App& app, CliContext& context, int& exit_code) {
   CLI::App* cmd = add_command(
       app, "status", "The service's health and every configured certificate",
       "Asks the running service over its control socket; when none runs, reads the inventory "
-      "and configuration alone. Per certificate: names, notAfter and days left, the next "
-      "renewal, the rule that set it and why, the ARI window, the last attempt and its error, "
-      "the staple's age and, from the latest probes, whether the endpoints serve it. Exit 1 "
-      "when a certificate is missing, expired or failing to renew.");
+      "and configuration alone. Per certificate: its state (ok, renewing, failing, drifted, "
+      "revoked, expired, pending; in colour on a terminal, none when piped or with NO_COLOR), "
+      "names, notAfter and days left, the next renewal, the rule that set it and why, the ARI "
+      "window, the last attempt and its error, the staple's age and, from the latest probes, "
+      "whether the endpoints serve it. Exit 1 when a certificate is missing, expired or "
+      "failing to renew.");
   cmd->add_flag("--json", o->json, "print the status as JSON");
+  cmd->add_flag("--watch", o->watch,
+                "refresh until interrupted (in place on a terminal; one after another when "
+                "piped)");
+  cmd->add_option("--interval", o->interval_s, "seconds between refreshes with --watch")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 3600.0));
   cmd->add_option("--timeout-ms", o->timeout_ms, "how long to wait for the service")
       ->capture_default_str();
   cmd->callback([&context, &exit_code, o] { exit_code = run_status(context, *o); });

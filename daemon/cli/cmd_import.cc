@@ -1,6 +1,7 @@
 // certkeeper import PATH... [--json] [--verbose]
 
 #include <fmt/core.h>
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -81,8 +82,17 @@ int run_import(const CliContext& context, const ImportOptions& options) {
     return report_failure(session.error());
   }
   Importer importer(*session->inventory, context.clock());
+  const bool progress = ::isatty(STDERR_FILENO) == 1;
+  if (progress) {
+    importer.on_progress([](std::size_t done, std::size_t total) {
+      fmt::print(stderr, "\rimported {}/{} files", done, total);
+    });
+  }
   std::vector<std::filesystem::path> paths(options.paths.begin(), options.paths.end());
   auto report = importer.run(paths);
+  if (progress && report && !report->units.empty()) {
+    fmt::print(stderr, "\n");
+  }
   if (!report) {
     return report_failure(CommandFailure{kExitRuntime, report.error().describe()});
   }

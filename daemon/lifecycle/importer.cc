@@ -363,6 +363,9 @@ Result<ImportReport> Importer::run(const std::vector<fs::path>& paths) {
       }
       return {};
     }));
+    if (progress_) {
+      progress_(report.units.size(), units.size());
+    }
   }
 
   // Key files found on their own: attach them to the certificates they match.

@@ -17,6 +17,7 @@
 //   configuration directory, archive/ is skipped (live/ has the same files).
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -64,9 +65,16 @@ class Importer {
   // returned only when the inventory itself fails.
   [[nodiscard]] Result<ImportReport> run(const std::vector<std::filesystem::path>& paths);
 
+  // Told (files done, files found) after each batch is written: a command's
+  // progress line. It never prints itself.
+  void on_progress(std::function<void(std::size_t, std::size_t)> progress) {
+    progress_ = std::move(progress);
+  }
+
  private:
   store::Inventory& inventory_;
   const Clock& clock_;
+  std::function<void(std::size_t, std::size_t)> progress_;
 };
 
 // A certificate name derived from what the certificate certifies (first DNS

@@ -102,6 +102,7 @@ class Service {
   void on_jobs_done();
   void reload();
   void tell_status();
+  void tell_progress();
   bool open_http_listener();
   std::string handle(const ControlRequest& request);
   HttpResponse serve(const HttpRequest& request);
@@ -138,6 +139,11 @@ class Service {
   std::int64_t config_loaded_at_ = 0;  // the latest load or reload attempt
   bool config_load_ok_ = true;
   JobMetrics job_metrics_;
+  // A burst of jobs (from an idle queue to an idle queue), for the progress
+  // line on a terminal: a start with many certificates due.
+  std::size_t burst_submitted_ = 0;
+  std::size_t burst_done_ = 0;
+  MonoTime progress_told_at_{};
   bool stopping_ = false;
 };
 
@@ -663,6 +669,10 @@ void Service::arm_timer(std::optional<std::int64_t> at) {
 }
 
 void Service::submit(const CertificateConfig& cert, JobKind kind, bool force) {
+  if (runner_->pending() == 0) {
+    burst_submitted_ = burst_done_ = 0;
+  }
+  ++burst_submitted_;
   LiveCertificate& live = live_[cert.name];
   live.running = kind;
   live.last_attempt_at = clock_.unix_seconds();
@@ -689,6 +699,7 @@ void Service::submit(const CertificateConfig& cert, JobKind kind, bool force) {
 
 void Service::on_jobs_done() {
   for (JobOutcome& done : runner_->take_finished()) {
+    burst_done_ = std::min(burst_done_ + 1, burst_submitted_);
     auto it = live_.find(done.name);
     if (it == live_.end()) {
       continue;  // no longer configured (a reload while it ran)
@@ -771,6 +782,24 @@ void Service::on_jobs_done() {
   }
   evaluate_alerts_now();
   schedule();
+  tell_progress();
+}
+
+// On a terminal, a long burst of jobs (a start with many certificates due)
+// says how far it has got, every few seconds and at its end.
+void Service::tell_progress() {
+  constexpr std::size_t kLongBurst = 20;
+  static const bool terminal = ::isatty(STDERR_FILENO) == 1;
+  if (!terminal || burst_submitted_ < kLongBurst) {
+    return;
+  }
+  const bool finished = runner_->pending() == 0;
+  if (!finished && clock_.monotonic() - progress_told_at_ < std::chrono::seconds(2)) {
+    return;
+  }
+  progress_told_at_ = clock_.monotonic();
+  spdlog::info("progress: {}/{} jobs done{}", burst_done_, burst_submitted_,
+               finished ? "" : fmt::format(", {} running or queued", runner_->pending()));
 }
 
 void Service::reload() {

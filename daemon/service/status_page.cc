@@ -198,48 +198,6 @@ void render_events(fmt::memory_buffer& out, const std::vector<store::EventRecord
 
 }  // namespace
 
-std::string_view certificate_state(const LiveCertificate& live, std::int64_t now) {
-  const bool drifted = std::ranges::any_of(
-      live.probes, [](const EndpointProbe& p) { return !p.error.empty() || !p.matches; });
-  if (live.revoked) {
-    return "revoked";
-  }
-  if (live.not_after && *live.not_after < now) {
-    return "expired";
-  }
-  if (live.failures.count > 0 || !live.deploy_error.empty()) {
-    return "failing";  // while it retries, too
-  }
-  if (live.running == JobKind::renew) {
-    return "renewing";
-  }
-  if (drifted) {
-    return "drifted";
-  }
-  return live.not_after ? "ok" : "pending";
-}
-
-std::string last_error(const LiveCertificate& live) {
-  if (!live.failures.last_error.empty() && live.failures.count > 0) {
-    return live.failures.last_error;
-  }
-  if (!live.deploy_error.empty()) {
-    return "deploy: " + live.deploy_error;
-  }
-  for (const auto& p : live.probes) {
-    if (!p.error.empty() || !p.matches) {
-      return p.endpoint + ": " + p.message;
-    }
-  }
-  if (!live.status_error.empty()) {
-    return "status check: " + live.status_error;
-  }
-  if (live.status && !live.status->error.empty()) {
-    return "revocation: " + live.status->error;
-  }
-  return "";
-}
-
 std::string html_escape(std::string_view text) {
   fmt::memory_buffer out;
   append_escaped(out, text);

@@ -18,14 +18,6 @@
 
 namespace ck::daemon {
 
-// ok, renewing, failing, revoked, drifted (an endpoint serves another
-// version, or none), expired, pending (never issued): the worst that holds.
-[[nodiscard]] std::string_view certificate_state(const LiveCertificate& live, std::int64_t now);
-
-// The latest problem to show for a certificate, in its source's words
-// (the CA's problem text for a failed renewal); "" when there is none.
-[[nodiscard]] std::string last_error(const LiveCertificate& live);
-
 struct StatusPageInput {
   std::int64_t now = 0;
   std::string version;

@@ -93,6 +93,14 @@ Result<nlohmann::json> row(const CertificateConfig& cert, const Config& config,
                        {"error", live->status_error}};
   }
   if (live) {
+    r["state"] = certificate_state(*live, now);
+  } else {
+    r["state"] = decision.rule == RenewalRule::revoked ? "revoked"
+                 : !current                            ? "pending"
+                 : current->not_after < now            ? "expired"
+                                                       : "ok";
+  }
+  if (live) {
     r["running"] = live->running ? nlohmann::json(to_string(*live->running)) : nullptr;
     r["last_attempt"] = {
         {"at", time_or_null(live->last_attempt_at)},
@@ -105,6 +113,48 @@ Result<nlohmann::json> row(const CertificateConfig& cert, const Config& config,
 }
 
 }  // namespace
+
+std::string_view certificate_state(const LiveCertificate& live, std::int64_t now) {
+  const bool drifted = std::ranges::any_of(
+      live.probes, [](const EndpointProbe& p) { return !p.error.empty() || !p.matches; });
+  if (live.revoked) {
+    return "revoked";
+  }
+  if (live.not_after && *live.not_after < now) {
+    return "expired";
+  }
+  if (live.failures.count > 0 || !live.deploy_error.empty()) {
+    return "failing";  // while it retries, too
+  }
+  if (live.running == JobKind::renew) {
+    return "renewing";
+  }
+  if (drifted) {
+    return "drifted";
+  }
+  return live.not_after ? "ok" : "pending";
+}
+
+std::string last_error(const LiveCertificate& live) {
+  if (!live.failures.last_error.empty() && live.failures.count > 0) {
+    return live.failures.last_error;
+  }
+  if (!live.deploy_error.empty()) {
+    return "deploy: " + live.deploy_error;
+  }
+  for (const auto& p : live.probes) {
+    if (!p.error.empty() || !p.matches) {
+      return p.endpoint + ": " + p.message;
+    }
+  }
+  if (!live.status_error.empty()) {
+    return "status check: " + live.status_error;
+  }
+  if (live.status && !live.status->error.empty()) {
+    return "revocation: " + live.status->error;
+  }
+  return "";
+}
 
 Result<nlohmann::json> certificates_status(const Config& config, store::Inventory& inventory,
                                            std::int64_t now,
@@ -197,9 +247,28 @@ std::string alerts_table(const nlohmann::json& alerts) {
   return out;
 }
 
-std::string status_table(const nlohmann::json& rows, std::int64_t) {
-  std::string out = fmt::format("{:<24} {:<20} {:>5} {:<20} {:<8} {}\n", "NAME", "NOT AFTER",
-                                "DAYS", "NEXT RENEWAL", "RULE", "LAST ERROR");
+namespace {
+
+// SGR colours of the states on a terminal.
+std::string_view state_colour(std::string_view state) {
+  if (state == "ok")
+    return "\x1b[32m";
+  if (state == "renewing")
+    return "\x1b[34m";
+  if (state == "failing" || state == "expired")
+    return "\x1b[1;31m";
+  if (state == "drifted")
+    return "\x1b[33m";
+  if (state == "revoked")
+    return "\x1b[1;35m";
+  return "\x1b[2m";  // pending
+}
+
+}  // namespace
+
+std::string status_table(const nlohmann::json& rows, std::int64_t, bool colour) {
+  std::string out = fmt::format("{:<24} {:<9} {:<20} {:>5} {:<20} {:<8} {}\n", "NAME", "STATE",
+                                "NOT AFTER", "DAYS", "NEXT RENEWAL", "RULE", "LAST ERROR");
   for (const auto& r : rows) {
     const auto text = [](const nlohmann::json& v) {
       return v.is_string() ? v.get<std::string>() : v.is_null() ? "-" : v.dump();
@@ -208,8 +277,14 @@ std::string status_table(const nlohmann::json& rows, std::int64_t) {
     if (r.contains("last_attempt") && !r["last_attempt"]["error"].get<std::string>().empty()) {
       error = r["last_attempt"]["error"].get<std::string>();
     }
-    out += fmt::format("{:<24} {:<20} {:>5} {:<20} {:<8} {}\n", r["name"].get<std::string>(),
-                       text(r["not_after"]), text(r["days_left"]),
+    const std::string state = r.value("state", "");
+    // Padded before colouring: escape codes take no columns.
+    std::string state_cell = fmt::format("{:<9}", state);
+    if (colour) {
+      state_cell = std::string(state_colour(state)) + state_cell + "\x1b[0m";
+    }
+    out += fmt::format("{:<24} {} {:<20} {:>5} {:<20} {:<8} {}\n", r["name"].get<std::string>(),
+                       state_cell, text(r["not_after"]), text(r["days_left"]),
                        r["next_action"]["due"] == true ? "due now" : text(r["next_action"]["at"]),
                        text(r["next_action"]["rule"]), error);
   }

@@ -48,6 +48,15 @@ struct LiveCertificate {
   std::int64_t next_probe = 0;
 };
 
+// ok, renewing, failing, revoked, drifted (an endpoint serves another
+// version, or none), expired, pending (never issued): the worst that holds.
+// Also each status row's "state" (without a service: from the inventory).
+[[nodiscard]] std::string_view certificate_state(const LiveCertificate& live, std::int64_t now);
+
+// The latest problem to show for a certificate, in its source's words
+// (the CA's problem text for a failed renewal); "" when there is none.
+[[nodiscard]] std::string last_error(const LiveCertificate& live);
+
 // One row per configured certificate: names, not_after and days left, the ARI
 // window, the next action and when, why, the last attempt and its error, the
 // served fingerprint against the stored one (from the latest probe) and the
@@ -67,7 +76,8 @@ struct AlertQuery {
                                                  const AlertQuery& query);
 [[nodiscard]] std::string alerts_table(const nlohmann::json& alerts);
 
-// The rows as a table for people.
-[[nodiscard]] std::string status_table(const nlohmann::json& rows, std::int64_t now);
+// The rows as a table for people; each state in colour when `colour`.
+[[nodiscard]] std::string status_table(const nlohmann::json& rows, std::int64_t now,
+                                       bool colour = false);
 
 }  // namespace ck::daemon

@@ -42,7 +42,12 @@ TEST_CASE("every command has --help, and bad usage exits 2") {
                                         {"renewal-info", "--help"},
                                         {"verify", "--help"},
                                         {"staple", "--help"},
-                                        {"probe", "--help"}}) {
+                                        {"probe", "--help"},
+                                        {"status", "--help"},
+                                        {"alerts", "--help"},
+                                        {"events", "--help"},
+                                        {"metrics", "--help"},
+                                        {"daemon", "--help"}}) {
     auto r = certkeeper(args);
     CAPTURE(args[0]);
     CHECK(r.exit_code == 0);
@@ -256,4 +261,38 @@ TEST_CASE_FIXTURE(CliFixture,
   }
   std::error_code ec;
   CHECK(std::filesystem::is_empty(std::filesystem::path(state) / "keys", ec));  // no key left
+}
+
+TEST_CASE_FIXTURE(CliFixture,
+                  "status: states in colour on a terminal; none piped or with NO_COLOR") {
+  require_program("script");
+  const auto config = dir / "certkeeper.toml";
+  write_text(config, "[daemon]\nstate_dir = \"" + state + "\"\nsocket = \"" +
+                         (dir / "none.sock").string() +
+                         "\"\n[issuer.ca]\ndirectory = \"https://127.0.0.1:9/dir\"\n"
+                         "[[certificate]]\nname = \"www\"\ndomains = [\"www.example.com\"]\n");
+  const std::string command = certkeeper_binary() + " --config " + config.string() + " status";
+  auto piped = certkeeper({"--config", config.string(), "status"});
+  CHECK(piped.out.find("pending") != std::string::npos);  // never issued
+  CHECK(piped.out.find("\x1b[") == std::string::npos);
+  // `script` gives the command a terminal.
+  auto terminal = run({"script", "-qec", command, "/dev/null"}, {{"TERM", "xterm"}});
+  CHECK(terminal.out.find("\x1b[2mpending") != std::string::npos);
+  auto no_colour =
+      run({"script", "-qec", command, "/dev/null"}, {{"TERM", "xterm"}, {"NO_COLOR", "1"}});
+  CHECK(no_colour.out.find("pending") != std::string::npos);
+  CHECK(no_colour.out.find("\x1b[") == std::string::npos);
+  auto json_out = certkeeper({"--config", config.string(), "status", "--json"});
+  CHECK(json::parse(json_out.out)["certificates"][0]["state"] == "pending");
+  // --watch refreshes in place (home, clear) on a terminal; `timeout` ends it.
+  auto watched =
+      run({"script", "-qec", "timeout 2 " + command + " --watch --interval 0.5", "/dev/null"},
+          {{"TERM", "xterm"}});
+  std::size_t refreshes = 0;
+  for (std::size_t from = 0; (from = watched.out.find("\x1b[H\x1b[2J", from)) != std::string::npos;
+       ++from) {
+    ++refreshes;
+  }
+  CHECK(refreshes >= 2);
+  CHECK(certkeeper({"--config", config.string(), "metrics"}).exit_code == 3);  // no service
 }
