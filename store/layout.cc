@@ -40,10 +40,19 @@ Status StateLayout::prepare() const {
   return make_directories(certs_dir(), 0755);
 }
 
+StateLayout::StateLayout(const std::filesystem::path& root) {
+  std::error_code ec;
+  root_ = std::filesystem::absolute(root, ec).lexically_normal();
+  if (ec || root.empty()) {
+    root_ = root;  // prepare() says what is wrong with it
+  }
+}
+
 Result<std::filesystem::path> StateLayout::install_certificate(std::string_view name,
                                                                std::string_view version,
                                                                std::string_view cert_pem,
-                                                               std::string_view chain_pem) const {
+                                                               std::string_view chain_pem,
+                                                               const std::filesystem::path& key) const {
   CK_TRY_STATUS(validate_certificate_name(name));
   const auto dir = name_dir(name) / version;
   CK_TRY_STATUS(make_directories(dir, 0755));
@@ -51,6 +60,14 @@ Result<std::filesystem::path> StateLayout::install_certificate(std::string_view 
   CK_TRY_STATUS(write_file_atomic(dir / "cert.pem", cert_pem));
   CK_TRY_STATUS(write_file_atomic(dir / "chain.pem", chain_pem));
   CK_TRY_STATUS(write_file_atomic(dir / "fullchain.pem", fullchain));
+  if (!key.empty()) {
+    // Relative inside the state directory, so that the directory can move.
+    const auto from_root = key.lexically_relative(root_);
+    const bool inside = !from_root.empty() && *from_root.begin() != "..";
+    CK_TRY_STATUS(replace_symlink_atomic(inside ? key.lexically_relative(dir).string()
+                                                : key.string(),
+                                         dir / "privkey.pem"));
+  }
   CK_TRY_STATUS(replace_symlink_atomic(std::string(version), current(name)));
   return dir;
 }

@@ -2,15 +2,18 @@
 // The files under state_dir:
 //
 //   inventory.db                       the SQLite inventory (+ -wal, -shm)
-//   keys/NAME-VERSION.key              private keys, mode 0600, never overwritten
+//   keys/NAME-KEYLABEL.key             private keys, mode 0600, never overwritten
 //   certs/NAME/VERSION/cert.pem        every issued version is kept
 //   certs/NAME/VERSION/chain.pem
 //   certs/NAME/VERSION/fullchain.pem
-//   certs/NAME/current -> VERSION      stable path for servers: certs/NAME/current/fullchain.pem
+//   certs/NAME/VERSION/privkey.pem     -> ../../../keys/NAME-KEYLABEL.key, its key
+//   certs/NAME/current -> VERSION      stable paths for servers: current/fullchain.pem
+//                                      with current/privkey.pem, always a matching pair
 //   crls/SHA256-OF-URL.crl             the last CRL fetched from each distribution point
 //
 // VERSION is "<not_before as YYYYMMDDTHHMMSSZ>-<first 8 hex of the sha256>", so
-// versions sort by age. The current link is switched atomically (rename of a
+// versions sort by age; KEYLABEL is the same of the key's creation time and PEM
+// (a reused key serves several versions). The current link is switched atomically (rename of a
 // new symlink), after the version's files are fsynced.
 
 #include <filesystem>
@@ -29,7 +32,9 @@ namespace ck::store {
 
 class StateLayout {
  public:
-  explicit StateLayout(std::filesystem::path root) : root_(std::move(root)) {}
+  // A relative root is made absolute (against the working directory), so that
+  // every path kept in the inventory resolves from anywhere.
+  explicit StateLayout(const std::filesystem::path& root);
 
   [[nodiscard]] const std::filesystem::path& root() const { return root_; }
   [[nodiscard]] std::filesystem::path database() const { return root_ / "inventory.db"; }
@@ -46,13 +51,13 @@ class StateLayout {
   // Creates the directories (root 0750, keys/ 0700, certs/ 0755) if missing.
   [[nodiscard]] Status prepare() const;
 
-  // Writes cert.pem, chain.pem and fullchain.pem of a new version and then points
-  // current at it. Returns the version directory. On failure current still
-  // points at the previous version.
-  [[nodiscard]] Result<std::filesystem::path> install_certificate(std::string_view name,
-                                                                  std::string_view version,
-                                                                  std::string_view cert_pem,
-                                                                  std::string_view chain_pem) const;
+  // Writes cert.pem, chain.pem and fullchain.pem of a new version, links
+  // privkey.pem to its `key` (none when empty: the user's own CSR), and then
+  // points current at it. Returns the version directory. On failure current
+  // still points at the previous version.
+  [[nodiscard]] Result<std::filesystem::path> install_certificate(
+      std::string_view name, std::string_view version, std::string_view cert_pem,
+      std::string_view chain_pem, const std::filesystem::path& key) const;
 
   // Writes a new private key file (mode 0600) for `name`; never replaces an
   // existing file. Returns its path.

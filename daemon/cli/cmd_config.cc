@@ -69,9 +69,9 @@ void add_config_command(CLI::App& app, CliContext& context, int& exit_code) {
       "Checks syntax, unknown keys, types, durations, names, issuer references and duplicate "
       "certificate names, and prints every error with its file, line, column and key. Exit 2 "
       "on any error, and on what it names on this machine that is not there (a deploy folder, "
-      "the reload program, the owner or group, the alert command, sendmail). A valid "
-      "configuration that asks for something not built yet (probes after a deploy and in the "
-      "service, reuse_key) is OK with a warning saying so.");
+      "the reload program, the owner or group, the alert command, sendmail). Every key it "
+      "accepts is acted on (one accepted before its behaviour is built would get a warning "
+      "saying so).");
   check->add_option("path", options->path, "the file (default: --config, else the default path)");
   check->add_flag("--json", options->json, "print {ok, file, errors[]} as JSON");
   check->callback([&context, &exit_code, options] { exit_code = run_check(context, *options); });

@@ -81,7 +81,7 @@ Result<InstalledCertificate> install_issued(store::Inventory& inventory,
   }
   CK_TRY(der, ossl::x509_to_der(leaf));
   const std::string version = store::version_label(info.not_before, info.sha256);
-  CK_TRY(dir, layout.install_certificate(name, version, leaf_pem, rest));
+  CK_TRY(dir, layout.install_certificate(name, version, leaf_pem, rest, key_path));
 
   store::CertificateRecord record = record_from(info, std::move(der), "acme");
   record.name = name;

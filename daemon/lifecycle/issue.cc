@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <memory>
 
+#include <spdlog/spdlog.h>
+
 #include "acme/ari.h"
 #include "acme/csr.h"
 #include "acme/dns01.h"
@@ -109,6 +111,33 @@ Result<CertificateKey> new_certificate_key(const IssueJob& job, const store::Sta
          layout.write_private_key(
              name, store::version_label(now, ossl::hex(ossl::sha256(pem)).substr(0, 8)), pem));
   return CertificateKey{std::move(csr), path.string()};
+}
+
+// reuse_key: the current version's key and a CSR made with it, when that key
+// is still on disk, of the configured type, and the one the version certifies;
+// none otherwise (a new key is made). A revoked version is not current, so a
+// revoked certificate's key (compromised, perhaps) is never reused.
+Result<std::optional<CertificateKey>> reused_certificate_key(
+    const IssueJob& job, store::Inventory& inventory, const std::string& name,
+    const std::vector<acme::Identifier>& ids) {
+  CK_TRY(current, current_version(inventory, name));
+  if (!current || current->key_path.empty()) {
+    return std::nullopt;
+  }
+  auto pem = read_file(current->key_path, 64 * 1024);
+  auto bundle = pem ? parse_pem_bundle(*pem) : Result<PemBundle>(std::unexpected(pem.error()));
+  if (!bundle || bundle->keys.size() != 1) {
+    spdlog::warn("{}: reuse_key: cannot read the current key {}; making a new one", name,
+                 current->key_path);
+    return std::nullopt;
+  }
+  EVP_PKEY& key = *bundle->keys.front();
+  auto fingerprint = public_key_fingerprint(key);
+  if (describe_key(key) != job.key || !fingerprint || *fingerprint != current->public_key_sha256) {
+    return std::nullopt;  // the key type changed, or the file is not that version's key
+  }
+  CK_TRY(csr, acme::build_csr(key, ids));
+  return CertificateKey{std::move(csr), current->key_path};
 }
 
 // Whether `order` is this account's, for the same name and identifiers, and
@@ -235,9 +264,16 @@ Result<IssueOutcome> attempt(const IssueJob& job, const IssuerConfig& issuer, Re
                                                    : std::nullopt;
   if (!resume && !request.new_key) {
     if (request.user_csr_der.empty()) {
-      CK_TRY(key, new_certificate_key(job, context.layout, request.name, request.ids,
-                                      context.clock.unix_seconds()));
-      request.new_key = std::move(key);
+      CK_TRY(reused, job.reuse_key ? reused_certificate_key(job, context.inventory, request.name,
+                                                            request.ids)
+                                   : Result<std::optional<CertificateKey>>(std::nullopt));
+      if (reused) {
+        request.new_key = std::move(*reused);
+      } else {
+        CK_TRY(key, new_certificate_key(job, context.layout, request.name, request.ids,
+                                        context.clock.unix_seconds()));
+        request.new_key = std::move(key);
+      }
     } else {
       request.new_key = CertificateKey{request.user_csr_der, ""};
     }
@@ -312,6 +348,7 @@ IssueJob issue_job_for(const CertificateConfig& cert, const Config& config) {
   job.domains = cert.domains;
   job.ips = cert.ips;
   job.key = cert.key;
+  job.reuse_key = cert.reuse_key;
   job.challenge = cert.challenge;
   for (const auto& name : cert.issuers) {
     IssuerConfig issuer = config.issuers.at(name);

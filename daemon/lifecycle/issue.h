@@ -47,6 +47,9 @@ struct IssueJob {
   std::vector<std::string> domains;
   std::vector<std::string> ips;  // RFC 8738
   std::string key = "ecdsa-p256";
+  // Renew with the current version's key (when it is on disk, of the `key`
+  // type and not revoked) instead of a new one.
+  bool reuse_key = false;
   std::string csr_path;  // the user's CSR (PEM or DER) instead of a new key
   ChallengeConfig challenge;
   std::chrono::seconds dns_timeout{120};  // dns-01: until the record is seen

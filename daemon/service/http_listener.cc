@@ -1,6 +1,7 @@
 #include "daemon/service/http_listener.h"
 
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -114,7 +115,7 @@ HttpResponse http_error_response(const Error& error) {
   return out;
 }
 
-std::string format_http_response(const HttpResponse& response, bool head_only) {
+std::string format_http_head(const HttpResponse& response) {
   std::string out = "HTTP/1.1 " + std::to_string(response.status) + " " +
                     std::string(reason_phrase(response.status)) +
                     "\r\nContent-Type: " + response.content_type +
@@ -124,11 +125,7 @@ std::string format_http_response(const HttpResponse& response, bool head_only) {
   for (const auto& [name, value] : response.headers) {
     out += name + ": " + value + "\r\n";
   }
-  out += "\r\n";
-  if (!head_only) {
-    out += response.body;
-  }
-  return out;
+  return out + "\r\n";
 }
 
 Result<std::unique_ptr<HttpListener>> HttpListener::create(const HostPort& address,
@@ -176,13 +173,14 @@ void HttpListener::accept_all() {
       return;  // EAGAIN: no more waiting
     }
     if (connections_.size() >= kMaxConnections) {
-      static const std::string busy = format_http_response(
-          {503, "text/plain; charset=utf-8", "too many connections; try again\n", {}}, false);
+      static const HttpResponse kBusy{
+          503, "text/plain; charset=utf-8", "too many connections; try again\n", {}};
+      static const std::string busy = format_http_head(kBusy) + kBusy.body;
       static_cast<void>(::send(fd, busy.data(), busy.size(), MSG_NOSIGNAL));
       ::close(fd);
       continue;
     }
-    connections_[fd] = Connection{"", "", clock_.monotonic(), false};
+    connections_[fd] = Connection{"", "", "", 0, clock_.monotonic(), false};
   }
 }
 
@@ -200,15 +198,22 @@ void HttpListener::read_from(int fd, Connection& c) {
     return;
   }
   const bool head_only = request && (*request)->method == "HEAD";
-  c.out = format_http_response(request ? handler_(**request) : http_error_response(request.error()),
-                               head_only);
+  HttpResponse response = request ? handler_(**request) : http_error_response(request.error());
+  c.head = format_http_head(response);
+  if (!head_only) {
+    c.body = std::move(response.body);
+  }
   c.answered = true;
   c.in.clear();
 }
 
 void HttpListener::flush(int fd, Connection& c) {
-  while (!c.out.empty()) {
-    const ssize_t n = ::send(fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
+  const std::size_t total = c.head.size() + c.body.size();
+  while (c.sent < total) {
+    const bool in_head = c.sent < c.head.size();
+    const std::string& part = in_head ? c.head : c.body;
+    const std::size_t from = in_head ? c.sent : c.sent - c.head.size();
+    const ssize_t n = ::send(fd, part.data() + from, part.size() - from, MSG_NOSIGNAL);
     if (n <= 0) {
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         return;  // the rest when the peer reads
@@ -216,10 +221,17 @@ void HttpListener::flush(int fd, Connection& c) {
       close_connection(fd);
       return;
     }
-    c.out.erase(0, static_cast<std::size_t>(n));
+    c.sent += static_cast<std::size_t>(n);
   }
   if (c.answered) {
+    const bool big = total > (1u << 20);
     close_connection(fd);
+    if (big && connections_.empty()) {
+      // A page or scrape of thousands of certificates was megabytes: its
+      // free pages go back, so that the service's memory returns to its idle
+      // size between scrapes.
+      ::malloc_trim(0);
+    }
   }
 }
 

@@ -43,8 +43,8 @@ inline constexpr std::size_t kMaxRequestHead = 8 * 1024;
 [[nodiscard]] Result<std::optional<HttpRequest>> parse_http_request(std::string_view head);
 [[nodiscard]] HttpResponse http_error_response(const Error& error);
 
-// The whole response, headers included (a HEAD request gets no body).
-[[nodiscard]] std::string format_http_response(const HttpResponse& response, bool head_only);
+// The status line and headers of a response, its blank line included.
+[[nodiscard]] std::string format_http_head(const HttpResponse& response);
 
 class HttpListener {
  public:
@@ -69,7 +69,9 @@ class HttpListener {
  private:
   struct Connection {
     std::string in;
-    std::string out;
+    std::string head;  // then the body: sent as they are, never copied together
+    std::string body;
+    std::size_t sent = 0;  // of head and body
     MonoTime since{};
     bool answered = false;
   };

@@ -24,23 +24,27 @@ th,td{padding:2px 6px;text-align:left;border-bottom:1px solid #eee;vertical-alig
 thead th{border-bottom:2px solid #ccc;font-weight:600}
 tbody th{font-weight:500;white-space:nowrap}
 small{color:#666;margin-left:.5em;font-weight:400}
-.t{position:relative;width:45%;min-width:280px;padding:0}
-td.t{height:16px}th.t{height:1.6em}
-td.t i{position:absolute;top:4px;height:8px;background:var(--c)}
-td.t i.a{top:1px;height:14px;background:rgba(0,0,0,.22)}
-td.t i.n{top:0;height:16px;width:2px;background:#111}
+th.t,#certificates td:nth-child(3){position:relative;width:45%;min-width:280px;padding:0}
+#certificates td:nth-child(3){height:16px}th.t{height:1.6em}
+#certificates i{position:absolute;top:4px;height:8px;background:var(--c)}
+#certificates i.a{top:1px;height:14px;background:rgba(0,0,0,.22)}
+#certificates i.n{top:0;height:16px;width:2px;background:#111}
 th.t span{position:absolute;top:.3em;font-size:11px;font-weight:400;color:#666;white-space:nowrap}
-td.t::after{content:"";position:absolute;top:0;bottom:0;border-left:2px solid #d00}
+#certificates td:nth-child(3)::after{content:"";position:absolute;top:0;bottom:0;border-left:2px solid #d00}
 td{white-space:nowrap}
-td.e{color:#7a1c1c;max-width:30em;overflow-wrap:anywhere;white-space:normal}
+#certificates td:nth-child(6){color:#7a1c1c;max-width:30em;overflow-wrap:anywhere;white-space:normal}
 .ok{--c:#2e7d32}.renewing{--c:#1565c0}.failing{--c:#e65100}.revoked{--c:#4a148c}
 .drifted{--c:#f9a825}.expired{--c:#b71c1c}.pending{--c:#9e9e9e}
-td.s{color:var(--c);font-weight:600}
+#certificates td:nth-child(2){color:var(--c);font-weight:600}
 ul.legend{list-style:none;padding:0;margin:0 0 1em;display:flex;flex-wrap:wrap;gap:1em;color:#444}
 ul.legend b{display:inline-block;width:.9em;height:.9em;margin-right:.3em;background:var(--c)}
 )css";
 
 void append_escaped(fmt::memory_buffer& out, std::string_view text) {
+  if (text.find_first_of("&<>\"'") == std::string_view::npos) {
+    out.append(text);  // the usual case, at once
+    return;
+  }
   for (char ch : text) {
     switch (ch) {
       case '&': out.append(std::string_view("&amp;")); break;
@@ -122,7 +126,7 @@ void render_certificate(fmt::memory_buffer& out, const std::string& name, const 
     append_escaped(out, cn);
     out.append(std::string_view("</small>"));
   }
-  fmt::format_to(to, "<td class=s>{}<td class=t>", state);
+  fmt::format_to(to, "<td>{}<td>", state);
   if (c.not_before && c.not_after) {
     const double left = axis.at(*c.not_before);
     fmt::format_to(to, "<i style=left:{:.1f}%;width:{:.1f}%></i>", left,
@@ -136,7 +140,7 @@ void render_certificate(fmt::memory_buffer& out, const std::string& name, const 
   if (c.known && c.state.renewal.at > 0) {
     fmt::format_to(to, "<i class=n style=left:{:.1f}%></i>", axis.at(c.state.renewal.at));
   }
-  fmt::format_to(to, "<td>{}<td>{}<td class=e>", c.not_after ? day_of(*c.not_after) : "",
+  fmt::format_to(to, "<td>{}<td>{}<td>", c.not_after ? day_of(*c.not_after) : "",
                  c.known ? day_of(c.state.renewal.at) : "");
   append_escaped(out, last_error(c));
   out.append(std::string_view("\n"));
@@ -215,7 +219,8 @@ std::string render_status_page(const StatusPageInput& in) {
                        "<meta name=viewport content=\"width=device-width,initial-scale=1\">"
                        "<title>certkeeper status</title><style>"));
   out.append(kStyle);
-  fmt::format_to(to, "td.t::after{{left:{:.1f}%}}</style></head><body>\n", axis.at(in.now));
+  fmt::format_to(to, "#certificates td:nth-child(3)::after{{left:{:.1f}%}}</style></head><body>\n",
+                 axis.at(in.now));
   out.append(std::string_view("<h1>certkeeper</h1><p class=meta>"));
   append_escaped(out, in.version);
   fmt::format_to(to,

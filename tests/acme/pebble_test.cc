@@ -553,6 +553,65 @@ TEST_CASE("renew: issues a configured certificate, then only when due, forced or
   CHECK(json::parse(renew({"site"}).out)["due"] == false);  // and then it agrees again
 }
 
+// current/privkey.pem always goes with current/fullchain.pem; reuse_key keeps
+// the key across renewals, and without it each renewal makes a new one.
+TEST_CASE("renew: current/ holds a matching key; reuse_key keeps it, a key type change does not") {
+  Pebble pebble;
+  Issuer ck{pebble};
+  const auto config = ck.state.path() / "certkeeper.toml";
+  auto configure = [&](bool reuse, const std::string& key) {
+    write_text(config, "[daemon]\nstate_dir = \"" + ck.state.path().string() +
+                           "\"\n\n[issuer.pebble]\ndirectory = \"" + pebble.directory_url() +
+                           "\"\nca_file = \"" + pebble.ca_file() +
+                           "\"\n\n[[certificate]]\nname = \"site\"\ndomains = "
+                           "[\"site.example.test\"]\nkey = \"" +
+                           key + "\"\nreuse_key = " + (reuse ? "true" : "false") +
+                           "\nchallenge = { type = \"http-01\", listen = \"" +
+                           pebble.http_listen() + "\" }\n");
+  };
+  const auto current = ck.state.path() / "certs" / "site" / "current";
+  // The public key of current/fullchain.pem's leaf and of current/privkey.pem.
+  auto pair = [&] {
+    auto leaf = run({"openssl", "x509", "-in", (current / "fullchain.pem").string(), "-noout",
+                     "-pubkey"});
+    auto key = run({"openssl", "pkey", "-in", (current / "privkey.pem").string(), "-pubout"});
+    REQUIRE((leaf.exit_code == 0 && key.exit_code == 0));
+    return std::pair(leaf.out, key.out);
+  };
+  auto renew = [&] {
+    auto r = certkeeper({"--config", config.string(), "renew", "site", "--force", "--json"});
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  };
+  configure(true, "ecdsa-p256");
+  renew();
+  const auto [leaf1, key1] = pair();
+  CHECK(leaf1 == key1);
+  renew();
+  const auto [leaf2, key2] = pair();
+  CHECK(leaf2 == key2);
+  CHECK(key2 == key1);  // reused
+  configure(false, "ecdsa-p256");
+  renew();
+  const auto [leaf3, key3] = pair();
+  CHECK(leaf3 == key3);
+  CHECK(key3 != key2);  // a new key each renewal
+  configure(true, "ecdsa-p384");  // another type: reused it cannot be
+  renew();
+  const auto [leaf4, key4] = pair();
+  CHECK(leaf4 == key4);
+  CHECK(key4 != key3);
+  CHECK(ck.show("site")["key_type"] == "ecdsa-p384");
+  // nginx takes the stable pair.
+  require_program("nginx");
+  const auto prefix = ck.state.path() / "nginx";
+  const auto nginx = start_nginx(prefix, [&](int port) {
+    return "  server {\n    listen 127.0.0.1:" + std::to_string(port) +
+           " ssl;\n    ssl_certificate " + (current / "fullchain.pem").string() +
+           ";\n    ssl_certificate_key " + (current / "privkey.pem").string() + ";\n  }\n";
+  });
+  CHECK(nginx.port > 0);
+}
+
 namespace {
 
 // A configuration with the issuers given as (name, directory, ca_file) in order

@@ -190,9 +190,11 @@ TEST_CASE("http: a request line and headers make a request; anything else an err
   auto huge = parse_http_request("GET / HTTP/1.1\r\nX: " + std::string(9000, 'a'));
   REQUIRE_FALSE(huge);
   CHECK(http_error_response(huge.error()).status == 431);
-  const std::string head_only = format_http_response({200, "text/plain", "body", {}}, true);
-  CHECK(head_only.find("Content-Length: 4\r\n") != std::string::npos);
-  CHECK(head_only.ends_with("\r\n\r\n"));
+  const std::string head = format_http_head({200, "text/plain", "body", {{"X-A", "b"}}});
+  CHECK(head.starts_with("HTTP/1.1 200 OK\r\n"));
+  CHECK(head.find("Content-Length: 4\r\n") != std::string::npos);
+  CHECK(head.find("X-A: b\r\n") != std::string::npos);
+  CHECK(head.ends_with("\r\n\r\n"));
 }
 
 namespace {

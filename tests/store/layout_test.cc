@@ -30,14 +30,37 @@ TEST_CASE("installing versions keeps each and points current at the newest") {
   store::StateLayout layout(dir / "state");
   REQUIRE(layout.prepare());
   CHECK((fs::status(layout.keys_dir()).permissions() & fs::perms::all) == fs::perms::owner_all);
-  auto v1 = layout.install_certificate("www", "v1", "CERT1\n", "CHAIN\n");
+  auto key1 = layout.write_private_key("www", "k1", "KEY1\n");
+  auto key2 = layout.write_private_key("www", "k2", "KEY2\n");
+  REQUIRE((key1 && key2));
+  auto v1 = layout.install_certificate("www", "v1", "CERT1\n", "CHAIN\n", *key1);
   REQUIRE(v1);
   CHECK(read_text(layout.current("www") / "fullchain.pem") == "CERT1\nCHAIN\n");
-  REQUIRE(layout.install_certificate("www", "v2", "CERT2\n", "CHAIN\n"));
+  CHECK(read_text(layout.current("www") / "privkey.pem") == "KEY1\n");
+  REQUIRE(layout.install_certificate("www", "v2", "CERT2\n", "CHAIN\n", *key2));
   CHECK(fs::read_symlink(layout.current("www")) == "v2");
   CHECK(read_text(layout.current("www") / "cert.pem") == "CERT2\n");
+  // current/ is always a matching pair; each version keeps its own key.
+  CHECK(read_text(layout.current("www") / "privkey.pem") == "KEY2\n");
+  CHECK(read_text(*v1 / "privkey.pem") == "KEY1\n");
   CHECK(read_text(*v1 / "cert.pem") == "CERT1\n");  // old versions stay
-  CHECK_FALSE(layout.install_certificate("../escape", "v1", "x", "y"));
+  // The link is relative: the state directory can move.
+  CHECK(fs::read_symlink(*v1 / "privkey.pem").is_relative());
+  // The user's own CSR: no key of ours, no link.
+  auto v3 = layout.install_certificate("www", "v3", "CERT3\n", "CHAIN\n", "");
+  REQUIRE(v3);
+  CHECK_FALSE(fs::exists(fs::symlink_status(*v3 / "privkey.pem")));
+  CHECK_FALSE(layout.install_certificate("../escape", "v1", "x", "y", ""));
+}
+
+TEST_CASE("a relative state directory is kept as an absolute path") {
+  TempDir dir;
+  const auto before = fs::current_path();
+  fs::current_path(dir.path());
+  store::StateLayout layout("state");
+  fs::current_path(before);
+  CHECK(layout.root().is_absolute());
+  CHECK(layout.keys_dir() == fs::weakly_canonical(dir.path()) / "state" / "keys");
 }
 
 TEST_CASE("private keys are written 0600 and never replaced") {
