@@ -102,12 +102,7 @@ class PathSearch {
     const PreparedCertificate& top = *path_.back();
     const auto issuers = candidates();
     if (issuers.empty() || path_.size() >= kMaxPathLength) {
-      const bool root = self_signed(top);
-      Finding end{root ? VerifyCode::untrusted_root : VerifyCode::missing_intermediate,
-                  static_cast<int>(path_.size() - 1),
-                  root ? "a self-signed certificate that is not a trust anchor"
-                       : "no issuer found for " + top.facts.info.issuer};
-      consider(false, {std::move(end)});
+      consider(false, {end_of_path(top)});
       return;
     }
     for (const auto& [issuer, anchor] : issuers) {
@@ -129,6 +124,25 @@ class PathSearch {
       }
       path_.pop_back();
     }
+  }
+
+  // Why a path stops short of a trust anchor. A leaf alone, its issuer not
+  // given: an intermediate is missing. A self-signed certificate, or a CA
+  // certificate given with the leaf whose own issuer is nowhere: the chain
+  // is there and ends at a root that is not trusted (a private CA, say), not
+  // at a missing intermediate; the finding names where it ends.
+  Finding end_of_path(const PreparedCertificate& top) const {
+    const int at = static_cast<int>(path_.size() - 1);
+    if (self_signed(top)) {
+      return {VerifyCode::untrusted_root, at,
+              top.facts.info.subject + " is a self-signed certificate that is not a trust anchor"};
+    }
+    if (path_.size() > 1) {
+      return {VerifyCode::untrusted_root, at,
+              "the chain ends at " + top.facts.info.subject + ", whose issuer " +
+                  top.facts.info.issuer + " is not a trust anchor (a private CA: give its root)"};
+    }
+    return {VerifyCode::missing_intermediate, at, "no issuer found for " + top.facts.info.issuer};
   }
 
   void consider(bool complete, std::vector<Finding> extra) {

@@ -174,6 +174,22 @@ TEST_CASE("verify: issuers and trust") {
   CHECK(error_of(v.verify(leaf, {}, {&root})) == "missing_intermediate");
   CHECK(error_of(v.verify(leaf, {&inter, &root}, {&stranger})) == "untrusted_root");
 
+  SUBCASE("a chain sent whole whose root is not trusted is an untrusted root, not a gap") {
+    // As `verify --leaf fullchain.pem` of a private CA without --roots: the
+    // intermediate is there; its issuer, the root, is simply not trusted.
+    const Verifier::Outcome outcome = v.verify(leaf, {&inter}, {&stranger});
+    CHECK(error_of(outcome) == "untrusted_root");
+    CHECK(outcome.report.dump().find("the chain ends at CN=Validator Intermediate,") !=
+          std::string::npos);
+    // The leaf alone, its intermediate not given: that is a gap.
+    CHECK(error_of(v.verify(leaf, {}, {&stranger})) == "missing_intermediate");
+    // A self-signed leaf, not trusted: named.
+    const Verifier::Outcome self = v.verify(root, {}, {&stranger});
+    CHECK(error_of(self) == "untrusted_root");
+    CHECK_MESSAGE(self.report.dump().find("tests is a self-signed certificate") != std::string::npos,
+                  self.report.dump());
+  }
+
   SUBCASE("bad_signature: right name and key identifier, wrong key") {
     CertificateSpec impostor = ca_spec("Validator Intermediate", 0);
     impostor.subject_key_id_hex = ossl::hex(std::string(
