@@ -2,7 +2,9 @@
 
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "core/version.h"
 #include "daemon/lifecycle/inventory_view.h"
@@ -10,13 +12,31 @@
 
 namespace ck::daemon {
 
+namespace {
+
+// Whether the command line asked for JSON (--json): its failures are JSON too.
+bool json_output = false;
+
+}  // namespace
+
 CommandFailure failure_from(const Error& error) {
   const bool usage = error.code == Errc::invalid_argument || error.code == Errc::unsupported;
-  return CommandFailure{usage ? kExitUsage : kExitRuntime, error.describe()};
+  return CommandFailure{usage ? kExitUsage : kExitRuntime, error.describe(),
+                        std::string(to_string(error.code))};
 }
 
 int report_failure(const CommandFailure& failure) {
   fmt::print(stderr, "certkeeper: error: {}\n", failure.message);
+  if (json_output) {
+    const std::string code = !failure.code.empty()               ? failure.code
+                             : failure.exit_code == kExitUsage   ? "usage"
+                             : failure.exit_code == kExitProblem ? "problem"
+                                                                 : "runtime";
+    fmt::print("{}\n", nlohmann::json{{"ok", false},
+                                      {"exit_code", failure.exit_code},
+                                      {"error", {{"code", code}, {"message", failure.message}}}}
+                           .dump(2));
+  }
   return failure.exit_code;
 }
 
@@ -192,6 +212,8 @@ int run_cli(int argc, char** argv, const Clock& clock) {
   add_staple_command(app, context, exit_code);
   add_probe_command(app, context, exit_code);
 
+  json_output = std::any_of(argv + 1, argv + argc,
+                            [](const char* arg) { return std::string_view(arg) == "--json"; });
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -201,6 +223,9 @@ int run_cli(int argc, char** argv, const Clock& clock) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    if (json_output) {
+      return report_failure(CommandFailure{kExitUsage, e.what(), "usage"});
+    }
     app.exit(e);
     return kExitUsage;
   }

@@ -33,10 +33,13 @@ struct GlobalOptions {
   std::string state_dir;    // --state-dir; overrides daemon.state_dir
 };
 
-// A failure that ends a command: its message and exit code.
+// A failure that ends a command: its message and exit code, and for scripts
+// a stable code (an engine error's Errc name; else "usage", "problem" or
+// "runtime" after the exit code).
 struct CommandFailure {
   int exit_code;
   std::string message;
+  std::string code;
 };
 
 // What commands that use the inventory need, set up from the global options.
@@ -86,7 +89,9 @@ find_certificates(store::Inventory& inventory, const std::string& query);
 // (invalid_argument, unsupported), else 3.
 [[nodiscard]] CommandFailure failure_from(const Error& error);
 
-// Prints "certkeeper: error: ..." to stderr and returns the exit code.
+// Prints "certkeeper: error: ..." to stderr and returns the exit code. When
+// the command was given --json it also prints, on stdout, one JSON object:
+// {"ok": false, "exit_code", "error": {"code", "message"}}.
 int report_failure(const CommandFailure& failure);
 
 // SIGINT and SIGTERM while a command runs a job: instead of killing the

@@ -29,6 +29,7 @@ struct IssueOptions {
 
 struct RenewOptions {
   std::string name;
+  bool all = false;
   bool force = false;
   bool json = false;
 };
@@ -225,7 +226,93 @@ std::optional<int> renew_through_service(const CliContext& context, const RenewO
       kExitRuntime, "the service's renewal of " + r.name + " did not end within 15 minutes"});
 }
 
+// One configured certificate of `renew --all`: renewed when due (or forced),
+// deployed as the service would. Its summary, as a JSON object.
+nlohmann::json renew_one(const CliContext& context, Session& session, const CertificateConfig& cert,
+                         bool force, const InterruptGuard& interrupt) {
+  const Config& config = session.config;
+  auto check = check_renewal(cert, config, *session.inventory, context.clock().unix_seconds(), {},
+                             false, std::random_device{}());
+  if (!check) {
+    return {{"name", cert.name}, {"result", "failed"}, {"error", check.error().describe()}};
+  }
+  if (!check->decision.due && !force) {
+    return {{"name", cert.name},
+            {"result", "not_due"},
+            {"due_at", format_rfc3339(check->decision.at)},
+            {"reason", check->decision.reason}};
+  }
+  acme::SleepingWaiter waiter;
+  JobContext job = job_context(context, session, waiter);
+  job.stop = interrupt.token();
+  auto issued = renew(cert, config, check->current ? &*check->current : nullptr, job);
+  if (!issued) {
+    return {{"name", cert.name}, {"result", "failed"}, {"error", issued.error().describe()}};
+  }
+  const auto deployed =
+      deploy_if_configured(config, cert.name, *session.inventory, interrupt.token());
+  nlohmann::json out{{"name", cert.name},
+                     {"result", "renewed"},
+                     {"sha256", issued->installed.sha256},
+                     {"not_after", format_rfc3339(issued->installed.not_after)}};
+  if (deployed && !*deployed) {
+    out["result"] = "deploy_failed";
+    out["error"] = deployed->error().describe();
+  }
+  return out;
+}
+
+// `renew --all`: every configured certificate that is due, one summary line
+// each (or one JSON array); exit 1 when any failed. With the service running,
+// renewing is its work: nothing is done, and it says so.
+int run_renew_all(const CliContext& context, const RenewOptions& r) {
+  auto session = context.open_session();
+  if (!session) {
+    return report_failure(session.error());
+  }
+  if (auto status = ask_service(session->config.daemon.socket, "status", nlohmann::json::object(),
+                                std::chrono::seconds(5));
+      status && status->ok) {
+    fmt::print(
+        "the running service renews every configured certificate when due; renew --all "
+        "does nothing while it runs (see certkeeper status)\n");
+    return kExitOk;
+  }
+  InterruptGuard interrupt;
+  nlohmann::json results = nlohmann::json::array();
+  bool failed = false;
+  for (const auto& cert : session->config.certificates) {
+    nlohmann::json one = renew_one(context, *session, cert, r.force, interrupt);
+    if (interrupt.signal() != 0) {
+      return report_interrupted(interrupt.signal(), "the renewal of " + cert.name);
+    }
+    const std::string result = one["result"];
+    failed = failed || result == "failed" || result == "deploy_failed";
+    if (!r.json) {
+      fmt::print("{}: {}\n", cert.name,
+                 result == "renewed"
+                     ? "renewed: " + one["sha256"].get<std::string>().substr(0, 16) +
+                           ", valid until " + one["not_after"].get<std::string>()
+                 : result == "not_due" ? "not due; renews at " + one["due_at"].get<std::string>()
+                                       : result + ": " + one["error"].get<std::string>());
+      std::fflush(stdout);
+    }
+    results.push_back(std::move(one));
+  }
+  if (r.json) {
+    fmt::print("{}\n", results.dump(2));
+  }
+  return failed ? kExitProblem : kExitOk;
+}
+
 int run_renew(const CliContext& context, const RenewOptions& r) {
+  if (r.all != r.name.empty()) {
+    return report_failure(
+        CommandFailure{kExitUsage, "give a certificate's NAME or --all, not both or neither"});
+  }
+  if (r.all) {
+    return run_renew_all(context, r);
+  }
   if (auto through_service = renew_through_service(context, r)) {
     return *through_service;
   }
@@ -275,7 +362,7 @@ int run_renew(const CliContext& context, const RenewOptions& r) {
 void add_renew_command(CLI::App& app, CliContext& context, int& exit_code) {
   auto r = std::make_shared<RenewOptions>();
   CLI::App* cmd = add_command(
-      app, "renew", "Renew a configured certificate if it is due (or --force)",
+      app, "renew", "Renew a configured certificate (or --all) if it is due (or --force)",
       "Reads the certificate's [[certificate]] entry and its issuer from the configuration. It "
       "is due at once when it is revoked or its names or key type differ from the "
       "configuration; else at the time chosen in the CA's ARI window when one is stored (see "
@@ -284,7 +371,10 @@ void add_renew_command(CLI::App& app, CliContext& context, int& exit_code) {
       "certificate not yet in the inventory is issued. Issuance is as `certkeeper issue`. "
       "Several issuers are tried in their order until one succeeds; a request the CA refuses "
       "as such (badCSR, rejectedIdentifier...) is not sent to the next.");
-  cmd->add_option("name", r->name, "the certificate's name in the configuration")->required();
+  cmd->add_option("name", r->name, "the certificate's name in the configuration");
+  cmd->add_flag("--all", r->all,
+                "every configured certificate that is due, one line each; exit 1 if any failed "
+                "(for a timer or cron without the service)");
   cmd->add_flag("--force", r->force, "renew now, due or not");
   cmd->add_flag("--json", r->json, "print the result as JSON");
   cmd->callback([&context, &exit_code, r] { exit_code = run_renew(context, *r); });

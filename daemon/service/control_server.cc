@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -134,7 +135,7 @@ void ControlServer::accept_all() {
       ::close(fd);
       continue;
     }
-    connections_[fd] = Connection{peer_of(fd), "", "", clock_.monotonic(), false};
+    connections_[fd] = Connection{peer_of(fd), "", "", clock_.monotonic(), false, false};
   }
 }
 
@@ -188,6 +189,7 @@ void ControlServer::answer(Connection& c, const std::string& line) {
     return;
   }
   c.out += handler_(*request);
+  c.big_answer = c.big_answer || c.out.size() > (1u << 20);
 }
 
 void ControlServer::flush(int fd, Connection& c) {
@@ -201,6 +203,13 @@ void ControlServer::flush(int fd, Connection& c) {
       return;
     }
     c.out.erase(0, static_cast<std::size_t>(n));
+  }
+  if (c.big_answer) {
+    // A status or metrics answer of thousands of certificates: its free
+    // pages go back, so that the service returns to its idle size.
+    c.big_answer = false;
+    c.out.shrink_to_fit();
+    ::malloc_trim(0);
   }
   if (c.closing) {
     close_connection(fd);

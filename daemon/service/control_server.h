@@ -50,7 +50,8 @@ class ControlServer {
     std::string in;
     std::string out;
     MonoTime last_activity{};
-    bool closing = false;  // close once `out` is sent
+    bool closing = false;     // close once `out` is sent
+    bool big_answer = false;  // over a megabyte: its memory goes back once sent
   };
   ControlServer(int listen_fd, std::string path, ServiceIdentity identity, const Clock& clock,
                 Handler handler)

@@ -572,8 +572,8 @@ TEST_CASE("renew: current/ holds a matching key; reuse_key keeps it, a key type 
   const auto current = ck.state.path() / "certs" / "site" / "current";
   // The public key of current/fullchain.pem's leaf and of current/privkey.pem.
   auto pair = [&] {
-    auto leaf = run({"openssl", "x509", "-in", (current / "fullchain.pem").string(), "-noout",
-                     "-pubkey"});
+    auto leaf =
+        run({"openssl", "x509", "-in", (current / "fullchain.pem").string(), "-noout", "-pubkey"});
     auto key = run({"openssl", "pkey", "-in", (current / "privkey.pem").string(), "-pubout"});
     REQUIRE((leaf.exit_code == 0 && key.exit_code == 0));
     return std::pair(leaf.out, key.out);
@@ -594,7 +594,7 @@ TEST_CASE("renew: current/ holds a matching key; reuse_key keeps it, a key type 
   renew();
   const auto [leaf3, key3] = pair();
   CHECK(leaf3 == key3);
-  CHECK(key3 != key2);  // a new key each renewal
+  CHECK(key3 != key2);            // a new key each renewal
   configure(true, "ecdsa-p384");  // another type: reused it cannot be
   renew();
   const auto [leaf4, key4] = pair();
@@ -610,6 +610,48 @@ TEST_CASE("renew: current/ holds a matching key; reuse_key keeps it, a key type 
            ";\n    ssl_certificate_key " + (current / "privkey.pem").string() + ";\n  }\n";
   });
   CHECK(nginx.port > 0);
+}
+
+// renew --all: each configured certificate due is renewed, one line each;
+// a failing one makes the exit 1 and the others still go.
+TEST_CASE("renew --all: every due certificate, one line each; exit 1 when one fails") {
+  Pebble pebble;
+  Issuer ck{pebble};
+  const auto config = ck.state.path() / "certkeeper.toml";
+  auto certificate = [&](const std::string& name, const std::string& issuer) {
+    return "[[certificate]]\nname = \"" + name + "\"\ndomains = [\"" + name +
+           ".example.test\"]\nissuer = \"" + issuer +
+           "\"\nchallenge = { type = \"http-01\", listen = \"" + pebble.http_listen() + "\" }\n\n";
+  };
+  const std::string issuers = "[daemon]\nstate_dir = \"" + ck.state.path().string() +
+                              "\"\nsocket = \"" + (ck.state.path() / "none.sock").string() +
+                              "\"\n\n[issuer.pebble]\ndirectory = \"" + pebble.directory_url() +
+                              "\"\nca_file = \"" + pebble.ca_file() +
+                              "\"\n\n[issuer.down]\ndirectory = \"https://127.0.0.1:9/dir\"\n\n";
+  write_text(config, issuers + certificate("one", "pebble") + certificate("two", "pebble"));
+  auto all = [&](std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv{"--config", config.string(), "renew", "--all"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return certkeeper(argv);
+  };
+  auto first = all();
+  CHECK_MESSAGE(first.exit_code == 0, first.err);
+  CHECK(first.out.find("one: renewed: ") != std::string::npos);
+  CHECK(first.out.find("two: renewed: ") != std::string::npos);
+  auto again = all({"--json"});
+  CHECK(again.exit_code == 0);
+  const json results = json::parse(again.out);
+  REQUIRE(results.size() == 2);
+  CHECK(results[0]["result"] == "not_due");
+  CHECK(results[1]["result"] == "not_due");
+  write_text(config, issuers + certificate("one", "pebble") + certificate("two", "pebble") +
+                         certificate("three", "down"));
+  auto partly = all();
+  CHECK(partly.exit_code == 1);
+  CHECK(partly.out.find("one: not due") != std::string::npos);
+  CHECK(partly.out.find("three: failed: ") != std::string::npos);
+  CHECK(certkeeper({"--config", config.string(), "renew", "--all", "one"}).exit_code == 2);
+  CHECK(certkeeper({"--config", config.string(), "renew"}).exit_code == 2);
 }
 
 namespace {

@@ -292,3 +292,33 @@ TEST_CASE_FIXTURE(CliFixture,
   CHECK(refreshes >= 2);
   CHECK(certkeeper({"--config", config.string(), "metrics"}).exit_code == 3);  // no service
 }
+
+TEST_CASE_FIXTURE(CliFixture, "--json means JSON on failure too, with the same exit code") {
+  struct Case {
+    std::vector<std::string> args;
+    int exit_code;
+    std::string code;
+  };
+  const Case cases[] = {
+      {{"renew", "nothing", "--json"}, 2, "usage"},                 // not configured
+      {{"show", "nothing", "--json"}, 1, ""},                       // not found: exit 1
+      {{"list", "--bogus", "--json"}, 2, "usage"},                  // a parse error
+      {{"verify", "--leaf", "/nonexistent.pem", "--json"}, 2, ""},  // no such file
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.args[0]);
+    auto r = ck(c.args);
+    CHECK(r.exit_code == c.exit_code);
+    const json out = json::parse(r.out, nullptr, false);
+    REQUIRE_MESSAGE(out.is_object(), std::string(r.out + r.err));
+    CHECK(out["ok"] == false);
+    CHECK(out["exit_code"] == c.exit_code);
+    CHECK_FALSE(out["error"]["message"].get<std::string>().empty());
+    if (!c.code.empty()) {
+      CHECK(out["error"]["code"] == c.code);
+    }
+    CHECK(r.err.find("certkeeper: error: ") != std::string::npos);  // people still read stderr
+  }
+  // Without --json, stdout stays empty.
+  CHECK(ck({"renew", "nothing"}).out.empty());
+}
