@@ -51,12 +51,16 @@ const Challenge* find_challenge(const Authorization& authz, std::string_view typ
 }
 
 Error authorization_failed(const Authorization& authz, std::string_view type) {
-  std::string message =
-      "authorization for " + identifier_text(authz.identifier) + " is " + authz.status;
+  Error error{Errc::protocol,
+              "authorization for " + identifier_text(authz.identifier) + " is " + authz.status,
+              authz.url, false};
   if (const Challenge* c = find_challenge(authz, type); c && c->error) {
-    message += ": the CA said " + c->error->describe();
+    error.message += ": the CA said " + c->error->describe();
+    // The challenge's problem, as a refused request's would be named.
+    error.acme_problem =
+        c->error->type.starts_with(problem_type::kPrefix) ? c->error->short_type() : "";
   }
-  return Error{Errc::protocol, message, authz.url, false};
+  return error;
 }
 
 // The issuer CN of the topmost certificate of a PEM chain, "" when unreadable.

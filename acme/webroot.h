@@ -3,6 +3,7 @@
 // for a web server that already serves WEBROOT, and removes it afterwards.
 
 #include <filesystem>
+#include <vector>
 
 #include "acme/issuance.h"
 
@@ -19,6 +20,7 @@ class WebrootSolver final : public ChallengeSolver {
  private:
   [[nodiscard]] std::filesystem::path token_path(const Challenge& challenge) const;
   std::filesystem::path webroot_;
+  std::vector<std::filesystem::path> created_;  // folders it made, outermost first
 };
 
 }  // namespace ck::acme

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "acme/ari.h"
 #include "acme/csr.h"
@@ -124,19 +125,18 @@ Result<std::optional<CertificateKey>> reused_certificate_key(
   if (!current || current->key_path.empty()) {
     return std::nullopt;
   }
-  auto pem = read_file(current->key_path, 64 * 1024);
-  auto bundle = pem ? parse_pem_bundle(*pem) : Result<PemBundle>(std::unexpected(pem.error()));
-  if (!bundle || bundle->keys.size() != 1) {
-    spdlog::warn("{}: reuse_key: cannot read the current key {}; making a new one", name,
-                 current->key_path);
+  auto key = load_private_key(current->key_path);
+  if (!key) {
+    spdlog::warn("{}: reuse_key: cannot read the current key: {}; making a new one", name,
+                 key.error().describe());
     return std::nullopt;
   }
-  EVP_PKEY& key = *bundle->keys.front();
-  auto fingerprint = public_key_fingerprint(key);
-  if (describe_key(key) != job.key || !fingerprint || *fingerprint != current->public_key_sha256) {
+  auto fingerprint = public_key_fingerprint(**key);
+  if (describe_key(**key) != job.key || !fingerprint ||
+      *fingerprint != current->public_key_sha256) {
     return std::nullopt;  // the key type changed, or the file is not that version's key
   }
-  CK_TRY(csr, acme::build_csr(key, ids));
+  CK_TRY(csr, acme::build_csr(**key, ids));
   return CertificateKey{std::move(csr), current->key_path};
 }
 
@@ -195,7 +195,34 @@ struct Request {
   std::string user_csr_der;                       // "" unless the job has a CSR
   std::unique_ptr<acme::ChallengeSolver> solver;  // bound once, used for every issuer
   std::optional<CertificateKey> new_key;          // made once, kept for the next issuer
+  bool key_made = false;         // new_key was made by this run (not reused, not the user's)
+  std::string last_order_url;    // of the latest attempt, "" before one has an order
+  bool order_to_resume = false;  // an attempt's order is left for a later run to finish
 };
+
+// Whether a failure is the CA's last word on the order (a failed challenge,
+// a refused request), not an interruption or a fault a later run may get
+// past (network, timeouts, rate limits, server errors): such an order will
+// never be finished.
+bool failed_for_good(const Error& error, std::stop_token stop) {
+  return !stop.stop_requested() && !error.retryable &&
+         (error.code == Errc::protocol || error.code == Errc::rejected);
+}
+
+// An order that failed for good: its record says invalid, with the CA's words,
+// so that it is never taken for one to resume.
+Status mark_order_invalid(store::Inventory& inventory, const std::string& order_url,
+                          const Error& error) {
+  CK_TRY(record, inventory.orders().find_by_url(order_url));
+  if (!record || record->status == "valid") {
+    return {};
+  }
+  record->status = "invalid";
+  record->error_json =
+      nlohmann::json{{"type", error.acme_problem}, {"detail", error.describe()}}.dump();
+  CK_TRY_STATUS(inventory.orders().upsert(*record));
+  return {};
+}
 
 Result<Request> prepare(const IssueJob& job, const Clock& clock, std::stop_token stop) {
   Request request;
@@ -264,15 +291,16 @@ Result<IssueOutcome> attempt(const IssueJob& job, const IssuerConfig& issuer, Re
                                                    : std::nullopt;
   if (!resume && !request.new_key) {
     if (request.user_csr_der.empty()) {
-      CK_TRY(reused, job.reuse_key ? reused_certificate_key(job, context.inventory, request.name,
-                                                            request.ids)
-                                   : Result<std::optional<CertificateKey>>(std::nullopt));
+      CK_TRY(reused, job.reuse_key
+                         ? reused_certificate_key(job, context.inventory, request.name, request.ids)
+                         : Result<std::optional<CertificateKey>>(std::nullopt));
       if (reused) {
         request.new_key = std::move(*reused);
       } else {
         CK_TRY(key, new_certificate_key(job, context.layout, request.name, request.ids,
                                         context.clock.unix_seconds()));
         request.new_key = std::move(key);
+        request.key_made = true;
       }
     } else {
       request.new_key = CertificateKey{request.user_csr_der, ""};
@@ -295,18 +323,35 @@ Result<IssueOutcome> attempt(const IssueJob& job, const IssuerConfig& issuer, Re
   order.timeout = job.timeout;
   StoreOrderObserver observer(context.inventory, account_id, request.name, key.key_path,
                               issuer.profile);
-  observer.then = context.on_order_recorded;
-  CK_TRY(issued, acme::issue_certificate(client, signer, order, *request.solver, context.waiter,
-                                         context.clock, &observer, context.stop));
+  observer.then = [&](const acme::Order& placed) -> Status {
+    request.last_order_url = placed.url;
+    return context.on_order_recorded ? context.on_order_recorded(placed) : Status{};
+  };
+  auto issued = acme::issue_certificate(client, signer, order, *request.solver, context.waiter,
+                                        context.clock, &observer, context.stop);
+  if (!issued) {
+    const bool placed = !request.last_order_url.empty();
+    request.order_to_resume =
+        request.order_to_resume || (placed && !failed_for_good(issued.error(), context.stop));
+    if (placed && failed_for_good(issued.error(), context.stop)) {
+      if (auto marked =
+              mark_order_invalid(context.inventory, request.last_order_url, issued.error());
+          !marked) {
+        spdlog::warn("{}: cannot mark order {} invalid: {}", request.name, request.last_order_url,
+                     marked.error().describe());
+      }
+    }
+    return fail(issued.error());
+  }
   OrderedCertificate ordered{key.csr_der, {}};
   for (const auto& id : request.ids) {
     ordered.names.push_back((id.type == "ip" ? "IP:" : "DNS:") + id.value);
   }
   CK_TRY(installed, install_issued(context.inventory, context.layout, request.name,
-                                   issued.chain.pem, key.key_path, issued.order.url, ordered));
+                                   issued->chain.pem, key.key_path, issued->order.url, ordered));
   return IssueOutcome{std::move(installed), key.key_path,
-                      issued.order.url,     client.account_url(),
-                      issuer.directory,     resume && resume->order_url == issued.order.url};
+                      issued->order.url,    client.account_url(),
+                      issuer.directory,     resume && resume->order_url == issued->order.url};
 }
 
 // The RFC 9773 identifier of a certificate, "" when it has none.
@@ -316,13 +361,36 @@ std::string ari_identifier(const store::CertificateRecord& cert) {
   return id ? *id : "";
 }
 
-}  // namespace
-
-Result<IssueOutcome> issue(const IssueJob& job, JobContext& context) {
-  if (job.issuers.empty()) {
-    return refuse("no issuer to ask");
+// A run that failed, issuers and all: on the event log with the CA's words
+// (unless it was interrupted: the order stays to resume); and a key made by
+// this run goes when no order is left to finish with it (nothing will ever
+// certify it).
+void record_failure(const Request& request, const Error& error, JobContext& context) {
+  if (context.stop.stop_requested()) {
+    return;
   }
-  CK_TRY(request, prepare(job, context.clock, context.stop));
+  const nlohmann::json details{{"order_url", request.last_order_url},
+                               {"error",
+                                {{"code", to_string(error.code)},
+                                 {"problem", error.acme_problem},
+                                 {"message", error.describe()}}}};
+  if (auto appended = context.inventory.events().append(
+          {0, 0, "renewal_failed", request.name, error.describe(), details.dump()});
+      !appended) {
+    spdlog::warn("{}: cannot record the failure: {}", request.name, appended.error().describe());
+  }
+  if (request.key_made && request.new_key && !request.order_to_resume) {
+    std::error_code ec;
+    if (std::filesystem::remove(request.new_key->key_path, ec)) {
+      spdlog::info("{}: removed the key made for the failed order: {}", request.name,
+                   request.new_key->key_path);
+    }
+  }
+}
+
+// Each issuer in turn, until one issues or a failure another could not help.
+Result<IssueOutcome> issue_with_fallback(const IssueJob& job, Request& request,
+                                         JobContext& context) {
   for (std::size_t i = 0;; ++i) {
     auto issued = attempt(job, job.issuers[i], request, context);
     if (!issued && issued.error().acme_problem == "accountDoesNotExist") {
@@ -340,6 +408,20 @@ Result<IssueOutcome> issue(const IssueJob& job, JobContext& context) {
       context.on_fallback(job.issuers[i].directory, issued.error(), job.issuers[i + 1].directory);
     }
   }
+}
+
+}  // namespace
+
+Result<IssueOutcome> issue(const IssueJob& job, JobContext& context) {
+  if (job.issuers.empty()) {
+    return refuse("no issuer to ask");
+  }
+  CK_TRY(request, prepare(job, context.clock, context.stop));
+  auto issued = issue_with_fallback(job, request, context);
+  if (!issued) {
+    record_failure(request, issued.error(), context);
+  }
+  return issued;
 }
 
 IssueJob issue_job_for(const CertificateConfig& cert, const Config& config) {

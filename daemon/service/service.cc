@@ -756,7 +756,7 @@ void Service::on_jobs_done() {
       live.last_result = "failed";
       spdlog::error("{}: renewal failed ({} in a row): {}", done.name, live.failures.count,
                     done.status.error().describe());
-      record_event(done.name, "renewal_failed", done.status.error().describe());
+      // The event is the lifecycle's (issue.h), with the order and the CA's words.
       hold_on_rate_limit(done.name, done.status.error(), now);
     } else {
       const bool issued = !done.summary.starts_with("not due");

@@ -168,8 +168,9 @@ TEST_CASE("good: http-01 by webroot behind nginx, and the token file is removed 
   auto r = ck.issue({"--domain", "webroot.example.test", "--webroot", webroot.string()});
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   verify_chain(pebble, ck.current("webroot.example.test"));
-  const auto tokens = webroot / ".well-known" / "acme-challenge";
-  CHECK(std::filesystem::is_empty(tokens));
+  // The token is gone, and so are the folders certkeeper made for it.
+  CHECK_FALSE(std::filesystem::exists(webroot / ".well-known"));
+  CHECK(std::filesystem::exists(webroot));  // the operator's own folder stays
 
   // Four `issue` runs at once on a new state directory: the account key is
   // made once, registered once (one row), and every run succeeds.
@@ -205,6 +206,25 @@ TEST_CASE("bad: a challenge the CA cannot reach fails with the CA's own reason")
   CHECK(r.err.find("connection refused") != std::string::npos);
   // Nothing was installed, and the order's failure is on record.
   CHECK_FALSE(std::filesystem::exists(ck.current("unreachable.example.test")));
+  const auto db = (ck.state.path() / "inventory.db").string();
+  auto order = run({"sqlite3", db, "SELECT status, error_json FROM orders"});
+  CHECK(order.out.starts_with("invalid|"));
+  CHECK(order.out.find("\"type\":\"connection\"") != std::string::npos);
+  // The failure is an event, with the CA's words and the order.
+  const json events =
+      json::parse(certkeeper({"--state-dir", ck.state.path().string(), "events", "--json"}).out);
+  REQUIRE(events.size() >= 1);
+  CHECK(events[0]["kind"] == "renewal_failed");
+  CHECK(events[0]["certificate"] == "unreachable.example.test");
+  CHECK(events[0]["message"].get<std::string>().find("connection refused") != std::string::npos);
+  // The key made for it is gone: nothing will ever certify it. The account's stays.
+  std::vector<std::string> keys;
+  for (const auto& entry : std::filesystem::directory_iterator(ck.state.path() / "keys")) {
+    keys.push_back(entry.path().filename().string());
+  }
+  CAPTURE(keys.size());
+  REQUIRE(keys.size() == 1);
+  CHECK(keys[0].starts_with("account-"));
 }
 
 TEST_CASE("External Account Binding when the CA requires it") {
