@@ -8,6 +8,7 @@
 
 #include "core/version.h"
 #include "daemon/lifecycle/inventory_view.h"
+#include "daemon/lifecycle/issue.h"
 #include "daemon/service/control_client.h"
 
 namespace ck::daemon {
@@ -38,6 +39,66 @@ int report_failure(const CommandFailure& failure) {
                            .dump(2));
   }
   return failure.exit_code;
+}
+
+std::expected<IssuerConfig, CommandFailure> choose_issuer(const Session& session,
+                                                          const std::string& server,
+                                                          const std::string& issuer_name,
+                                                          const std::string& certificate) {
+  const Config& config = session.config;
+  auto configured_at = [&](const std::string& directory) {
+    for (const auto& [name, issuer] : config.issuers) {
+      if (issuer.directory == directory) {
+        return issuer;
+      }
+    }
+    IssuerConfig bare;
+    bare.directory = directory;
+    return bare;
+  };
+  if (!server.empty()) {
+    return configured_at(server);
+  }
+  std::string known;
+  for (const auto& [name, _] : config.issuers) {
+    known += (known.empty() ? "" : ", ") + name;
+  }
+  if (!issuer_name.empty()) {
+    if (auto it = config.issuers.find(issuer_name); it != config.issuers.end()) {
+      return it->second;
+    }
+    return std::unexpected(CommandFailure{kExitUsage, "no [issuer." + issuer_name +
+                                                          "] in the configuration (defined: " +
+                                                          (known.empty() ? "none" : known) + ")"});
+  }
+  if (!certificate.empty()) {
+    if (std::string directory = issuing_directory(*session.inventory, certificate);
+        !directory.empty()) {
+      return configured_at(directory);
+    }
+    for (const auto& cert : config.certificates) {
+      if (cert.name == certificate && !cert.issuers.empty()) {
+        return config.issuers.at(cert.issuers.front());
+      }
+    }
+  }
+  if (config.issuers.size() == 1) {
+    return config.issuers.begin()->second;
+  }
+  return std::unexpected(CommandFailure{
+      kExitUsage, "which CA? give --server URL or --issuer NAME (configured issuers: " +
+                      (known.empty() ? "none" : known) + ")"});
+}
+
+CommandFailure ca_failure(const Error& error, const std::string& ca_file) {
+  CommandFailure failure = failure_from(error);
+  if (error.code == Errc::tls) {
+    failure.message += ca_file.empty()
+                           ? " (checked against the system's trust store; a private CA needs "
+                             "--ca-file FILE, or ca_file in its [issuer])"
+                           : " (checked against the CA file " + ca_file + ")";
+  }
+  return failure;
 }
 
 std::expected<Config, CommandFailure> CliContext::load_config() const {

@@ -94,6 +94,19 @@ find_certificates(store::Inventory& inventory, const std::string& query);
 // {"ok": false, "exit_code", "error": {"code", "message"}}.
 int report_failure(const CommandFailure& failure);
 
+// The CA a command talks to: --server URL (with its configured [issuer]'s
+// settings when one has that directory), else --issuer NAME of the
+// configuration, else the CA that issued `certificate` (the inventory's record,
+// or its [[certificate]]'s first issuer), else the configuration's only
+// issuer. Usage error (exit 2) when none of them says.
+[[nodiscard]] std::expected<IssuerConfig, CommandFailure> choose_issuer(
+    const Session& session, const std::string& server, const std::string& issuer_name,
+    const std::string& certificate);
+
+// An engine error talking to a CA, for people: a TLS failure says which CA
+// file it was checked against, and that a private CA needs one.
+[[nodiscard]] CommandFailure ca_failure(const Error& error, const std::string& ca_file);
+
 // SIGINT and SIGTERM while a command runs a job: instead of killing the
 // process they stop the job through its stop token, so that its challenges
 // are cleaned up and its order stays on record to resume. Construct it before

@@ -1,4 +1,5 @@
-// certkeeper account show|update|rollover|deactivate --server URL [--ca-file FILE]
+// certkeeper account show|update|rollover|deactivate [--server URL | --issuer NAME] [--ca-file
+// FILE]
 
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
@@ -14,6 +15,7 @@ namespace {
 
 struct AccountOptions {
   std::string server;
+  std::string issuer_name;  // --issuer NAME of the configuration
   std::string ca_file;
   std::vector<std::string> contact;
   std::string key = "ecdsa-p256";  // rollover: the new key's type
@@ -112,12 +114,19 @@ void print_account(const AccountHandle& h, const acme::Account& a, bool json) {
              contacts.empty() ? "-" : contacts, h.key_path, h.signer->algorithm());
 }
 
-int run(const CliContext& context, const AccountOptions& o, const std::string& action) {
+int run(const CliContext& context, const AccountOptions& given, const std::string& action) {
   auto session = context.open_session();
   if (!session) {
     return report_failure(session.error());
   }
-  auto failure = [](const Error& e) { return report_failure(failure_from(e)); };
+  auto chosen = choose_issuer(*session, given.server, given.issuer_name, "");
+  if (!chosen) {
+    return report_failure(chosen.error());
+  }
+  AccountOptions o = given;
+  o.server = chosen->directory;
+  o.ca_file = o.ca_file.empty() ? chosen->ca_file : o.ca_file;
+  auto failure = [&](const Error& e) { return report_failure(ca_failure(e, o.ca_file)); };
   auto handle = open_account(*session, o);
   if (!handle) {
     return failure(handle.error());
@@ -162,7 +171,11 @@ void add_account_command(CLI::App& app, CliContext& context, int& exit_code) {
   account->require_subcommand(1);
   auto o = std::make_shared<AccountOptions>();
   auto common = [&](CLI::App* cmd) {
-    cmd->add_option("--server", o->server, "ACME directory URL")->required();
+    cmd->add_option("--server", o->server,
+                    "ACME directory URL (default: --issuer, else the configuration's only issuer)");
+    cmd->add_option("--issuer", o->issuer_name,
+                    "a configured [issuer.NAME]: its directory and ca_file")
+        ->excludes("--server");
     cmd->add_option("--ca-file", o->ca_file, "PEM file of CAs to trust for the ACME server's TLS");
     cmd->add_flag("--json", o->json, "print the account as JSON");
   };

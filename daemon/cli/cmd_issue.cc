@@ -10,6 +10,7 @@
 #include "core/keys.h"
 #include "daemon/cli/cli.h"
 #include "daemon/lifecycle/deploy.h"
+#include "daemon/lifecycle/importer.h"
 #include "daemon/lifecycle/issue.h"
 #include "daemon/service/control_client.h"
 
@@ -18,7 +19,9 @@ namespace {
 
 struct IssueOptions {
   IssueJob job;
-  IssuerConfig issuer;  // the one issuer of --server and its flags
+  IssuerConfig issuer;      // the flags about the CA: --server, --ca-file, --contact...
+  std::string issuer_name;  // --issuer NAME of the configuration
+  bool force = false;       // --name of a configured certificate with other identifiers
   std::string http_listen;
   std::string tls_alpn_listen;
   std::string dns_hook;
@@ -34,6 +37,53 @@ struct RenewOptions {
   bool json = false;
 };
 
+// The CA: the one chosen (choose_issuer), each of its settings replaced by
+// the flag given for it.
+IssuerConfig with_flags(IssuerConfig chosen, const IssuerConfig& flags) {
+  for (auto [field, flag] :
+       {std::pair{&chosen.ca_file, &flags.ca_file}, std::pair{&chosen.profile, &flags.profile},
+        std::pair{&chosen.eab_kid, &flags.eab_kid},
+        std::pair{&chosen.eab_hmac_key, &flags.eab_hmac_key},
+        std::pair{&chosen.preferred_chain, &flags.preferred_chain}}) {
+    if (!flag->empty()) {
+      *field = *flag;
+    }
+  }
+  if (!flags.contact.empty()) {
+    chosen.contact = flags.contact;
+  }
+  return chosen;
+}
+
+// `issue --name N` of a configured N for other identifiers would put them in
+// its place: refused without --force (then `renew N` re-issues what is configured).
+std::optional<CommandFailure> replaces_configured(const Config& config, const IssueJob& job) {
+  std::string name = job.name;
+  if (name.empty() && (!job.domains.empty() || !job.ips.empty())) {
+    name = derive_certificate_name(job.domains.empty() ? job.ips.front() : job.domains.front());
+  }
+  for (const auto& cert : config.certificates) {
+    if (cert.name != name) {
+      continue;
+    }
+    auto sorted = [](std::vector<std::string> v) {
+      for (auto& text : v) {
+        std::ranges::transform(text, text.begin(), [](unsigned char c) { return std::tolower(c); });
+      }
+      std::ranges::sort(v);
+      return v;
+    };
+    if (sorted(cert.domains) != sorted(job.domains) || sorted(cert.ips) != sorted(job.ips)) {
+      return CommandFailure{kExitUsage, "certificate " + cert.name +
+                                            " is configured for other names; issue --name " +
+                                            cert.name +
+                                            " would replace them (give --force to do so, or "
+                                            "change the configuration and run renew)"};
+    }
+  }
+  return std::nullopt;
+}
+
 // The job the flags describe.
 IssueJob job_from_flags(const IssueOptions& o) {
   IssueJob job = o.job;
@@ -43,7 +93,6 @@ IssueJob job_from_flags(const IssueOptions& o) {
   }
   job.dns_timeout = std::chrono::seconds(o.dns_timeout_seconds);
   job.timeout = std::chrono::seconds(o.timeout_seconds);
-  job.issuers = {o.issuer};
   return job;
 }
 
@@ -119,16 +168,25 @@ int run_issue(const CliContext& context, const IssueOptions& o) {
   if (!session) {
     return report_failure(session.error());
   }
+  auto chosen = choose_issuer(*session, o.issuer.directory, o.issuer_name, o.job.name);
+  if (!chosen) {
+    return report_failure(chosen.error());
+  }
+  IssueJob wanted = job_from_flags(o);
+  wanted.issuers = {with_flags(*chosen, o.issuer)};
+  if (auto refused = o.force ? std::nullopt : replaces_configured(session->config, wanted)) {
+    return report_failure(*refused);
+  }
   InterruptGuard interrupt;
   acme::SleepingWaiter waiter;
   JobContext job = job_context(context, *session, waiter);
   job.stop = interrupt.token();
-  auto issued = issue(job_from_flags(o), job);
+  auto issued = issue(wanted, job);
   if (!issued && interrupt.signal() != 0) {
     return report_interrupted(interrupt.signal(), "the issuance");
   }
   if (!issued) {
-    return report_failure(failure_from(issued.error()));
+    return report_failure(ca_failure(issued.error(), wanted.issuers.front().ca_file));
   }
   // A configured certificate issued by hand is deployed as the service would.
   const auto deployed = deploy_if_configured(session->config, issued->installed.name,
@@ -384,11 +442,18 @@ void add_issue_command(CLI::App& app, CliContext& context, int& exit_code) {
   auto o = std::make_shared<IssueOptions>();
   CLI::App* cmd = add_command(
       app, "issue", "Issue a certificate over ACME, now, without the daemon",
-      "Registers (or reuses) the account for --server, places an order for every --domain and "
+      "Registers (or reuses) the account at the CA (--server, --issuer NAME, or the "
+      "configuration's only issuer), places an order for every --domain and "
       "--ip, answers the challenges, finalizes with a new key (or --csr), downloads the chain "
       "and installs it as STATE/certs/NAME/current/fullchain.pem with the inventory updated. "
       "Any error the CA reports is printed as the CA said it. Exit 3 when issuance fails.");
-  cmd->add_option("--server", o->issuer.directory, "ACME directory URL")->required();
+  cmd->add_option("--server", o->issuer.directory,
+                  "ACME directory URL (default: --issuer, else the configuration's only issuer)");
+  cmd->add_option("--issuer", o->issuer_name,
+                  "a configured [issuer.NAME]: its directory, ca_file, contacts, EAB and profile")
+      ->excludes("--server");
+  cmd->add_flag("--force", o->force,
+                "with --name of a configured certificate: issue for other identifiers anyway");
   cmd->add_option("--domain", o->job.domains, "a DNS name to certify (repeatable)");
   cmd->add_option("--ip", o->job.ips, "an IP address to certify (repeatable, RFC 8738)");
   cmd->add_option("--name", o->job.name, "inventory name (default: from the first identifier)");

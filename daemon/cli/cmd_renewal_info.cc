@@ -1,4 +1,5 @@
-// certkeeper renewal-info NAME|FINGERPRINT --server URL [--ca-file FILE] [--force] [--json]
+// certkeeper renewal-info NAME|FINGERPRINT [--server URL | --issuer NAME] [--ca-file FILE]
+// [--force] [--json]
 
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
@@ -15,6 +16,7 @@ namespace {
 struct RenewalInfoOptions {
   std::string query;
   std::string server;
+  std::string issuer_name;  // --issuer NAME of the configuration
   std::string ca_file;
   bool force = false;
   bool json = false;
@@ -29,11 +31,17 @@ int run_renewal_info(const CliContext& context, const RenewalInfoOptions& o) {
   if (!found) {
     return report_failure(found.error());
   }
+  // The CA that issued it, unless told otherwise.
+  auto chosen = choose_issuer(*session, o.server, o.issuer_name, found->front().name);
+  if (!chosen) {
+    return report_failure(chosen.error());
+  }
+  const std::string ca_file = o.ca_file.empty() ? chosen->ca_file : o.ca_file;
   const std::int64_t now = context.clock().unix_seconds();
-  auto result = check_ari(*session->inventory, found->front(), o.server, o.ca_file, now, o.force,
-                          std::random_device{}());
+  auto result = check_ari(*session->inventory, found->front(), chosen->directory, ca_file, now,
+                          o.force, std::random_device{}());
   if (!result) {
-    return report_failure(failure_from(result.error()));
+    return report_failure(ca_failure(result.error(), ca_file));
   }
   const store::RenewalInfoRecord& r = result->record;
   const bool fetched = result->fetched;
@@ -73,7 +81,12 @@ void add_renewal_info_command(CLI::App& app, CliContext& context, int& exit_code
       "choice and when to ask again (the CA's Retry-After, between 1 minute and 1 day; 6 hours "
       "without one). Until then the stored answer is shown without asking the CA.");
   cmd->add_option("certificate", o->query, "NAME or FINGERPRINT")->required();
-  cmd->add_option("--server", o->server, "ACME directory URL of the issuing CA")->required();
+  cmd->add_option("--server", o->server,
+                  "ACME directory URL of the issuing CA (default: the one the inventory recorded, "
+                  "else --issuer)");
+  cmd->add_option("--issuer", o->issuer_name,
+                  "a configured [issuer.NAME]: its directory and ca_file")
+      ->excludes("--server");
   cmd->add_option("--ca-file", o->ca_file, "PEM file of CAs to trust for the ACME server's TLS");
   cmd->add_flag("--force", o->force, "ask the CA now even if the stored answer is fresh");
   cmd->add_flag("--json", o->json, "print the result as JSON");

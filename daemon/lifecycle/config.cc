@@ -218,6 +218,27 @@ void check_daemon(Checker& c, const toml::table& t, DaemonConfig& out) {
   }
 }
 
+// ACME is HTTPS (RFC 8555 §6.1); plain http:// only for a CA on this machine
+// (a test CA on loopback), where nothing crosses a network.
+std::string acme_directory_problem(const std::string& url) {
+  if (url.starts_with("https://")) {
+    return "";
+  }
+  if (!url.starts_with("http://")) {
+    return "not an https URL: \"" + url + "\"";
+  }
+  const std::string_view rest = std::string_view(url).substr(7);
+  const std::string_view authority = rest.substr(0, rest.find('/'));
+  auto endpoint = parse_host_port(authority, 80);
+  const bool local =
+      endpoint &&
+      (endpoint->host == "localhost" ||
+       (ip_address_bytes(endpoint->host) && is_loopback(*ip_address_bytes(endpoint->host))));
+  return local ? ""
+               : "ACME needs https (RFC 8555 §6.1): \"" + url +
+                     "\" (plain http:// only for a CA on loopback)";
+}
+
 void check_issuer(Checker& c, const std::string& name, const toml::node& node, IssuerConfig& out) {
   const std::string path = "issuer." + name;
   const auto* t = node.as_table();
@@ -233,9 +254,8 @@ void check_issuer(Checker& c, const std::string& name, const toml::node& node, I
     if (!t->contains("directory")) {
       c.error(t->source(), path + ".directory", "missing: the ACME directory URL");
     }
-  } else if (!out.directory.starts_with("https://") && !out.directory.starts_with("http://")) {
-    c.error(t->get("directory")->source(), path + ".directory",
-            "not an http(s) URL: \"" + out.directory + "\"");
+  } else if (auto problem = acme_directory_problem(out.directory); !problem.empty()) {
+    c.error(t->get("directory")->source(), path + ".directory", problem);
   }
   if (c.strings(*t, path, "contact", out.contact)) {
     for (const auto& contact : out.contact) {

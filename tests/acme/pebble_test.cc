@@ -674,6 +674,59 @@ TEST_CASE("renew --all: every due certificate, one line each; exit 1 when one fa
   CHECK(certkeeper({"--config", config.string(), "renew"}).exit_code == 2);
 }
 
+// The configuration's issuers serve the one-shot commands: without --server,
+// issue, account and renewal-info take --issuer NAME or the only issuer, with
+// its ca_file. A TLS failure says which trust it was checked against.
+TEST_CASE("issue, account and renewal-info take the CA from the configuration") {
+  Pebble pebble;
+  Issuer ck{pebble};
+  const auto config = ck.state.path() / "certkeeper.toml";
+  write_text(config, "[daemon]\nstate_dir = \"" + ck.state.path().string() +
+                         "\"\n\n[issuer.pebble]\ndirectory = \"" + pebble.directory_url() +
+                         "\"\nca_file = \"" + pebble.ca_file() +
+                         "\"\n\n[[certificate]]\nname = \"site\"\ndomains = "
+                         "[\"site.example.test\"]\nchallenge = { type = \"http-01\", listen = "
+                         "\"" +
+                         pebble.http_listen() + "\" }\n");
+  auto ck_cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--config", config.string()});
+    return certkeeper(args);
+  };
+  // No --server, no --ca-file: the only issuer, trusted through its ca_file.
+  auto issued = ck_cli(
+      {"issue", "--domain", "other.example.test", "--http-listen", pebble.http_listen(), "--json"});
+  REQUIRE_MESSAGE(issued.exit_code == 0, issued.err);
+  auto by_name = ck_cli({"issue", "--issuer", "pebble", "--domain", "third.example.test",
+                         "--http-listen", pebble.http_listen()});
+  CHECK_MESSAGE(by_name.exit_code == 0, by_name.err);
+  CHECK(ck_cli({"issue", "--issuer", "nope", "--domain", "x.example.test"}).exit_code == 2);
+  auto account = ck_cli({"account", "show", "--json"});
+  CHECK_MESSAGE(account.exit_code == 0, account.err);
+  CHECK(json::parse(account.out)["status"] == "valid");
+  // renewal-info asks the CA that issued it (Pebble offers no ARI: said so, not a TLS error).
+  auto ari = ck_cli({"renewal-info", "other.example.test"});
+  CHECK(ari.err.find("tls") == std::string::npos);
+  CHECK(ari.err.find("renewal") != std::string::npos);
+
+  // --name of a configured certificate with other identifiers: refused, unless --force.
+  auto replacing = ck_cli({"issue", "--name", "site", "--domain", "elsewhere.example.test",
+                           "--http-listen", pebble.http_listen()});
+  CHECK(replacing.exit_code == 2);
+  CHECK(replacing.err.find("configured for other names") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(ck.current("site")));
+  auto forced = ck_cli({"issue", "--name", "site", "--domain", "elsewhere.example.test",
+                        "--http-listen", pebble.http_listen(), "--force"});
+  CHECK_MESSAGE(forced.exit_code == 0, forced.err);
+
+  // A private CA's server without its CA file: the error says what trust was used.
+  auto untrusted = certkeeper({"--state-dir", ck.state.path().string(), "issue", "--server",
+                               pebble.directory_url(), "--domain", "x.example.test",
+                               "--http-listen", pebble.http_listen()});
+  CHECK(untrusted.exit_code == 3);
+  CHECK(untrusted.err.find("system's trust store") != std::string::npos);
+  CHECK(untrusted.err.find("--ca-file") != std::string::npos);
+}
+
 namespace {
 
 // A configuration with the issuers given as (name, directory, ca_file) in order
