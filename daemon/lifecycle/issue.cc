@@ -4,8 +4,8 @@
 #include <filesystem>
 #include <memory>
 
-#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "acme/ari.h"
 #include "acme/csr.h"

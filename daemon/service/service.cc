@@ -897,7 +897,7 @@ HttpResponse Service::serve(const HttpRequest& request) {
   if (request.path == "/metrics") {
     return {200, kMetricsContentType, metrics_text(), {}};
   }
-  if (request.path != "/" && request.path != "/status") {
+  if (request.path != "/") {
     return {404, "text/plain; charset=utf-8", "not found: try / or /metrics\n", {}};
   }
   constexpr std::size_t kRecent = 20;

@@ -92,14 +92,12 @@ Result<nlohmann::json> row(const CertificateConfig& cert, const Config& config,
     r["revocation"] = {{"status", live->status_error.empty() ? "not_checked_yet" : "check_failed"},
                        {"error", live->status_error}};
   }
-  if (live) {
-    r["state"] = certificate_state(*live, now);
-  } else {
-    r["state"] = decision.rule == RenewalRule::revoked ? "revoked"
-                 : !current                            ? "pending"
-                 : current->not_after < now            ? "expired"
+  // Without the service, what the inventory alone tells.
+  r["state"] = live                                    ? certificate_state(*live, now)
+               : decision.rule == RenewalRule::revoked ? "revoked"
+               : !current                              ? "pending"
+               : current->not_after < now              ? "expired"
                                                        : "ok";
-  }
   if (live) {
     r["running"] = live->running ? nlohmann::json(to_string(*live->running)) : nullptr;
     r["last_attempt"] = {
@@ -251,17 +249,15 @@ namespace {
 
 // SGR colours of the states on a terminal.
 std::string_view state_colour(std::string_view state) {
-  if (state == "ok")
-    return "\x1b[32m";
-  if (state == "renewing")
-    return "\x1b[34m";
-  if (state == "failing" || state == "expired")
-    return "\x1b[1;31m";
-  if (state == "drifted")
-    return "\x1b[33m";
-  if (state == "revoked")
-    return "\x1b[1;35m";
-  return "\x1b[2m";  // pending
+  static constexpr std::pair<std::string_view, std::string_view> kColours[] = {
+      {"ok", "\x1b[32m"},        {"renewing", "\x1b[34m"}, {"failing", "\x1b[1;31m"},
+      {"expired", "\x1b[1;31m"}, {"drifted", "\x1b[33m"},  {"revoked", "\x1b[1;35m"}};
+  for (const auto& [name, sgr] : kColours) {
+    if (name == state) {
+      return sgr;
+    }
+  }
+  return "\x1b[2m";  // pending: dim
 }
 
 }  // namespace
