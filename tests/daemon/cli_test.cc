@@ -3,7 +3,9 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "tests/daemon/import_fixtures.h"
 #include "tests/store/store_fixtures.h"
@@ -321,4 +323,117 @@ TEST_CASE_FIXTURE(CliFixture, "--json means JSON on failure too, with the same e
   }
   // Without --json, stdout stays empty.
   CHECK(ck({"renew", "nothing"}).out.empty());
+}
+
+namespace {
+
+// The lines of the README's console block whose first line is `$ COMMAND...`
+// (the command line itself excluded, up to the next `$` line or the block's end).
+std::vector<std::string> readme_example(const std::string& command) {
+  std::ifstream in(std::string(CERTKEEPER_SOURCE_DIR) + "/README.md");
+  std::vector<std::string> out;
+  bool inside = false;
+  for (std::string line; std::getline(in, line);) {
+    if (inside && (line.starts_with("```") || line.starts_with("$ "))) {
+      break;
+    }
+    if (inside) {
+      out.push_back(line);
+    }
+    inside = inside || line.starts_with("$ certkeeper " + command);
+  }
+  return out;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    out.push_back(line);
+  }
+  return out;
+}
+
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+  for (std::size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size()) {
+    text.replace(at, from.size(), to);
+  }
+  return text;
+}
+
+}  // namespace
+
+// The README's examples that need no network, run: what they show is what
+// certkeeper prints (paths and fingerprints aside).
+TEST_CASE_FIXTURE(CliFixture, "README: the import, verify and config check examples hold") {
+  // import: a certbot folder, a certificate with its key beside it, one without,
+  // and a truncated file.
+  const auto etc = dir / "etc";
+  certbot_folder(etc / "letsencrypt", "www", www, www);
+  write_text(etc / "nginx/tls/api.pem", api.cert_pem() + ca.cert_pem());
+  write_text(etc / "nginx/tls/api.key", api.key_pem(), 0600);
+  const Issued mail = TestPki::leaf(ca, {"mail.example.test"});
+  write_text(etc / "nginx/tls/mail.pem", mail.cert_pem());
+  write_text(etc / "nginx/tls/mail.key", mail.key_pem(), 0600);
+  write_text(etc / "nginx/tls/old.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n");
+  auto imported = ck({"import", (etc / "letsencrypt").string(), (etc / "nginx/tls").string()});
+  CHECK(imported.exit_code == 1);  // one failed
+  auto shown = readme_example("import /etc/letsencrypt");
+  REQUIRE(shown.size() == 2);
+  const auto printed = lines_of(replace_all(imported.out + imported.err, etc.string(), "/etc"));
+  for (const auto& line : shown) {
+    CAPTURE(line);
+    CAPTURE(imported.out + imported.err);
+    CHECK(std::ranges::find(printed, line) != printed.end());
+  }
+
+  // verify: the verdict, then the path, one certificate a line with its end and fingerprint.
+  write_text(dir / "fullchain.pem", www.cert_pem() + ca.cert_pem());
+  write_text(dir / "roots.pem", root.cert_pem());
+  auto verified = ck({"verify", "--leaf", (dir / "fullchain.pem").string(), "--roots",
+                      (dir / "roots.pem").string(), "--hostname", "www.example.test", "--at", at});
+  CHECK(verified.exit_code == 0);
+  const auto example = readme_example("verify --leaf");
+  const auto got = lines_of(verified.out);
+  REQUIRE(example.size() >= 3);
+  REQUIRE(got.size() >= 3);
+  CHECK(got[0] == example[0]);                         // valid
+  CHECK(got[1].starts_with(example[1].substr(0, 6)));  // "  0 CN="
+  CHECK(got[2].starts_with("      until "));
+  CHECK(got[2].find("  sha256 ") == example[2].find("  sha256 "));
+
+  // config check: every error with file, line, column and key, then the count.
+  const auto config = dir / "certkeeper.toml";
+  write_text(config,
+             "[issuer.a]\ndirectory = \"https://a.example/dir\"\n\n[issuer.b]\n"
+             "directory = \"https://b.example/dir\"\n\n[[certificate]]\nname = \"www\"\n"
+             "domains = [\"www.example.com\"]\nissuer = \"a\"\n\n\n[[certificate]]\n"
+             "name = \"www\"\ndomains = [\"www.example.com\"]\nissuer = \"c\"\n");
+  auto checked = ck({"config", "check", config.string()});
+  CHECK(checked.exit_code == 2);
+  const auto expected = readme_example("config check /etc/certkeeper/certkeeper.toml");
+  REQUIRE(expected.size() == 3);
+  const auto reported = lines_of(
+      replace_all(checked.out + checked.err, config.string(), "/etc/certkeeper/certkeeper.toml"));
+  for (const auto& line : expected) {
+    CAPTURE(line);
+    CAPTURE(checked.out + checked.err);
+    CHECK(std::ranges::find(reported, line) != reported.end());
+  }
+}
+
+// A relative --state-dir: the inventory keeps absolute paths, which resolve
+// from any directory (issue 18 #7).
+TEST_CASE_FIXTURE(CliFixture, "a relative --state-dir stores absolute paths") {
+  certbot_folder(dir / "letsencrypt", "www", www, www);
+  auto imported = run({"sh", "-c",
+                       "cd " + dir.path().string() + " && " + certkeeper_binary() +
+                           " --state-dir relative-state import letsencrypt"});
+  REQUIRE_MESSAGE(imported.exit_code == 0, imported.err);
+  auto shown =
+      certkeeper({"--state-dir", (dir / "relative-state").string(), "show", "www", "--json"});
+  REQUIRE(shown.exit_code == 0);
+  const json record = json::parse(shown.out);
+  CHECK(std::filesystem::path(record["key_path"].get<std::string>()).is_absolute());
+  CHECK(std::filesystem::exists(record["key_path"].get<std::string>()));
 }
