@@ -24,9 +24,15 @@ constexpr int kBadNonceRetries = 20;
 
 // Server text that reaches logs and terminals: printable, bounded.
 std::string sanitize(std::string_view text) {
+  // A body's surrounding whitespace is not part of what it says (no stray
+  // "?" for its final newline); inside it, a line break reads as a space.
+  const std::size_t first = text.find_first_not_of(" \t\r\n");
+  text = first == std::string_view::npos
+             ? std::string_view()
+             : text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
   std::string out;
   for (char c : text.substr(0, kMaxServerText)) {
-    out += (c >= 0x20 && c < 0x7f) ? c : '?';
+    out += (c >= 0x20 && c < 0x7f) ? c : (c == '\n' || c == '\r' || c == '\t') ? ' ' : '?';
   }
   return text.size() > kMaxServerText ? out + "..." : out;
 }

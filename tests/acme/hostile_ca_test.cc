@@ -123,6 +123,10 @@ TEST_CASE("bad: answers a CA must not give are reported, never crash") {
            Case{"bad_problem_without_json",
                 http_response("403 Forbidden", "Content-Type: text/plain\r\n", "go away\x01\x02"),
                 "HTTP 403 without a problem document: go away??"},
+           Case{"bad_plain_text_lines",  // a text body's line ends are not "?"
+                http_response("403 Forbidden", "Content-Type: text/plain\r\n",
+                              "Forbidden:\r\nnot from here\r\n"),
+                "HTTP 403 without a problem document: Forbidden:  not from here\n"},
            Case{"rate_limited_long",
                 http_response("429 Too Many Requests",
                               "Content-Type: application/problem+json\r\nRetry-After: 3600\r\n",
