@@ -90,6 +90,18 @@ std::expected<IssuerConfig, CommandFailure> choose_issuer(const Session& session
                       (known.empty() ? "none" : known) + ")"});
 }
 
+nlohmann::json service_row(const std::string& socket, const std::string& name) {
+  auto status = ask_service(socket, "status", nlohmann::json::object(), std::chrono::seconds(10));
+  if (status && status->ok) {
+    for (const auto& row : status->result.value("certificates", nlohmann::json::array())) {
+      if (row.value("name", "") == name) {
+        return row;
+      }
+    }
+  }
+  return nullptr;
+}
+
 CommandFailure ca_failure(const Error& error, const std::string& ca_file) {
   CommandFailure failure = failure_from(error);
   if (error.code == Errc::tls) {

@@ -103,6 +103,10 @@ int report_failure(const CommandFailure& failure);
     const Session& session, const std::string& server, const std::string& issuer_name,
     const std::string& certificate);
 
+// The running service's status row for the certificate `name`; null when no
+// service answers on `socket` or it has no such row.
+[[nodiscard]] nlohmann::json service_row(const std::string& socket, const std::string& name);
+
 // An engine error talking to a CA, for people: a TLS failure says which CA
 // file it was checked against, and that a private CA needs one.
 [[nodiscard]] CommandFailure ca_failure(const Error& error, const std::string& ca_file);

@@ -208,19 +208,6 @@ void print_not_due(const std::string& name, const RenewalDecision& decision, boo
   }
 }
 
-// The service's row for `name` in its status, or null.
-nlohmann::json service_row(const std::string& socket, const std::string& name) {
-  auto status = ask_service(socket, "status", nlohmann::json::object(), std::chrono::seconds(10));
-  if (status && status->ok) {
-    for (const auto& row : status->result.value("certificates", nlohmann::json::array())) {
-      if (row.value("name", "") == name) {
-        return row;
-      }
-    }
-  }
-  return nullptr;
-}
-
 // With the service running, the renewal is its to do (one process orders for
 // a name at a time): asked over the socket, then followed in its status until
 // the attempt ends. nullopt when no service answers.

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "core/atomic_file.h"
 #include "core/duration.h"
@@ -17,6 +18,7 @@
 #include "daemon/cli/cli.h"
 #include "daemon/cli/verification.h"
 #include "daemon/lifecycle/deployment_check.h"
+#include "daemon/service/control_client.h"
 #include "validator/probe/probe.h"
 #include "validator/probe/scan.h"
 #include "validator/public_suffix.h"
@@ -26,6 +28,7 @@ namespace {
 
 struct ProbeOptions {
   std::string target;
+  std::string certificate;  // --certificate NAME: its configured endpoints
   std::string sni;
   std::string connect;
   std::string starttls;
@@ -277,7 +280,97 @@ int run_bulk(const validator::Prober& prober, const std::vector<validator::Probe
   return unreachable > 0 ? kExitRuntime : with_errors > 0 ? kExitProblem : kExitOk;
 }
 
+// --certificate NAME: the configured endpoints, each against the current
+// version. The running service probes them (recording the result, raising or
+// recovering the drift alert) and its status is followed until it has; with
+// no service they are probed here, the same way. Exit 1 when one is wrong.
+int run_certificate_probe(const CliContext& context, const ProbeOptions& o) {
+  auto session = context.open_session();
+  if (!session) {
+    return report_failure(session.error());
+  }
+  auto cert =
+      std::ranges::find(session->config.certificates, o.certificate, &CertificateConfig::name);
+  if (cert == session->config.certificates.end() || cert->probe.empty()) {
+    return report_failure(CommandFailure{
+        kExitUsage, cert == session->config.certificates.end()
+                        ? "no [[certificate]] named \"" + o.certificate + "\""
+                        : "certificate " + o.certificate + " has no probe endpoints"});
+  }
+  const std::int64_t asked_at = context.clock().unix_seconds();
+  const std::string& socket = session->config.daemon.socket;
+  std::vector<EndpointProbe> probes;
+  auto asked = ask_service(socket, "probe", {{"name", o.certificate}}, std::chrono::seconds(10));
+  if (asked && !asked->ok) {
+    return report_failure(
+        CommandFailure{kExitRuntime, "the service says: " + asked->code + ": " + asked->message});
+  }
+  if (asked) {
+    // Followed in the service's status until each endpoint has been probed since.
+    for (int i = 0; i < 4 * 120 && probes.empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      const nlohmann::json row = service_row(socket, o.certificate);
+      const auto served =
+          row.is_object() ? row.value("served", nlohmann::json::array()) : nlohmann::json::array();
+      bool all_new = !served.empty();
+      for (const nlohmann::json& e : served) {
+        const nlohmann::json probed = e.value("probed_at", nlohmann::json());
+        auto at = probed.is_string() ? parse_rfc3339(probed.get<std::string>())
+                                     : std::optional<std::int64_t>();
+        all_new = all_new && at && *at >= asked_at;
+      }
+      for (const auto& e : all_new ? served : nlohmann::json::array()) {
+        const std::string error = e.value("error", "");
+        const bool matches = e.value("matches", false);
+        probes.push_back({e.value("endpoint", ""), error, matches, e.value("served_sha256", ""),
+                          !error.empty() ? error
+                          : matches      ? "serves the current version of " + o.certificate
+                                         : "serves another certificate than the current version"});
+      }
+    }
+    if (probes.empty()) {
+      return report_failure(
+          CommandFailure{kExitRuntime, "the service did not probe " + o.certificate +
+                                           " within 2 minutes (see certkeeper status)"});
+    }
+  } else {
+    auto anchors = load_anchors(o.ca_file);
+    const validator::PublicSuffixList suffixes;
+    auto prober = anchors ? validator::Prober::create(*anchors, suffixes, context.clock())
+                          : Result<validator::Prober>(std::unexpected(Error{}));
+    if (!anchors || !prober) {
+      return report_failure(!anchors ? anchors.error() : failure_from(prober.error()));
+    }
+    auto probed = probe_deployment(*cert, *session->inventory, *prober, asked_at);
+    if (!probed) {
+      return report_failure(failure_from(probed.error()));
+    }
+    probes = std::move(*probed);
+  }
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& p : probes) {
+    if (o.json) {
+      out.push_back({{"endpoint", p.endpoint},
+                     {"matches", p.error.empty() && p.matches},
+                     {"served_sha256", p.served_sha256},
+                     {"error", p.error},
+                     {"message", p.message}});
+    } else {
+      fmt::print("{}: {}\n", p.endpoint, p.message);
+    }
+  }
+  if (o.json) {
+    fmt::print("{}\n", out.dump(2));
+  }
+  const bool wrong = std::ranges::any_of(
+      probes, [](const EndpointProbe& p) { return !p.error.empty() || !p.matches; });
+  return wrong ? kExitProblem : kExitOk;
+}
+
 int run_probe(const CliContext& context, const ProbeOptions& o) {
+  if (!o.certificate.empty()) {
+    return run_certificate_probe(context, o);
+  }
   if (o.target.empty() == o.targets_file.empty()) {
     return report_failure(
         CommandFailure{kExitUsage, "name one HOST[:PORT], or --targets FILE for many"});
@@ -404,7 +497,12 @@ void add_probe_command(CLI::App& app, CliContext& context, int& exit_code) {
       "the inventory's current certificate for NAME. Exit 1 when a finding is an error "
       "(invalid chain, expired, drift...), 3 when the endpoint cannot be reached or completes no "
       "TLS handshake.");
-  cmd->add_option("target", o->target, "HOST[:PORT]");
+  auto* target = cmd->add_option("target", o->target, "HOST[:PORT]");
+  cmd->add_option("--certificate", o->certificate,
+                  "probe the configured `probe` endpoints of this certificate against its "
+                  "current version (through the running service, which records the result and "
+                  "its drift alert; else here)")
+      ->excludes(target);
   cmd->add_option("--targets", o->targets_file,
                   "probe every \"HOST[:PORT] [SNI]\" line of FILE concurrently; one result per "
                   "line (JSON lines with --json)");

@@ -970,6 +970,26 @@ std::string Service::handle(const ControlRequest& r) {
                               {"running", live_[name].running.has_value()},
                               {"reason", live_[name].state.renewal.reason}});
   }
+  if (r.cmd == "probe") {
+    // The certificate's endpoints probed now, as after a deploy: the result
+    // is recorded, and a drift alert raised or recovered.
+    const std::string name = r.args.value("name", "");
+    const CertificateConfig* cert = configured(name);
+    if (!cert) {
+      return error_response(r.id, "not_found", "no configured certificate named \"" + name + "\"");
+    }
+    if (cert->probe.empty()) {
+      return error_response(r.id, "bad_request", "certificate " + name + " has no probe endpoints");
+    }
+    LiveCertificate& live = live_[name];
+    live.next_probe = 0;
+    refresh_state(live, *cert);
+    schedule();
+    return ok_response(r.id, {{"name", name},
+                              {"queued", live.state.probe_at.has_value()},
+                              {"running", live.running.has_value()},
+                              {"endpoints", cert->probe}});
+  }
   if (r.cmd == "show") {
     const std::string query = r.args.value("certificate", "");
     auto view = show_view(*inventory_, query, clock_.unix_seconds());

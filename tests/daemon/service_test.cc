@@ -863,7 +863,34 @@ TEST_CASE("daemon: probes each deployment; drift is alerted, then recovers" *
   CHECK(std::ranges::any_of(history, [](const json& a) {
     return a["kind"] == "drift" && a["resolution"] == "recovered";
   }));
+
+  // probe --certificate: the service probes now and the command follows it; then,
+  // with no service, the command probes alone. (Renewals go on every 20 s: a
+  // probe between a deploy and nginx's reload may see the one before.)
+  RunResult through;
+  CHECK_MESSAGE(
+      wait_until(
+          [&] {
+            through = certkeeper({"--config", f.config.string(), "probe", "--certificate", "web"});
+            return through.exit_code == 0;
+          },
+          std::chrono::seconds(60)),
+      std::string(through.out + through.err));
+  CHECK(through.out.find(endpoint + ": serves the current version of web") != std::string::npos);
   CHECK(f.daemon->stop(SIGTERM) == 0);
+  // Alone: a verdict either way (a deploy the stop cut short may leave nginx a
+  // version behind), from a probe of its own.
+  auto alone =
+      certkeeper({"--config", f.config.string(), "probe", "--certificate", "web", "--json"});
+  CHECK(alone.exit_code <= 1);
+  const json probed = json::parse(alone.out, nullptr, false);
+  REQUIRE_MESSAGE(probed.is_array(), alone.err);
+  CHECK(probed[0]["endpoint"] == endpoint);
+  CHECK(probed[0]["error"] == "");
+  CHECK(probed[0]["matches"] == (alone.exit_code == 0));
+  CHECK(
+      certkeeper({"--config", f.config.string(), "probe", "--certificate", "nothing"}).exit_code ==
+      2);
 }
 
 // SIGKILL at random points while the service issues, renews and deploys, 20
@@ -968,8 +995,10 @@ TEST_CASE("daemon: malformed, unknown, oversized and silent requests never stop 
   const json unknown = json::parse(ask_raw(f.socket, "{\"id\": 2, \"cmd\": \"shutdown\"}\n"));
   CHECK(unknown["id"] == 2);
   CHECK(unknown["error"]["code"] == "unknown_command");
-  const json not_built = json::parse(ask_raw(f.socket, "{\"id\": 3, \"cmd\": \"probe\"}\n"));
+  const json not_built = json::parse(ask_raw(f.socket, "{\"id\": 3, \"cmd\": \"revoke\"}\n"));
   CHECK(not_built["error"]["code"] == "unsupported");
+  const json nameless = json::parse(ask_raw(f.socket, "{\"id\": 5, \"cmd\": \"probe\"}\n"));
+  CHECK(nameless["error"]["code"] == "not_found");
   const json oversized = json::parse(ask_raw(f.socket, std::string(70 * 1024, 'x') + "\n"));
   CHECK(oversized["error"]["code"] == "too_large");
   // A client that connects and says nothing does not hold the loop.
