@@ -880,9 +880,8 @@ bool Service::open_http_listener() {
   }
   http_ = std::move(*listener);  // a reload that cannot bind keeps the old one
   http_address_ = wanted;
-  spdlog::info("metrics at http://{}/metrics, status page at http://{}/",
-               format_host_port({address->host, http_->port()}),
-               format_host_port({address->host, http_->port()}));
+  const std::string where = format_host_port({address->host, http_->port()});
+  spdlog::info("metrics at http://{}/metrics, status page at http://{}/", where, where);
   return true;
 }
 
