@@ -13,6 +13,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "daemon/service/connection_deadlines.h"
+
 namespace ck::daemon {
 namespace {
 
@@ -222,19 +224,8 @@ void ControlServer::close_connection(int fd) {
 }
 
 std::optional<MonoTime> ControlServer::expire_idle() {
-  const MonoTime now = clock_.monotonic();
-  std::optional<MonoTime> soonest;
-  for (auto it = connections_.begin(); it != connections_.end();) {
-    const MonoTime deadline = it->second.last_activity + kIdleLimit;
-    if (deadline <= now) {
-      ::close(it->first);
-      it = connections_.erase(it);
-      continue;
-    }
-    soonest = soonest ? std::min(*soonest, deadline) : deadline;
-    ++it;
-  }
-  return soonest;
+  return close_expired(connections_, clock_.monotonic(),
+                       [](const Connection& c) { return c.last_activity + kIdleLimit; });
 }
 
 }  // namespace ck::daemon

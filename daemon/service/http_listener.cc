@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "daemon/service/connection_deadlines.h"
+
 namespace ck::daemon {
 namespace {
 
@@ -241,20 +243,9 @@ void HttpListener::close_connection(int fd) {
 }
 
 std::optional<MonoTime> HttpListener::expire_idle() {
-  const MonoTime now = clock_.monotonic();
-  std::optional<MonoTime> soonest;
-  for (auto it = connections_.begin(); it != connections_.end();) {
-    // A whole exchange gets kIdleLimit: a slow reader of a big page, too.
-    const MonoTime deadline = it->second.since + kIdleLimit;
-    if (deadline <= now) {
-      ::close(it->first);
-      it = connections_.erase(it);
-      continue;
-    }
-    soonest = soonest ? std::min(*soonest, deadline) : deadline;
-    ++it;
-  }
-  return soonest;
+  // A whole exchange gets kIdleLimit: a slow reader of a big page, too.
+  return close_expired(connections_, clock_.monotonic(),
+                       [](const Connection& c) { return c.since + kIdleLimit; });
 }
 
 }  // namespace ck::daemon
