@@ -32,6 +32,7 @@ th.t,#certificates td:nth-child(3){position:relative;width:45%;min-width:280px;p
 th.t span{position:absolute;top:.3em;font-size:11px;font-weight:400;color:#666;white-space:nowrap}
 #certificates td:nth-child(3)::after{content:"";position:absolute;top:0;bottom:0;border-left:2px solid #d00}
 td{white-space:nowrap}
+#alerts td:last-child,#events td:last-child{white-space:normal;overflow-wrap:anywhere}
 #certificates td:nth-child(6){color:#7a1c1c;max-width:30em;overflow-wrap:anywhere;white-space:normal}
 .ok{--c:#2e7d32}.renewing{--c:#1565c0}.failing{--c:#e65100}.revoked{--c:#4a148c}
 .drifted{--c:#f9a825}.expired{--c:#b71c1c}.pending{--c:#9e9e9e}
