@@ -84,6 +84,8 @@ struct CertificateFamily {
   std::function<void(CertificateSeries&, const LiveCertificate&, std::int64_t now)> samples;
 };
 
+const std::vector<StapleState> kNoStaples;  // a certificate not checked yet: none, not a copy
+
 // The per-certificate families, in the order they are exposed.
 const std::vector<CertificateFamily>& certificate_families() {
   static const std::vector<CertificateFamily> families{
@@ -181,7 +183,7 @@ const std::vector<CertificateFamily>& certificate_families() {
       {"certkeeper_certificate_staple_this_update_timestamp_seconds",
        "The thisUpdate of the OCSP staple on disk, Unix seconds.",
        [](CertificateSeries& s, const LiveCertificate& c, std::int64_t) {
-         for (const auto& staple : c.status ? c.status->staples : std::vector<StapleState>{}) {
+         for (const auto& staple : c.status ? c.status->staples : kNoStaples) {
            if (staple.this_update > 0) {
              s.emit(staple.this_update, {{"path", staple.path}});
            }
@@ -190,7 +192,7 @@ const std::vector<CertificateFamily>& certificate_families() {
       {"certkeeper_certificate_staple_next_update_timestamp_seconds",
        "The nextUpdate of the OCSP staple on disk, Unix seconds.",
        [](CertificateSeries& s, const LiveCertificate& c, std::int64_t) {
-         for (const auto& staple : c.status ? c.status->staples : std::vector<StapleState>{}) {
+         for (const auto& staple : c.status ? c.status->staples : kNoStaples) {
            if (staple.next_update > 0) {
              s.emit(staple.next_update, {{"path", staple.path}});
            }
