@@ -102,7 +102,7 @@ ControlServer::~ControlServer() {
 void ControlServer::add_poll_fds(std::vector<pollfd>& fds) const {
   fds.push_back({listen_fd_, POLLIN, 0});
   for (const auto& [fd, c] : connections_) {
-    fds.push_back({fd, static_cast<short>(c.out.empty() ? POLLIN : POLLIN | POLLOUT), 0});
+    fds.push_back({fd, static_cast<short>(c.unsent() == 0 ? POLLIN : POLLIN | POLLOUT), 0});
   }
 }
 
@@ -137,7 +137,7 @@ void ControlServer::accept_all() {
       ::close(fd);
       continue;
     }
-    connections_[fd] = Connection{peer_of(fd), "", "", clock_.monotonic(), false, false};
+    connections_[fd] = Connection{.peer = peer_of(fd), .last_activity = clock_.monotonic()};
   }
 }
 
@@ -160,9 +160,15 @@ void ControlServer::read_from(int fd, Connection& c) {
     return;
   }
   for (const auto& line : *lines) {
-    if (!line.empty()) {
-      answer(c, line);
+    if (line.empty()) {
+      continue;
     }
+    if (c.unsent() > kMaxPendingOutput) {
+      // Requests piped in without reading the answers: memory stays bounded.
+      c.out += error_response(id_of(line), "busy", "earlier answers are not read yet");
+      continue;
+    }
+    answer(c, line);
   }
   if (peer_closed) {
     c.closing = true;
@@ -195,17 +201,20 @@ void ControlServer::answer(Connection& c, const std::string& line) {
 }
 
 void ControlServer::flush(int fd, Connection& c) {
-  while (!c.out.empty()) {
-    const ssize_t n = ::send(fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
+  while (c.unsent() > 0) {
+    const ssize_t n = ::send(fd, c.out.data() + c.sent, c.unsent(), MSG_NOSIGNAL);
     if (n <= 0) {
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && c.out.size() < kMaxPendingOutput) {
-        return;  // the rest when the peer reads
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        return;  // the rest when the peer reads; one that never does meets the idle limit
       }
-      close_connection(fd);  // gone, or reading nothing of a huge answer
+      close_connection(fd);
       return;
     }
-    c.out.erase(0, static_cast<std::size_t>(n));
+    c.sent += static_cast<std::size_t>(n);
+    c.last_activity = clock_.monotonic();
   }
+  c.out.clear();
+  c.sent = 0;
   if (c.big_answer) {
     // A status or metrics answer of thousands of certificates: its free
     // pages go back, so that the service returns to its idle size.

@@ -49,9 +49,12 @@ class ControlServer {
     Peer peer;
     std::string in;
     std::string out;
+    std::size_t sent =
+        0;  // of `out`: erasing each sent piece would copy a huge answer over and over
     MonoTime last_activity{};
     bool closing = false;     // close once `out` is sent
     bool big_answer = false;  // over a megabyte: its memory goes back once sent
+    [[nodiscard]] std::size_t unsent() const { return out.size() - sent; }
   };
   ControlServer(int listen_fd, std::string path, ServiceIdentity identity, const Clock& clock,
                 Handler handler)
