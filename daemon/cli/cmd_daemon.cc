@@ -26,6 +26,7 @@ struct StatusOptions {
   bool watch = false;
   double interval_s = 2;
   int timeout_ms = 5000;
+  std::size_t limit = kDefaultStatusRows;  // rows; 0: every certificate
 };
 
 // Colour for people at a terminal; none when piped, for NO_COLOR
@@ -57,15 +58,15 @@ int run_daemon(const CliContext& context, const DaemonOptions& o) {
 int status_once(const CliContext& context, const StatusOptions& o, bool in_place) {
   // Without a running service: the same rows, from the inventory alone.
   auto alone = [&](const Session& session) -> std::expected<nlohmann::json, CommandFailure> {
-    auto rows = certificates_status(session.config, *session.inventory,
-                                    context.clock().unix_seconds(), nullptr);
-    if (!rows) {
-      return std::unexpected(failure_from(rows.error()));
+    auto status = certificates_status(session.config, *session.inventory,
+                                      context.clock().unix_seconds(), nullptr, o.limit);
+    if (!status) {
+      return std::unexpected(failure_from(status.error()));
     }
-    return nlohmann::json{{"daemon", {{"running", false}, {"why", "no service answers"}}},
-                          {"certificates", std::move(*rows)}};
+    (*status)["daemon"] = {{"running", false}, {"why", "no service answers"}};
+    return std::move(*status);
   };
-  auto status = ask_or_alone(context, "status", nlohmann::json::object(), alone,
+  auto status = ask_or_alone(context, "status", {{"limit", o.limit}}, alone,
                              std::chrono::milliseconds(o.timeout_ms));
   if (!status) {
     return report_failure(status.error());
@@ -87,15 +88,15 @@ int status_once(const CliContext& context, const StatusOptions& o, bool in_place
                                                    : d["next_wake"].get<std::string>())
             : "daemon: not running (" + d["why"].get<std::string>() + "); from the inventory");
     fmt::print("{}", status_table((*status)["certificates"], now, use_colour()));
+    fmt::print("{}", status_summary(status->value("summary", nlohmann::json::object())));
   }
   std::fflush(stdout);
-  bool problem = false;
-  for (const auto& row : (*status)["certificates"]) {
-    problem = problem || row["not_after"].is_null() ||
-              (row["days_left"].is_number() && row["days_left"].get<std::int64_t>() < 0) ||
-              (row.contains("last_attempt") && (row["last_attempt"]["failures_in_a_row"] != 0 ||
-                                                row["last_attempt"]["result"] == "deploy_failed"));
-  }
+  // Every certificate counts, shown or not.
+  const auto states =
+      status->value("summary", nlohmann::json::object()).value("states", nlohmann::json::object());
+  const bool problem = std::ranges::any_of(states.items(), [](const auto& state) {
+    return is_problem_state(state.key()) && state.value() != 0;
+  });
   return problem ? kExitProblem : kExitOk;
 }
 
@@ -233,8 +234,10 @@ void add_status_command(CLI::App& app, CliContext& context, int& exit_code) {
       "revoked, expired, pending; in colour on a terminal, none when piped or with NO_COLOR), "
       "names, notAfter and days left, the next renewal, the rule that set it and why, the ARI "
       "window, the last attempt and its error, the staple's age and, from the latest probes, "
-      "whether the endpoints serve it. Exit 1 when a certificate is missing, expired or "
-      "failing to renew.");
+      "whether the endpoints serve it. Rows for the 100 most urgent (worst state first, then the "
+      "soonest renewal; --limit, --all), in configuration order, and a count of every "
+      "certificate by state. Exit 1 when any certificate is missing, expired, revoked or "
+      "failing to renew, shown or not.");
   cmd->add_flag("--json", o->json, "print the status as JSON");
   cmd->add_flag("--watch", o->watch,
                 "refresh until interrupted (in place on a terminal; one after another when "
@@ -244,6 +247,13 @@ void add_status_command(CLI::App& app, CliContext& context, int& exit_code) {
       ->check(CLI::Range(0.1, 3600.0));
   cmd->add_option("--timeout-ms", o->timeout_ms, "how long to wait for the service")
       ->capture_default_str();
+  auto* limit = cmd->add_option("--limit", o->limit,
+                                "rows for the most urgent certificates (worst state first, then "
+                                "the soonest renewal); the summary counts all")
+                    ->capture_default_str();
+  cmd->add_flag_callback(
+         "--all", [o] { o->limit = 0; }, "a row for every certificate")
+      ->excludes(limit);
   cmd->callback([&context, &exit_code, o] { exit_code = run_status(context, *o); });
 }
 

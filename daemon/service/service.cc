@@ -107,7 +107,7 @@ class Service {
   std::string handle(const ControlRequest& request);
   HttpResponse serve(const HttpRequest& request);
   std::string metrics_text();
-  nlohmann::json status_result();
+  nlohmann::json status_result(std::size_t limit);
   const CertificateConfig* configured(const std::string& name) const;
 
   ServiceOptions options_;
@@ -917,24 +917,32 @@ HttpResponse Service::serve(const HttpRequest& request) {
             "form-action 'none'; frame-ancestors 'none'"}}};
 }
 
-nlohmann::json Service::status_result() {
+nlohmann::json Service::status_result(std::size_t limit) {
   const std::int64_t now = clock_.unix_seconds();
-  auto rows = certificates_status(*config_, *inventory_, now, &live_);
-  return {{"daemon",
-           {{"running", true},
-            {"version", kVersion},
-            {"pid", ::getpid()},
-            {"started_at", format_rfc3339(started_at_)},
-            {"config", config_->path},
-            {"jobs_pending", runner_->pending()},
-            {"next_wake", next_wake_ ? nlohmann::json(format_rfc3339(*next_wake_)) : nullptr}}},
-          {"certificates", rows ? *rows : nlohmann::json::array()},
-          {"error", rows ? "" : rows.error().describe()}};
+  auto status = certificates_status(*config_, *inventory_, now, &live_, limit);
+  nlohmann::json out =
+      status ? std::move(*status)
+             : nlohmann::json{{"summary", nullptr}, {"certificates", nlohmann::json::array()}};
+  out["error"] = status ? "" : status.error().describe();
+  out["daemon"] = {
+      {"running", true},
+      {"version", kVersion},
+      {"pid", ::getpid()},
+      {"started_at", format_rfc3339(started_at_)},
+      {"config", config_->path},
+      {"jobs_pending", runner_->pending()},
+      {"next_wake", next_wake_ ? nlohmann::json(format_rfc3339(*next_wake_)) : nullptr}};
+  return out;
 }
 
 std::string Service::handle(const ControlRequest& r) {
   if (r.cmd == "status") {
-    return ok_response(r.id, status_result());
+    const nlohmann::json limit = r.args.value("limit", nlohmann::json(kDefaultStatusRows));
+    if (!limit.is_number_unsigned()) {
+      return error_response(r.id, "bad_request",
+                            "status: \"limit\" is the number of rows (0: all): " + limit.dump());
+    }
+    return ok_response(r.id, status_result(limit.get<std::size_t>()));
   }
   if (r.cmd == "metrics") {
     return ok_response(r.id, {{"content_type", kMetricsContentType}, {"text", metrics_text()}});

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <random>
+#include <tuple>
 
 #include "core/clock.h"
 #include "daemon/lifecycle/inventory_view.h"
@@ -154,21 +155,99 @@ std::string last_error(const LiveCertificate& live) {
   return "";
 }
 
+namespace {
+
+// The worst first: what an operator must look at before what is fine.
+int urgency(std::string_view state) {
+  static constexpr std::string_view kWorstFirst[] = {"expired", "failing",  "revoked", "drifted",
+                                                     "pending", "renewing", "ok"};
+  return static_cast<int>(std::ranges::find(kWorstFirst, state) - std::begin(kWorstFirst));
+}
+
+struct Ranked {
+  std::size_t index;  // in the configuration
+  std::string_view state;
+  std::int64_t next_renewal;
+};
+
+// The indexes of the `limit` most urgent (0: all), in configuration order.
+std::vector<std::size_t> most_urgent(std::vector<Ranked> ranked, std::size_t limit) {
+  if (limit > 0 && ranked.size() > limit) {
+    const auto before = [](const Ranked& a, const Ranked& b) {
+      return std::tuple(urgency(a.state), a.next_renewal, a.index) <
+             std::tuple(urgency(b.state), b.next_renewal, b.index);
+    };
+    std::ranges::nth_element(ranked, ranked.begin() + static_cast<std::ptrdiff_t>(limit), before);
+    ranked.resize(limit);
+  }
+  std::vector<std::size_t> kept;
+  kept.reserve(ranked.size());
+  for (const auto& r : ranked) {
+    kept.push_back(r.index);
+  }
+  std::ranges::sort(kept);
+  return kept;
+}
+
+nlohmann::json summary(const std::vector<Ranked>& ranked, std::size_t shown) {
+  nlohmann::json states = nlohmann::json::object();
+  for (const auto& r : ranked) {
+    auto& count = states[std::string(r.state)];
+    count = count.is_null() ? 1 : count.get<std::size_t>() + 1;
+  }
+  return {{"certificates", ranked.size()}, {"shown", shown}, {"states", std::move(states)}};
+}
+
+}  // namespace
+
+bool is_problem_state(std::string_view state) {
+  return state == "pending" || state == "expired" || state == "revoked" || state == "failing";
+}
+
 Result<nlohmann::json> certificates_status(const Config& config, store::Inventory& inventory,
                                            std::int64_t now,
-                                           const std::map<std::string, LiveCertificate>* live) {
+                                           const std::map<std::string, LiveCertificate>* live,
+                                           std::size_t limit) {
+  const auto& certs = config.certificates;
+  std::vector<Ranked> ranked;
+  ranked.reserve(certs.size());
   nlohmann::json rows = nlohmann::json::array();
-  for (const auto& cert : config.certificates) {
-    const LiveCertificate* known = nullptr;
-    if (live) {
-      if (auto it = live->find(cert.name); it != live->end()) {
-        known = &it->second;
-      }
+  if (live) {
+    // The service knows every state: rows are built for the kept ones only.
+    static const LiveCertificate kNotSeenYet{};
+    const auto live_of = [&](const std::string& name) -> const LiveCertificate& {
+      const auto it = live->find(name);
+      return it != live->end() ? it->second : kNotSeenYet;
+    };
+    for (std::size_t i = 0; i < certs.size(); ++i) {
+      const LiveCertificate& l = live_of(certs[i].name);
+      ranked.push_back({i, certificate_state(l, now), l.state.renewal.at});
     }
-    CK_TRY(r, row(cert, config, inventory, now, known));
-    rows.push_back(std::move(r));
+    for (const std::size_t i : most_urgent(ranked, limit)) {
+      CK_TRY(r, row(certs[i], config, inventory, now, &live_of(certs[i].name)));
+      rows.push_back(std::move(r));
+    }
+  } else {
+    // Alone, a state is learned by building the row.
+    std::vector<nlohmann::json> all;
+    all.reserve(certs.size());
+    for (std::size_t i = 0; i < certs.size(); ++i) {
+      CK_TRY(r, row(certs[i], config, inventory, now, nullptr));
+      all.push_back(std::move(r));
+    }
+    for (std::size_t i = 0; i < certs.size(); ++i) {
+      ranked.push_back({i, all[i]["state"].get_ref<const std::string&>(),
+                        parse_rfc3339(all[i]["next_action"]["at"].get<std::string>()).value_or(0)});
+    }
+    const auto kept = most_urgent(ranked, limit);
+    nlohmann::json counted = summary(ranked, kept.size());  // before the rows move out
+    for (const std::size_t i : kept) {
+      rows.push_back(std::move(all[i]));
+    }
+    return nlohmann::json{{"summary", std::move(counted)}, {"certificates", std::move(rows)}};
   }
-  return rows;
+  return nlohmann::json{{"summary", summary(ranked, rows.size())},
+                        {"certificates", std::move(rows)}};
 }
 
 Result<nlohmann::json> alerts_view(store::Inventory& inventory, const AlertQuery& query) {
@@ -261,6 +340,24 @@ std::string_view state_colour(std::string_view state) {
 }
 
 }  // namespace
+
+std::string status_summary(const nlohmann::json& summary) {
+  const std::size_t total = summary.value("certificates", std::size_t{0});
+  const std::size_t shown = summary.value("shown", total);
+  std::string counts;
+  const nlohmann::json states = summary.value("states", nlohmann::json::object());
+  for (const auto& [state, count] : states.items()) {
+    counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", count.get<std::size_t>(), state);
+  }
+  std::string out = fmt::format("{} certificate{}{}{}\n", total, total == 1 ? "" : "s",
+                                counts.empty() ? "" : ": ", counts);
+  if (shown < total) {
+    out += fmt::format(
+        "{} not shown: the rows are the {} most urgent (--limit N for more, --all for every one)\n",
+        total - shown, shown);
+  }
+  return out;
+}
 
 std::string status_table(const nlohmann::json& rows, std::int64_t, bool colour) {
   std::string out = fmt::format("{:<24} {:<9} {:<20} {:>5} {:<20} {:<8} {}\n", "NAME", "STATE",

@@ -57,13 +57,23 @@ struct LiveCertificate {
 // (the CA's problem text for a failed renewal); "" when there is none.
 [[nodiscard]] std::string last_error(const LiveCertificate& live);
 
-// One row per configured certificate: names, not_after and days left, the ARI
-// window, the next action and when, why, the last attempt and its error, the
-// served fingerprint against the stored one (from the latest probe) and the
-// staple's age. `live` is null when no service runs.
+// What `status` answers: {"summary": {"certificates", "shown", "states":
+// {state: count}}, "certificates": [rows]}. A row per certificate: names,
+// not_after and days left, the ARI window, the next action and when, why, the
+// last attempt and its error, the served fingerprint against the stored one
+// (from the latest probe) and the staple's age. Rows are kept for the `limit`
+// most urgent certificates (0: every one; the worst state first, then the
+// soonest renewal) and listed in configuration order, so that a status of
+// 100,000 certificates stays small and fast; the summary counts them all.
+// `live` is null when no service runs.
 [[nodiscard]] Result<nlohmann::json> certificates_status(
     const Config& config, store::Inventory& inventory, std::int64_t now,
-    const std::map<std::string, LiveCertificate>* live);
+    const std::map<std::string, LiveCertificate>* live, std::size_t limit);
+inline constexpr std::size_t kDefaultStatusRows = 100;
+
+// A state that makes `status` exit 1: a certificate missing, expired, revoked
+// or failing.
+[[nodiscard]] bool is_problem_state(std::string_view state);
 
 // What `certkeeper alerts` shows, from the inventory (the service and the
 // CLI alone alike): newest first, each with its notices and their delivery.
@@ -75,6 +85,10 @@ struct AlertQuery {
 [[nodiscard]] Result<nlohmann::json> alerts_view(store::Inventory& inventory,
                                                  const AlertQuery& query);
 [[nodiscard]] std::string alerts_table(const nlohmann::json& alerts);
+
+// The summary's line under the table: how many certificates in each state,
+// and, when rows were left out, how many and how to see them.
+[[nodiscard]] std::string status_summary(const nlohmann::json& summary);
 
 // The rows as a table for people; each state in colour when `colour`.
 [[nodiscard]] std::string status_table(const nlohmann::json& rows, std::int64_t now,

@@ -12,6 +12,8 @@
 #include "daemon/service/http_listener.h"
 #include "daemon/service/metrics.h"
 #include "daemon/service/status_page.h"
+#include "daemon/service/status_view.h"
+#include "store/inventory.h"
 
 using namespace ck;
 using namespace ck::daemon;
@@ -141,6 +143,52 @@ TEST_CASE("status page: the worst state holds") {
   CHECK(certificate_state(c, kNow) == "revoked");
   CHECK(certificate_state(LiveCertificate{}, kNow) == "pending");
   CHECK(certificate_state(issued(6, 7), kNow) == "expired");
+}
+
+TEST_CASE("status: rows for the most urgent, in configuration order; the summary counts all") {
+  ManualClock clock(kNow);
+  auto inventory = store::open_memory_inventory(clock).value();
+  Config config;
+  std::map<std::string, LiveCertificate> live;
+  // Five fine ones renewing at different times, then one of each problem.
+  for (int i = 0; i < 5; ++i) {
+    config.certificates.push_back({.name = "ok" + std::to_string(i)});
+    live["ok" + std::to_string(i)] = issued(90, 10 + i);  // ok4 renews soonest
+  }
+  for (const char* name : {"failing", "expired", "never"}) {
+    config.certificates.push_back({.name = name});
+  }
+  live["failing"] = issued(90, 10);
+  live["failing"].failures = {1, kNow, "urn:ietf:params:acme:error:serverInternal"};
+  live["expired"] = issued(6, 7);
+  // "never" has no live entry yet: pending, as before its first issue.
+  const auto names = [](const nlohmann::json& status) {
+    std::vector<std::string> out;
+    for (const auto& row : status["certificates"]) {
+      out.push_back(row["name"].get<std::string>());
+    }
+    return out;
+  };
+
+  const auto some = certificates_status(config, *inventory, kNow, &live, 4).value();
+  CHECK(names(some) == std::vector<std::string>{"ok4", "failing", "expired", "never"});
+  CHECK(some["summary"]["certificates"] == 8);
+  CHECK(some["summary"]["shown"] == 4);
+  CHECK(some["summary"]["states"] ==
+        nlohmann::json{{"ok", 5}, {"failing", 1}, {"expired", 1}, {"pending", 1}});
+  CHECK(status_summary(some["summary"]).find("4 not shown") != std::string::npos);
+
+  const auto all = certificates_status(config, *inventory, kNow, &live, 0).value();
+  CHECK(names(all).size() == 8);
+  CHECK(names(all).front() == "ok0");
+  CHECK(all["summary"]["shown"] == 8);
+  CHECK(status_summary(all["summary"]) ==
+        "8 certificates: 1 expired, 1 failing, 5 ok, 1 pending\n");
+
+  CHECK(is_problem_state("failing"));
+  CHECK(is_problem_state("revoked"));
+  CHECK_FALSE(is_problem_state("renewing"));
+  CHECK_FALSE(is_problem_state("drifted"));
 }
 
 TEST_CASE("status page: every certificate is a row; hostile names and texts are text") {

@@ -224,6 +224,21 @@ TEST_CASE("daemon: issues what is configured, tells systemd, answers status, rel
   CHECK(table.exit_code == 0);
   CHECK(table.out.find("daemon: running") != std::string::npos);
   CHECK(table.out.find("alpha") != std::string::npos);
+  CHECK(table.out.find("2 certificates: 2 ok") != std::string::npos);
+  // Fewer rows on request; the summary still counts every certificate.
+  const json one =
+      json::parse(ask_raw(f.socket, R"({"id": 4, "cmd": "status", "args": {"limit": 1}})"
+                                    "\n"));
+  CHECK(one["result"]["certificates"].size() == 1);
+  CHECK(one["result"]["summary"]["certificates"] == 2);
+  CHECK(one["result"]["summary"]["states"]["ok"] == 2);
+  const json bad_limit =
+      json::parse(ask_raw(f.socket, R"({"id": 4, "cmd": "status", "args": {"limit": "all"}})"
+                                    "\n"));
+  CHECK(bad_limit["error"]["code"] == "bad_request");
+  auto limited = certkeeper({"--config", f.config.string(), "status", "--limit", "1"});
+  CHECK(limited.exit_code == 0);
+  CHECK(limited.out.find("1 not shown") != std::string::npos);
 
   // A bad configuration is refused on SIGHUP; the running one stays.
   write_text(f.config, "[daemon\nthis is not TOML\n");
@@ -291,6 +306,11 @@ TEST_CASE("daemon: issues what is configured, tells systemd, answers status, rel
   CHECK(alone["daemon"]["running"] == false);
   CHECK(alone["certificates"].size() == 3);
   CHECK(alone["certificates"][0]["not_after"].is_string());
+  CHECK(alone["summary"]["states"]["ok"] == 3);
+  const json alone_one = json::parse(
+      certkeeper({"--config", f.config.string(), "status", "--json", "--limit", "1"}).out);
+  CHECK(alone_one["certificates"].size() == 1);
+  CHECK(alone_one["summary"]["certificates"] == 3);
 }
 
 // Real time: Pebble issues 40-second certificates, so the service renews them
