@@ -58,6 +58,10 @@ class CertificateRepository {
       std::string_view prefix) = 0;
   // All versions of a name, newest not_before first.
   [[nodiscard]] virtual Result<std::vector<CertificateRecord>> versions(std::string_view name) = 0;
+  // The name's active version (the newest, should there be two); none when it
+  // has none. One row read, however many versions the name has had.
+  [[nodiscard]] virtual Result<std::optional<CertificateRecord>> active_version(
+      std::string_view name) = 0;
   // Streams summaries (without der and chain_pem) ordered by not_after, then
   // name; `visit` returns false to stop early.
   [[nodiscard]] virtual Status for_each(

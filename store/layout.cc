@@ -48,11 +48,9 @@ StateLayout::StateLayout(const std::filesystem::path& root) {
   }
 }
 
-Result<std::filesystem::path> StateLayout::install_certificate(std::string_view name,
-                                                               std::string_view version,
-                                                               std::string_view cert_pem,
-                                                               std::string_view chain_pem,
-                                                               const std::filesystem::path& key) const {
+Result<std::filesystem::path> StateLayout::install_certificate(
+    std::string_view name, std::string_view version, std::string_view cert_pem,
+    std::string_view chain_pem, const std::filesystem::path& key) const {
   CK_TRY_STATUS(validate_certificate_name(name));
   const auto dir = name_dir(name) / version;
   CK_TRY_STATUS(make_directories(dir, 0755));
@@ -64,9 +62,8 @@ Result<std::filesystem::path> StateLayout::install_certificate(std::string_view 
     // Relative inside the state directory, so that the directory can move.
     const auto from_root = key.lexically_relative(root_);
     const bool inside = !from_root.empty() && *from_root.begin() != "..";
-    CK_TRY_STATUS(replace_symlink_atomic(inside ? key.lexically_relative(dir).string()
-                                                : key.string(),
-                                         dir / "privkey.pem"));
+    CK_TRY_STATUS(replace_symlink_atomic(
+        inside ? key.lexically_relative(dir).string() : key.string(), dir / "privkey.pem"));
   }
   CK_TRY_STATUS(replace_symlink_atomic(std::string(version), current(name)));
   return dir;

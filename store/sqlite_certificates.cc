@@ -161,6 +161,13 @@ Result<std::vector<CertificateRecord>> SqliteCertificates::versions(std::string_
   return collect_rows(s, [](const Statement& row) { return read_certificate(row, true); });
 }
 
+Result<std::optional<CertificateRecord>> SqliteCertificates::active_version(std::string_view name) {
+  CK_TRY(s, db_.prepare(CK_CERT_SELECT_FULL "WHERE c.name = ? AND +c.status = 'active' "
+                                            "ORDER BY c.not_before DESC, c.id DESC LIMIT 1"));
+  s.bind(name);
+  return first_row(s, [](const Statement& row) { return read_certificate(row, true); });
+}
+
 Status SqliteCertificates::for_each(const CertificateFilter& filter,
                                     const std::function<bool(const CertificateRecord&)>& visit) {
   // One statement per filter shape, so each can use its index.

@@ -15,6 +15,7 @@ class SqliteCertificates final : public CertificateRepository {
   Result<std::vector<CertificateRecord>> find_by_fingerprint_prefix(
       std::string_view prefix) override;
   Result<std::vector<CertificateRecord>> versions(std::string_view name) override;
+  Result<std::optional<CertificateRecord>> active_version(std::string_view name) override;
   Status for_each(const CertificateFilter& filter,
                   const std::function<bool(const CertificateRecord&)>& visit) override;
   Status set_status(std::int64_t id, CertificateStatus status) override;

@@ -79,13 +79,7 @@ std::int64_t days_left(std::int64_t not_after, std::int64_t now) {
 
 Result<std::optional<store::CertificateRecord>> current_version(store::Inventory& inventory,
                                                                 const std::string& name) {
-  CK_TRY(versions, inventory.certificates().versions(name));
-  for (auto& v : versions) {
-    if (v.status == store::CertificateStatus::active) {
-      return std::optional(std::move(v));
-    }
-  }
-  return std::optional<store::CertificateRecord>();
+  return inventory.certificates().active_version(name);
 }
 
 std::string effective_status(const store::CertificateRecord& record, std::int64_t now) {

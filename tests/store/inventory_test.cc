@@ -64,6 +64,13 @@ TEST_CASE_FIXTURE(MemoryInventory,
   CHECK(versions[0].serial == "2");
   CHECK(versions[0].status == CertificateStatus::active);
   CHECK(versions[1].status == CertificateStatus::superseded);
+  const auto active = certs().active_version("www").value();
+  REQUIRE(active);
+  CHECK(active->serial == "2");
+  CHECK(active->der == versions[0].der);  // the whole record, as versions() reads it
+  REQUIRE(certs().set_status(active->id, CertificateStatus::revoked));
+  CHECK_FALSE(certs().active_version("www").value());  // revoked: none is active
+  CHECK_FALSE(certs().active_version("nothing").value());
 }
 
 TEST_CASE_FIXTURE(MemoryInventory, "listing filters by expiry and status, soonest first") {
