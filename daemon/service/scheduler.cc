@@ -29,12 +29,21 @@ std::string_view to_string(JobKind kind) {
 }
 
 Plan plan(std::span<const CertificateState> states, std::int64_t now) {
+  std::vector<const CertificateState*> each;
+  each.reserve(states.size());
+  for (const auto& s : states) {
+    each.push_back(&s);
+  }
+  return plan(each, now);
+}
+
+Plan plan(std::span<const CertificateState* const> states, std::int64_t now) {
   Plan out;
   auto later = [&](std::int64_t at) {
     out.next_wake = out.next_wake ? std::min(*out.next_wake, at) : at;
   };
   for (std::size_t i = 0; i < states.size(); ++i) {
-    const CertificateState& s = states[i];
+    const CertificateState& s = *states[i];
     if (s.busy) {
       continue;  // it is planned again when its job ends
     }

@@ -18,6 +18,8 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "acme/issuance.h"
 #include "core/atomic_file.h"
@@ -90,7 +92,9 @@ class Service {
   void schedule();
   void restore_from_events();
   void record_event(const std::string& name, const std::string& kind, const std::string& message);
-  void evaluate_alerts_now();
+  void evaluate_alerts_now(const std::set<std::string>* only = nullptr);
+  std::set<std::string> due_now(std::int64_t now) const;
+  void index_config();
   AlertFacts alert_facts(const std::string& name, const LiveCertificate& live, std::int64_t now);
   void record_deploy(const JobOutcome& done, LiveCertificate& live);
   void record_probes(const JobOutcome& done, LiveCertificate& live, std::int64_t now);
@@ -125,6 +129,13 @@ class Service {
   int timer_fd_ = -1;
   int watchdog_fd_ = -1;
   std::map<std::string, LiveCertificate> live_;
+  // live_'s entries in a vector, rebuilt with it: the passes over all of them
+  // after every job load independent addresses instead of walking the tree.
+  std::vector<std::pair<const std::string, LiveCertificate>*> records_;
+  // The configuration's certificates by name: looked up for every job that ends.
+  std::unordered_map<std::string, const CertificateConfig*> by_name_;
+  std::set<std::string> renewing_;  // a renewal runs for them (the per-CA and listener limits)
+  std::size_t running_jobs_ = 0;
   std::map<std::string, std::int64_t> ari_failed_at_;
   std::map<std::string, bool> ari_unsupported_;
   std::map<std::string, bool> operator_asked_;         // renew over the socket: no backoff, once
@@ -183,6 +194,7 @@ int Service::start() {
   }
   setup_logging(loaded.config.daemon.log_level);
   config_ = std::make_shared<const Config>(std::move(loaded.config));
+  index_config();
   if (open_signals() != 0) {
     spdlog::error("cannot set up signals and timers: {}", std::strerror(errno));
     return 3;
@@ -296,6 +308,11 @@ void Service::rebuild_states(bool spread) {
     next[cert.name] = std::move(live);
   }
   live_ = std::move(next);
+  records_.clear();
+  records_.reserve(live_.size());
+  for (auto& entry : live_) {
+    records_.push_back(&entry);
+  }
   if (!spread) {
     return;
   }
@@ -510,7 +527,7 @@ AlertFacts Service::alert_facts(const std::string& name, const LiveCertificate& 
 // Every configured certificate's alerts against the open ones: new ones are
 // opened with their notices, gone ones closed (recovered: with a notice), in
 // one transaction; the outbox delivers. The log has each change.
-void Service::evaluate_alerts_now() {
+void Service::evaluate_alerts_now(const std::set<std::string>* only) {
   const std::int64_t now = clock_.unix_seconds();
   auto open = inventory_->alerts().open_alerts();
   if (!open) {
@@ -519,33 +536,46 @@ void Service::evaluate_alerts_now() {
   }
   std::vector<AlertCondition> firing;
   std::vector<std::string> names;
-  next_alert_change_.reset();
-  for (const auto& cert : config_->certificates) {
-    const LiveCertificate& live = live_[cert.name];
+  const auto evaluate = [&](const CertificateConfig& cert) {
+    LiveCertificate& live = live_[cert.name];
+    live.next_alert_change.reset();
     if (!live.known) {
-      continue;  // unreadable: its alerts stay as they are
+      return;  // unreadable: its alerts stay as they are
     }
     names.push_back(cert.name);
     AlertEvaluation e = evaluate_alerts(alert_facts(cert.name, live, now), config_->alerts, now);
     std::ranges::move(e.firing, std::back_inserter(firing));
-    if (e.next_change && (!next_alert_change_ || *e.next_change < *next_alert_change_)) {
-      next_alert_change_ = e.next_change;
+    live.next_alert_change = e.next_change;
+  };
+  if (only) {
+    for (const auto& name : *only) {
+      if (const CertificateConfig* cert = configured(name)) {
+        evaluate(*cert);
+      }
+    }
+  } else {
+    for (const auto& cert : config_->certificates) {
+      evaluate(cert);
     }
   }
   // An alert of a certificate no longer configured closes; one whose state is
   // unknown just now is kept (its name still configured, not in `names`), and
   // so is a staple or revocation alert until the first status check since start.
+  const std::unordered_set<std::string_view> evaluated(names.begin(), names.end());
   std::vector<store::AlertRecord> considered;
   for (auto& alert : *open) {
+    if (only && !only->contains(alert.certificate_name)) {
+      continue;  // not looked at this time
+    }
     const bool status_kind = alert.kind == "staple" || alert.kind == "crl_unreachable" ||
                              alert.kind == "ocsp_unreachable";
     const bool probe_kind = alert.kind == "drift" || alert.kind == "probe_failed";
-    const LiveCertificate& live = live_[alert.certificate_name];
+    const CertificateConfig* cert = configured(alert.certificate_name);
     const bool known =
-        std::ranges::find(names, alert.certificate_name) != names.end() &&
-        (!status_kind || live.status.has_value()) &&
-        (!probe_kind || !live.probes.empty() || configured(alert.certificate_name)->probe.empty());
-    if (known || !configured(alert.certificate_name)) {
+        evaluated.contains(alert.certificate_name) &&
+        (!status_kind || live_.at(alert.certificate_name).status.has_value()) &&
+        (!probe_kind || !live_.at(alert.certificate_name).probes.empty() || cert->probe.empty());
+    if (known || !cert) {
       considered.push_back(std::move(alert));
     }
   }
@@ -576,12 +606,16 @@ void Service::evaluate_alerts_now() {
 }
 
 const CertificateConfig* Service::configured(const std::string& name) const {
+  const auto it = by_name_.find(name);
+  return it == by_name_.end() ? nullptr : it->second;
+}
+
+void Service::index_config() {
+  by_name_.clear();
+  by_name_.reserve(config_->certificates.size());
   for (const auto& cert : config_->certificates) {
-    if (cert.name == name) {
-      return &cert;
-    }
+    by_name_.emplace(cert.name, &cert);
   }
-  return nullptr;
 }
 
 // Until when the certificate's first issuer asked, with a rateLimited answer's
@@ -604,10 +638,7 @@ bool Service::may_start(const CertificateConfig& cert, JobKind kind) const {
     return false;
   }
   std::size_t same_ca = 0;
-  for (const auto& [name, live] : live_) {
-    if (live.running != JobKind::renew) {
-      continue;
-    }
+  for (const auto& name : renewing_) {
     const CertificateConfig* other = configured(name);
     if (!other) {
       continue;
@@ -623,22 +654,44 @@ bool Service::may_start(const CertificateConfig& cert, JobKind kind) const {
   return same_ca < options_.orders_per_ca;
 }
 
+// The certificates with a job whose time has come, or an expiry threshold crossed.
+std::set<std::string> Service::due_now(std::int64_t now) const {
+  std::set<std::string> due;
+  for (const auto* record : records_) {
+    const auto& [name, live] = *record;
+    const CertificateState& s = live.state;
+    const auto reached = [&](std::optional<std::int64_t> at) {
+      return at && std::max(*at, s.held_until) <= now;
+    };
+    const bool job = !s.busy && (reached(s.renewal.at) || reached(s.ari_check_at) ||
+                                 reached(s.status_check_at) || reached(s.probe_at));
+    if (job || (live.next_alert_change && *live.next_alert_change <= now)) {
+      due.insert(name);
+    }
+  }
+  return due;
+}
+
 void Service::schedule() {
   if (stopping_) {
     return;
   }
-  std::vector<CertificateState> states;
-  std::vector<std::string> names;
-  for (const auto& [name, live] : live_) {
-    states.push_back(live.state);
-    states.back().busy = live.running.has_value();
-    names.push_back(name);
+  std::vector<const CertificateState*> states;
+  states.reserve(records_.size());
+  next_alert_change_.reset();  // the soonest expiry threshold of all, in the same pass
+  for (const auto* record : records_) {
+    const LiveCertificate& live = record->second;
+    states.push_back(&live.state);
+    if (live.next_alert_change &&
+        (!next_alert_change_ || *live.next_alert_change < *next_alert_change_)) {
+      next_alert_change_ = live.next_alert_change;
+    }
   }
   const std::int64_t now = clock_.unix_seconds();
   Plan p = plan(states, now);
   next_wake_ = p.next_wake;
   for (const ScheduledJob& job : p.due) {
-    const CertificateConfig* cert = configured(names[job.index]);
+    const CertificateConfig* cert = configured(states[job.index]->name);
     if (!cert || live_[cert->name].running) {
       continue;
     }
@@ -675,6 +728,11 @@ void Service::submit(const CertificateConfig& cert, JobKind kind, bool force) {
   ++burst_submitted_;
   LiveCertificate& live = live_[cert.name];
   live.running = kind;
+  live.state.busy = true;
+  ++running_jobs_;
+  if (kind == JobKind::renew) {
+    renewing_.insert(cert.name);
+  }
   live.last_attempt_at = clock_.unix_seconds();
   const LogFields fields{{"CERTIFICATE", cert.name}, {"JOB", std::string(to_string(kind))}};
   spdlog::info("{}: {} ({})", cert.name, to_string(kind),
@@ -698,8 +756,13 @@ void Service::submit(const CertificateConfig& cert, JobKind kind, bool force) {
 }
 
 void Service::on_jobs_done() {
+  std::set<std::string> finished;
   for (JobOutcome& done : runner_->take_finished()) {
     burst_done_ = std::min(burst_done_ + 1, burst_submitted_);
+    --running_jobs_;
+    if (done.kind == JobKind::renew) {
+      renewing_.erase(done.name);
+    }
     auto it = live_.find(done.name);
     if (it == live_.end()) {
       continue;  // no longer configured (a reload while it ran)
@@ -707,6 +770,7 @@ void Service::on_jobs_done() {
     job_metrics_.record(done.kind, done.status && done.deploy_error.empty(), done.elapsed);
     LiveCertificate& live = it->second;
     live.running.reset();
+    live.state.busy = false;
     const std::int64_t now = clock_.unix_seconds();
     const LogFields fields{
         {"CERTIFICATE", done.name},
@@ -779,8 +843,9 @@ void Service::on_jobs_done() {
     if (const CertificateConfig* cert = configured(done.name)) {
       refresh_state(live, *cert);
     }
+    finished.insert(done.name);
   }
-  evaluate_alerts_now();
+  evaluate_alerts_now(&finished);
   schedule();
   tell_progress();
 }
@@ -815,6 +880,7 @@ void Service::reload() {
   } else {
     spdlog::get("certkeeper")->set_level(spdlog::level::from_str(loaded.config.daemon.log_level));
     config_ = std::make_shared<const Config>(std::move(loaded.config));
+    index_config();
     outbox_->configure(config_->alerts);
     if (config_->metrics.listen != http_address_ && !open_http_listener()) {
       config_load_ok_ = false;  // the rest of it applies; the listener stays as it was
@@ -845,12 +911,8 @@ void Service::on_signal() {
 }
 
 void Service::tell_status() {
-  std::size_t running = 0;
-  for (const auto& [name, live] : live_) {
-    running += live.running ? 1 : 0;
-  }
   std::string status =
-      "STATUS=" + std::to_string(live_.size()) + " certificates, " + std::to_string(running) +
+      "STATUS=" + std::to_string(live_.size()) + " certificates, " + std::to_string(running_jobs_) +
       " job(s) running" +
       (next_wake_ ? ", next at " + format_rfc3339(*next_wake_) : ", nothing planned");
   if (status != last_status_) {  // only what changed: systemd keeps the last anyway
@@ -1081,10 +1143,22 @@ int Service::run() {
     }
     if (fds[1].revents) {
       std::uint64_t expirations = 0;
-      static_cast<void>(
-          ::read(timer_fd_, &expirations, sizeof expirations));  // ECANCELED: clock set
-      rebuild_states(false);
-      evaluate_alerts_now();
+      const bool clock_set =
+          ::read(timer_fd_, &expirations, sizeof expirations) < 0 && errno == ECANCELED;
+      if (clock_set) {
+        rebuild_states(false);  // every time planned may be off
+        evaluate_alerts_now();
+      } else {
+        // Only the certificates whose time has come are read again: with
+        // 100,000 of them, one is due every few seconds.
+        const std::set<std::string> due = due_now(clock_.unix_seconds());
+        for (const auto& name : due) {
+          if (const CertificateConfig* cert = configured(name)) {
+            refresh_state(live_[name], *cert);
+          }
+        }
+        evaluate_alerts_now(&due);
+      }
       schedule();
     }
     if (fds[2].revents) {

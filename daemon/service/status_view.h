@@ -46,6 +46,8 @@ struct LiveCertificate {
   std::vector<EndpointProbe> probes;
   std::map<std::string, int> probe_problems;
   std::int64_t next_probe = 0;
+  // When its alerts are next to change by time alone (an expiry threshold).
+  std::optional<std::int64_t> next_alert_change;
 };
 
 // ok, renewing, failing, revoked, drifted (an endpoint serves another
@@ -65,7 +67,8 @@ struct LiveCertificate {
 // most urgent certificates (0: every one; the worst state first, then the
 // soonest renewal) and listed in configuration order, so that a status of
 // 100,000 certificates stays small and fast; the summary counts them all.
-// `live` is null when no service runs.
+// `live` is null when no service runs; else it holds every configured
+// certificate (the service keeps a record of each).
 [[nodiscard]] Result<nlohmann::json> certificates_status(
     const Config& config, store::Inventory& inventory, std::int64_t now,
     const std::map<std::string, LiveCertificate>* live, std::size_t limit);

@@ -161,7 +161,7 @@ TEST_CASE("status: rows for the most urgent, in configuration order; the summary
   live["failing"] = issued(90, 10);
   live["failing"].failures = {1, kNow, "urn:ietf:params:acme:error:serverInternal"};
   live["expired"] = issued(6, 7);
-  // "never" has no live entry yet: pending, as before its first issue.
+  live["never"] = LiveCertificate{};  // pending: not issued yet
   const auto names = [](const nlohmann::json& status) {
     std::vector<std::string> out;
     for (const auto& row : status["certificates"]) {

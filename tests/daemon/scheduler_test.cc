@@ -36,7 +36,7 @@ TEST_CASE("scheduler: due renewals now, the soonest later one wakes it, busy one
 }
 
 TEST_CASE("scheduler: nothing planned, nothing wakes it") {
-  CHECK_FALSE(plan({}, kT0).next_wake);
+  CHECK_FALSE(plan(std::span<const CertificateState>(), kT0).next_wake);
   std::vector<CertificateState> busy{cert("a", kT0 - 1)};
   busy[0].busy = true;
   const Plan p = plan(busy, kT0);
