@@ -673,8 +673,12 @@ ConfigResult parse_config(std::string_view text, const std::string& file) {
   return result;
 }
 
+// Room for 100,000 [[certificate]] tables of a few lines each; a bound all the
+// same, so that a wrong path (a disk image, /dev/zero) is refused, not read.
+constexpr std::size_t kMaxConfigBytes = 64u << 20;
+
 ConfigResult load_config(const std::filesystem::path& path) {
-  auto text = read_file(path, 4u << 20);
+  auto text = read_file(path, kMaxConfigBytes);
   if (!text) {
     ConfigResult result;
     result.diagnostics.push_back(Diagnostic{path.string(), 0, 0, "", text.error().message});
