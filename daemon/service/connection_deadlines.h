@@ -13,13 +13,19 @@
 
 namespace ck::daemon {
 
-// Connections by descriptor; `deadline_of(connection)` says until when each may stay.
+// Connections by descriptor; `deadline_of(connection)` says until when each
+// may stay (a MonoTime, or an optional one: none for no deadline).
 template <typename Connection, typename DeadlineOf>
 std::optional<MonoTime> close_expired(std::map<int, Connection>& connections, MonoTime now,
                                       DeadlineOf deadline_of) {
   std::optional<MonoTime> soonest;
   for (auto it = connections.begin(); it != connections.end();) {
-    const MonoTime deadline = deadline_of(it->second);
+    const std::optional<MonoTime> until = deadline_of(it->second);
+    if (!until) {
+      ++it;
+      continue;
+    }
+    const MonoTime deadline = *until;
     if (deadline <= now) {
       ::close(it->first);
       it = connections.erase(it);

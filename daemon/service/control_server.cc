@@ -137,7 +137,8 @@ void ControlServer::accept_all() {
       ::close(fd);
       continue;
     }
-    connections_[fd] = Connection{.peer = peer_of(fd), .last_activity = clock_.monotonic()};
+    connections_[fd] =
+        Connection{.peer = peer_of(fd), .last_activity = clock_.monotonic(), .serial = ++accepted_};
   }
 }
 
@@ -168,14 +169,14 @@ void ControlServer::read_from(int fd, Connection& c) {
       c.out += error_response(id_of(line), "busy", "earlier answers are not read yet");
       continue;
     }
-    answer(c, line);
+    answer(fd, c, line);
   }
   if (peer_closed) {
     c.closing = true;
   }
 }
 
-void ControlServer::answer(Connection& c, const std::string& line) {
+void ControlServer::answer(int fd, Connection& c, const std::string& line) {
   auto request = parse_request(line);
   if (!request) {
     c.out += error_response(id_of(line), to_string(request.error().code), request.error().message);
@@ -196,7 +197,11 @@ void ControlServer::answer(Connection& c, const std::string& line) {
                                 : "only members of the service's group may " + request->cmd);
     return;
   }
-  c.out += handler_(*request);
+  if (auto now = handler_(*request, PendingReply{fd, c.serial})) {
+    c.out += *now;
+  } else {
+    ++c.awaiting;
+  }
   c.big_answer = c.big_answer || c.out.size() > (1u << 20);
 }
 
@@ -222,9 +227,21 @@ void ControlServer::flush(int fd, Connection& c) {
     c.out.shrink_to_fit();
     ::malloc_trim(0);
   }
-  if (c.closing) {
+  if (c.closing && c.awaiting == 0) {
     close_connection(fd);
   }
+}
+
+void ControlServer::reply(const PendingReply& to, const std::string& answer) {
+  auto it = connections_.find(to.fd);
+  if (it == connections_.end() || it->second.serial != to.connection) {
+    return;  // the peer left without it
+  }
+  Connection& c = it->second;
+  --c.awaiting;
+  c.out += answer;
+  c.last_activity = clock_.monotonic();
+  flush(to.fd, c);
 }
 
 void ControlServer::close_connection(int fd) {
@@ -234,7 +251,12 @@ void ControlServer::close_connection(int fd) {
 
 std::optional<MonoTime> ControlServer::expire_idle() {
   return close_expired(connections_, clock_.monotonic(),
-                       [](const Connection& c) { return c.last_activity + kIdleLimit; });
+                       [](const Connection& c) -> std::optional<MonoTime> {
+                         if (c.awaiting > 0) {
+                           return std::nullopt;  // its answer waits for a job
+                         }
+                         return c.last_activity + kIdleLimit;
+                       });
 }
 
 }  // namespace ck::daemon

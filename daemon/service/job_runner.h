@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -33,6 +34,7 @@ struct JobOutcome {
   std::string order_url;     // the order that issued it, for the log
   std::optional<StatusCheck> status_check;  // what a check_status job found
   std::vector<EndpointProbe> probes;        // what a probe job found
+  nlohmann::json revoked;                   // what a revoke job revoked, for the operator who asked
   std::chrono::nanoseconds elapsed{};       // how long it ran (the runner measures)
 };
 

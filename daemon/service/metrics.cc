@@ -12,7 +12,7 @@ namespace {
 using Buffer = fmt::memory_buffer;
 
 constexpr std::array kJobKinds{JobKind::renew, JobKind::check_ari, JobKind::check_status,
-                               JobKind::probe, JobKind::deploy};
+                               JobKind::probe, JobKind::deploy,    JobKind::revoke};
 
 // A label value as the exposition format quotes it: \, " and newline escaped.
 void append_label_value(Buffer& out, std::string_view value) {

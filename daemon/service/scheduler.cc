@@ -24,6 +24,7 @@ std::string_view to_string(JobKind kind) {
     case JobKind::deploy: return "deploy";
     case JobKind::check_status: return "check_status";
     case JobKind::probe: return "probe";
+    case JobKind::revoke: return "revoke";
     default: return "renew";
   }
 }

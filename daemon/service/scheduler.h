@@ -23,6 +23,7 @@ enum class JobKind {
   deploy,        // only at start, when a crash left a deploy unfinished
   check_status,  // staples refreshed, revocation checked (lifecycle/status_check.h)
   probe,         // the configured endpoints probed: do they serve the current version?
+  revoke,        // only when an operator asks (over the control socket), never planned
 };
 [[nodiscard]] std::string_view to_string(JobKind kind);
 

@@ -29,6 +29,7 @@
 #include "daemon/lifecycle/deploy.h"
 #include "daemon/lifecycle/inventory_view.h"
 #include "daemon/lifecycle/issue.h"
+#include "daemon/lifecycle/revoke.h"
 #include "daemon/service/alert_outbox.h"
 #include "daemon/service/alert_policy.h"
 #include "daemon/service/control_server.h"
@@ -108,7 +109,9 @@ class Service {
   void tell_status();
   void tell_progress();
   bool open_http_listener();
-  std::string handle(const ControlRequest& request);
+  std::optional<std::string> handle(const ControlRequest& request, const PendingReply& to);
+  std::string revoke(const ControlRequest& request, const PendingReply& to);
+  void answer_revoke(const JobOutcome& done);
   HttpResponse serve(const HttpRequest& request);
   std::string metrics_text();
   nlohmann::json status_result(std::size_t limit);
@@ -135,6 +138,12 @@ class Service {
   // The configuration's certificates by name: looked up for every job that ends.
   std::unordered_map<std::string, const CertificateConfig*> by_name_;
   std::set<std::string> renewing_;  // a renewal runs for them (the per-CA and listener limits)
+  // Revocations asked over the socket, by certificate name: who waits for the answer.
+  struct WaitingRevoke {
+    PendingReply to;
+    nlohmann::json id;
+  };
+  std::map<std::string, WaitingRevoke> revoking_;
   std::size_t running_jobs_ = 0;
   std::map<std::string, std::int64_t> ari_failed_at_;
   std::map<std::string, bool> ari_unsupported_;
@@ -226,7 +235,9 @@ int Service::start() {
   const int inherited = sd_listen_fds(1) >= 1 ? SD_LISTEN_FDS_START : -1;
   auto control = ControlServer::create(
       config_->daemon.socket, inherited, ServiceIdentity{::getuid(), ::getgid()}, clock_,
-      [this](const ControlRequest& request) { return handle(request); });
+      [this](const ControlRequest& request, const PendingReply& to) {
+        return handle(request, to);
+      });
   if (!control) {
     spdlog::error("control socket: {}", control.error().describe());
     return 3;
@@ -760,6 +771,9 @@ void Service::on_jobs_done() {
   for (JobOutcome& done : runner_->take_finished()) {
     burst_done_ = std::min(burst_done_ + 1, burst_submitted_);
     --running_jobs_;
+    if (done.kind == JobKind::revoke) {
+      answer_revoke(done);
+    }
     if (done.kind == JobKind::renew) {
       renewing_.erase(done.name);
     }
@@ -800,6 +814,8 @@ void Service::on_jobs_done() {
         spdlog::log(revoked ? spdlog::level::err : spdlog::level::info, "{}: {}", done.name,
                     done.summary);
       }
+    } else if (done.kind == JobKind::revoke) {
+      // Its state is read again below: a revoked configured certificate is re-issued at once.
     } else if (done.kind == JobKind::check_ari) {
       if (!done.status) {
         ari_failed_at_[done.name] = now;
@@ -997,7 +1013,65 @@ nlohmann::json Service::status_result(std::size_t limit) {
   return out;
 }
 
-std::string Service::handle(const ControlRequest& r) {
+// The revocation runs as a job (the CA may take a while); the peer gets its
+// answer when it ends, and a configured certificate is re-issued at once.
+std::string Service::revoke(const ControlRequest& r, const PendingReply& to) {
+  RevokeRequest request{r.args.value("certificate", ""), r.args.value("server", ""),
+                        r.args.value("ca_file", ""), r.args.value("reason", "unspecified"),
+                        r.args.value("with_certificate_key", false)};
+  if (!revocation_reason(request.reason)) {
+    return error_response(r.id, "bad_request",
+                          "reason " + request.reason + ": use " + std::string(kRevocationReasons));
+  }
+  auto found = find_versions(*inventory_, request.certificate);
+  if (!found) {
+    return error_response(r.id, to_string(found.error().code), found.error().describe());
+  }
+  const std::string name = found->front().name;
+  if (revoking_.contains(name)) {
+    return error_response(r.id, "busy", "a revocation of " + name + " is already running");
+  }
+  revoking_[name] = {to, r.id};
+  ++running_jobs_;
+  spdlog::info("{}: revoke ({}), asked over the control socket", name, request.reason);
+  runner_->submit([name, request, config = config_, layout = *layout_](store::Inventory& inventory,
+                                                                       std::stop_token) {
+    const LogFields fields{{"CERTIFICATE", name}, {"JOB", "revoke"}};
+    JobOutcome out{name, JobKind::revoke, {}, ""};
+    auto revoked = revoke_certificate(*config, layout, inventory, request);
+    if (!revoked) {
+      out.status = std::unexpected(revoked.error());
+      return out;
+    }
+    out.revoked = revoked_json(*revoked, request.reason);
+    out.summary = "revoked " + revoked->sha256.substr(0, 16) + " (" + request.reason + ")";
+    return out;
+  });
+  return {};
+}
+
+void Service::answer_revoke(const JobOutcome& done) {
+  auto waiting = revoking_.find(done.name);
+  if (waiting == revoking_.end()) {
+    return;
+  }
+  if (done.status) {
+    spdlog::warn("{}: {}", done.name, done.summary);
+    control_->reply(waiting->second.to, ok_response(waiting->second.id, done.revoked));
+  } else {
+    spdlog::error("{}: revocation failed: {}", done.name, done.status.error().describe());
+    control_->reply(waiting->second.to,
+                    error_response(waiting->second.id, to_string(done.status.error().code),
+                                   done.status.error().describe()));
+  }
+  revoking_.erase(waiting);
+}
+
+std::optional<std::string> Service::handle(const ControlRequest& r, const PendingReply& to) {
+  if (r.cmd == "revoke") {
+    std::string now = revoke(r, to);
+    return now.empty() ? std::nullopt : std::optional(std::move(now));
+  }
   if (r.cmd == "status") {
     const nlohmann::json limit = r.args.value("limit", nlohmann::json(kDefaultStatusRows));
     if (!limit.is_number_unsigned()) {
@@ -1105,9 +1179,7 @@ std::string Service::handle(const ControlRequest& r) {
     reload();
     return ok_response(r.id, {{"certificates", config_->certificates.size()}});
   }
-  return error_response(r.id, "unsupported",
-                        "\"" + r.cmd + "\" is not built into the service yet; run `certkeeper " +
-                            r.cmd + "` without it");
+  return error_response(r.id, "internal", "no handler for \"" + r.cmd + "\"");
 }
 
 int Service::run() {
