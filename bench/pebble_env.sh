@@ -1,11 +1,12 @@
-# Sourced by benchmarks that need a CA: start_pebble WORK BASE_PORT [VA_SLEEP]
-# starts a local Pebble (no nonce rejection; its validation at once, or after
-# a random 0 to VA_SLEEP seconds, as a real CA's takes a while), pebble-challtestsrv
+# Sourced by benchmarks that need a CA: start_pebble WORK BASE_PORT [VA_SLEEP
+# [AUTHZ_REUSE]] starts a local Pebble (no nonce rejection; its validation at
+# once, or after a random 0 to VA_SLEEP seconds, as a real CA's takes a while;
+# PEBBLE_AUTHZREUSE=AUTHZ_REUSE when given), pebble-challtestsrv
 # for its DNS, and nginx serving http-01 answers from a webroot on Pebble's
 # one HTTP port; it sets dir_url, ca_file and webroot. The caller's EXIT trap
 # stops them (kill $(jobs -p)).
 start_pebble() {
-  local work=$1 base=$2 va_sleep=${3:-}
+  local work=$1 base=$2 va_sleep=${3:-} authz_reuse=${4:-50}
   local va_env=PEBBLE_VA_NOSLEEP=1
   [ -n "$va_sleep" ] && va_env=PEBBLE_VA_SLEEPTIME=$va_sleep
   for tool in pebble pebble-challtestsrv nginx curl; do
@@ -24,7 +25,7 @@ start_pebble() {
 JSON
   pebble-challtestsrv -http01 "" -https01 "" -tlsalpn01 "" -dns01 127.0.0.1:$((base + 53)) \
     -management 127.0.0.1:$((base + 55)) -defaultIPv4 127.0.0.1 -defaultIPv6 "" >"$work/chall.log" 2>&1 &
-  env "$va_env" PEBBLE_WFE_NONCEREJECT=0 PEBBLE_AUTHZREUSE=0 pebble -config "$work/pebble.json" \
+  env "$va_env" PEBBLE_WFE_NONCEREJECT=0 PEBBLE_AUTHZREUSE="$authz_reuse" pebble -config "$work/pebble.json" \
     -dnsserver 127.0.0.1:$((base + 53)) >"$work/pebble.log" 2>&1 &
   mkdir -p "$webroot/.well-known/acme-challenge" "$work/nginx/logs"
   cat > "$work/nginx/nginx.conf" <<NGINX
