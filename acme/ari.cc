@@ -1,5 +1,7 @@
 #include "acme/ari.h"
 
+#include "acme/json_member.h"
+
 #include <algorithm>
 #include <ctime>
 
@@ -37,9 +39,6 @@ Result<RenewalWindow> parse_renewal_info(std::string_view json_text) {
     return fail(Errc::protocol, "renewal info without a suggestedWindow object");
   }
   const auto& w = j["suggestedWindow"];
-  auto text = [](const nlohmann::json& o, const char* key) {
-    return o.contains(key) && o[key].is_string() ? o[key].get<std::string>() : std::string();
-  };
   auto start = parse_rfc3339(text(w, "start"));
   auto end = parse_rfc3339(text(w, "end"));
   if (!start || !end) {

@@ -1,5 +1,7 @@
 #include "acme/client.h"
 
+#include "acme/json_member.h"
+
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
@@ -60,11 +62,6 @@ Result<T> decode(const HttpResponse& r, const std::string& url, Decode fn) {
   } catch (const json::exception& e) {
     return fail(Errc::protocol, std::string("unexpected response: ") + e.what(), url);
   }
-}
-
-std::string text(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 std::vector<std::string> strings(const json& j, const char* key) {

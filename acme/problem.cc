@@ -3,18 +3,20 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "acme/json_member.h"
+
 namespace ck::acme {
 namespace {
 
 Problem from_json(const nlohmann::json& j) {
   Problem p;
-  p.type = j.value("type", "");
-  p.detail = j.value("detail", "");
+  p.type = text(j, "type");
+  p.detail = text(j, "detail");
   if (auto status = j.find("status"); status != j.end() && status->is_number_integer()) {
     p.status = status->get<int>();
   }
   if (auto id = j.find("identifier"); id != j.end() && id->is_object()) {
-    p.identifier = Identifier{id->value("type", ""), id->value("value", "")};
+    p.identifier = Identifier{text(*id, "type"), text(*id, "value")};
   }
   if (auto subs = j.find("subproblems"); subs != j.end() && subs->is_array()) {
     for (const auto& sub : *subs) {

@@ -3,6 +3,11 @@
 
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "acme/ari.h"
 #include "acme/client.h"
 #include "acme/csr.h"
 #include "acme/issuance.h"
@@ -77,6 +82,36 @@ TEST_CASE("bad problem documents are not mistaken for problems") {
     CAPTURE(std::string(text));
     CHECK_FALSE(parse_problem(text));
   }
+}
+
+TEST_CASE("a problem's members of the wrong type are left out, not thrown on") {
+  // A CA's JSON is outside input: json::value() on a number aborted the process
+  // (found by fuzz_acme_json).
+  const auto p = parse_problem(
+      R"({"type": "urn:ietf:params:acme:error:rateLimited", "detail": 429,
+          "subproblems": [{"type": 1, "detail": [], "identifier": {"type": {}, "value": 2}}]})");
+  REQUIRE(p);
+  CHECK(p->short_type() == "rateLimited");
+  CHECK(p->detail.empty());
+  REQUIRE(p->subproblems.size() == 1);
+  CHECK(p->subproblems[0].type.empty());
+  REQUIRE(p->subproblems[0].identifier);
+  CHECK(p->subproblems[0].identifier->value.empty());
+}
+
+// Inputs that made fuzz/fuzz_acme_json.cc fail, replayed as it reads them.
+TEST_CASE("acme json: the fuzzer's findings stay fixed") {
+  int replayed = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(
+           std::filesystem::path(CERTKEEPER_SOURCE_DIR) / "fuzz/regressions/acme_json")) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    const std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    static_cast<void>(parse_directory(json));
+    static_cast<void>(parse_problem(json));
+    static_cast<void>(parse_renewal_info(json));
+    ++replayed;
+  }
+  CHECK(replayed > 0);
 }
 
 TEST_CASE("the directory's resources and meta are read") {
