@@ -5,11 +5,13 @@
 // the real clock.
 
 #include <doctest/doctest.h>
+
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <filesystem>
 
 #include <atomic>
 #include <thread>
@@ -490,6 +492,30 @@ TEST_CASE("STARTTLS dialogues: replies complete, accepted or refused") {
     }
   }
   CHECK_FALSE(validator::parse_starttls("ftp"));
+  // A step past the dialogue is refused, not read past its table (found by fuzz_starttls).
+  CHECK(validator::starttls_step(StarttlsProtocol::smtp, 3, "220 ok\r\n").state ==
+        ReplyState::refused);
+  CHECK(validator::starttls_step(StarttlsProtocol::smtp, -1, "220 ok\r\n").state ==
+        ReplyState::refused);
+}
+
+// Inputs that made fuzz/fuzz_starttls.cc fail, replayed the way it reads them.
+TEST_CASE("starttls: the fuzzer's findings stay fixed") {
+  using validator::StarttlsProtocol;
+  static constexpr StarttlsProtocol kProtocols[] = {StarttlsProtocol::smtp, StarttlsProtocol::imap,
+                                                    StarttlsProtocol::pop3};
+  const std::filesystem::path dir =
+      std::filesystem::path(CERTKEEPER_SOURCE_DIR) / "fuzz/regressions/starttls";
+  int replayed = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const std::string input = test::read_text(entry.path());
+    REQUIRE_FALSE(input.empty());
+    const auto first = static_cast<unsigned char>(input[0]);
+    static_cast<void>(validator::starttls_step(kProtocols[first % 3], (first >> 2) % 4,
+                                               std::string_view(input).substr(1)));
+    ++replayed;
+  }
+  CHECK(replayed > 0);
 }
 
 namespace {

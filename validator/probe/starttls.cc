@@ -1,5 +1,7 @@
 #include "validator/probe/starttls.h"
 
+#include <iterator>
+#include <string>
 #include <vector>
 
 namespace ck::validator {
@@ -23,6 +25,9 @@ std::vector<std::string_view> lines_of(std::string_view text) {
 StarttlsStep smtp(int step, std::string_view received) {
   static constexpr std::string_view kExpected[] = {"220", "250", "220"};
   static constexpr std::string_view kNext[] = {"EHLO certkeeper.invalid\r\n", "STARTTLS\r\n", ""};
+  if (step < 0 || step >= static_cast<int>(std::size(kExpected))) {
+    return {ReplyState::refused, "", false, "no SMTP step " + std::to_string(step)};
+  }
   for (std::string_view line : lines_of(received)) {
     if (line.size() >= 4 && line[3] == '-') {
       continue;
