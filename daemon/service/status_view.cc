@@ -82,7 +82,7 @@ Result<nlohmann::json> row(const CertificateConfig& cert, const Config& config,
   }
   CK_TRY(served, served_status(inventory, cert, current ? current->sha256 : ""));
   r["served"] = std::move(served);
-  if (live && live->status && live->status->sha256 == r["sha256"]) {
+  if (live && live->status && live->status->sha256 == r["sha256"].get_ref<const std::string&>()) {
     const StatusCheck& c = *live->status;
     r["revocation"] = {{"status", c.revocation},
                        {"method", c.method},
