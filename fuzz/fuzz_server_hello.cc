@@ -1,0 +1,10 @@
+// What a probed endpoint answers to a ClientHello: records, ServerHello, alerts.
+#include <span>
+
+#include "fuzz/fuzz_support.h"
+#include "validator/probe/server_hello.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  static_cast<void>(ck::validator::read_server_hello(std::span(data, size)));
+  return 0;
+}
