@@ -91,7 +91,7 @@ std::expected<IssuerConfig, CommandFailure> choose_issuer(const Session& session
 }
 
 nlohmann::json service_row(const std::string& socket, const std::string& name) {
-  auto status = ask_service(socket, "status", nlohmann::json::object(), std::chrono::seconds(10));
+  auto status = ask_service(socket, "status", {{"name", name}}, std::chrono::seconds(10));
   if (status && status->ok) {
     for (const auto& row : status->result.value("certificates", nlohmann::json::array())) {
       if (row.value("name", "") == name) {

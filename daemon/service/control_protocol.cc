@@ -20,6 +20,64 @@ constexpr std::array<std::pair<std::string_view, Access>, 10> kCommands{{
     {"reload", Access::change},
 }};
 
+// Each command's arguments and their JSON types: a request is checked
+// against them before the service reads it, so that a handler never meets a
+// number where it reads a string, and an argument the service does not know is
+// refused rather than ignored.
+enum class ArgType { string, boolean, count };
+struct Arg {
+  std::string_view name;
+  ArgType type;
+};
+constexpr std::pair<std::string_view, std::array<Arg, 5>> kArgs[] = {
+    {"status", {{{"limit", ArgType::count}, {"name", ArgType::string}}}},
+    {"show", {{{"certificate", ArgType::string}}}},
+    {"events", {{{"name", ArgType::string}, {"limit", ArgType::count}}}},
+    {"alerts",
+     {{{"open", ArgType::boolean}, {"name", ArgType::string}, {"limit", ArgType::count}}}},
+    {"renew", {{{"name", ArgType::string}, {"force", ArgType::boolean}}}},
+    {"revoke",
+     {{{"certificate", ArgType::string},
+       {"reason", ArgType::string},
+       {"server", ArgType::string},
+       {"ca_file", ArgType::string},
+       {"with_certificate_key", ArgType::boolean}}}},
+    {"probe", {{{"name", ArgType::string}}}},
+};
+
+Status check_args(const std::string& cmd, const nlohmann::json& args) {
+  const std::array<Arg, 5>* known = nullptr;
+  for (const auto& [name, list] : kArgs) {
+    if (name == cmd) {
+      known = &list;
+    }
+  }
+  for (const auto& [key, value] : args.items()) {
+    const Arg* arg = nullptr;
+    if (known) {
+      for (const Arg& a : *known) {
+        if (!a.name.empty() && a.name == key) {
+          arg = &a;
+        }
+      }
+    }
+    if (!arg) {
+      return fail(Errc::invalid_argument, cmd + " takes no argument \"" + key + "\"");
+    }
+    const bool fits = arg->type == ArgType::string    ? value.is_string()
+                      : arg->type == ArgType::boolean ? value.is_boolean()
+                                                      : value.is_number_unsigned();
+    if (!fits) {
+      return fail(Errc::invalid_argument,
+                  "\"" + key + "\" must be " +
+                      (arg->type == ArgType::string    ? "a string"
+                       : arg->type == ArgType::boolean ? "true or false"
+                                                       : "a number of 0 or more"));
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 std::optional<Access> access_of(std::string_view cmd) {
@@ -52,6 +110,9 @@ Result<ControlRequest> parse_request(std::string_view line) {
       return fail(Errc::invalid_argument, "\"args\" must be an object");
     }
     r.args = j["args"];
+  }
+  if (access_of(r.cmd)) {  // an unknown command is the server's to answer
+    CK_TRY_STATUS(check_args(r.cmd, r.args));
   }
   return r;
 }

@@ -34,7 +34,8 @@ struct ControlRequest {
 // What a command needs; nullopt for a command the service does not know.
 [[nodiscard]] std::optional<Access> access_of(std::string_view cmd);
 
-// One request line (without its newline). Errors (Errc::parse or
+// One request line (without its newline), its arguments checked against what
+// its command takes (names and JSON types). Errors (Errc::parse or
 // Errc::invalid_argument) say what is wrong, for the error answer.
 [[nodiscard]] Result<ControlRequest> parse_request(std::string_view line);
 

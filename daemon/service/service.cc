@@ -114,7 +114,7 @@ class Service {
   void answer_revoke(const JobOutcome& done);
   HttpResponse serve(const HttpRequest& request);
   std::string metrics_text();
-  nlohmann::json status_result(std::size_t limit);
+  nlohmann::json status_result(std::size_t limit, const std::string& only);
   const CertificateConfig* configured(const std::string& name) const;
 
   ServiceOptions options_;
@@ -995,9 +995,9 @@ HttpResponse Service::serve(const HttpRequest& request) {
             "form-action 'none'; frame-ancestors 'none'"}}};
 }
 
-nlohmann::json Service::status_result(std::size_t limit) {
+nlohmann::json Service::status_result(std::size_t limit, const std::string& only) {
   const std::int64_t now = clock_.unix_seconds();
-  auto status = certificates_status(*config_, *inventory_, now, &live_, limit);
+  auto status = certificates_status(*config_, *inventory_, now, &live_, limit, only);
   nlohmann::json out =
       status ? std::move(*status)
              : nlohmann::json{{"summary", nullptr}, {"certificates", nlohmann::json::array()}};
@@ -1072,13 +1072,9 @@ std::optional<std::string> Service::handle(const ControlRequest& r, const Pendin
     std::string now = revoke(r, to);
     return now.empty() ? std::nullopt : std::optional(std::move(now));
   }
-  if (r.cmd == "status") {
-    const nlohmann::json limit = r.args.value("limit", nlohmann::json(kDefaultStatusRows));
-    if (!limit.is_number_unsigned()) {
-      return error_response(r.id, "bad_request",
-                            "status: \"limit\" is the number of rows (0: all): " + limit.dump());
-    }
-    return ok_response(r.id, status_result(limit.get<std::size_t>()));
+  if (r.cmd == "status") {  // the arguments' types are checked (control_protocol.h)
+    return ok_response(
+        r.id, status_result(r.args.value("limit", kDefaultStatusRows), r.args.value("name", "")));
   }
   if (r.cmd == "metrics") {
     return ok_response(r.id, {{"content_type", kMetricsContentType}, {"text", metrics_text()}});

@@ -208,7 +208,7 @@ bool is_problem_state(std::string_view state) {
 Result<nlohmann::json> certificates_status(const Config& config, store::Inventory& inventory,
                                            std::int64_t now,
                                            const std::map<std::string, LiveCertificate>* live,
-                                           std::size_t limit) {
+                                           std::size_t limit, std::string_view only) {
   const auto& certs = config.certificates;
   std::vector<Ranked> ranked;
   ranked.reserve(certs.size());
@@ -223,8 +223,12 @@ Result<nlohmann::json> certificates_status(const Config& config, store::Inventor
       names.push_back(&name);
     }
     std::unordered_set<std::string_view> kept;
-    for (const std::size_t i : most_urgent(ranked, limit)) {
-      kept.insert(*names[i]);
+    if (!only.empty()) {
+      kept.insert(only);
+    } else {
+      for (const std::size_t i : most_urgent(ranked, limit)) {
+        kept.insert(*names[i]);
+      }
     }
     for (const auto& cert : certs) {  // in configuration order
       if (kept.contains(cert.name)) {
@@ -244,7 +248,16 @@ Result<nlohmann::json> certificates_status(const Config& config, store::Inventor
       ranked.push_back({i, all[i]["state"].get_ref<const std::string&>(),
                         parse_rfc3339(all[i]["next_action"]["at"].get<std::string>()).value_or(0)});
     }
-    const auto kept = most_urgent(ranked, limit);
+    std::vector<std::size_t> kept;
+    if (!only.empty()) {
+      for (std::size_t i = 0; i < certs.size(); ++i) {
+        if (certs[i].name == only) {
+          kept.push_back(i);
+        }
+      }
+    } else {
+      kept = most_urgent(ranked, limit);
+    }
     nlohmann::json counted = summary(ranked, kept.size());  // before the rows move out
     for (const std::size_t i : kept) {
       rows.push_back(std::move(all[i]));

@@ -67,11 +67,13 @@ struct LiveCertificate {
 // most urgent certificates (0: every one; the worst state first, then the
 // soonest renewal) and listed in configuration order, so that a status of
 // 100,000 certificates stays small and fast; the summary counts them all.
+// `only` names the one certificate to give a row for ("": by urgency).
 // `live` is null when no service runs; else it holds every configured
 // certificate (the service keeps a record of each).
 [[nodiscard]] Result<nlohmann::json> certificates_status(
     const Config& config, store::Inventory& inventory, std::int64_t now,
-    const std::map<std::string, LiveCertificate>* live, std::size_t limit);
+    const std::map<std::string, LiveCertificate>* live, std::size_t limit,
+    std::string_view only = {});
 inline constexpr std::size_t kDefaultStatusRows = 100;
 
 // A state that makes `status` exit 1: a certificate missing, expired, revoked

@@ -40,6 +40,37 @@ TEST_CASE("control protocol: requests as DESIGN.md writes them, and what is refu
   CHECK(id_of("garbage").is_null());
 }
 
+TEST_CASE("control protocol: each command's arguments, by name and JSON type") {
+  for (const char* fine :
+       {R"({"cmd": "status", "args": {"limit": 0, "name": "www"}})",
+        R"({"cmd": "renew", "args": {"name": "www", "force": true}})",
+        R"({"cmd": "revoke", "args": {"certificate": "www", "reason": "keyCompromise",
+            "server": "", "ca_file": "", "with_certificate_key": false}})",
+        R"({"cmd": "alerts", "args": {"open": true, "name": "www", "limit": 5}})",
+        R"({"cmd": "nosuch", "args": {"anything": 1}})"}) {  // unknown: the server says so
+    CAPTURE(std::string(fine));
+    CHECK(parse_request(fine));
+  }
+  // A handler reading these with json::value() would have thrown (and stopped the service).
+  for (const char* wrong : {R"({"cmd": "show", "args": {"certificate": 5}})",
+                            R"({"cmd": "renew", "args": {"name": "www", "force": "yes"}})",
+                            R"({"cmd": "status", "args": {"limit": -1}})",
+                            R"({"cmd": "status", "args": {"limit": "all"}})",
+                            R"({"cmd": "revoke", "args": {"certificate": ["www"]}})",
+                            R"({"cmd": "probe", "args": {"name": null}})"}) {
+    CAPTURE(std::string(wrong));
+    auto r = parse_request(wrong);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == Errc::invalid_argument);
+    CHECK(r.error().message.find("must be") != std::string::npos);
+  }
+  // Not known is refused, not ignored.
+  auto unknown = parse_request(R"({"cmd": "renew", "args": {"name": "www", "froce": true}})");
+  REQUIRE_FALSE(unknown);
+  CHECK(unknown.error().message == "renew takes no argument \"froce\"");
+  CHECK_FALSE(parse_request(R"({"cmd": "reload", "args": {"now": true}})"));
+}
+
 TEST_CASE("control protocol: responses are one JSON line each") {
   const std::string ok = ok_response(3, {{"a", 1}});
   CHECK(ok.back() == '\n');

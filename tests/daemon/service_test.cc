@@ -235,7 +235,13 @@ TEST_CASE("daemon: issues what is configured, tells systemd, answers status, rel
   const json bad_limit =
       json::parse(ask_raw(f.socket, R"({"id": 4, "cmd": "status", "args": {"limit": "all"}})"
                                     "\n"));
-  CHECK(bad_limit["error"]["code"] == "bad_request");
+  CHECK(bad_limit["error"]["code"] == "invalid_argument");
+  // A row for one certificate, whatever its urgency (what `renew NAME` follows).
+  const json just_beta = json::parse(
+      ask_raw(f.socket, R"({"id": 4, "cmd": "status", "args": {"name": "beta", "limit": 1}})"
+                        "\n"));
+  REQUIRE(just_beta["result"]["certificates"].size() == 1);
+  CHECK(just_beta["result"]["certificates"][0]["name"] == "beta");
   auto limited = certkeeper({"--config", f.config.string(), "status", "--limit", "1"});
   CHECK(limited.exit_code == 0);
   CHECK(limited.out.find("1 not shown") != std::string::npos);
@@ -1053,6 +1059,11 @@ TEST_CASE("daemon: malformed, unknown, oversized and silent requests never stop 
   CHECK(unknown["error"]["code"] == "unknown_command");
   const json nothing = json::parse(ask_raw(f.socket, "{\"id\": 3, \"cmd\": \"revoke\"}\n"));
   CHECK(nothing["ok"] == false);  // no certificate named
+  // An argument of the wrong type is refused before the service reads it.
+  const json typed =
+      json::parse(ask_raw(f.socket, R"({"id": 6, "cmd": "show", "args": {"certificate": 5}})"
+                                    "\n"));
+  CHECK(typed["error"]["code"] == "invalid_argument");
   const json nameless = json::parse(ask_raw(f.socket, "{\"id\": 5, \"cmd\": \"probe\"}\n"));
   CHECK(nameless["error"]["code"] == "not_found");
   const json oversized = json::parse(ask_raw(f.socket, std::string(70 * 1024, 'x') + "\n"));
