@@ -231,8 +231,9 @@ Result<nlohmann::json> certificates_status(const Config& config, store::Inventor
       }
     }
     for (const auto& cert : certs) {  // in configuration order
-      if (kept.contains(cert.name)) {
-        CK_TRY(r, row(cert, config, inventory, now, &live->at(cert.name)));
+      const auto record = live->find(cert.name);
+      if (kept.contains(cert.name) && record != live->end()) {
+        CK_TRY(r, row(cert, config, inventory, now, &record->second));
         rows.push_back(std::move(r));
       }
     }
