@@ -42,23 +42,7 @@ sleep 60
 s1=$(switches); c1=$(cpu_ticks)
 hwm_kib=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
 hz=$(getconf CLK_TCK)
-status_ms=$(python3 - "$work/control.sock" <<'PY'
-import socket, sys, time
-times = []
-for i in range(200):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    t0 = time.perf_counter()
-    s.connect(sys.argv[1])
-    s.sendall(b'{"id": 1, "cmd": "status"}\n')
-    data = b""
-    while not data.endswith(b"\n"):
-        data += s.recv(1 << 20)
-    times.append((time.perf_counter() - t0) * 1000)
-    s.close()
-times.sort()
-print(f"{times[len(times) // 2]:.1f} / {times[int(len(times) * 0.99) - 1]:.1f}")
-PY
-)
+status_ms=$(bench/status_client.py "$work/control.sock" --times 200 | cut -d'|' -f1)
 kill -TERM $pid; wait $pid || true
 
 echo "### The service at rest: $count managed certificates, none due ($(date -u +%F), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))"
@@ -68,5 +52,5 @@ echo "|---|---|"
 echo "| RSS 5 s after start / peak | $((rss_kib / 1024)).$(( (rss_kib % 1024) * 10 / 1024 )) MiB / $((hwm_kib / 1024)).$(( (hwm_kib % 1024) * 10 / 1024 )) MiB |"
 echo "| CPU over 60 s at rest | $(( (c1 - c0) * 1000 / hz )) ms ($(echo "scale=3; ($c1 - $c0) * 100 / $hz / 60" | bc)%) |"
 echo "| context switches (wake-ups) over 60 s, all threads | $((s1 - s0)) |"
-echo "| \`status\` over the socket, 200 requests: p50 / p99 | $status_ms ms |"
+echo "| \`status\` over the socket, 200 requests: p50 / p99 | $status_ms |"
 "$(pwd)/$build/bench/scheduler_bench"

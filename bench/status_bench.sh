@@ -44,18 +44,7 @@ import_s=$(echo "$(date +%s.%N) - $import_start" | bc)
   2> "$work/daemon.log" &
 pid=$!
 for _ in $(seq 600); do [ -S "$work/control.sock" ] && break; sleep 0.1; done
-ask() {  # $1: the request's args; prints the answer's result
-  python3 - "$work/control.sock" "$1" <<'PY'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.connect(sys.argv[1])
-s.sendall(json.dumps({"id": 1, "cmd": "status", "args": json.loads(sys.argv[2])}).encode() + b"\n")
-data = b""
-while not data.endswith(b"\n"):
-    data += s.recv(1 << 20)
-print(json.dumps(json.loads(data)["result"]))
-PY
-}
+ask() { bench/status_client.py "$work/control.sock" --ask "$1"; }  # $1: the args
 # Until the start-up burst (a status and an ARI check of every certificate)
 # is over and the hot certificates renew.
 settle_start=$(date +%s)
@@ -69,27 +58,7 @@ settle_s=$(( $(date +%s) - settle_start ))
 sleep 5
 issued_before=$(grep -c ": issued " "$work/daemon.log" || true)
 measure_start=$(date +%s.%N)
-measured=$(python3 - "$work/control.sock" <<'PY'
-import json, socket, statistics, sys, time
-times, renewing = [], []
-for i in range(500):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    t0 = time.perf_counter()
-    s.connect(sys.argv[1])
-    s.sendall(b'{"id": 1, "cmd": "status"}\n')
-    data = b""
-    while not data.endswith(b"\n"):
-        data += s.recv(1 << 20)
-    times.append((time.perf_counter() - t0) * 1000)
-    s.close()
-    result = json.loads(data)["result"]
-    renewing.append(result["summary"]["states"].get("renewing", 0))
-    size = len(data)
-times.sort()
-print(f"{times[len(times) // 2]:.1f} ms / {times[int(len(times) * 0.99) - 1]:.1f} ms|"
-      f"{min(renewing)} / {statistics.median(renewing):.0f} / {max(renewing)}|{size / 1024:.0f} KiB")
-PY
-)
+measured=$(bench/status_client.py "$work/control.sock" --times 500)
 measure_s=$(echo "$(date +%s.%N) - $measure_start" | bc)
 issued_during=$(( $(grep -c ": issued " "$work/daemon.log" || true) - issued_before ))
 all_start=$(date +%s.%N)
