@@ -1,11 +1,14 @@
 #include "daemon/service/scheduler.h"
 
 #include <algorithm>
+#include <limits>
+#include <tuple>
 
 namespace ck::daemon {
 namespace {
 
 constexpr std::int64_t kAriAtLeastEvery = 12 * 3600;
+constexpr std::int64_t kAriRetryAfterFailure = 3600;
 // The start-up window: a few seconds of jitter (hosts restarted together do
 // not all ask at once), one more second for every 200 jobs, 15 minutes at
 // most. The job pool and the per-CA limit bound what runs at once; the window
@@ -50,7 +53,7 @@ Plan plan(std::span<const CertificateState* const> states, std::int64_t now) {
     }
     const std::int64_t renew_at = std::max(s.renewal.at, s.held_until);
     if (renew_at <= now) {
-      out.due.push_back({i, JobKind::renew, renew_at});
+      out.due.push_back({i, JobKind::renew, renew_at, s.renew_by});
       continue;
     }
     later(renew_at);
@@ -66,27 +69,51 @@ Plan plan(std::span<const CertificateState* const> states, std::int64_t now) {
       if (when > now) {
         later(when);
       } else if (!check || when < check->at) {
-        check = ScheduledJob{i, kind, when};
+        check = ScheduledJob{i, kind, when, std::nullopt};
       }
     }
     if (check) {
       out.due.push_back(*check);
     }
   }
-  // Renewals first (they may be all that stands before an expiry), then the
-  // longest overdue first.
-  std::ranges::stable_sort(out.due, [](const ScheduledJob& a, const ScheduledJob& b) {
-    return std::pair(a.kind != JobKind::renew, a.at) < std::pair(b.kind != JobKind::renew, b.at);
-  });
+  if (out.due.size() > 1) {  // stable_sort takes a buffer even for one
+    std::ranges::stable_sort(out.due, runs_before);
+  }
   return out;
 }
 
+bool runs_before(const ScheduledJob& a, const ScheduledJob& b) {
+  const auto key = [](const ScheduledJob& j) {
+    const bool renewal = j.kind == JobKind::renew;
+    // No certificate to lose: the most urgent of all.
+    const std::int64_t by =
+        renewal ? j.renew_by.value_or(std::numeric_limits<std::int64_t>::min()) : 0;
+    return std::tuple(!renewal, by, j.at);
+  };
+  return key(a) < key(b);
+}
+
 std::int64_t ari_check_time(std::optional<std::int64_t> next_check,
-                            std::optional<std::int64_t> fetched_at, std::int64_t now) {
-  if (!next_check || !fetched_at) {
-    return now;
-  }
-  return std::min(*next_check, *fetched_at + kAriAtLeastEvery);
+                            std::optional<std::int64_t> fetched_at, std::int64_t now,
+                            std::optional<std::int64_t> failed_at) {
+  const std::int64_t at =
+      next_check && fetched_at ? std::min(*next_check, *fetched_at + kAriAtLeastEvery) : now;
+  return failed_at ? std::max(at, *failed_at + kAriRetryAfterFailure) : at;
+}
+
+bool may_send_order(std::size_t in_flight_at_ca, std::size_t orders_per_ca,
+                    std::int64_t ca_held_until, std::int64_t now) {
+  return ca_held_until <= now && in_flight_at_ca < orders_per_ca;
+}
+
+std::int64_t hold_for_rate_limit(std::int64_t held_until, std::int64_t now,
+                                 std::chrono::seconds retry_after) {
+  return std::max(held_until, now + retry_after.count());
+}
+
+bool overdue_at_start(const CertificateState& s, std::int64_t now) {
+  return s.renewal.rule != RenewalRule::first_issue &&
+         (s.renewal.at <= now || (s.ari_check_at && *s.ari_check_at <= now));
 }
 
 std::int64_t start_spread(std::int64_t now, std::size_t overdue, std::uint64_t random) {

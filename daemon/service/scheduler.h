@@ -6,6 +6,7 @@
 // scheduler adds when to ask ARI, keeps one job per certificate at a time, and
 // spreads work that piled up while the service was down.
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -39,16 +40,27 @@ struct CertificateState {
   std::optional<std::int64_t> probe_at;
   std::int64_t held_until = 0;  // nothing starts for it before (the start-up spread)
   bool busy = false;            // a job for it is running
+  // By when its certificate must be replaced: notAfter, or the end of the
+  // CA's ARI window when sooner (a CA about to revoke moves it to now); none
+  // when it has no valid certificate (never issued, or revoked): most urgent.
+  std::optional<std::int64_t> renew_by;
 };
 
 struct ScheduledJob {
   std::size_t index = 0;  // into the states planned
   JobKind kind = JobKind::renew;
   std::int64_t at = 0;
+  std::optional<std::int64_t> renew_by;  // a renewal's, from its state
 };
 
+// The order jobs start in when not all can (the per-CA limit): renewals
+// first, the certificate to be replaced soonest first (earliest deadline
+// first: after an outage, a 6-day certificate due an hour ago goes before a
+// 90-day one due three days ago); then the checks, the longest overdue first.
+[[nodiscard]] bool runs_before(const ScheduledJob& a, const ScheduledJob& b);
+
 struct Plan {
-  std::vector<ScheduledJob> due;          // to start now: renewals first, then the longest overdue
+  std::vector<ScheduledJob> due;          // to start now, in runs_before() order
   std::optional<std::int64_t> next_wake;  // the soonest later job; none: nothing is planned
 };
 
@@ -60,9 +72,26 @@ struct Plan {
 [[nodiscard]] Plan plan(std::span<const CertificateState* const> states, std::int64_t now);
 
 // When to ask ARI next: the stored answer's next check, at least twice a day
-// after it was fetched (Let's Encrypt's guidance); now when never asked.
+// after it was fetched (Let's Encrypt's guidance); now when never asked; and
+// an hour after a check that failed (`failed_at`), not at once again.
 [[nodiscard]] std::int64_t ari_check_time(std::optional<std::int64_t> next_check,
-                                          std::optional<std::int64_t> fetched_at, std::int64_t now);
+                                          std::optional<std::int64_t> fetched_at, std::int64_t now,
+                                          std::optional<std::int64_t> failed_at = std::nullopt);
+
+// Whether a renewal may send an order to its CA now: fewer than
+// `orders_per_ca` of its renewals in flight there, and no rateLimited hold.
+[[nodiscard]] bool may_send_order(std::size_t in_flight_at_ca, std::size_t orders_per_ca,
+                                  std::int64_t ca_held_until, std::int64_t now);
+
+// A CA that answered rateLimited with a Retry-After gets no order (for any
+// certificate) until then; an earlier, longer hold stands.
+[[nodiscard]] std::int64_t hold_for_rate_limit(std::int64_t held_until, std::int64_t now,
+                                               std::chrono::seconds retry_after);
+
+// Work that piled up while the service was down, spread at start
+// (start_spread): a renewal or ARI check already due. A certificate never
+// issued is new work, not overdue, and starts at once.
+[[nodiscard]] bool overdue_at_start(const CertificateState& state, std::int64_t now);
 
 // After downtime, work that is overdue at start runs spread with jitter over a
 // window that grows with how much there is (5 s, and a second more for every

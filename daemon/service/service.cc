@@ -45,7 +45,6 @@
 namespace ck::daemon {
 namespace {
 
-constexpr std::int64_t kAriRetryAfterFailure = 3600;
 constexpr std::int64_t kProbeEvery = 3600;     // the endpoints, while all is well
 constexpr std::int64_t kProbeAfterDeploy = 5;  // a reloaded server's moment to take it
 constexpr std::int64_t kProbeConfirm = 30;     // a wrong endpoint probed again before an alert
@@ -328,17 +327,10 @@ void Service::rebuild_states(bool spread) {
     return;
   }
   const std::int64_t now = clock_.unix_seconds();
-  // Work that piled up while the service was down; a certificate never issued
-  // is new work, not overdue, and starts at once (the pool and the per-CA
-  // limit bound how much runs).
-  auto overdue = [&](const CertificateState& s) {
-    return s.renewal.rule != RenewalRule::first_issue &&
-           (s.renewal.at <= now || (s.ari_check_at && *s.ari_check_at <= now));
-  };
-  const auto count = static_cast<std::size_t>(
-      std::ranges::count_if(live_, [&](const auto& entry) { return overdue(entry.second.state); }));
+  const auto count = static_cast<std::size_t>(std::ranges::count_if(
+      live_, [&](const auto& entry) { return overdue_at_start(entry.second.state, now); }));
   for (auto& [name, live] : live_) {
-    if (overdue(live.state)) {
+    if (overdue_at_start(live.state, now)) {
       live.state.held_until = start_spread(now, count, random_());
     }
   }
@@ -401,11 +393,15 @@ void Service::refresh_state(LiveCertificate& live, const CertificateConfig& cert
       fetched = (*ari)->fetched_at;
       live.ari_window = {(*ari)->window_start, (*ari)->window_end};
     }
-    std::int64_t at = ari_check_time(next_check, fetched, now);
+    std::optional<std::int64_t> failed_at;
     if (auto failed = ari_failed_at_.find(cert.name); failed != ari_failed_at_.end()) {
-      at = std::max(at, failed->second + kAriRetryAfterFailure);
+      failed_at = failed->second;
     }
-    live.state.ari_check_at = at;
+    live.state.ari_check_at = ari_check_time(next_check, fetched, now, failed_at);
+  }
+  live.state.renew_by = live.not_after;
+  if (live.not_after && live.ari_window) {
+    live.state.renew_by = std::min(*live.not_after, live.ari_window->second);
   }
   spdlog::debug("{}: renew at {} ({}: {})", cert.name, format_rfc3339(live.state.renewal.at),
                 to_string(live.state.renewal.rule), live.state.renewal.reason);
@@ -476,9 +472,8 @@ void Service::hold_on_rate_limit(const std::string& name, const Error& error, st
   if (!cert || cert->issuers.empty() || error.acme_problem != "rateLimited" || !error.retry_after) {
     return;
   }
-  const std::int64_t until = now + error.retry_after->count();
   std::int64_t& held = ca_held_until_[cert->issuers.front()];
-  held = std::max(held, until);
+  held = hold_for_rate_limit(held, now, *error.retry_after);
   spdlog::warn("issuer {} is rate limiting: no orders to it until {} (its Retry-After)",
                cert->issuers.front(), format_rfc3339(held));
 }
@@ -645,9 +640,6 @@ bool Service::may_start(const CertificateConfig& cert, JobKind kind) const {
   if (kind != JobKind::renew) {
     return true;
   }
-  if (ca_hold(cert) > clock_.unix_seconds()) {
-    return false;
-  }
   std::size_t same_ca = 0;
   for (const auto& name : renewing_) {
     const CertificateConfig* other = configured(name);
@@ -662,7 +654,7 @@ bool Service::may_start(const CertificateConfig& cert, JobKind kind) const {
                    ? 1
                    : 0;
   }
-  return same_ca < options_.orders_per_ca;
+  return may_send_order(same_ca, options_.orders_per_ca, ca_hold(cert), clock_.unix_seconds());
 }
 
 // The certificates with a job whose time has come, or an expiry threshold crossed.

@@ -88,6 +88,52 @@ TEST_CASE("ARI is asked when never asked, as the CA says, and at least twice a d
   CHECK(ari_check_time(std::nullopt, std::nullopt, kT0) == kT0);
   CHECK(ari_check_time(kT0 + 3600, kT0, kT0) == kT0 + 3600);
   CHECK(ari_check_time(kT0 + 3 * kDay, kT0, kT0) == kT0 + kDay / 2);
+  // After a check that failed: an hour later, not at once again.
+  CHECK(ari_check_time(std::nullopt, std::nullopt, kT0, kT0) == kT0 + 3600);
+  CHECK(ari_check_time(kT0 - kDay, kT0 - 2 * kDay, kT0, kT0 - 60) == kT0 + 3540);
+  CHECK(ari_check_time(kT0 + 6 * 3600, kT0, kT0, kT0 - 7200) == kT0 + 6 * 3600);
+}
+
+TEST_CASE("scheduler: renewals that wait for the CA go earliest deadline first") {
+  std::vector<CertificateState> states{cert("90-day, due for days", kT0 - 3 * kDay),
+                                       cert("6-day, due an hour ago", kT0 - 3600),
+                                       cert("never issued", kT0), cert("an ARI check", kT0 + kDay)};
+  states[0].renew_by = kT0 + 25 * kDay;
+  states[1].renew_by = kT0 + 5 * 3600;
+  states[3].ari_check_at = kT0 - 10 * kDay;
+  const Plan p = plan(states, kT0);
+  REQUIRE(p.due.size() == 4);
+  CHECK(states[p.due[0].index].name == "never issued");  // nothing to lose: no certificate
+  CHECK(states[p.due[1].index].name == "6-day, due an hour ago");
+  CHECK(states[p.due[2].index].name == "90-day, due for days");
+  CHECK(p.due[3].kind == JobKind::check_ari);
+  // The same deadline: the longest overdue first.
+  states[1].renew_by = states[0].renew_by;
+  const Plan same = plan(states, kT0);
+  CHECK(states[same.due[1].index].name == "90-day, due for days");
+}
+
+TEST_CASE("scheduler: an order waits for a slot at its CA, and for a rate limit's hold") {
+  CHECK(may_send_order(0, 4, 0, kT0));
+  CHECK(may_send_order(3, 4, kT0, kT0));
+  CHECK_FALSE(may_send_order(4, 4, 0, kT0));
+  CHECK_FALSE(may_send_order(0, 4, kT0 + 1, kT0));
+  using std::chrono::seconds;
+  CHECK(hold_for_rate_limit(0, kT0, seconds(600)) == kT0 + 600);
+  CHECK(hold_for_rate_limit(kT0 + 3600, kT0, seconds(600)) == kT0 + 3600);  // a longer hold stands
+}
+
+TEST_CASE(
+    "scheduler: work due while the service was down is overdue at start; a first issue is not") {
+  CertificateState renewal = cert("renewal", kT0 - 1);
+  CHECK(overdue_at_start(renewal, kT0));
+  CertificateState later = cert("later", kT0 + kDay);
+  CHECK_FALSE(overdue_at_start(later, kT0));
+  later.ari_check_at = kT0;
+  CHECK(overdue_at_start(later, kT0));
+  CertificateState first = cert("first", kT0 - 1);
+  first.renewal.rule = RenewalRule::first_issue;
+  CHECK_FALSE(overdue_at_start(first, kT0));
 }
 
 TEST_CASE("scheduler: planning 100,000 certificates is one pass") {
