@@ -55,8 +55,9 @@ std::int64_t choose_renewal_time(const RenewalWindow& window, std::int64_t now,
   if (window.end <= now) {
     return now;  // the window has passed: renew now
   }
-  const auto span = static_cast<std::uint64_t>(window.end - window.start);
-  return window.start + static_cast<std::int64_t>(random % span);
+  const std::int64_t from = std::max(window.start, now);
+  const auto span = static_cast<std::uint64_t>(window.end - from);
+  return from + static_cast<std::int64_t>(random % span);
 }
 
 std::int64_t keep_or_choose_renewal_time(const RenewalWindow& window,

@@ -26,8 +26,11 @@ struct RenewalWindow {
 // §4.2: a RenewalInfo object. A window whose end is not after its start is an error.
 [[nodiscard]] Result<RenewalWindow> parse_renewal_info(std::string_view json_text);
 
-// §4.2: a time chosen uniformly at random within [start, end), from `random`
-// (any 64-bit value: tests pass fixed ones); `now` when the window has passed.
+// §4.2: a time chosen uniformly at random within the part of [start, end)
+// still ahead, from `random` (any 64-bit value: tests pass fixed ones); `now`
+// when the window has passed. Choosing from what is left (not from the whole
+// window, renewing at once when the pick is past) keeps certificates whose
+// window opened while the service was down from all renewing the moment it starts.
 [[nodiscard]] std::int64_t choose_renewal_time(const RenewalWindow& window, std::int64_t now,
                                                std::uint64_t random);
 

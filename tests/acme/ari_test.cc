@@ -90,6 +90,12 @@ TEST_CASE("the renewal time is uniform within the window, and now once it has pa
   CHECK(choose_renewal_time(window, kT0 - kDay, 0) == kT0);
   CHECK(choose_renewal_time(window, kT0 - kDay, kDay - 1) == kT0 + kDay - 1);
   CHECK(choose_renewal_time(window, kT0 + 2 * kDay, 12345) == kT0 + 2 * kDay);
+  // A window half gone: the time is chosen from the half still ahead.
+  for (std::uint64_t r : {0ull, 1ull, 12345ull, ~0ull}) {
+    const auto t = choose_renewal_time(window, kT0 + kDay / 2, r);
+    CHECK(t >= kT0 + kDay / 2);
+    CHECK(t < kT0 + kDay);
+  }
   std::mt19937_64 random(42);  // fixed seed: the check is deterministic
   double sum = 0;
   int outside = 0;
