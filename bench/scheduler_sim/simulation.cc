@@ -369,7 +369,7 @@ class Simulation {
       plan_and_start(c, index, now);
       return;
     }
-    if (!daemon::may_send_order(in_flight_, orders_per_ca_, ca_held_until_, now)) {
+    if (!daemon::may_send_order(in_flight_, orders_per_ca_, ca_throttle_, now)) {
       c.waiting = true;  // planned again when an order ends, or the hold does
       waiting_.push({p.due.front(), index, c.generation});
       wake_at_hold_over(now);
@@ -469,13 +469,13 @@ class Simulation {
         c.ever_expired = true;
       }
       install(c, now);
+      ca_throttle_.order_succeeded();
     } else {
       ++results_.failed_orders;
       c.failures = {c.failures.count + 1, now, ""};
       if (c.answer == Cert::Answer::rate_limited) {
         ++results_.rate_limited;
-        ca_held_until_ =
-            daemon::hold_for_rate_limit(ca_held_until_, now, std::chrono::seconds(c.retry_after));
+        ca_throttle_.rate_limited(now, std::chrono::seconds(c.retry_after));
       }
     }
     refresh(c, now);
@@ -487,7 +487,7 @@ class Simulation {
   // service's plan() gives them (runs_before).
   void start_waiting(std::int64_t now) {
     while (!waiting_.empty() &&
-           daemon::may_send_order(in_flight_, orders_per_ca_, ca_held_until_, now)) {
+           daemon::may_send_order(in_flight_, orders_per_ca_, ca_throttle_, now)) {
       const Waiting w = waiting_.top();
       waiting_.pop();
       Cert& c = certs_[w.cert];
@@ -500,9 +500,10 @@ class Simulation {
   }
 
   void wake_at_hold_over(std::int64_t now) {
-    if (!waiting_.empty() && ca_held_until_ > now && hold_event_at_ != ca_held_until_) {
-      hold_event_at_ = ca_held_until_;
-      calendar_.add({ca_held_until_, 0, 0, EventKind::hold_over});
+    const std::int64_t held = ca_throttle_.held_until;
+    if (!waiting_.empty() && held > now && hold_event_at_ != held) {
+      hold_event_at_ = held;
+      calendar_.add({held, 0, 0, EventKind::hold_over});
     }
   }
 
@@ -534,7 +535,7 @@ class Simulation {
     down_ = true;
     in_flight_ = 0;
     waiting_ = {};
-    ca_held_until_ = 0;
+    ca_throttle_ = {};
     hold_event_at_.reset();
     for (auto& c : certs_) {
       ++c.generation;
@@ -640,7 +641,7 @@ class Simulation {
   const std::size_t orders_per_ca_ = daemon::ServiceOptions{}.orders_per_ca;
   bool down_ = true;
   std::size_t in_flight_ = 0;
-  std::int64_t ca_held_until_ = 0;
+  daemon::CaThrottle ca_throttle_;
   std::optional<std::int64_t> hold_event_at_;
   std::priority_queue<Waiting> waiting_;
   // The CA's: each incident's certificates and the version it named.

@@ -101,14 +101,14 @@ std::int64_t ari_check_time(std::optional<std::int64_t> next_check,
   return failed_at ? std::max(at, *failed_at + kAriRetryAfterFailure) : at;
 }
 
-bool may_send_order(std::size_t in_flight_at_ca, std::size_t orders_per_ca,
-                    std::int64_t ca_held_until, std::int64_t now) {
-  return ca_held_until <= now && in_flight_at_ca < orders_per_ca;
+void CaThrottle::rate_limited(std::int64_t now, std::chrono::seconds retry_after) {
+  held_until = std::max(held_until, now + retry_after.count());
+  one_at_a_time = true;
 }
 
-std::int64_t hold_for_rate_limit(std::int64_t held_until, std::int64_t now,
-                                 std::chrono::seconds retry_after) {
-  return std::max(held_until, now + retry_after.count());
+bool may_send_order(std::size_t in_flight_at_ca, std::size_t orders_per_ca, const CaThrottle& ca,
+                    std::int64_t now) {
+  return ca.held_until <= now && in_flight_at_ca < (ca.one_at_a_time ? 1 : orders_per_ca);
 }
 
 bool overdue_at_start(const CertificateState& s, std::int64_t now) {

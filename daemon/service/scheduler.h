@@ -78,15 +78,23 @@ struct Plan {
                                           std::optional<std::int64_t> fetched_at, std::int64_t now,
                                           std::optional<std::int64_t> failed_at = std::nullopt);
 
-// Whether a renewal may send an order to its CA now: fewer than
-// `orders_per_ca` of its renewals in flight there, and no rateLimited hold.
-[[nodiscard]] bool may_send_order(std::size_t in_flight_at_ca, std::size_t orders_per_ca,
-                                  std::int64_t ca_held_until, std::int64_t now);
+// What a CA's rateLimited answers ask of the service: no order (for any
+// certificate) until its Retry-After, and then one at a time until an order
+// succeeds: the limit is still near, and several at once would mostly be
+// refused again.
+struct CaThrottle {
+  std::int64_t held_until = 0;
+  bool one_at_a_time = false;
 
-// A CA that answered rateLimited with a Retry-After gets no order (for any
-// certificate) until then; an earlier, longer hold stands.
-[[nodiscard]] std::int64_t hold_for_rate_limit(std::int64_t held_until, std::int64_t now,
-                                               std::chrono::seconds retry_after);
+  void rate_limited(std::int64_t now, std::chrono::seconds retry_after);  // a longer hold stands
+  void order_succeeded() { one_at_a_time = false; }
+};
+
+// Whether a renewal may send an order to its CA now: fewer than
+// `orders_per_ca` of its renewals in flight there (one, after a rate limit),
+// and no hold.
+[[nodiscard]] bool may_send_order(std::size_t in_flight_at_ca, std::size_t orders_per_ca,
+                                  const CaThrottle& ca, std::int64_t now);
 
 // Work that piled up while the service was down, spread at start
 // (start_spread): a renewal or ARI check already due. A certificate never

@@ -146,11 +146,11 @@ class Service {
   std::size_t running_jobs_ = 0;
   std::map<std::string, std::int64_t> ari_failed_at_;
   std::map<std::string, bool> ari_unsupported_;
-  std::map<std::string, bool> operator_asked_;         // renew over the socket: no backoff, once
-  std::map<std::string, bool> forced_;                 // renew with force: due or not
-  std::set<std::string> interrupted_;                  // forced at start: an order to finish
-  std::map<std::string, std::int64_t> ca_held_until_;  // an issuer's rateLimited Retry-After
-  std::vector<std::string> redeploy_;                  // at start: deploys a crash interrupted
+  std::map<std::string, bool> operator_asked_;     // renew over the socket: no backoff, once
+  std::map<std::string, bool> forced_;             // renew with force: due or not
+  std::set<std::string> interrupted_;              // forced at start: an order to finish
+  std::map<std::string, CaThrottle> ca_throttle_;  // by issuer: its rateLimited answers
+  std::vector<std::string> redeploy_;              // at start: deploys a crash interrupted
   std::optional<std::int64_t> next_wake_;
   std::optional<std::int64_t> next_alert_change_;  // an expiry threshold crossed
   std::string last_status_;                        // the last STATUS= told to systemd
@@ -466,16 +466,19 @@ void Service::record_probes(const JobOutcome& done, LiveCertificate& live, std::
 }
 
 // A CA that answered rateLimited with a Retry-After gets no order from this
-// service (for any certificate whose first issuer it is) until then.
+// service (for any certificate whose first issuer it is) until then, and
+// then one at a time until one succeeds (CaThrottle).
 void Service::hold_on_rate_limit(const std::string& name, const Error& error, std::int64_t now) {
   const CertificateConfig* cert = configured(name);
   if (!cert || cert->issuers.empty() || error.acme_problem != "rateLimited" || !error.retry_after) {
     return;
   }
-  std::int64_t& held = ca_held_until_[cert->issuers.front()];
-  held = hold_for_rate_limit(held, now, *error.retry_after);
-  spdlog::warn("issuer {} is rate limiting: no orders to it until {} (its Retry-After)",
-               cert->issuers.front(), format_rfc3339(held));
+  CaThrottle& throttle = ca_throttle_[cert->issuers.front()];
+  throttle.rate_limited(now, *error.retry_after);
+  spdlog::warn(
+      "issuer {} is rate limiting: no orders to it until {} (its Retry-After), then one at a "
+      "time until one succeeds",
+      cert->issuers.front(), format_rfc3339(throttle.held_until));
 }
 
 // A deploy's outcome, kept (for alerts after a restart) when it changes
@@ -630,8 +633,8 @@ std::int64_t Service::ca_hold(const CertificateConfig& cert) const {
   if (cert.issuers.empty()) {
     return 0;
   }
-  auto held = ca_held_until_.find(cert.issuers.front());
-  return held == ca_held_until_.end() ? 0 : held->second;
+  auto throttle = ca_throttle_.find(cert.issuers.front());
+  return throttle == ca_throttle_.end() ? 0 : throttle->second.held_until;
 }
 
 // One renewal at a time per built-in challenge listener (each binds its
@@ -654,7 +657,11 @@ bool Service::may_start(const CertificateConfig& cert, JobKind kind) const {
                    ? 1
                    : 0;
   }
-  return may_send_order(same_ca, options_.orders_per_ca, ca_hold(cert), clock_.unix_seconds());
+  const auto throttle =
+      cert.issuers.empty() ? ca_throttle_.end() : ca_throttle_.find(cert.issuers.front());
+  return may_send_order(same_ca, options_.orders_per_ca,
+                        throttle == ca_throttle_.end() ? CaThrottle{} : throttle->second,
+                        clock_.unix_seconds());
 }
 
 // The certificates with a job whose time has come, or an expiry threshold crossed.
@@ -836,6 +843,13 @@ void Service::on_jobs_done() {
       live.failures = {};
       live.status_error.clear();  // the new version is checked at once
       live.last_result = issued ? "issued" : "not_due";
+      if (const CertificateConfig* cert = configured(done.name);
+          issued && cert && !cert->issuers.empty()) {
+        if (auto throttle = ca_throttle_.find(cert->issuers.front());
+            throttle != ca_throttle_.end()) {
+          throttle->second.order_succeeded();
+        }
+      }
       spdlog::info("{}: {}", done.name, done.summary);
       if (!done.deploy_error.empty()) {
         live.last_result = "deploy_failed";

@@ -114,13 +114,23 @@ TEST_CASE("scheduler: renewals that wait for the CA go earliest deadline first")
 }
 
 TEST_CASE("scheduler: an order waits for a slot at its CA, and for a rate limit's hold") {
-  CHECK(may_send_order(0, 4, 0, kT0));
-  CHECK(may_send_order(3, 4, kT0, kT0));
-  CHECK_FALSE(may_send_order(4, 4, 0, kT0));
-  CHECK_FALSE(may_send_order(0, 4, kT0 + 1, kT0));
+  CaThrottle ca;
+  CHECK(may_send_order(0, 4, ca, kT0));
+  CHECK(may_send_order(3, 4, ca, kT0));
+  CHECK_FALSE(may_send_order(4, 4, ca, kT0));
   using std::chrono::seconds;
-  CHECK(hold_for_rate_limit(0, kT0, seconds(600)) == kT0 + 600);
-  CHECK(hold_for_rate_limit(kT0 + 3600, kT0, seconds(600)) == kT0 + 3600);  // a longer hold stands
+  ca.rate_limited(kT0, seconds(600));
+  CHECK(ca.held_until == kT0 + 600);
+  CHECK_FALSE(may_send_order(0, 4, ca, kT0 + 599));
+  // After the hold, one at a time until an order succeeds.
+  CHECK(may_send_order(0, 4, ca, kT0 + 600));
+  CHECK_FALSE(may_send_order(1, 4, ca, kT0 + 600));
+  ca.rate_limited(kT0 + 600, seconds(60));
+  CHECK(ca.held_until == kT0 + 660);
+  ca.rate_limited(kT0, seconds(10));
+  CHECK(ca.held_until == kT0 + 660);  // a longer hold stands
+  ca.order_succeeded();
+  CHECK(may_send_order(3, 4, ca, kT0 + 660));
 }
 
 TEST_CASE(
