@@ -194,8 +194,12 @@ Result<std::string> read_file(const fs::path& path, std::size_t max_bytes) {
 }
 
 Status make_directories(const fs::path& dir, mode_t mode) {
-  if (dir.empty() || fs::is_directory(dir)) {
+  std::error_code ec;  // a folder we may not look into is an error, not an exception
+  if (dir.empty() || fs::is_directory(dir, ec)) {
     return {};
+  }
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    return std::unexpected(io_error("cannot look at directory", dir, ec.value()));
   }
   CK_TRY_STATUS(make_directories(dir.parent_path(), mode));
   if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST) {

@@ -1,6 +1,13 @@
 #include "store/layout.h"
 
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <ctime>
+#include <vector>
 
 #include "core/atomic_file.h"
 
@@ -34,8 +41,49 @@ std::string version_label(std::int64_t not_before, std::string_view sha256) {
   return std::string(stamp) + "-" + std::string(sha256.substr(0, 8));
 }
 
+namespace {
+
+std::string user_name(uid_t uid) {
+  std::vector<char> buffer(16384);
+  passwd entry{};
+  passwd* found = nullptr;
+  if (::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) == 0 && found) {
+    return found->pw_name;
+  }
+  return "uid " + std::to_string(uid);
+}
+
+Status check_state_directory(const std::filesystem::path& root) {
+  struct stat st {};
+  if (::stat(root.c_str(), &st) != 0) {
+    return fail(Errc::io, std::string("cannot look at it: ") + std::strerror(errno), root.string());
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return fail(Errc::io, "it is not a directory", root.string());
+  }
+  if (st.st_uid != ::geteuid()) {
+    const std::string owner = user_name(st.st_uid);
+    return fail(Errc::io,
+                "it belongs to " + owner + ", and certkeeper runs as " + user_name(::geteuid()) +
+                    ": run it as " + owner + " (sudo -u " + owner +
+                    " certkeeper ...), or files written now would be unreadable to " + owner,
+                root.string());
+  }
+  if (::access(root.c_str(), R_OK | W_OK | X_OK) != 0) {
+    const int err = errno;
+    return fail(Errc::io,
+                err == EROFS ? "it is on a read-only file system"
+                             : std::string("it is not writable: ") + std::strerror(err),
+                root.string());
+  }
+  return {};
+}
+
+}  // namespace
+
 Status StateLayout::prepare() const {
   CK_TRY_STATUS(make_directories(root_, 0750));
+  CK_TRY_STATUS(check_state_directory(root_));
   CK_TRY_STATUS(make_directories(keys_dir(), 0700));
   return make_directories(certs_dir(), 0755);
 }

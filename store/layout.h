@@ -48,7 +48,11 @@ class StateLayout {
     return name_dir(name) / "current";
   }
 
-  // Creates the directories (root 0750, keys/ 0700, certs/ 0755) if missing.
+  // Creates the directories (root 0750, keys/ 0700, certs/ 0755) if missing,
+  // after checking that the root is this process's to write: not on a
+  // read-only file system, and owned by its user. Files written into another
+  // user's directory (a root `certkeeper import` into the service's) would be
+  // unreadable to that user's service, and so would SQLite's -wal and -shm.
   [[nodiscard]] Status prepare() const;
 
   // Writes cert.pem, chain.pem and fullchain.pem of a new version, links

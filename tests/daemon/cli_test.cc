@@ -173,6 +173,57 @@ TEST_CASE_FIXTURE(CliFixture, "an unreadable file is reported with its path") {
   CHECK(r.err.find("Permission denied") != std::string::npos);
 }
 
+TEST_CASE_FIXTURE(CliFixture, "a state directory it cannot use is a clear error at start") {
+  write_text(dir / "www.pem", www.cert_pem() + www.key_pem());
+  REQUIRE(ck({"import", (dir / "www.pem").string()}).exit_code == 0);
+  auto refused = [&](const RunResult& r, const std::string& why) {
+    CHECK(r.exit_code == 3);
+    CHECK_MESSAGE(r.err.find("state directory: ") != std::string::npos, r.err);
+    CHECK_MESSAGE(r.err.find(why) != std::string::npos, r.err);
+  };
+
+  SUBCASE("read-only") {
+    std::vector<std::string> argv;
+    if (::geteuid() == 0) {  // root writes anywhere but on a read-only mount: one of its own
+      require_program("unshare");
+      argv = {"unshare",
+              "--mount",
+              "sh",
+              "-c",
+              "mount --bind -o ro \"$1\" \"$1\" && shift && exec \"$@\"",
+              "sh",
+              state};
+    } else {
+      std::filesystem::permissions(state, std::filesystem::perms(0500));
+    }
+    for (const std::string& a : {certkeeper_binary(), std::string("--state-dir"), state,
+                                 std::string("import"), (dir / "www.pem").string()}) {
+      argv.push_back(a);
+    }
+    refused(run(argv), ::geteuid() == 0 ? "read-only file system" : "not writable");
+    std::filesystem::permissions(state, std::filesystem::perms(0750));
+  }
+  SUBCASE("another user's") {
+    std::string theirs = "/";  // root's, for anyone else
+    if (::geteuid() == 0) {
+      REQUIRE(run({"chown", "-R", "nobody", state}).exit_code == 0);
+      theirs = state;
+    }
+    refused(certkeeper({"--state-dir", theirs, "list"}), "certkeeper runs as");
+    if (::geteuid() == 0) {
+      refused(ck({"list"}), "it belongs to nobody");
+      REQUIRE(run({"chown", "-R", "root", state}).exit_code == 0);
+    }
+  }
+  SUBCASE("not a directory") {
+    refused(certkeeper({"--state-dir", (dir / "www.pem").string(), "list"}), "not a directory");
+  }
+  // Nothing was lost, and it works again as it should.
+  auto list = ck({"list", "--json"});
+  CHECK(list.exit_code == 0);
+  CHECK(json::parse(list.out).size() == 1);
+}
+
 TEST_CASE_FIXTURE(CliFixture, "config check reports every error with file and line, exit 2") {
   write_text(
       dir / "good.toml",
