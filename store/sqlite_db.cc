@@ -4,6 +4,28 @@
 #include <thread>
 
 namespace ck::store::sqlite {
+namespace {
+
+// How long a writer waits for another process's write transaction to end.
+constexpr int kBusyTimeoutMs = 10'000;
+
+bool is_busy(int rc) {
+  return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
+}
+
+// SQLite's "database is locked" says neither who nor how long.
+std::string describe(std::string message, int rc) {
+  if (is_busy(rc)) {
+    message +=
+        ": another process (a second certkeeper, a sqlite3 shell) held a write transaction on the "
+        "inventory for the " +
+        std::to_string(kBusyTimeoutMs / 1000) +
+        " s certkeeper waits; nothing was changed, try again when it is done";
+  }
+  return message;
+}
+
+}  // namespace
 
 Statement::Statement(Statement&& other) noexcept
     : db_(other.db_), stmt_(other.stmt_), next_index_(other.next_index_) {
@@ -49,8 +71,7 @@ Result<bool> Statement::step() {
   if (rc == SQLITE_DONE) {
     return false;
   }
-  return fail(Errc::store, std::string(sqlite3_errmsg(db_)), sqlite3_sql(stmt_),
-              rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+  return fail(Errc::store, describe(sqlite3_errmsg(db_), rc), sqlite3_sql(stmt_), is_busy(rc));
 }
 
 Status Statement::run() {
@@ -95,14 +116,15 @@ Status Database::exec(const char* sql) {
   if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, &raw) != SQLITE_OK) {
     std::unique_ptr<char, MessageDeleter> message(raw);
     std::string text = message ? message.get() : "unknown error";
-    int rc = sqlite3_errcode(db_.get());
-    return fail(Errc::store, text, path_, rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+    const int rc = sqlite3_extended_errcode(db_.get());
+    return fail(Errc::store, describe(text, rc), path_, is_busy(rc));
   }
   return {};
 }
 
 Status Database::enable_wal() {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
   while (true) {
     auto switched = exec("PRAGMA journal_mode=WAL");
     if (switched || !switched.error().retryable || std::chrono::steady_clock::now() >= deadline) {
@@ -209,7 +231,7 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path,
         path);
   }
   std::unique_ptr<Database> db(new Database(std::move(handle), path));
-  sqlite3_busy_timeout(db->db_.get(), 10'000);
+  sqlite3_busy_timeout(db->db_.get(), kBusyTimeoutMs);
   sqlite3_extended_result_codes(db->db_.get(), 1);
   // WAL: readers never block the writer nor see uncommitted data. Turning a
   // new database to WAL needs it to itself, and SQLite answers "locked" at

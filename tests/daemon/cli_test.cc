@@ -224,6 +224,40 @@ TEST_CASE_FIXTURE(CliFixture, "a state directory it cannot use is a clear error 
   CHECK(json::parse(list.out).size() == 1);
 }
 
+TEST_CASE_FIXTURE(CliFixture,
+                  "a write lock held by another process: a bounded wait, then a clear error") {
+  write_text(dir / "www.pem", www.cert_pem() + www.key_pem());
+  write_text(dir / "api.pem", api.cert_pem() + api.key_pem());
+  REQUIRE(ck({"import", (dir / "www.pem").string()}).exit_code == 0);
+  // Another process: for certkeeper, this one, holding a write transaction open.
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open((std::filesystem::path(state) / "inventory.db").c_str(), &raw) == SQLITE_OK);
+  std::unique_ptr<sqlite3, decltype(&sqlite3_close)> holder(raw, &sqlite3_close);
+  REQUIRE(sqlite3_exec(holder.get(), "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+
+  auto blocked = ck({"import", (dir / "api.pem").string()});
+  CHECK(blocked.exit_code == 3);
+  CHECK_MESSAGE(blocked.err.find("held a write transaction") != std::string::npos, blocked.err);
+  CHECK_MESSAGE(blocked.err.find("nothing was changed") != std::string::npos, blocked.err);
+  // Readers are not blocked (WAL).
+  auto read = ck({"list", "--json"});
+  CHECK(read.exit_code == 0);
+  CHECK(json::parse(read.out).size() == 1);
+
+  REQUIRE(sqlite3_exec(holder.get(), "ROLLBACK", nullptr, nullptr, nullptr) == SQLITE_OK);
+  std::string integrity;
+  REQUIRE(sqlite3_exec(
+              holder.get(), "PRAGMA integrity_check",
+              [](void* out, int, char** values, char**) {
+                *static_cast<std::string*>(out) += values[0] ? values[0] : "";
+                return 0;
+              },
+              &integrity, nullptr) == SQLITE_OK);
+  CHECK(integrity == "ok");
+  CHECK(ck({"import", (dir / "api.pem").string()}).exit_code == 0);
+  CHECK(json::parse(ck({"list", "--json"}).out).size() == 2);
+}
+
 TEST_CASE_FIXTURE(CliFixture, "config check reports every error with file and line, exit 2") {
   write_text(
       dir / "good.toml",
