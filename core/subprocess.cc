@@ -53,6 +53,25 @@ struct FileActions {
   FileActions& operator=(const FileActions&) = delete;
 };
 
+// The program leads a process group of its own, so that a timeout kills what
+// it started too (a reload script's `sleep`, a hook's curl), not only itself.
+struct OwnProcessGroup {
+  posix_spawnattr_t attributes{};
+  OwnProcessGroup() {
+    posix_spawnattr_init(&attributes);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attributes, 0);
+  }
+  ~OwnProcessGroup() { posix_spawnattr_destroy(&attributes); }
+  OwnProcessGroup(const OwnProcessGroup&) = delete;
+  OwnProcessGroup& operator=(const OwnProcessGroup&) = delete;
+};
+
+std::string describe_wait(std::chrono::milliseconds timeout) {
+  return timeout < std::chrono::seconds(1) ? std::to_string(timeout.count()) + " ms"
+                                           : std::to_string(timeout.count() / 1000) + " s";
+}
+
 // A pipe holding all of `input`, its write end closed: the program reads it
 // as its standard input. Written before the program starts, so it must fit in
 // the pipe (64 KiB on Linux).
@@ -121,8 +140,9 @@ Result<ProgramRun> run_program(const std::vector<std::string>& argv,
   auto c_args = c_strings(args);
   auto c_env = c_strings(env);
   pid_t pid = -1;
+  OwnProcessGroup group;
   const int spawned =
-      posix_spawnp(&pid, c_args[0], &files.actions, nullptr, c_args.data(), c_env.data());
+      posix_spawnp(&pid, c_args[0], &files.actions, &group.attributes, c_args.data(), c_env.data());
   ::close(pipe_fds[1]);
   if (stdin_fd >= 0) {
     ::close(stdin_fd);
@@ -151,14 +171,13 @@ Result<ProgramRun> run_program(const std::vector<std::string>& argv,
   // output open, and one may close its output and go on.
   while (::waitpid(pid, &status, WNOHANG) == 0) {
     if (std::chrono::steady_clock::now() >= deadline || stop.stop_requested()) {
-      ::kill(pid, SIGKILL);
+      ::kill(-pid, SIGKILL);  // the group: the program and what it started
       ::waitpid(pid, &status, 0);
       ::close(pipe_fds[0]);
       return stop.stop_requested()
                  ? fail(Errc::cancelled, "stopped while it ran", argv[0])
-                 : fail(Errc::timeout,
-                        "did not finish within " + std::to_string(timeout.count() / 1000) + " s",
-                        argv[0], true);
+                 : fail(Errc::timeout, "did not finish within " + describe_wait(timeout), argv[0],
+                        true);
     }
     read_output(50);
   }
