@@ -1,6 +1,7 @@
 #include "core/atomic_file.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -233,6 +234,47 @@ std::size_t remove_stale_temporaries(const fs::path& dir, bool recursive,
     }
   }
   return removed;
+}
+
+Result<FileLock> FileLock::try_acquire(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return std::unexpected(io_error("cannot open lock file", path, errno));
+  }
+  FileLock lock(fd);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    if (err != EWOULDBLOCK) {
+      return std::unexpected(io_error("cannot lock", path, err));
+    }
+    char holder[32] = {};
+    const ssize_t n = ::pread(fd, holder, sizeof holder - 1, 0);
+    const std::string pid = n > 0 ? std::string(holder, static_cast<std::size_t>(n)) : "";
+    return fail(Errc::io, "held by another process" + (pid.empty() ? "" : " (pid " + pid + ")"),
+                path.string());
+  }
+  const std::string pid = std::to_string(::getpid());
+  if (::ftruncate(fd, 0) != 0 ||
+      ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    return std::unexpected(io_error("cannot write lock file", path, errno));
+  }
+  return lock;
+}
+
+FileLock& FileLock::operator=(FileLock&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) {
+      ::close(fd_);
+    }
+    fd_ = std::exchange(other.fd_, -1);
+  }
+  return *this;
+}
+
+FileLock::~FileLock() {
+  if (fd_ >= 0) {
+    ::close(fd_);  // and with it the lock
+  }
 }
 
 }  // namespace ck

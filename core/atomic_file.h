@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "core/error.h"
 
@@ -54,6 +55,25 @@ std::size_t remove_stale_temporaries(const std::filesystem::path& dir, bool recu
 
 // fsync()s a directory so a rename or creation inside it is durable.
 [[nodiscard]] Status sync_directory(const std::filesystem::path& dir);
+
+// An exclusive lock on a file (flock), held while the object lives and let go
+// by the kernel when the process dies, so a crash never leaves it held. The
+// file records the holder's pid, for the message of the one turned away.
+class FileLock {
+ public:
+  // Takes the lock without waiting: an error naming the holder when another
+  // process (or another FileLock in this one) has it.
+  [[nodiscard]] static Result<FileLock> try_acquire(const std::filesystem::path& path);
+  FileLock(FileLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  FileLock& operator=(FileLock&& other) noexcept;
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  ~FileLock();
+
+ private:
+  explicit FileLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
 
 // strerror for errno, thread-safe.
 [[nodiscard]] std::string errno_text(int err);

@@ -117,6 +117,20 @@ Result<std::filesystem::path> StateLayout::install_certificate(
   return dir;
 }
 
+Result<FileLock> StateLayout::lock_certificate(std::string_view name) const {
+  CK_TRY_STATUS(validate_certificate_name(name));
+  CK_TRY_STATUS(make_directories(locks_dir(), 0700));
+  auto lock = FileLock::try_acquire(locks_dir() / (std::string(name) + ".lock"));
+  if (!lock && lock.error().message.starts_with("held by")) {
+    return fail(Errc::io,
+                "another certkeeper is issuing or renewing " + std::string(name) +
+                    " right now: its lock is " + lock.error().message +
+                    "; nothing was ordered, try again when it is done",
+                lock.error().context);
+  }
+  return lock;
+}
+
 Result<std::filesystem::path> StateLayout::write_private_key(std::string_view name,
                                                              std::string_view version,
                                                              std::string_view key_pem) const {

@@ -10,6 +10,7 @@
 //   certs/NAME/current -> VERSION      stable paths for servers: current/fullchain.pem
 //                                      with current/privkey.pem, always a matching pair
 //   crls/SHA256-OF-URL.crl             the last CRL fetched from each distribution point
+//   locks/NAME.lock                    held while NAME is issued or renewed
 //
 // VERSION is "<not_before as YYYYMMDDTHHMMSSZ>-<first 8 hex of the sha256>", so
 // versions sort by age; KEYLABEL is the same of the key's creation time and PEM
@@ -20,6 +21,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 
 namespace ck::store {
@@ -41,6 +43,7 @@ class StateLayout {
   [[nodiscard]] std::filesystem::path keys_dir() const { return root_ / "keys"; }
   [[nodiscard]] std::filesystem::path certs_dir() const { return root_ / "certs"; }
   [[nodiscard]] std::filesystem::path crls_dir() const { return root_ / "crls"; }
+  [[nodiscard]] std::filesystem::path locks_dir() const { return root_ / "locks"; }
   [[nodiscard]] std::filesystem::path name_dir(std::string_view name) const {
     return certs_dir() / name;
   }
@@ -62,6 +65,11 @@ class StateLayout {
   [[nodiscard]] Result<std::filesystem::path> install_certificate(
       std::string_view name, std::string_view version, std::string_view cert_pem,
       std::string_view chain_pem, const std::filesystem::path& key) const;
+
+  // Held while a certificate is issued or renewed (locks/NAME.lock), so that
+  // two processes never order for one name at once: the second is told who
+  // holds it and turned away, not made to wait.
+  [[nodiscard]] Result<FileLock> lock_certificate(std::string_view name) const;
 
   // Writes a new private key file (mode 0600) for `name`; never replaces an
   // existing file. Returns its path.

@@ -4,8 +4,8 @@
 #include <filesystem>
 #include <memory>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "acme/ari.h"
 #include "acme/csr.h"
@@ -191,6 +191,7 @@ Result<CertificateKey> resumed_key(const store::OrderRecord& order,
 // What stays the same whichever issuer is asked.
 struct Request {
   std::string name;
+  std::optional<FileLock> lock;  // this name's, for as long as the request lives
   std::vector<acme::Identifier> ids;
   std::string user_csr_der;                       // "" unless the job has a CSR
   std::unique_ptr<acme::ChallengeSolver> solver;  // bound once, used for every issuer
@@ -224,7 +225,8 @@ Status mark_order_invalid(store::Inventory& inventory, const std::string& order_
   return {};
 }
 
-Result<Request> prepare(const IssueJob& job, const Clock& clock, std::stop_token stop) {
+Result<Request> prepare(const IssueJob& job, const store::StateLayout& layout, const Clock& clock,
+                        std::stop_token stop) {
   Request request;
   if (!job.csr_path.empty()) {
     auto data = read_file(job.csr_path, 1u << 20);
@@ -240,6 +242,8 @@ Result<Request> prepare(const IssueJob& job, const Clock& clock, std::stop_token
   if (auto valid = store::validate_certificate_name(request.name); !valid) {
     return refuse("name: " + valid.error().message);
   }
+  CK_TRY(lock, layout.lock_certificate(request.name));  // before the listener is bound
+  request.lock = std::move(lock);
   CK_TRY(solver, make_solver(job, clock, std::move(stop)));
   request.solver = std::move(solver);
   return request;
@@ -416,7 +420,7 @@ Result<IssueOutcome> issue(const IssueJob& job, JobContext& context) {
   if (job.issuers.empty()) {
     return refuse("no issuer to ask");
   }
-  CK_TRY(request, prepare(job, context.clock, context.stop));
+  CK_TRY(request, prepare(job, context.layout, context.clock, context.stop));
   auto issued = issue_with_fallback(job, request, context);
   if (!issued) {
     record_failure(request, issued.error(), context);

@@ -8,13 +8,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <functional>
+#include <future>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
+#include "core/atomic_file.h"
 #include "daemon/lifecycle/issue.h"
 #include "store/inventory.h"
 #include "tests/acme/pebble_fixture.h"
@@ -288,6 +291,57 @@ TEST_CASE("issuing a name again keeps the old version and switches current") {
   CHECK(std::distance(
             std::filesystem::directory_iterator(ck.state.path() / "certs" / "again.example.test"),
             std::filesystem::directory_iterator{}) == 3);  // two versions + current
+}
+
+TEST_CASE("two processes issuing one name at once: one wins, the other says so") {
+  Pebble pebble;
+  Issuer ck{pebble};
+  const std::string name = "race.example.test";
+  auto issue = [&] { return ck.issue({"--domain", name, "--http-listen", pebble.http_listen()}); };
+  {
+    // The name's lock held, as a certkeeper in the middle of an order holds it.
+    std::filesystem::create_directories(ck.state.path() / "locks");
+    auto held = FileLock::try_acquire(ck.state.path() / "locks" / (name + ".lock"));
+    REQUIRE(held);
+    auto turned_away = issue();
+    CHECK(turned_away.exit_code == 3);
+    CHECK_MESSAGE(turned_away.err.find("another certkeeper is issuing or renewing " + name) !=
+                      std::string::npos,
+                  turned_away.err);
+    CHECK(turned_away.err.find("pid " + std::to_string(::getpid())) != std::string::npos);
+    // Nothing ordered, no key made, nothing in the inventory.
+    CHECK(certkeeper({"--state-dir", ck.state.path().string(), "show", name}).exit_code == 1);
+    CHECK((!std::filesystem::exists(ck.state.path() / "keys") ||
+           std::filesystem::is_empty(ck.state.path() / "keys")));
+  }
+  // Two at once, for real: however they overlap, each either issued or was
+  // turned away saying why, and the inventory and files agree.
+  auto first = std::async(std::launch::async, issue);
+  auto second = std::async(std::launch::async, issue);
+  std::vector<std::string> issued;
+  for (RunResult r : {first.get(), second.get()}) {
+    if (r.exit_code == 0) {
+      issued.push_back(json::parse(r.out)["sha256"]);
+    } else {
+      CHECK(r.exit_code == 3);
+      CHECK_MESSAGE(r.err.find("another certkeeper is issuing") != std::string::npos, r.err);
+    }
+  }
+  REQUIRE(!issued.empty());
+  auto shown = ck.show(name);
+  CHECK(std::ranges::find(issued, shown["sha256"].get<std::string>()) != issued.end());
+  CHECK(shown["versions"].size() == issued.size() - 1);
+  const std::string current_pem = read_text(ck.current(name) / "cert.pem");
+  CHECK(current_pem.find("-----BEGIN CERTIFICATE-----") == 0);
+  auto fingerprint = run({"openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in",
+                          (ck.current(name) / "cert.pem").string()});
+  std::string hex;
+  for (char c : fingerprint.out.substr(fingerprint.out.find('=') + 1)) {
+    if (std::isxdigit(static_cast<unsigned char>(c))) {
+      hex += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+  }
+  CHECK(hex == shown["sha256"]);
 }
 
 TEST_CASE("revocation by the account key and by the certificate key reaches the CA") {

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/atomic_file.h"
 #include "tests/support/test_support.h"
@@ -103,12 +104,12 @@ TEST_CASE("stale temporaries of a killed writer are removed; fresh ones and othe
       std::filesystem::last_write_time(p, old_time);
     }
   };
-  make(dir / ".www.pem.tmp-abcdefghij12", true);         // a killed write: goes
-  make(dir / "sub" / ".k.key.tmp-0123456789ab", true);   // below: goes when recursive
-  make(dir / ".fresh.pem.tmp-abcdefghij12", false);      // in flight elsewhere: stays
-  make(dir / ".www.pem.tmp-short", true);                // not ours: stays
-  make(dir / "www.pem.tmp-abcdefghij12", true);          // not ours (no dot): stays
-  make(dir / "www.pem", true);                           // the file itself: stays
+  make(dir / ".www.pem.tmp-abcdefghij12", true);        // a killed write: goes
+  make(dir / "sub" / ".k.key.tmp-0123456789ab", true);  // below: goes when recursive
+  make(dir / ".fresh.pem.tmp-abcdefghij12", false);     // in flight elsewhere: stays
+  make(dir / ".www.pem.tmp-short", true);               // not ours: stays
+  make(dir / "www.pem.tmp-abcdefghij12", true);         // not ours (no dot): stays
+  make(dir / "www.pem", true);                          // the file itself: stays
   CHECK(remove_stale_temporaries(dir.path(), false, std::chrono::seconds(60)) == 1);
   CHECK(std::filesystem::exists(dir / "sub" / ".k.key.tmp-0123456789ab"));
   CHECK(remove_stale_temporaries(dir.path(), true, std::chrono::seconds(60)) == 1);
@@ -117,4 +118,23 @@ TEST_CASE("stale temporaries of a killed writer are removed; fresh ones and othe
   CHECK(std::filesystem::exists(dir / "www.pem.tmp-abcdefghij12"));
   CHECK(std::filesystem::exists(dir / "www.pem"));
   CHECK(remove_stale_temporaries(dir / "missing", true, std::chrono::seconds(0)) == 0);
+}
+
+TEST_CASE("a file lock: one holder at a time, the other told who; let go when dropped") {
+  TempDir dir;
+  const auto path = dir / "name.lock";
+  {
+    auto held = FileLock::try_acquire(path);
+    REQUIRE(held);
+    auto second = FileLock::try_acquire(path);
+    REQUIRE_FALSE(second);
+    CHECK(second.error().message ==
+          "held by another process (pid " + std::to_string(::getpid()) + ")");
+    FileLock moved = std::move(*held);  // still held
+    CHECK_FALSE(FileLock::try_acquire(path));
+  }
+  CHECK(FileLock::try_acquire(path));
+  auto nowhere = FileLock::try_acquire(dir / "missing" / "x.lock");
+  REQUIRE_FALSE(nowhere);
+  CHECK(nowhere.error().describe().find("cannot open lock file") != std::string::npos);
 }
