@@ -1,6 +1,8 @@
 #include "store/sqlite_db.h"
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <thread>
 
 namespace ck::store::sqlite {
@@ -13,8 +15,18 @@ bool is_busy(int rc) {
   return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
 }
 
-// SQLite's "database is locked" says neither who nor how long.
-std::string describe(std::string message, int rc) {
+// SQLite's "database is locked" says neither who nor how long, and its "disk
+// I/O error" not what the system said (a full disk, a read-only one).
+std::string describe(std::string message, int rc, sqlite3* db) {
+  const int primary = rc & 0xff;
+  if (const int err = sqlite3_system_errno(db);
+      err != 0 &&
+      (primary == SQLITE_IOERR || primary == SQLITE_FULL || primary == SQLITE_CANTOPEN)) {
+    message += std::string(" (") + std::strerror(err) + ")";
+    if (err == ENOSPC || err == EDQUOT) {
+      message += ": the file system is full; nothing was changed, try again once there is room";
+    }
+  }
   if (is_busy(rc)) {
     message +=
         ": another process (a second certkeeper, a sqlite3 shell) held a write transaction on the "
@@ -71,7 +83,7 @@ Result<bool> Statement::step() {
   if (rc == SQLITE_DONE) {
     return false;
   }
-  return fail(Errc::store, describe(sqlite3_errmsg(db_), rc), sqlite3_sql(stmt_), is_busy(rc));
+  return fail(Errc::store, describe(sqlite3_errmsg(db_), rc, db_), sqlite3_sql(stmt_), is_busy(rc));
 }
 
 Status Statement::run() {
@@ -108,7 +120,10 @@ Database::Database(ConnectionHandle db, std::string path)
     : db_(std::move(db)), path_(std::move(path)) {}
 
 Error Database::error(std::string_view what) const {
-  return Error{Errc::store, std::string(what) + ": " + sqlite3_errmsg(db_.get()), path_, false};
+  return Error{Errc::store,
+               describe(std::string(what) + ": " + sqlite3_errmsg(db_.get()),
+                        sqlite3_extended_errcode(db_.get()), db_.get()),
+               path_, false};
 }
 
 Status Database::exec(const char* sql) {
@@ -117,7 +132,7 @@ Status Database::exec(const char* sql) {
     std::unique_ptr<char, MessageDeleter> message(raw);
     std::string text = message ? message.get() : "unknown error";
     const int rc = sqlite3_extended_errcode(db_.get());
-    return fail(Errc::store, describe(text, rc), path_, is_busy(rc));
+    return fail(Errc::store, describe(text, rc, db_.get()), path_, is_busy(rc));
   }
   return {};
 }

@@ -258,6 +258,39 @@ TEST_CASE_FIXTURE(CliFixture,
   CHECK(json::parse(ck({"list", "--json"}).out).size() == 2);
 }
 
+TEST_CASE_FIXTURE(
+    CliFixture,
+    "a full disk: a clear error, nothing half-written, and it works once there is room") {
+  REQUIRE_MESSAGE(::geteuid() == 0, "needs root, to mount a small tmpfs as the state directory");
+  std::filesystem::create_directories(state);
+  REQUIRE(run({"mount", "-t", "tmpfs", "-o", "size=1m,mode=0750", "tmpfs", state}).exit_code == 0);
+  struct Unmount {
+    std::string dir;
+    ~Unmount() { (void)run({"umount", "-l", dir}); }
+  } unmount{state};
+  write_text(dir / "www.pem", www.cert_pem() + www.key_pem());
+  write_text(dir / "api.pem", api.cert_pem() + api.key_pem());
+  REQUIRE(ck({"import", (dir / "www.pem").string()}).exit_code == 0);
+  const auto filler = std::filesystem::path(state) / "filler";
+  (void)run({"sh", "-c", "exec head -c 16M /dev/zero > \"$1\"", "sh", filler.string()});
+
+  auto full = ck({"import", (dir / "api.pem").string()});
+  CHECK(full.exit_code == 3);
+  CHECK_MESSAGE(full.err.find("No space left on device") != std::string::npos, full.err);
+  CHECK(full.err.find("nothing was changed") != std::string::npos);
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(state)) {
+    CHECK_MESSAGE(entry.path().filename().string().find(".tmp-") == std::string::npos,
+                  entry.path().string());  // no temporary file left behind
+  }
+
+  std::filesystem::remove(filler);
+  auto list = ck({"list", "--json"});
+  REQUIRE(list.exit_code == 0);
+  CHECK(json::parse(list.out).size() == 1);  // no partial row
+  CHECK(ck({"import", (dir / "api.pem").string()}).exit_code == 0);
+  CHECK(json::parse(ck({"list", "--json"}).out).size() == 2);
+}
+
 TEST_CASE_FIXTURE(CliFixture, "config check reports every error with file and line, exit 2") {
   write_text(
       dir / "good.toml",
