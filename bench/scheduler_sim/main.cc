@@ -28,6 +28,7 @@ nlohmann::json to_json(const Results& r) {
           {"late_revocations", r.late_revocations},
           {"orders", r.orders},
           {"failed_orders", r.failed_orders},
+          {"unreachable", r.unreachable},
           {"peak_orders_per_minute", r.peak_orders_per_minute},
           {"mean_orders_per_minute", r.mean_orders_per_minute},
           {"busiest_minute_orders", r.busiest_minute_orders},

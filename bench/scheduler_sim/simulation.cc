@@ -63,7 +63,12 @@ struct Cert {
   // Events and orders planned before a restart, or before the latest plan, are stale.
   std::uint32_t generation = 0;
   // The order in flight: what the CA will answer.
-  enum class Answer : std::uint8_t { issued, failed, rate_limited } answer = Answer::issued;
+  enum class Answer : std::uint8_t {
+    issued,
+    failed,
+    unreachable,
+    rate_limited
+  } answer = Answer::issued;
   std::int64_t retry_after = 0;
   // The CA's, about the current version.
   std::optional<acme::RenewalWindow> moved_window;
@@ -110,7 +115,7 @@ class ModelCa {
 
   OrderAnswer order(const Cert& c, std::int64_t now, Random& random) {
     if (down(now)) {
-      return {Cert::Answer::failed, now + kConnectTimeout, 0};
+      return {Cert::Answer::unreachable, now + kConnectTimeout, 0};
     }
     const bool exempt = s_.ari && s_.ari_renewals_exempt && c.serial > 0 && now >= window(c).start;
     if (rate_ > 0 && !exempt) {
@@ -476,6 +481,9 @@ class Simulation {
       if (c.answer == Cert::Answer::rate_limited) {
         ++results_.rate_limited;
         ca_throttle_.rate_limited(now, std::chrono::seconds(c.retry_after));
+      } else if (c.answer == Cert::Answer::unreachable) {
+        ++results_.unreachable;
+        ca_throttle_.unreachable(now);
       }
     }
     refresh(c, now);
@@ -500,7 +508,7 @@ class Simulation {
   }
 
   void wake_at_hold_over(std::int64_t now) {
-    const std::int64_t held = ca_throttle_.held_until;
+    const std::int64_t held = ca_throttle_.until();
     if (!waiting_.empty() && held > now && hold_event_at_ != held) {
       hold_event_at_ = held;
       calendar_.add({held, 0, 0, EventKind::hold_over});

@@ -81,6 +81,7 @@ struct Results {
   std::size_t late_revocations = 0;      // still in use after their revocation deadline
   std::size_t orders = 0;
   std::size_t failed_orders = 0;
+  std::size_t unreachable = 0;   // of them, sent while the CA was down
   std::size_t rate_limited = 0;  // rateLimited answers
   std::size_t ari_checks = 0;
   std::size_t restarts = 0;

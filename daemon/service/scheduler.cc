@@ -106,9 +106,18 @@ void CaThrottle::rate_limited(std::int64_t now, std::chrono::seconds retry_after
   one_at_a_time = true;
 }
 
+void CaThrottle::unreachable(std::int64_t now) {
+  constexpr std::int64_t kFirst = 30;
+  constexpr std::int64_t kAtMost = 600;
+  const int doublings = std::min(unreachable_in_a_row++, 5);
+  paused_until = std::max(paused_until, now + std::min(kAtMost, kFirst << doublings));
+  one_at_a_time = true;
+}
+
 bool may_send_order(std::size_t in_flight_at_ca, std::size_t orders_per_ca, const CaThrottle& ca,
-                    std::int64_t now) {
-  return ca.held_until <= now && in_flight_at_ca < (ca.one_at_a_time ? 1 : orders_per_ca);
+                    std::int64_t now, bool operator_asked) {
+  return ca.until(operator_asked) <= now &&
+         in_flight_at_ca < (ca.one_at_a_time ? 1 : orders_per_ca);
 }
 
 bool overdue_at_start(const CertificateState& s, std::int64_t now) {

@@ -6,6 +6,7 @@
 // scheduler adds when to ask ARI, keeps one job per certificate at a time, and
 // spreads work that piled up while the service was down.
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -78,23 +79,39 @@ struct Plan {
                                           std::optional<std::int64_t> fetched_at, std::int64_t now,
                                           std::optional<std::int64_t> failed_at = std::nullopt);
 
-// What a CA's rateLimited answers ask of the service: no order (for any
-// certificate) until its Retry-After, and then one at a time until an order
-// succeeds: the limit is still near, and several at once would mostly be
-// refused again.
+// How the service paces orders to a CA that pushed back. After a
+// rateLimited answer: no order (for any certificate) until its Retry-After,
+// the CA's word. After orders that could not reach it (a connection or a
+// timeout): our own pause of 30 s, doubling with each one in a row, 10 minutes
+// at most, which an operator's `renew` does not wait for. Either way, one
+// order at a time afterwards until one succeeds: the limit is still near, or
+// the CA may still be down, and several at once would mostly fail again.
+// Certificates near expiry lose little: the longest pause is a tenth of what
+// the retry table already waits after a few failures.
 struct CaThrottle {
-  std::int64_t held_until = 0;
+  std::int64_t held_until = 0;    // the CA's Retry-After
+  std::int64_t paused_until = 0;  // ours, while it could not be reached
   bool one_at_a_time = false;
+  int unreachable_in_a_row = 0;
 
   void rate_limited(std::int64_t now, std::chrono::seconds retry_after);  // a longer hold stands
-  void order_succeeded() { one_at_a_time = false; }
+  void unreachable(std::int64_t now);
+  void order_succeeded() {
+    one_at_a_time = false;
+    unreachable_in_a_row = 0;
+  }
+  // Until when no order goes, for one the operator asked for or not.
+  [[nodiscard]] std::int64_t until(bool operator_asked = false) const {
+    return operator_asked ? held_until : std::max(held_until, paused_until);
+  }
 };
 
 // Whether a renewal may send an order to its CA now: fewer than
-// `orders_per_ca` of its renewals in flight there (one, after a rate limit),
-// and no hold.
+// `orders_per_ca` of its renewals in flight there (one, after a push-back),
+// and no hold or pause (an operator's request waits only for the CA's hold).
 [[nodiscard]] bool may_send_order(std::size_t in_flight_at_ca, std::size_t orders_per_ca,
-                                  const CaThrottle& ca, std::int64_t now);
+                                  const CaThrottle& ca, std::int64_t now,
+                                  bool operator_asked = false);
 
 // Work that piled up while the service was down, spread at start
 // (start_spread): a renewal or ARI check already due. A certificate never

@@ -98,9 +98,10 @@ class Service {
   AlertFacts alert_facts(const std::string& name, const LiveCertificate& live, std::int64_t now);
   void record_deploy(const JobOutcome& done, LiveCertificate& live);
   void record_probes(const JobOutcome& done, LiveCertificate& live, std::int64_t now);
-  void hold_on_rate_limit(const std::string& name, const Error& error, std::int64_t now);
+  void pace_after_failure(const std::string& name, const Error& error, std::int64_t now);
   bool may_start(const CertificateConfig& cert, JobKind kind) const;
   std::int64_t ca_hold(const CertificateConfig& cert) const;
+  bool asked_by_operator(const std::string& name) const;
   void submit(const CertificateConfig& cert, JobKind kind, bool force);
   void on_signal();
   void on_jobs_done();
@@ -466,19 +467,32 @@ void Service::record_probes(const JobOutcome& done, LiveCertificate& live, std::
 }
 
 // A CA that answered rateLimited with a Retry-After gets no order from this
-// service (for any certificate whose first issuer it is) until then, and
-// then one at a time until one succeeds (CaThrottle).
-void Service::hold_on_rate_limit(const std::string& name, const Error& error, std::int64_t now) {
+// service (for any certificate whose first issuer it is) until then; one that
+// could not be reached, a short hold that grows while it stays so (only for a
+// certificate with no other issuer: with one, the job has already moved on to
+// it). Then one order at a time until one succeeds (CaThrottle).
+void Service::pace_after_failure(const std::string& name, const Error& error, std::int64_t now) {
   const CertificateConfig* cert = configured(name);
-  if (!cert || cert->issuers.empty() || error.acme_problem != "rateLimited" || !error.retry_after) {
+  if (!cert || cert->issuers.empty()) {
     return;
   }
-  CaThrottle& throttle = ca_throttle_[cert->issuers.front()];
-  throttle.rate_limited(now, *error.retry_after);
-  spdlog::warn(
-      "issuer {} is rate limiting: no orders to it until {} (its Retry-After), then one at a "
-      "time until one succeeds",
-      cert->issuers.front(), format_rfc3339(throttle.held_until));
+  const std::string& issuer = cert->issuers.front();
+  if (error.acme_problem == "rateLimited" && error.retry_after) {
+    CaThrottle& throttle = ca_throttle_[issuer];
+    throttle.rate_limited(now, *error.retry_after);
+    spdlog::warn(
+        "issuer {} is rate limiting: no orders to it until {} (its Retry-After), then one at a "
+        "time until one succeeds",
+        issuer, format_rfc3339(throttle.held_until));
+  } else if (cert->issuers.size() == 1 &&
+             (error.code == Errc::network || error.code == Errc::timeout)) {
+    CaThrottle& throttle = ca_throttle_[issuer];
+    throttle.unreachable(now);
+    spdlog::warn(
+        "issuer {} cannot be reached ({} in a row): no orders to it until {}, then one at a "
+        "time until one succeeds",
+        issuer, throttle.unreachable_in_a_row, format_rfc3339(throttle.paused_until));
+  }
 }
 
 // A deploy's outcome, kept (for alerts after a restart) when it changes
@@ -627,14 +641,25 @@ void Service::index_config() {
   }
 }
 
-// Until when the certificate's first issuer asked, with a rateLimited answer's
-// Retry-After, not to be sent orders; 0 when it did not.
+// A renewal asked for over the control socket (or forced): it waits for no
+// backoff of ours, only for the CA's own word.
+bool Service::asked_by_operator(const std::string& name) const {
+  const auto flag = [&](const std::map<std::string, bool>& m) {
+    const auto it = m.find(name);
+    return it != m.end() && it->second;
+  };
+  return flag(operator_asked_) || flag(forced_);
+}
+
+// Until when no order goes to the certificate's first issuer (its
+// rateLimited Retry-After, or our pause while it could not be reached); 0
+// when nothing holds it (CaThrottle).
 std::int64_t Service::ca_hold(const CertificateConfig& cert) const {
   if (cert.issuers.empty()) {
     return 0;
   }
   auto throttle = ca_throttle_.find(cert.issuers.front());
-  return throttle == ca_throttle_.end() ? 0 : throttle->second.held_until;
+  return throttle == ca_throttle_.end() ? 0 : throttle->second.until(asked_by_operator(cert.name));
 }
 
 // One renewal at a time per built-in challenge listener (each binds its
@@ -661,7 +686,7 @@ bool Service::may_start(const CertificateConfig& cert, JobKind kind) const {
       cert.issuers.empty() ? ca_throttle_.end() : ca_throttle_.find(cert.issuers.front());
   return may_send_order(same_ca, options_.orders_per_ca,
                         throttle == ca_throttle_.end() ? CaThrottle{} : throttle->second,
-                        clock_.unix_seconds());
+                        clock_.unix_seconds(), asked_by_operator(cert.name));
 }
 
 // The certificates with a job whose time has come, or an expiry threshold crossed.
@@ -836,7 +861,7 @@ void Service::on_jobs_done() {
       spdlog::error("{}: renewal failed ({} in a row): {}", done.name, live.failures.count,
                     done.status.error().describe());
       // The event is the lifecycle's (issue.h), with the order and the CA's words.
-      hold_on_rate_limit(done.name, done.status.error(), now);
+      pace_after_failure(done.name, done.status.error(), now);
     } else {
       const bool issued = !done.summary.starts_with("not due");
       live.last_renewal_at = now;

@@ -37,7 +37,11 @@ TEST_CASE("scheduler sim: no expiry and no late revocation in any scenario") {
     CHECK(r.peak_orders_per_minute >= r.mean_orders_per_minute);
     // Each scenario's incident happened, and was survived rather than missed.
     if (name == "outage" || name == "combined") {
-      CHECK(r.failed_orders > steady.failed_orders * 10);
+      CHECK(r.unreachable > 0);
+      // Paced while the CA is down (CaThrottle): a few orders an hour, not a storm.
+      CHECK(r.unreachable < r.orders / 10);
+    } else {
+      CHECK(r.unreachable == 0);
     }
     if (name == "mass-revocation" || name == "combined") {
       CHECK(r.revocations == kCertificates * 4 / 10);  // 10%, then 30%

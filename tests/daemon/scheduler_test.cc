@@ -131,6 +131,24 @@ TEST_CASE("scheduler: an order waits for a slot at its CA, and for a rate limit'
   CHECK(ca.held_until == kT0 + 660);  // a longer hold stands
   ca.order_succeeded();
   CHECK(may_send_order(3, 4, ca, kT0 + 660));
+  // A CA that cannot be reached: held 30 s, doubling, 10 minutes at most; then one at a time.
+  CaThrottle down;
+  down.unreachable(kT0);
+  CHECK(down.until() == kT0 + 30);
+  CHECK_FALSE(may_send_order(0, 4, down, kT0));
+  CHECK(may_send_order(0, 4, down, kT0, true));  // an operator's renew does not wait for ours
+  down.unreachable(kT0 + 30);
+  CHECK(down.until() == kT0 + 90);
+  for (int i = 0; i < 10; ++i) {
+    down.unreachable(kT0 + 1000);
+  }
+  CHECK(down.until() == kT0 + 1600);
+  CHECK(down.until(true) == 0);
+  CHECK(may_send_order(0, 4, down, kT0 + 1600));
+  CHECK_FALSE(may_send_order(1, 4, down, kT0 + 1600));
+  down.order_succeeded();
+  CHECK(down.unreachable_in_a_row == 0);
+  CHECK(may_send_order(3, 4, down, kT0 + 1600));
 }
 
 TEST_CASE(
