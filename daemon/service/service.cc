@@ -150,7 +150,7 @@ class Service {
   std::map<std::string, bool> operator_asked_;     // renew over the socket: no backoff, once
   std::map<std::string, bool> forced_;             // renew with force: due or not
   std::set<std::string> interrupted_;              // forced at start: an order to finish
-  std::map<std::string, CaThrottle> ca_throttle_;  // by issuer: its rateLimited answers
+  std::map<std::string, CaThrottle> ca_throttle_;  // by issuer: how it pushed back
   std::vector<std::string> redeploy_;              // at start: deploys a crash interrupted
   std::optional<std::int64_t> next_wake_;
   std::optional<std::int64_t> next_alert_change_;  // an expiry threshold crossed
