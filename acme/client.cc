@@ -218,8 +218,10 @@ Result<HttpResponse> AcmeClient::with_retries(
     std::optional<std::chrono::seconds> retry_after;
     bool transient = false;
     if (!result) {
+      // A handshake the network cut (tls, retryable) is as transient as a reset.
       transient = result.error().retryable &&
-                  (result.error().code == Errc::network || result.error().code == Errc::timeout);
+                  (result.error().code == Errc::network || result.error().code == Errc::timeout ||
+                   result.error().code == Errc::tls);
     } else if (result->status >= 500 || result->status == 429) {
       retry_after = parse_retry_after(result->header("retry-after"));
       // A long Retry-After is the caller's to schedule, not ours to sleep through.

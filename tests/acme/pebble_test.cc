@@ -21,6 +21,7 @@
 #include "daemon/lifecycle/issue.h"
 #include "store/inventory.h"
 #include "tests/acme/pebble_fixture.h"
+#include "tests/support/fault_proxy.h"
 
 using namespace ck;
 using namespace ck::test;
@@ -342,6 +343,71 @@ TEST_CASE("two processes issuing one name at once: one wins, the other says so")
     }
   }
   CHECK(hex == shown["sha256"]);
+}
+
+// certkeeper's connections to the CA through a proxy that breaks some of them.
+RunResult issue_through(FaultProxy& proxy, Pebble& pebble, const std::filesystem::path& state,
+                        const std::string& name) {
+  return run({certkeeper_binary(), "--state-dir", state.string(), "issue", "--server",
+              pebble.directory_url(), "--ca-file", pebble.ca_file(), "--json", "--domain", name,
+              "--http-listen", pebble.http_listen()},
+             {{"https_proxy", proxy.url()}, {"no_proxy", ""}, {"NO_PROXY", ""}});
+}
+
+TEST_CASE("faults between certkeeper and the CA: transient ones are retried, the order completes") {
+  Pebble pebble;
+  TempDir state;
+  // Requests broken here and there, each way once; each break costs a
+  // connection, and the handshake of the second is cut.
+  FaultProxy proxy(
+      [](int n) {
+        switch (n) {
+          case 2: return Fault::reset;
+          case 6: return Fault::garbage;
+          case 10: return Fault::truncate;
+          case 14: return Fault::delay;
+          default: return Fault::none;
+        }
+      },
+      [](int tunnel) { return tunnel == 1; });
+  auto r = issue_through(proxy, pebble, state.path(), "faults.example.test");
+  CHECK_MESSAGE(r.exit_code == 0, r.err);
+  const auto broken = proxy.faults();
+  CHECK(proxy.tunnels() >= 4);  // it went through the proxy, and a new connection after each break
+  CHECK(broken.contains(Fault::reset));
+  CHECK(broken.contains(Fault::garbage));
+  CHECK(broken.contains(Fault::truncate));
+  CHECK(proxy.handshakes_cut() == 1);
+  if (r.exit_code == 0) {
+    verify_chain(pebble, state.path() / "certs" / "faults.example.test" / "current");
+  }
+}
+
+TEST_CASE("a CA whose every connection breaks: a clear error, nothing half-made") {
+  Pebble pebble;
+  for (Fault fault : {Fault::reset, Fault::garbage, Fault::truncate}) {
+    CAPTURE(static_cast<int>(fault));
+    TempDir state;
+    FaultProxy proxy([fault](int) { return fault; });
+    auto r = issue_through(proxy, pebble, state.path(), "broken.example.test");
+    CHECK(r.exit_code == 3);
+    CHECK_MESSAGE(r.err.find(pebble.directory_url()) != std::string::npos, r.err);
+    CHECK(proxy.tunnels() == 4);  // the first try and three retries, then it gives up
+  }
+  {
+    TempDir state;
+    FaultProxy proxy([](int) { return Fault::none; }, [](int) { return true; });
+    auto r = issue_through(proxy, pebble, state.path(), "broken.example.test");
+    CHECK(r.exit_code == 3);
+    CHECK_MESSAGE(r.err.find(pebble.directory_url()) != std::string::npos, r.err);
+    CHECK(proxy.handshakes_cut() == 4);  // a handshake cut is retried like a reset
+    CHECK(certkeeper({"--state-dir", state.path().string(), "show", "broken.example.test"})
+              .exit_code == 1);
+    // No certificate key made for an order that never was (the account's key is kept).
+    for (const auto& entry : std::filesystem::directory_iterator(state.path() / "keys")) {
+      CHECK_MESSAGE(entry.path().filename().string().starts_with("account-"), entry.path());
+    }
+  }
 }
 
 TEST_CASE("revocation by the account key and by the certificate key reaches the CA") {
