@@ -19,13 +19,14 @@ bool is_busy(int rc) {
 // I/O error" not what the system said (a full disk, a read-only one).
 std::string describe(std::string message, int rc, sqlite3* db) {
   const int primary = rc & 0xff;
-  if (const int err = sqlite3_system_errno(db);
-      err != 0 &&
+  const int err = sqlite3_system_errno(db);
+  if (err != 0 &&
       (primary == SQLITE_IOERR || primary == SQLITE_FULL || primary == SQLITE_CANTOPEN)) {
     message += std::string(" (") + std::strerror(err) + ")";
-    if (err == ENOSPC || err == EDQUOT) {
-      message += ": the file system is full; nothing was changed, try again once there is room";
-    }
+  }
+  if (primary == SQLITE_FULL || err == ENOSPC || err == EDQUOT) {
+    message +=
+        ": the file system is full, and this write was not made; try again once there is room";
   }
   if (is_busy(rc)) {
     message +=

@@ -57,6 +57,17 @@ struct Issuer {
   }
 };
 
+bool wait_until(const std::function<bool()>& done, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
 // openssl verify of the installed chain against Pebble's root `index`.
 void verify_chain(Pebble& pebble, const std::filesystem::path& current, int index = 0) {
   write_text(pebble.dir() / "root.pem", pebble.root_pem(index));
@@ -408,6 +419,76 @@ TEST_CASE("a CA whose every connection breaks: a clear error, nothing half-made"
       CHECK_MESSAGE(entry.path().filename().string().starts_with("account-"), entry.path());
     }
   }
+}
+
+TEST_CASE(
+    "a disk that fills during an issuance: a clear error, the current version and its key kept") {
+  REQUIRE_MESSAGE(::geteuid() == 0, "needs root, to mount a small tmpfs as the state directory");
+  Pebble pebble;
+  Issuer ck{pebble};
+  TempDir outside;
+  REQUIRE(
+      run({"mount", "-t", "tmpfs", "-o", "size=2m,mode=0750", "tmpfs", ck.state.path().string()})
+          .exit_code == 0);
+  struct Unmount {
+    std::string dir;
+    ~Unmount() { (void)run({"umount", "-l", dir}); }
+  } unmount{ck.state.path().string()};
+  const std::string name = "full.example.test";
+  auto first = ck.issue({"--domain", name, "--http-listen", pebble.http_listen()});
+  REQUIRE_MESSAGE(first.exit_code == 0, first.err);
+  const std::string sha256 = json::parse(first.out)["sha256"];
+  const std::string key_before = read_text(ck.current(name) / "privkey.pem");
+
+  // The dns-01 hook fills the disk mid-order and keeps it full (while asked to), then answers
+  // the challenge.
+  const auto filler = ck.state.path() / "filler";
+  const auto fill = outside / "fill";
+  const auto stopped = outside / "stopped";
+  const auto hook = outside / "dns-hook";
+  std::string script = R"(#!/bin/sh
+if [ "$1" = present ] && [ -e FILL ]; then
+  # Full, and kept full until asked to stop (SQLite frees its -wal on close).
+  (while [ -e FILL ]; do head -c 1M /dev/zero >> FILLER; sleep 0.02; done; touch STOPPED) \
+    >/dev/null 2>&1 &
+  sleep 0.2
+fi
+if [ "$1" = present ]; then
+  curl -sf -X POST -d "{\"host\":\"$CERTKEEPER_DNS_RECORD\",\"value\":\"$CERTKEEPER_DNS_VALUE\"}" SET_TXT
+fi
+)";
+  for (const auto& [from, to] : {std::pair<std::string, std::string>{"FILLER", filler.string()},
+                                 {"FILL", fill.string()},
+                                 {"STOPPED", stopped.string()},
+                                 {"SET_TXT", pebble.challtestsrv_url("/set-txt")}}) {
+    for (auto at = script.find(from); at != std::string::npos; at = script.find(from, at + to.size())) {
+      script.replace(at, from.size(), to);
+    }
+  }
+  write_text(hook, script, 0755);
+  auto by_dns = [&] {
+    return ck.issue({"--challenge", "dns-01", "--dns-hook", hook.string(), "--dns-resolver",
+                     pebble.dns_address(), "--domain", name});
+  };
+  write_text(fill, "");
+  auto full = by_dns();
+  CHECK(full.exit_code == 3);
+  CHECK_MESSAGE(full.err.find("the file system is full") != std::string::npos, full.err);
+  // What was there is intact: the current version, its key; no temporary file left.
+  CHECK(read_text(ck.current(name) / "privkey.pem") == key_before);
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(ck.state.path())) {
+    CHECK_MESSAGE(entry.path().filename().string().find(".tmp-") == std::string::npos,
+                  entry.path().string());
+  }
+  std::filesystem::remove(fill);
+  REQUIRE(wait_until([&] { return std::filesystem::exists(stopped); }, std::chrono::seconds(30)));
+  std::filesystem::remove(filler);
+  CHECK(ck.show(name)["sha256"] == sha256);
+  auto again = by_dns();
+  REQUIRE_MESSAGE(again.exit_code == 0, again.err);
+  CHECK(ck.show(name)["sha256"] == json::parse(again.out)["sha256"]);
+  CHECK(json::parse(again.out)["sha256"] != sha256);
+  verify_chain(pebble, ck.current(name));
 }
 
 TEST_CASE("revocation by the account key and by the certificate key reaches the CA") {
@@ -957,17 +1038,6 @@ class SilentListener {
   std::vector<int> held_;
   std::thread thread_;
 };
-
-bool wait_until(const std::function<bool()>& done, std::chrono::seconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return true;
-}
 
 }  // namespace
 
