@@ -130,7 +130,11 @@ Status write_file_atomic(const fs::path& path, std::string_view content,
   const fs::path temp = temp_path_for(path);
   if (auto written = write_temp(temp, content, options); !written) {
     ::unlink(temp.c_str());
-    return written;
+    // Named by the file meant, not the temporary one the operator never sees.
+    Error error = written.error();
+    error.message = "not written (" + error.message + "); what was there is kept";
+    error.context = path.string();
+    return std::unexpected(std::move(error));
   }
   // link() fails with EEXIST instead of replacing, which is what
   // replace_existing=false needs; rename() replaces atomically otherwise.

@@ -3,6 +3,7 @@
 // `openssl s_client -status`.
 
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include "tests/validator/ocsp_fixture.h"
 #include "validator/staple.h"
@@ -92,6 +93,44 @@ TEST_CASE("staple: written, kept until due, forced; a failed fetch keeps the val
   auto db = run({"sqlite3", (pki.dir.path() / "state" / "inventory.db").string(),
                  "SELECT cert_status, last_error != '' FROM staples"});
   CHECK(db.out == "good|1\n");
+}
+
+TEST_CASE("staple: a full disk keeps the staple on it, says why, and works once there is room") {
+  REQUIRE_MESSAGE(::geteuid() == 0, "needs root, to mount a small tmpfs for the staples");
+  require_program("openssl");
+  OcspPki pki;
+  const Issued leaf = pki.leaf("www.example.test");
+  pki.start({{&leaf, "V"}}, pki.ca);
+  const auto staples = pki.dir.path() / "staples";
+  std::filesystem::create_directories(staples);
+  REQUIRE(run({"mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", staples.string()}).exit_code ==
+          0);
+  struct Unmount {
+    std::string dir;
+    ~Unmount() { (void)run({"umount", "-l", dir}); }
+  } unmount{staples.string()};
+  StapleRun s{pki, staples / "www.ocsp"};
+  auto first = s.staple(leaf);
+  REQUIRE_MESSAGE(first.exit_code == 0, first.err);
+  const std::string staple = read_text(s.out);
+  const auto filler = staples / "filler";
+  (void)run({"sh", "-c", "exec head -c 1M /dev/zero > \"$1\"", "sh", filler.string()});
+
+  auto full = s.staple(leaf, {"--force"});
+  CHECK(full.exit_code == 3);
+  CHECK_MESSAGE(
+      full.err.find(s.out.string() + ": not written (write failed: No space left on "
+                                     "device); what was there is kept") != std::string::npos,
+      full.err);
+  CHECK(read_text(s.out) == staple);  // never replaced by a failure
+  for (const auto& entry : std::filesystem::directory_iterator(staples)) {
+    CHECK_MESSAGE(entry.path().filename().string().find(".tmp-") == std::string::npos,
+                  entry.path().string());
+  }
+  std::filesystem::remove(filler);
+  auto again = s.staple(leaf, {"--force"});
+  CHECK_MESSAGE(again.exit_code == 0, again.err);
+  CHECK(json::parse(again.out)["outcome"] == "written");
 }
 
 TEST_CASE("staple: no responder is nothing to do, unless the certificate demands a staple") {
