@@ -101,6 +101,7 @@ class Service {
   void pace_after_failure(const std::string& name, const Error& error, std::int64_t now);
   bool may_start(const CertificateConfig& cert, JobKind kind) const;
   std::int64_t ca_hold(const CertificateConfig& cert) const;
+  const CaThrottle& throttle_of(const CertificateConfig& cert) const;
   bool asked_by_operator(const std::string& name) const;
   void submit(const CertificateConfig& cert, JobKind kind, bool force);
   void on_signal();
@@ -655,11 +656,15 @@ bool Service::asked_by_operator(const std::string& name) const {
 // rateLimited Retry-After, or our pause while it could not be reached); 0
 // when nothing holds it (CaThrottle).
 std::int64_t Service::ca_hold(const CertificateConfig& cert) const {
-  if (cert.issuers.empty()) {
-    return 0;
-  }
-  auto throttle = ca_throttle_.find(cert.issuers.front());
-  return throttle == ca_throttle_.end() ? 0 : throttle->second.until(asked_by_operator(cert.name));
+  return throttle_of(cert).until(asked_by_operator(cert.name));
+}
+
+// How the certificate's first issuer pushed back; nothing when it has not.
+const CaThrottle& Service::throttle_of(const CertificateConfig& cert) const {
+  static const CaThrottle kNone;
+  const auto it =
+      cert.issuers.empty() ? ca_throttle_.end() : ca_throttle_.find(cert.issuers.front());
+  return it == ca_throttle_.end() ? kNone : it->second;
 }
 
 // One renewal at a time per built-in challenge listener (each binds its
@@ -682,11 +687,8 @@ bool Service::may_start(const CertificateConfig& cert, JobKind kind) const {
                    ? 1
                    : 0;
   }
-  const auto throttle =
-      cert.issuers.empty() ? ca_throttle_.end() : ca_throttle_.find(cert.issuers.front());
-  return may_send_order(same_ca, options_.orders_per_ca,
-                        throttle == ca_throttle_.end() ? CaThrottle{} : throttle->second,
-                        clock_.unix_seconds(), asked_by_operator(cert.name));
+  return may_send_order(same_ca, options_.orders_per_ca, throttle_of(cert), clock_.unix_seconds(),
+                        asked_by_operator(cert.name));
 }
 
 // The certificates with a job whose time has come, or an expiry threshold crossed.

@@ -357,8 +357,8 @@ TEST_CASE("two processes issuing one name at once: one wins, the other says so")
 }
 
 // certkeeper's connections to the CA through a proxy that breaks some of them.
-RunResult issue_through(FaultProxy& proxy, Pebble& pebble, const std::filesystem::path& state,
-                        const std::string& name) {
+static RunResult issue_through(FaultProxy& proxy, Pebble& pebble,
+                               const std::filesystem::path& state, const std::string& name) {
   return run({certkeeper_binary(), "--state-dir", state.string(), "issue", "--server",
               pebble.directory_url(), "--ca-file", pebble.ca_file(), "--json", "--domain", name,
               "--http-listen", pebble.http_listen()},
