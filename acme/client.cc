@@ -311,7 +311,8 @@ Result<HttpResponse> AcmeClient::post(const std::string& url, const std::string&
     problem = parse_problem(response.body);
     for (int retry = 0; retry < kBadNonceRetries && problem && problem->is(problem_type::kBadNonce);
          ++retry) {
-      CK_TRY(retried, post_once(url, payload, signing));
+      // Retried like the first: a connection can break on any of them.
+      CK_TRY(retried, with_retries([&] { return post_once(url, payload, signing); }));
       response = std::move(retried);
       problem = response.status >= 400 ? parse_problem(response.body) : std::nullopt;
     }

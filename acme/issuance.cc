@@ -128,9 +128,7 @@ class Issuance {
       waits = step == OrderStep::wait ? waits : 0;
       switch (step) {
         case OrderStep::authorize: CK_TRY_STATUS(authorize()); break;
-        case OrderStep::finalize:
-          CK_TRY_STATUS(replace_order(client_.finalize(order_, request_.csr_der)));
-          break;
+        case OrderStep::finalize: CK_TRY_STATUS(finalize()); break;
         case OrderStep::wait: CK_TRY_STATUS(pause(waits++, order_.retry_after)); break;
         case OrderStep::download: {
           CK_TRY(chain, download_preferred(client_, order_.certificate, request_.preferred_chain));
@@ -208,7 +206,7 @@ class Issuance {
           }
           CK_TRY_STATUS(
               presented_.present(authz, *challenge, signer_.key_authorization(challenge->token)));
-          CK_TRY_STATUS(client_.respond(challenge->url));
+          CK_TRY_STATUS(respond(url, challenge->url));
           waiting.push_back(url);
           break;
         }
@@ -219,6 +217,35 @@ class Issuance {
     for (const auto& url : waiting) {
       CK_TRY_STATUS(wait_until_valid(url));
     }
+    return {};
+  }
+
+  // A POST's answer can be lost after the CA acted on it (the connection broke
+  // on the way back), and its retry then finds the challenge or the order moved
+  // on and is refused. So a refusal is weighed against what the CA now says.
+  Status respond(const std::string& authorization_url, const std::string& challenge_url) {
+    auto answered = client_.respond(challenge_url);
+    if (answered) {
+      return {};
+    }
+    CK_TRY(authz, client_.get_authorization(authorization_url));
+    if (next_authorization_step(authz, solver_.type()) == AuthorizationStep::solve) {
+      return std::unexpected(answered.error());
+    }
+    return {};  // being validated, or done with: waiting tells which
+  }
+
+  Status finalize() {
+    auto finalized = client_.finalize(order_, request_.csr_der);
+    if (finalized) {
+      order_ = std::move(*finalized);
+      return {};
+    }
+    CK_TRY(order, client_.get_order(order_.url));
+    if (order.status != "processing" && order.status != "valid") {
+      return std::unexpected(finalized.error());
+    }
+    order_ = std::move(order);
     return {};
   }
 

@@ -30,6 +30,8 @@ std::string request_path(const std::string& request) {
 // A CA whose newAccount (and newOrder) answers are given; everything else behaves.
 struct ScriptedCa {
   std::string account_answer;
+  std::vector<std::string> account_answers;  // when set, given in turn (the last one repeated)
+  std::atomic<int> account_requests{0};
   std::string order_answer;
   std::atomic<int> directory_failures{0};  // 503s before the directory answers
   std::atomic<int> directory_requests{0};
@@ -52,6 +54,10 @@ struct ScriptedCa {
     }
     if (path == "/order" && !order_answer.empty()) {
       return order_answer;
+    }
+    if (path == "/account" && !account_answers.empty()) {
+      const auto n = static_cast<std::size_t>(account_requests++);
+      return account_answers[std::min(n, account_answers.size() - 1)];
     }
     return account_answer;
   }
@@ -93,6 +99,22 @@ TEST_CASE("bad: a CA that stays unavailable fails after the retries") {
   CHECK(r.exit_code == 3);
   CHECK(r.err.find("HTTP 503") != std::string::npos);
   CHECK(ca.directory_requests == 4);  // one try and three retries
+}
+
+TEST_CASE("a badNonce, then a connection cut on the retry: retried again, not given up") {
+  ScriptedCa ca;
+  const std::string cut = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"sta";
+  ca.account_answers = {
+      http_response("400 Bad Request", "Content-Type: application/problem+json\r\n",
+                    R"({"type": "urn:ietf:params:acme:error:badNonce", "detail": "stale"})"),
+      cut,
+      http_response("201 Created", "Content-Type: application/json\r\n", R"({"status":"valid"})"),
+  };
+  auto r = ca.issue();
+  CHECK(ca.account_requests == 3);
+  // The third answer is the one reported: the cut was retried.
+  CHECK(r.exit_code == 3);
+  CHECK_MESSAGE(r.err.find("newAccount answer has no Location") != std::string::npos, r.err);
 }
 
 TEST_CASE("bad: answers a CA must not give are reported, never crash") {

@@ -367,30 +367,51 @@ static RunResult issue_through(FaultProxy& proxy, Pebble& pebble,
 
 TEST_CASE("faults between certkeeper and the CA: transient ones are retried, the order completes") {
   Pebble pebble;
-  TempDir state;
-  // Requests broken here and there, each way once; each break costs a
-  // connection, and the handshake of the second is cut.
-  FaultProxy proxy(
-      [](int n) {
-        switch (n) {
-          case 2: return Fault::reset;
-          case 6: return Fault::garbage;
-          case 10: return Fault::truncate;
-          case 14: return Fault::delay;
-          default: return Fault::none;
-        }
-      },
-      [](int tunnel) { return tunnel == 1; });
-  auto r = issue_through(proxy, pebble, state.path(), "faults.example.test");
-  CHECK_MESSAGE(r.exit_code == 0, r.err);
-  const auto broken = proxy.faults();
-  CHECK(proxy.tunnels() >= 4);  // it went through the proxy, and a new connection after each break
-  CHECK(broken.contains(Fault::reset));
-  CHECK(broken.contains(Fault::garbage));
-  CHECK(broken.contains(Fault::truncate));
-  CHECK(proxy.handshakes_cut() == 1);
-  if (r.exit_code == 0) {
-    verify_chain(pebble, state.path() / "certs" / "faults.example.test" / "current");
+  // One fault per issuance, each at a different request, and when it breaks the connection,
+  // the handshake of the next one is cut too: two failures in a row of the same request, which
+  // its retries outlast. (More faults in one issuance could all fall on one request's attempts:
+  // HTTP/2 sends frames of its own, so which record is which request depends on timing.)
+  const Fault faults[] = {Fault::reset, Fault::garbage, Fault::truncate, Fault::delay};
+  for (int i = 0; i < 4; ++i) {
+    const Fault fault = faults[i];
+    const int at = 2 + 4 * i;
+    CAPTURE(static_cast<int>(fault));
+    TempDir state;
+    const bool breaks = fault != Fault::delay;
+    FaultProxy proxy([&](int n) { return n == at ? fault : Fault::none; },
+                     [&](int tunnel) { return breaks && tunnel == 1; });
+    const std::string name = "faults-" + std::to_string(i) + ".example.test";
+    auto r = issue_through(proxy, pebble, state.path(), name);
+    CHECK_MESSAGE(r.exit_code == 0, r.err);
+    CHECK(proxy.faults().contains(fault));
+    if (breaks) {
+      CHECK(proxy.handshakes_cut() == 1);
+      CHECK(proxy.tunnels() >= 3);  // a new connection after each break
+    }
+    if (r.exit_code == 0) {
+      verify_chain(pebble, state.path() / "certs" / name / "current");
+    }
+  }
+}
+
+TEST_CASE("an answer lost after the CA acted on it, each request's in turn: the order completes") {
+  // The request reaches the CA, its answer is cut: a retried POST finds the account made, the
+  // challenge being validated, the order finalized, and goes on from there.
+  Pebble pebble;
+  for (int at = 0;; ++at) {
+    CAPTURE(at);
+    REQUIRE(at < 200);  // an issuance is a few dozen records
+    TempDir state;
+    FaultProxy proxy([at](int n) { return n == at ? Fault::truncate : Fault::none; });
+    const std::string name = "lost-" + std::to_string(at) + ".example.test";
+    auto r = issue_through(proxy, pebble, state.path(), name);
+    CHECK_MESSAGE(r.exit_code == 0, r.err);
+    if (proxy.faults().empty()) {
+      break;  // the issuance was over before request `at`: every one has been cut
+    }
+    if (r.exit_code == 0) {
+      verify_chain(pebble, state.path() / "certs" / name / "current");
+    }
   }
 }
 

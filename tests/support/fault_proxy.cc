@@ -124,9 +124,10 @@ std::map<Fault, int> FaultProxy::faults() const {
 }
 
 Fault FaultProxy::next_request() {
+  // Under the lock: tunnels run side by side, and `fault_for_` may keep state.
+  std::lock_guard lock(mutex_);
   const Fault fault = fault_for_(requests_++);
   if (fault != Fault::none) {
-    std::lock_guard lock(mutex_);
     ++faults_[fault];
   }
   return fault;
