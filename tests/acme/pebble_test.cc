@@ -469,7 +469,9 @@ TEST_CASE(
   const auto fill = outside / "fill";
   const auto stopped = outside / "stopped";
   const auto hook = outside / "dns-hook";
+  const auto calls = outside / "hook-calls";  // what the hook was asked, for a failure's message
   std::string script = R"(#!/bin/sh
+echo "$@" >> CALLS
 if [ "$1" = present ] && [ -e FILL ]; then
   # Full, and kept full until asked to stop (SQLite frees its -wal on close).
   (while [ -e FILL ]; do head -c 1M /dev/zero >> FILLER; sleep 0.02; done; touch STOPPED) \
@@ -483,6 +485,7 @@ fi
   for (const auto& [from, to] : {std::pair<std::string, std::string>{"FILLER", filler.string()},
                                  {"FILL", fill.string()},
                                  {"STOPPED", stopped.string()},
+                                 {"CALLS", calls.string()},
                                  {"SET_TXT", pebble.challtestsrv_url("/set-txt")}}) {
     for (auto at = script.find(from); at != std::string::npos;
          at = script.find(from, at + to.size())) {
@@ -496,6 +499,9 @@ fi
   };
   write_text(fill, "");
   auto full = by_dns();
+  const std::string hook_calls = std::filesystem::exists(calls) ? read_text(calls) : "";
+  CAPTURE(hook_calls);
+  CAPTURE(full.out);
   CHECK(full.exit_code == 3);
   CHECK_MESSAGE(full.err.find("the file system is full") != std::string::npos, full.err);
   // What was there is intact: the current version, its key; no temporary file left.
