@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "core/duration.h"
 #include "core/version.h"
 #include "daemon/lifecycle/inventory_view.h"
 #include "daemon/lifecycle/issue.h"
@@ -24,6 +25,16 @@ CommandFailure failure_from(const Error& error) {
   const bool usage = error.code == Errc::invalid_argument || error.code == Errc::unsupported;
   return CommandFailure{usage ? kExitUsage : kExitRuntime, error.describe(),
                         std::string(to_string(error.code))};
+}
+
+std::expected<std::chrono::seconds, CommandFailure> parse_timeout(const std::string& text,
+                                                                  const std::string& flag) {
+  auto parsed = parse_duration(text);
+  if (!parsed || parsed->count() <= 0) {
+    return std::unexpected(CommandFailure{
+        kExitUsage, flag + ": \"" + text + "\" is not a positive duration (e.g. 15s, 2m)"});
+  }
+  return *parsed;
 }
 
 int report_failure(const CommandFailure& failure) {

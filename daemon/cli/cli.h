@@ -94,6 +94,11 @@ find_certificates(store::Inventory& inventory, const std::string& query);
 // {"ok": false, "exit_code", "error": {"code", "message"}}.
 int report_failure(const CommandFailure& failure);
 
+// A command's `flag` ("--timeout") as a positive duration ("15s", "2m"); a
+// usage error naming the flag otherwise.
+[[nodiscard]] std::expected<std::chrono::seconds, CommandFailure> parse_timeout(
+    const std::string& text, const std::string& flag);
+
 // The CA a command talks to: --server URL (with its configured [issuer]'s
 // settings when one has that directory), else --issuer NAME of the
 // configuration, else the CA that issued `certificate` (the inventory's record,

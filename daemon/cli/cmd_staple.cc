@@ -1,4 +1,5 @@
-// certkeeper staple --cert CERT [--issuer ISSUER] --out FILE [--force] [--json]
+// certkeeper staple --cert CERT [--issuer ISSUER] --out FILE [--force] [--timeout DURATION]
+// [--json]
 
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
@@ -17,6 +18,7 @@ struct StapleOptions {
   std::string issuer;
   std::string out;
   bool force = false;
+  std::string timeout = "15s";
   bool json = false;
 };
 
@@ -71,6 +73,10 @@ int print_result(const validator::StapleResult& r, const StapleOptions& o) {
 }
 
 int run_staple(const CliContext& context, const StapleOptions& o) {
+  auto timeout = parse_timeout(o.timeout, "--timeout");
+  if (!timeout) {
+    return report_failure(timeout.error());
+  }
   auto certs = load_certificates(o.cert, "--cert");
   if (!certs) {
     return report_failure(certs.error());
@@ -90,7 +96,7 @@ int run_staple(const CliContext& context, const StapleOptions& o) {
   const X509& issuer = o.issuer.empty() ? *(*certs)[1].cert : *issuers.front().cert;
   const validator::PreparedCertificate& cert = certs->front();
   HttpOptions options;
-  options.timeout = std::chrono::seconds(15);
+  options.timeout = *timeout;
   auto http = HttpClient::create(options);
   if (!http) {
     return report_failure(failure_from(http.error()));
@@ -121,6 +127,8 @@ void add_staple_command(CLI::App& app, CliContext& context, int& exit_code) {
   cmd->add_option("--issuer", o->issuer, "the issuer's certificate, when --cert is the leaf alone");
   cmd->add_option("--out", o->out, "where the DER OCSP response goes")->required();
   cmd->add_flag("--force", o->force, "fetch even when the staple on disk is not yet due");
+  cmd->add_option("--timeout", o->timeout, "bound on the fetch from the responder, e.g. 5s")
+      ->capture_default_str();
   cmd->add_flag("--json", o->json, "print the result as JSON");
   cmd->callback([&context, &exit_code, o] { exit_code = run_staple(context, *o); });
 }

@@ -1,6 +1,7 @@
 // certkeeper verify --leaf LEAF.pem [--untrusted FILE] [--roots FILE] [--hostname NAME | --ip ADDR]
 //                   [--at UNIX] [--purpose serverAuth|clientAuth] [--max-depth N]
-//                   [--revocation none|ocsp|crl|any|all] [--soft-fail] [--json]
+//                   [--revocation none|ocsp|crl|any|all] [--soft-fail] [--timeout DURATION]
+//                   [--json]
 // The contract is DESIGN.md's: exit 0 valid, 1 invalid, 2 usage error.
 
 #include <fmt/core.h>
@@ -26,6 +27,7 @@ struct VerifyCliOptions {
   int max_depth = -1;
   std::string revocation = "none";
   bool soft_fail = false;
+  std::string timeout = "15s";
   bool json = false;
 };
 
@@ -51,6 +53,10 @@ int run_verify(const CliContext& context, const VerifyCliOptions& o) {
   auto method = validator::parse_revocation_method(o.revocation);
   if (!method) {
     return report_failure(CommandFailure{kExitUsage, "--revocation: " + method.error().message});
+  }
+  auto timeout = parse_timeout(o.timeout, "--timeout");
+  if (!timeout) {
+    return report_failure(timeout.error());
   }
   auto leaf_file = load_certificates(o.leaf, "--leaf", false, kExitProblem);
   auto untrusted = o.untrusted.empty()
@@ -79,7 +85,8 @@ int run_verify(const CliContext& context, const VerifyCliOptions& o) {
   const validator::PublicSuffixList suffixes;
   const validator::ChainVerifier verifier(anchors, suffixes);
   validator::ChainResult result = verifier.verify(leaf_file->front(), *untrusted, options);
-  auto revocation = check_chain_revocation(context, result, *method, o.soft_fail, options.at);
+  auto revocation =
+      check_chain_revocation(context, result, *method, o.soft_fail, options.at, *timeout);
   if (o.json) {
     fmt::print("{}\n", verification_json(result, revocation).dump(2));
   } else {
@@ -120,6 +127,8 @@ void add_verify_command(CLI::App& app, CliContext& context, int& exit_code) {
       ->capture_default_str();
   cmd->add_flag("--soft-fail", o->soft_fail,
                 "an unreachable responder or CRL is reported but does not invalidate the chain");
+  cmd->add_option("--timeout", o->timeout, "bound on each OCSP or CRL fetch, e.g. 5s")
+      ->capture_default_str();
   cmd->add_flag("--json", o->json, "print the result as one JSON object");
   cmd->callback([&context, &exit_code, o] { exit_code = run_verify(context, *o); });
 }

@@ -30,14 +30,15 @@ std::expected<std::vector<validator::PreparedCertificate>, CommandFailure> load_
 std::vector<validator::RevocationCheck> check_chain_revocation(const CliContext& context,
                                                                validator::ChainResult& result,
                                                                validator::RevocationMethod method,
-                                                               bool soft_fail, std::int64_t at) {
+                                                               bool soft_fail, std::int64_t at,
+                                                               std::chrono::seconds fetch_timeout) {
   if (method == validator::RevocationMethod::none) {
     return {};
   }
   HttpOptions options;
   options.max_response_bytes = 256u << 20;  // CRLs of millions of entries
   options.follow_redirects = true;
-  options.timeout = std::chrono::seconds(15);
+  options.timeout = fetch_timeout;
   auto http = HttpClient::create(options);
   if (!http) {
     result.add_findings({{validator::VerifyCode::revocation_unavailable, 0,

@@ -21,10 +21,11 @@ load_certificates(const std::string& path, const std::string& what, bool may_be_
                   int unparseable_exit = kExitUsage);
 
 // Checks revocation of the path by `method` (CRLs cached in the state directory
-// when it can be opened) and adds the findings to `result`.
+// when it can be opened), each fetch bounded by `fetch_timeout`, and adds the
+// findings to `result`.
 [[nodiscard]] std::vector<validator::RevocationCheck> check_chain_revocation(
     const CliContext& context, validator::ChainResult& result, validator::RevocationMethod method,
-    bool soft_fail, std::int64_t at);
+    bool soft_fail, std::int64_t at, std::chrono::seconds fetch_timeout);
 
 [[nodiscard]] nlohmann::json verification_json(
     const validator::ChainResult& result, const std::vector<validator::RevocationCheck>& checks);

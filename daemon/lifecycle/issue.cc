@@ -14,6 +14,7 @@
 #include "acme/tls_alpn01.h"
 #include "acme/webroot.h"
 #include "core/atomic_file.h"
+#include "core/deadline_stop.h"
 #include "core/keys.h"
 #include "core/pem.h"
 #include "daemon/lifecycle/accounts.h"
@@ -269,15 +270,16 @@ Result<acme::AccountSigner> account_of(const IssuerConfig& issuer, JobContext& c
   return load_or_create_account_key(context.layout, issuer.directory, key_path);
 }
 
-// One issuance from `issuer`, installed into the inventory.
-Result<IssueOutcome> attempt(const IssueJob& job, const IssuerConfig& issuer, Request& request,
-                             JobContext& context) {
+// One issuance from `issuer`, installed into the inventory; what talks to the
+// CA stops at `stop`.
+Result<IssueOutcome> attempt_until(const IssueJob& job, const IssuerConfig& issuer,
+                                   Request& request, JobContext& context, std::stop_token stop) {
   std::string account_key_path;
   CK_TRY(signer, account_of(issuer, context, account_key_path));
   HttpOptions http;
   http.ca_file = issuer.ca_file;
   CK_TRY(client, acme::AcmeClient::create(issuer.directory, http, signer));
-  client.set_stop_token(context.stop);
+  client.set_stop_token(stop);
   // An unknown profile is refused before anything is sent to the CA.
   CK_TRY_STATUS(client.check_profile(issuer.profile));
   AccountSettings settings{issuer.contact, std::nullopt};
@@ -332,7 +334,7 @@ Result<IssueOutcome> attempt(const IssueJob& job, const IssuerConfig& issuer, Re
     return context.on_order_recorded ? context.on_order_recorded(placed) : Status{};
   };
   auto issued = acme::issue_certificate(client, signer, order, *request.solver, context.waiter,
-                                        context.clock, &observer, context.stop);
+                                        context.clock, &observer, stop);
   if (!issued) {
     const bool placed = !request.last_order_url.empty();
     request.order_to_resume =
@@ -356,6 +358,20 @@ Result<IssueOutcome> attempt(const IssueJob& job, const IssuerConfig& issuer, Re
   return IssueOutcome{std::move(installed), key.key_path,
                       issued->order.url,    client.account_url(),
                       issuer.directory,     resume && resume->order_url == issued->order.url};
+}
+
+// attempt_until() within the job's timeout: it bounds the whole order, a
+// request stalled mid-answer included. An order cut short stays to resume.
+Result<IssueOutcome> attempt(const IssueJob& job, const IssuerConfig& issuer, Request& request,
+                             JobContext& context) {
+  const DeadlineStop deadline(context.stop, job.timeout);
+  auto outcome = attempt_until(job, issuer, request, context, deadline.token());
+  if (!outcome && deadline.passed()) {
+    return fail(Errc::timeout,
+                "the CA did not finish within " + std::to_string(job.timeout.count()) + " s",
+                issuer.directory, true);
+  }
+  return outcome;
 }
 
 // The RFC 9773 identifier of a certificate, "" when it has none.

@@ -356,6 +356,9 @@ TEST_CASE("two processes issuing one name at once: one wins, the other says so")
   CHECK(hex == shown["sha256"]);
 }
 
+// The network faults take a while: a suite of their own, which ctest runs beside the rest.
+TEST_SUITE_BEGIN("faults");
+
 // certkeeper's connections to the CA through a proxy that breaks some of them.
 static RunResult issue_through(FaultProxy& proxy, Pebble& pebble,
                                const std::filesystem::path& state, const std::string& name) {
@@ -415,6 +418,49 @@ TEST_CASE("an answer lost after the CA acted on it, each request's in turn: the 
   }
 }
 
+TEST_CASE("an answer that stalls: the order's timeout ends the command; the order is resumed") {
+  Pebble pebble;
+  TempDir state;
+  const std::string name = "stalled.example.test";
+  auto issue = [&](std::vector<std::string> extra, const std::map<std::string, std::string>& env) {
+    std::vector<std::string> args{certkeeper_binary(),
+                                  "--state-dir",
+                                  state.path().string(),
+                                  "issue",
+                                  "--server",
+                                  pebble.directory_url(),
+                                  "--ca-file",
+                                  pebble.ca_file(),
+                                  "--json",
+                                  "--domain",
+                                  name,
+                                  "--http-listen",
+                                  pebble.http_listen()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run(args, env);
+  };
+  // Every answer from request `from` on stalls halfway: from a little later each time, until
+  // the run that stalls had placed its order (which requests are which records depends on
+  // timing: HTTP/2 sends frames of its own).
+  const auto orders = [&] {
+    return run({"sqlite3", (state.path() / "inventory.db").string(), "SELECT count(*) FROM orders"})
+        .out;
+  };
+  for (int from = 4; orders() == "0\n" || orders().empty(); from += 3) {
+    REQUIRE(from < 60);
+    FaultProxy proxy([from](int n) { return n >= from ? Fault::stall : Fault::none; });
+    auto stalled = issue({"--timeout", "4"},
+                         {{"https_proxy", proxy.url()}, {"no_proxy", ""}, {"NO_PROXY", ""}});
+    CHECK(stalled.exit_code == 3);
+    CHECK_MESSAGE(stalled.err.find("did not finish within 4 s") != std::string::npos, stalled.err);
+    CHECK(proxy.faults().contains(Fault::stall));
+  }
+  auto resumed = issue({}, {});
+  REQUIRE_MESSAGE(resumed.exit_code == 0, resumed.err);
+  CHECK(json::parse(resumed.out)["resumed"] == true);
+  verify_chain(pebble, state.path() / "certs" / name / "current");
+}
+
 TEST_CASE("a CA whose every connection breaks: a clear error, nothing half-made") {
   Pebble pebble;
   for (Fault fault : {Fault::reset, Fault::garbage, Fault::truncate}) {
@@ -441,6 +487,8 @@ TEST_CASE("a CA whose every connection breaks: a clear error, nothing half-made"
     }
   }
 }
+
+TEST_SUITE_END();
 
 TEST_CASE(
     "a disk that fills during an issuance: a clear error, the current version and its key kept") {

@@ -149,40 +149,125 @@ void FaultProxy::accept_loop() {
 
 void FaultProxy::serve(int client, bool cut_handshake) {
   int upstream = -1;
-  auto finish = [&] {
-    std::lock_guard lock(mutex_);
-    for (int fd : {client, upstream}) {
-      if (fd >= 0) {
-        std::erase(open_, fd);
-        ::close(fd);
-      }
-    }
-  };
   std::string head;
   char buffer[16384];
   while (head.find("\r\n\r\n") == std::string::npos) {
     const ssize_t n = ::recv(client, buffer, sizeof buffer, 0);
     if (n <= 0) {
-      finish();
-      return;
+      break;
     }
     head.append(buffer, static_cast<std::size_t>(n));
   }
-  // "CONNECT 127.0.0.1:PORT HTTP/1.1": loopback only, whatever the name.
-  const auto colon = head.find(':', head.find(' '));
-  upstream = colon == std::string::npos ? -1 : connect_loopback(std::atoi(&head[colon + 1]));
+  // "CONNECT 127.0.0.1:PORT HTTP/1.1" or "GET http://127.0.0.1:PORT/path HTTP/1.1":
+  // to loopback only, whatever the name.
+  const bool connect = head.starts_with("CONNECT ");
+  const std::size_t scheme = head.find("://");
+  const std::size_t authority =
+      connect ? head.find(' ') + 1 : (scheme == std::string::npos ? head.size() : scheme + 3);
+  const std::size_t authority_end = std::min(head.find('/', authority), head.find(' ', authority));
+  const std::size_t colon = head.find(':', authority);
+  const int port = colon < authority_end ? std::atoi(&head[colon + 1]) : 80;
   static constexpr char kEstablished[] = "HTTP/1.1 200 Connection established\r\n\r\n";
-  if (upstream < 0 || !send_all(client, kEstablished, sizeof kEstablished - 1)) {
-    finish();
-    return;
+  const bool request = head.find("\r\n\r\n") != std::string::npos && authority < head.size();
+  if (request && !connect) {
+    forward(client, port, upstream, std::move(head));
+  } else if (request && (upstream = open_upstream(port)) >= 0 &&
+             send_all(client, kEstablished, sizeof kEstablished - 1)) {
+    tunnel(client, upstream, cut_handshake);
   }
-  {
+  std::lock_guard lock(mutex_);
+  for (int fd : {client, upstream}) {
+    if (fd >= 0) {
+      std::erase(open_, fd);
+      ::close(fd);
+    }
+  }
+}
+
+void FaultProxy::wait_for_close(int client) {
+  char buffer[4096];
+  while (!stopping_) {
+    pollfd p{client, POLLIN, 0};
+    if (::poll(&p, 1, 200) > 0 && ::recv(client, buffer, sizeof buffer, 0) <= 0) {
+      return;
+    }
+  }
+}
+
+int FaultProxy::open_upstream(int port) {
+  const int upstream = connect_loopback(port);
+  if (upstream >= 0) {
     std::lock_guard lock(mutex_);
     open_.push_back(upstream);
   }
+  return upstream;
+}
+
+void FaultProxy::forward(int client, int port, int& upstream, std::string head) {
+  // Origin form for the server, and one request per connection:
+  // "GET http://HOST:PORT/path HTTP/1.1" becomes "GET /path HTTP/1.1".
+  const std::size_t target = head.find(' ') + 1;
+  const std::size_t path = std::min(head.find('/', head.find("://") + 3), head.find(' ', target));
+  head.erase(target, path - target);
+  head.insert(head.find("\r\n") + 2, "Connection: close\r\n");
+  const Fault fault = next_request();
+  switch (fault) {
+    case Fault::reset: {
+      const linger abort{1, 0};
+      ::setsockopt(client, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+      return;
+    }
+    case Fault::garbage: {
+      const std::string noise = "\x16\x03\x01 not HTTP \xff\r\n\r\n";
+      send_all(client, noise.data(), noise.size());
+      return;
+    }
+    case Fault::delay: std::this_thread::sleep_for(std::chrono::seconds(1)); break;
+    default: break;
+  }
+  // Only now: `openssl ocsp` 3.0 hangs on a connection closed without a request.
+  upstream = open_upstream(port);
+  if (upstream < 0 || !send_all(upstream, head.data(), head.size())) {
+    return;
+  }
+  char buffer[16384];
+  pollfd fds[2] = {{client, POLLIN, 0}, {upstream, POLLIN, 0}};
+  while (!stopping_) {
+    if (::poll(fds, 2, 1000) < 0) {
+      return;
+    }
+    if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+      const ssize_t n = ::recv(client, buffer, sizeof buffer, 0);
+      if (n <= 0 || !send_all(upstream, buffer, static_cast<std::size_t>(n))) {
+        return;
+      }
+    }
+    if ((fds[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+      const ssize_t n = ::recv(upstream, buffer, sizeof buffer, 0);
+      if (n <= 0) {
+        return;  // the answer is complete
+      }
+      const auto size = static_cast<std::size_t>(n);
+      if (fault == Fault::truncate || fault == Fault::stall) {
+        send_all(client, buffer, size / 2);  // half of the answer's first part
+        if (fault == Fault::stall) {
+          wait_for_close(client);
+        }
+        return;
+      }
+      if (!send_all(client, buffer, size)) {
+        return;
+      }
+    }
+  }
+}
+
+void FaultProxy::tunnel(int client, int upstream, bool cut_handshake) {
+  char buffer[16384];
   Records from_client;
   Records from_server;
   bool cut_next_server_record = false;
+  bool stall_after_cut = false;
   pollfd fds[2] = {{client, POLLIN, 0}, {upstream, POLLIN, 0}};
   bool open = true;
   while (open && !stopping_) {
@@ -203,7 +288,7 @@ void FaultProxy::serve(int client, bool cut_handshake) {
         if (!open || done == size || from_client.application() == 0) {
           continue;
         }
-        switch (next_request()) {
+        switch (const Fault fault = next_request(); fault) {
           case Fault::reset: {
             const linger abort{1, 0};
             ::setsockopt(client, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
@@ -220,7 +305,11 @@ void FaultProxy::serve(int client, bool cut_handshake) {
             open = false;
             break;
           }
-          case Fault::truncate: cut_next_server_record = true; break;
+          case Fault::truncate:
+          case Fault::stall:
+            cut_next_server_record = true;
+            stall_after_cut = fault == Fault::stall;
+            break;
           case Fault::delay: std::this_thread::sleep_for(std::chrono::seconds(1)); break;
           case Fault::none:
           default: break;
@@ -241,6 +330,9 @@ void FaultProxy::serve(int client, bool cut_handshake) {
                                             : size;
                  at < size) {
         send_all(client, buffer, at + (size - at) / 2);  // half of what there is of it
+        if (stall_after_cut) {
+          wait_for_close(client);
+        }
         open = false;
       } else if (cut_next_server_record) {
         open = send_all(client, buffer, size);  // it has not started yet
@@ -253,7 +345,6 @@ void FaultProxy::serve(int client, bool cut_handshake) {
       }
     }
   }
-  finish();
 }
 
 }  // namespace ck::test

@@ -1,10 +1,14 @@
 #pragma once
-// A network fault proxy for the tests: an HTTP CONNECT proxy on loopback that
-// certkeeper is pointed at (https_proxy=http://127.0.0.1:PORT, which libcurl
-// honours). It passes each tunnel to its loopback target and breaks chosen
-// requests inside it: TLS stays end to end, the proxy only sees records, and
-// counts the client's application-data records (after its Finished) as its
-// requests, across every tunnel, whether the client reuses a connection or not.
+// A network fault proxy for the tests: an HTTP proxy on loopback that
+// certkeeper is pointed at (https_proxy= or http_proxy=http://127.0.0.1:PORT,
+// which libcurl honours), passing what it is sent to a loopback target and
+// breaking chosen requests on the way.
+// - https (CONNECT tunnels): TLS stays end to end, the proxy only sees records,
+//   and counts the client's application-data records (after its Finished) as
+//   its requests, across every tunnel, whether a connection is reused or not.
+// - plain http (absolute-form requests, as OCSP and CRLs are fetched): one
+//   request per connection, sent on in origin form; the proxy closes the
+//   connection after the answer.
 
 #include <atomic>
 #include <functional>
@@ -22,6 +26,8 @@ enum class Fault {
   garbage,   // random bytes to the client instead of the request going on
   truncate,  // the request goes on; the server's next record is cut in half
   delay,     // one second of silence, then on
+  stall,     // the request goes on; half of the answer comes back, then silence until the
+             // client gives up
 };
 
 class FaultProxy {
@@ -45,6 +51,13 @@ class FaultProxy {
  private:
   void accept_loop();
   void serve(int client, bool cut_handshake);
+  void tunnel(int client, int upstream, bool cut_handshake);
+  // Sends `head` on to `port` (connecting `upstream` only when the request is to go on).
+  void forward(int client, int port, int& upstream, std::string head);
+  // A connection to the loopback `port`, closed at the end if the proxy stops first.
+  int open_upstream(int port);
+  // Until the client goes away (or the proxy stops): a stalled answer.
+  void wait_for_close(int client);
   Fault next_request();
 
   std::function<Fault(int)> fault_for_;

@@ -99,11 +99,13 @@ void OcspPki::start(const std::vector<std::pair<const Issued*, std::string>>& en
 }
 
 nlohmann::json verify_report(const TempDir& dir, const Issued& leaf, const Issued& ca,
-                             const Issued& root, const std::vector<std::string>& extra) {
+                             const Issued& root, const std::vector<std::string>& extra,
+                             const std::map<std::string, std::string>& env) {
   write_text(dir.path() / "leaf.pem", leaf.cert_pem());
   write_text(dir.path() / "ca.pem", ca.cert_pem());
   write_text(dir.path() / "root.pem", root.cert_pem());
-  std::vector<std::string> args{"--state-dir",
+  std::vector<std::string> args{certkeeper_binary(),
+                                "--state-dir",
                                 (dir.path() / "state").string(),
                                 "verify",
                                 "--leaf",
@@ -114,7 +116,7 @@ nlohmann::json verify_report(const TempDir& dir, const Issued& leaf, const Issue
                                 (dir.path() / "root.pem").string(),
                                 "--json"};
   args.insert(args.end(), extra.begin(), extra.end());
-  auto r = certkeeper(args);
+  auto r = run(args, env);
   nlohmann::json report = nlohmann::json::parse(r.out, nullptr, false);
   REQUIRE_MESSAGE(report.is_object(), r.err);
   CHECK(r.exit_code == (report["valid"] == true ? 0 : 1));

@@ -17,10 +17,11 @@ CertificateSpec leaf_spec(const std::string& name, std::int64_t around,
 std::string serial_of(const Issued& c);
 
 // `certkeeper verify --json` of `leaf` through `ca` to `root` (files in `dir`,
-// inventory in dir/state), with `extra` arguments; the exit code is checked
-// against the report's verdict.
+// inventory in dir/state), with `extra` arguments and `env`; the exit code is
+// checked against the report's verdict.
 nlohmann::json verify_report(const TempDir& dir, const Issued& leaf, const Issued& ca,
-                             const Issued& root, const std::vector<std::string>& extra);
+                             const Issued& root, const std::vector<std::string>& extra,
+                             const std::map<std::string, std::string>& env = {});
 
 struct OcspPki {
   TempDir dir;

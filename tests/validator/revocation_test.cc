@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "tests/support/fault_proxy.h"
 #include "tests/validator/ocsp_fixture.h"
 
 using namespace ck;
@@ -173,4 +174,30 @@ TEST_CASE("CRL: a wrong signature and an expired CRL are refused, never trusted"
     auto r = pki.verify(good);
     CHECK(r["error"] == "revocation_unavailable");
   }
+}
+
+TEST_CASE("faults on the way to a CRL: each ends within its timeout, unavailable, never a pass") {
+  CrlPki pki;
+  const Issued good = pki.leaf("good.example.test");
+  pki.crl_der = TestPki::crl(pki.ca, {}, kT0 - kDay, kT0 + 6 * kDay);
+  for (Fault fault : {Fault::reset, Fault::garbage, Fault::truncate, Fault::stall}) {
+    CAPTURE(static_cast<int>(fault));
+    FaultProxy proxy([fault](int) { return fault; });
+    auto r = verify_report(pki.dir, good, pki.ca, pki.root,
+                           {"--at", std::to_string(kT0), "--revocation", "crl", "--timeout", "2s"},
+                           {{"http_proxy", proxy.url()}, {"no_proxy", ""}, {"NO_PROXY", ""}});
+    CHECK(proxy.requests() >= 1);  // it went through the proxy
+    CHECK(r["valid"] == false);
+    CHECK(r["error"] == "revocation_unavailable");
+    CHECK(r["revocation"][0]["status"] == "unavailable");
+    CHECK(r["revocation"][0]["source"] == pki.server.url("/ca.crl"));
+    CHECK_FALSE(r["revocation"][0].value("error", "").empty());
+  }
+  // A slow answer is only slow.
+  FaultProxy proxy([](int) { return Fault::delay; });
+  auto r = verify_report(pki.dir, good, pki.ca, pki.root,
+                         {"--at", std::to_string(kT0), "--revocation", "crl", "--timeout", "5s"},
+                         {{"http_proxy", proxy.url()}, {"no_proxy", ""}, {"NO_PROXY", ""}});
+  CHECK(r["valid"] == true);
+  CHECK(proxy.faults().contains(Fault::delay));
 }

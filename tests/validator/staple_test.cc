@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include "tests/support/fault_proxy.h"
 #include "tests/validator/ocsp_fixture.h"
 #include "validator/staple.h"
 
@@ -93,6 +94,37 @@ TEST_CASE("staple: written, kept until due, forced; a failed fetch keeps the val
   auto db = run({"sqlite3", (pki.dir.path() / "state" / "inventory.db").string(),
                  "SELECT cert_status, last_error != '' FROM staples"});
   CHECK(db.out == "good|1\n");
+}
+
+TEST_CASE("staple: faults on the way to the responder end within the timeout; the staple stays") {
+  require_program("openssl");
+  OcspPki pki;
+  const Issued leaf = pki.leaf("www.example.test");
+  pki.start({{&leaf, "V"}}, pki.ca);
+  StapleRun s{pki};
+  auto first = s.staple(leaf);
+  REQUIRE_MESSAGE(first.exit_code == 0, first.err);
+  const std::string staple = read_text(s.out);
+  auto through = [&](FaultProxy& proxy) {
+    return run({certkeeper_binary(), "--state-dir", (pki.dir.path() / "state").string(), "staple",
+                "--cert", s.fullchain(leaf), "--out", s.out.string(), "--force", "--timeout", "2s",
+                "--json"},
+               {{"http_proxy", proxy.url()}, {"no_proxy", ""}, {"NO_PROXY", ""}});
+  };
+  for (Fault fault : {Fault::reset, Fault::garbage, Fault::truncate, Fault::stall}) {
+    CAPTURE(static_cast<int>(fault));
+    FaultProxy proxy([fault](int) { return fault; });
+    auto r = through(proxy);
+    CHECK(proxy.requests() >= 1);  // it went through the proxy
+    CHECK(r.exit_code == 3);
+    CHECK_MESSAGE(r.err.find(pki.url) != std::string::npos, r.err);  // names the responder
+    CHECK(read_text(s.out) == staple);                               // never replaced by a failure
+  }
+  // A slow answer is only slow.
+  FaultProxy proxy([](int) { return Fault::delay; });
+  auto slow = through(proxy);
+  CHECK_MESSAGE(slow.exit_code == 0, slow.err);
+  CHECK(proxy.faults().contains(Fault::delay));
 }
 
 TEST_CASE("staple: a full disk keeps the staple on it, says why, and works once there is room") {
