@@ -228,8 +228,8 @@ class Issuance {
     if (answered) {
       return {};
     }
-    CK_TRY(authz, client_.get_authorization(authorization_url));
-    if (next_authorization_step(authz, solver_.type()) == AuthorizationStep::solve) {
+    auto authz = client_.get_authorization(authorization_url);
+    if (!authz || next_authorization_step(*authz, solver_.type()) == AuthorizationStep::solve) {
       return std::unexpected(answered.error());
     }
     return {};  // being validated, or done with: waiting tells which
@@ -241,11 +241,11 @@ class Issuance {
       order_ = std::move(*finalized);
       return {};
     }
-    CK_TRY(order, client_.get_order(order_.url));
-    if (order.status != "processing" && order.status != "valid") {
+    auto order = client_.get_order(order_.url);
+    if (!order || (order->status != "processing" && order->status != "valid")) {
       return std::unexpected(finalized.error());
     }
-    order_ = std::move(order);
+    order_ = std::move(*order);
     return {};
   }
 

@@ -1,5 +1,5 @@
 // certkeeper staple --cert CERT [--issuer ISSUER] --out FILE [--force] [--timeout DURATION]
-// [--json]
+//                   [--json]
 
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>

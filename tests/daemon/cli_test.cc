@@ -65,6 +65,15 @@ TEST_CASE("every command has --help, and bad usage exits 2") {
   CHECK(certkeeper({"staple", "--cert", "x.pem"}).exit_code == 2);  // no --out
   CHECK(certkeeper({"probe", "host:99999"}).exit_code == 2);
   CHECK(certkeeper({"probe", "host", "--starttls", "ftp"}).exit_code == 2);
+  for (const char* bad : {"soon", "0s", "5 parsecs"}) {
+    CAPTURE(bad);
+    auto staple = certkeeper({"staple", "--cert", "x.pem", "--out", "x.ocsp", "--timeout", bad});
+    CHECK(staple.exit_code == 2);
+    CHECK(staple.err.find("--timeout") != std::string::npos);
+    auto verify = certkeeper({"verify", "--leaf", "x.pem", "--timeout", bad});
+    CHECK(verify.exit_code == 2);
+    CHECK(verify.err.find("--timeout") != std::string::npos);
+  }
 }
 
 TEST_CASE_FIXTURE(CliFixture, "commands that speak no HTTP never load libcurl") {
