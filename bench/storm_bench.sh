@@ -7,6 +7,7 @@
 # behind nginx in both, so that every order shares Pebble's one port. The
 # account is registered once beforehand in both.
 # Prints Markdown. Usage: bench/storm_bench.sh [BUILD_DIR] [N] [WORKERS] [ORDERS_PER_CA]
+# KEEP=1 keeps the work directory (logs of the daemon, Pebble and nginx) for a look after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v bc >/dev/null || { echo "storm_bench: needs bc" >&2; exit 2; }
@@ -17,7 +18,7 @@ workers=${3:-32}
 per_ca=${4:-32}
 ck="$(pwd)/$build/certkeeper"
 work=$(mktemp -d /tmp/certkeeper-storm-bench.XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 chmod 755 "$work"
 
 start_pebble "$work" 26000
