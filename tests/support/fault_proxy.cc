@@ -124,7 +124,7 @@ std::map<Fault, int> FaultProxy::faults() const {
 }
 
 Fault FaultProxy::next_request() {
-  // Under the lock: tunnels run side by side, and `fault_for_` may keep state.
+  // Under the lock: tunnels run side by side.
   std::lock_guard lock(mutex_);
   const Fault fault = fault_for_(requests_++);
   if (fault != Fault::none) {
