@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "core/deadline_stop.h"
 #include "core/duration.h"
 #include "core/version.h"
 #include "daemon/lifecycle/inventory_view.h"
@@ -30,9 +31,10 @@ CommandFailure failure_from(const Error& error) {
 std::expected<std::chrono::seconds, CommandFailure> parse_timeout(const std::string& text,
                                                                   const std::string& flag) {
   auto parsed = parse_duration(text);
-  if (!parsed || parsed->count() <= 0) {
+  if (!parsed || parsed->count() <= 0 || *parsed > kLongestTimeout) {
     return std::unexpected(CommandFailure{
-        kExitUsage, flag + ": \"" + text + "\" is not a positive duration (e.g. 15s, 2m)"});
+        kExitUsage,
+        flag + ": \"" + text + "\" is not a positive duration of at most 24h (e.g. 15s, 2m)"});
   }
   return *parsed;
 }

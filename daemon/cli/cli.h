@@ -94,8 +94,8 @@ find_certificates(store::Inventory& inventory, const std::string& query);
 // {"ok": false, "exit_code", "error": {"code", "message"}}.
 int report_failure(const CommandFailure& failure);
 
-// A command's `flag` ("--timeout") as a positive duration ("15s", "2m"); a
-// usage error naming the flag otherwise.
+// A command's `flag` ("--timeout") as a positive duration ("15s", "2m") up to
+// kLongestTimeout; a usage error naming the flag otherwise.
 [[nodiscard]] std::expected<std::chrono::seconds, CommandFailure> parse_timeout(
     const std::string& text, const std::string& flag);
 

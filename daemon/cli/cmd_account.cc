@@ -1,11 +1,12 @@
 // certkeeper account show|update|rollover|deactivate [--server URL | --issuer NAME] [--ca-file
-// FILE]
+// FILE] [--timeout DURATION] [--json]
 
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "core/atomic_file.h"
+#include "core/deadline_stop.h"
 #include "core/keys.h"
 #include "daemon/cli/cli.h"
 #include "daemon/lifecycle/accounts.h"
@@ -19,6 +20,7 @@ struct AccountOptions {
   std::string ca_file;
   std::vector<std::string> contact;
   std::string key = "ecdsa-p256";  // rollover: the new key's type
+  std::string timeout = "60s";
   bool json = false;
 };
 
@@ -31,7 +33,8 @@ struct AccountHandle {
   std::optional<acme::AcmeClient> client;
 };
 
-Result<AccountHandle> open_account(const Session& session, const AccountOptions& o) {
+Result<AccountHandle> open_account(const Session& session, const AccountOptions& o,
+                                   std::stop_token stop) {
   AccountHandle h;
   h.key_path = account_key_path(session.layout, o.server).string();
   CK_TRY(record, session.inventory->accounts().find(o.server, h.key_path));
@@ -41,13 +44,17 @@ Result<AccountHandle> open_account(const Session& session, const AccountOptions&
                 "this inventory has no account at " + o.server + " (issue a certificate first)");
   }
   h.record = *record;
-  CK_TRY(signer, load_or_create_account_key(session.layout, o.server, h.key_path));
+  // The current key even while a rollover's outcome is unknown: `show` is how
+  // the operator finds out which key the CA takes.
+  CK_TRY(key, load_private_key(h.key_path));
+  CK_TRY(signer, acme::AccountSigner::create(std::move(key)));
   h.signer = std::make_unique<acme::AccountSigner>(std::move(signer));
   HttpOptions http;
   http.ca_file = o.ca_file;
   CK_TRY(client, acme::AcmeClient::create(o.server, http, *h.signer));
   h.client.emplace(std::move(client));
   h.client->set_account_url(h.record.account_url);
+  h.client->set_stop_token(std::move(stop));
   return h;
 }
 
@@ -64,16 +71,20 @@ Status record_account(Session& session, AccountHandle& h, const acme::Account& a
 
 // §7.3.5. The new key is written beside the old one first; only when the CA
 // has accepted it does it take the old one's place, and the old key is kept.
+// When the CA's answer is lost (a timeout, a cut connection), it may have
+// switched: the new key stays beside the old one.
 Status rollover(Session& session, AccountHandle& h, const AccountOptions& o, std::int64_t now) {
   CK_TRY(type, parse_key_type(o.key));
   CK_TRY(key, generate_key(type));
   CK_TRY(pem, private_key_to_pem(*key));
   CK_TRY(new_signer, acme::AccountSigner::create(std::move(key)));
   const std::filesystem::path current = h.key_path;
-  const std::filesystem::path pending = h.key_path + ".new";
+  const std::filesystem::path pending = pending_account_key_path(h.key_path);
   CK_TRY_STATUS(write_file_atomic(pending, pem, WriteOptions{0600, std::nullopt, false}));
   if (auto changed = h.client->change_key(new_signer); !changed) {
-    std::filesystem::remove(pending);  // the CA refused it: this key was never used
+    if (!changed.error().acme_problem.empty()) {
+      std::filesystem::remove(pending);  // the CA refused it: this key was never used
+    }
     return changed;
   }
   const std::filesystem::path retired =
@@ -114,7 +125,43 @@ void print_account(const AccountHandle& h, const acme::Account& a, bool json) {
              contacts.empty() ? "-" : contacts, h.key_path, h.signer->algorithm());
 }
 
+struct Acted {
+  AccountHandle handle;
+  acme::Account account;  // as the CA has it afterwards
+};
+
+// The action at the CA, every request stopped at `stop`; what changed recorded.
+Result<Acted> act(Session& session, const AccountOptions& o, const std::string& action,
+                  std::int64_t now, std::stop_token stop) {
+  CK_TRY(h, open_account(session, o, stop));
+  Result<acme::Account> account = std::unexpected(Error{});
+  if (action == "show") {
+    account = h.client->get_account();
+  } else if (action == "update") {
+    account = h.client->update_contacts(o.contact);
+  } else if (action == "deactivate") {
+    account = h.client->deactivate_account();
+  } else {  // rollover
+    CK_TRY_STATUS(rollover(session, h, o, now));
+    CK_TRY(reopened, open_account(session, o, stop));  // prove the new key works
+    h = std::move(reopened);
+    account = h.client->get_account();
+  }
+  if (!account) {
+    return std::unexpected(account.error());
+  }
+  if (action != "show" && action != "rollover") {
+    CK_TRY_STATUS(record_account(session, h, *account, "account_" + action + "d",
+                                 action + " " + account->url));
+  }
+  return Acted{std::move(h), std::move(*account)};
+}
+
 int run(const CliContext& context, const AccountOptions& given, const std::string& action) {
+  auto timeout = parse_timeout(given.timeout, "--timeout");
+  if (!timeout) {
+    return report_failure(timeout.error());
+  }
   auto session = context.open_session();
   if (!session) {
     return report_failure(session.error());
@@ -126,40 +173,25 @@ int run(const CliContext& context, const AccountOptions& given, const std::strin
   AccountOptions o = given;
   o.server = chosen->directory;
   o.ca_file = o.ca_file.empty() ? chosen->ca_file : o.ca_file;
-  auto failure = [&](const Error& e) { return report_failure(ca_failure(e, o.ca_file)); };
-  auto handle = open_account(*session, o);
-  if (!handle) {
-    return failure(handle.error());
+  // The new key of a rollover whose answer was lost may be the account's now:
+  // `show` tells (with the current key), no new rollover may replace it.
+  const std::filesystem::path key_path = account_key_path(session->layout, o.server);
+  std::error_code ec;
+  if (action == "rollover" && std::filesystem::exists(pending_account_key_path(key_path), ec)) {
+    return report_failure(CommandFailure{kExitUsage, interrupted_rollover(key_path)});
   }
-  AccountHandle& h = *handle;
-  Result<acme::Account> account = std::unexpected(Error{});
-  if (action == "show") {
-    account = h.client->get_account();
-  } else if (action == "update") {
-    account = h.client->update_contacts(o.contact);
-  } else if (action == "deactivate") {
-    account = h.client->deactivate_account();
-  } else {  // rollover
-    if (auto rolled = rollover(*session, h, o, context.clock().unix_seconds()); !rolled) {
-      return failure(rolled.error());
+  auto acted = within({}, *timeout, "the CA", o.server, [&](std::stop_token stop) {
+    return act(*session, o, action, context.clock().unix_seconds(), std::move(stop));
+  });
+  if (!acted) {
+    CommandFailure failure = ca_failure(acted.error(), o.ca_file);
+    if (action == "rollover" && acted.error().code != Errc::io &&
+        std::filesystem::exists(pending_account_key_path(key_path), ec)) {
+      failure.message += "; " + interrupted_rollover(key_path);
     }
-    auto reopened = open_account(*session, o);  // prove the new key works
-    account = reopened ? reopened->client->get_account() : std::unexpected(reopened.error());
-    if (reopened) {
-      h = std::move(*reopened);
-    }
+    return report_failure(failure);
   }
-  if (!account) {
-    return failure(account.error());
-  }
-  if (action != "show" && action != "rollover") {
-    if (auto recorded = record_account(*session, h, *account, "account_" + action + "d",
-                                       action + " " + account->url);
-        !recorded) {
-      return failure(recorded.error());
-    }
-  }
-  print_account(h, *account, o.json);
+  print_account(acted->handle, acted->account, o.json);
   return kExitOk;
 }
 
@@ -177,6 +209,9 @@ void add_account_command(CLI::App& app, CliContext& context, int& exit_code) {
                     "a configured [issuer.NAME]: its directory and ca_file")
         ->excludes("--server");
     cmd->add_option("--ca-file", o->ca_file, "PEM file of CAs to trust for the ACME server's TLS");
+    cmd->add_option("--timeout", o->timeout,
+                    "bound on the CA's answers, retries included, e.g. 30s")
+        ->capture_default_str();
     cmd->add_flag("--json", o->json, "print the account as JSON");
   };
   CLI::App* show = add_command(*account, "show", "Show the account as the CA has it", "");

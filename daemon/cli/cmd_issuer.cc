@@ -1,10 +1,11 @@
-// certkeeper issuer info --server URL [--ca-file FILE] [--json]
+// certkeeper issuer info --server URL [--ca-file FILE] [--timeout DURATION] [--json]
 
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "acme/client.h"
+#include "core/deadline_stop.h"
 #include "daemon/cli/cli.h"
 
 namespace ck::daemon {
@@ -13,16 +14,28 @@ namespace {
 struct InfoOptions {
   std::string server;
   std::string ca_file;
+  std::string timeout = "60s";
   bool json = false;
 };
 
-int run_info(const InfoOptions& o) {
+Result<acme::Directory> read_directory(const InfoOptions& o, std::chrono::seconds timeout) {
   HttpOptions http;
   http.ca_file = o.ca_file;
-  auto client = acme::AcmeClient::create_reader(o.server, http);  // no account needed
-  auto dir = client ? client->directory() : std::unexpected(client.error());
+  CK_TRY(client, acme::AcmeClient::create_reader(o.server, http));  // no account needed
+  return within({}, timeout, "the CA", o.server, [&](std::stop_token stop) {
+    client.set_stop_token(std::move(stop));
+    return client.directory();
+  });
+}
+
+int run_info(const InfoOptions& o) {
+  auto timeout = parse_timeout(o.timeout, "--timeout");
+  if (!timeout) {
+    return report_failure(timeout.error());
+  }
+  auto dir = read_directory(o, *timeout);
   if (!dir) {
-    return report_failure(CommandFailure{kExitRuntime, dir.error().describe()});
+    return report_failure(ca_failure(dir.error(), o.ca_file));
   }
   if (o.json) {
     fmt::print("{}\n", nlohmann::json{{"directory", o.server},
@@ -67,6 +80,8 @@ void add_issuer_command(CLI::App& app, CliContext&, int& exit_code) {
                   "information (ARI, RFC 9773).");
   info->add_option("--server", o->server, "ACME directory URL")->required();
   info->add_option("--ca-file", o->ca_file, "PEM file of CAs to trust for the ACME server's TLS");
+  info->add_option("--timeout", o->timeout, "bound on the CA's answer, retries included, e.g. 30s")
+      ->capture_default_str();
   info->add_flag("--json", o->json, "print the directory summary as JSON");
   info->callback([&exit_code, o] { exit_code = run_info(*o); });
 }

@@ -1,5 +1,5 @@
 // certkeeper renewal-info NAME|FINGERPRINT [--server URL | --issuer NAME] [--ca-file FILE]
-// [--force] [--json]
+// [--force] [--timeout DURATION] [--json]
 
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
@@ -18,11 +18,16 @@ struct RenewalInfoOptions {
   std::string server;
   std::string issuer_name;  // --issuer NAME of the configuration
   std::string ca_file;
+  std::string timeout = "60s";
   bool force = false;
   bool json = false;
 };
 
 int run_renewal_info(const CliContext& context, const RenewalInfoOptions& o) {
+  auto timeout = parse_timeout(o.timeout, "--timeout");
+  if (!timeout) {
+    return report_failure(timeout.error());
+  }
   auto session = context.open_session();
   if (!session) {
     return report_failure(session.error());
@@ -38,8 +43,9 @@ int run_renewal_info(const CliContext& context, const RenewalInfoOptions& o) {
   }
   const std::string ca_file = o.ca_file.empty() ? chosen->ca_file : o.ca_file;
   const std::int64_t now = context.clock().unix_seconds();
-  auto result = check_ari(*session->inventory, found->front(), chosen->directory, ca_file, now,
-                          o.force, std::random_device{}());
+  const AriSource ca{chosen->directory, ca_file, *timeout, {}};
+  auto result =
+      check_ari(*session->inventory, found->front(), ca, now, o.force, std::random_device{}());
   if (!result) {
     return report_failure(ca_failure(result.error(), ca_file));
   }
@@ -78,7 +84,7 @@ void add_renewal_info_command(CLI::App& app, CliContext& context, int& exit_code
       app, "renewal-info", "Ask the CA when to renew a certificate (ARI, RFC 9773)",
       "Fetches the CA's suggested renewal window for the certificate, chooses a time uniformly "
       "at random inside it (kept while it still fits the window) and stores the window, the "
-      "choice and when to ask again (the CA's Retry-After, between 1 minute and 1 day; 6 hours "
+      "choice and when to ask again (the CA's Retry-After, between 1 minute and 12 hours; 6 hours "
       "without one). Until then the stored answer is shown without asking the CA.");
   cmd->add_option("certificate", o->query, "NAME or FINGERPRINT")->required();
   cmd->add_option("--server", o->server,
@@ -89,6 +95,8 @@ void add_renewal_info_command(CLI::App& app, CliContext& context, int& exit_code
       ->excludes("--server");
   cmd->add_option("--ca-file", o->ca_file, "PEM file of CAs to trust for the ACME server's TLS");
   cmd->add_flag("--force", o->force, "ask the CA now even if the stored answer is fresh");
+  cmd->add_option("--timeout", o->timeout, "bound on the CA's answer, retries included, e.g. 30s")
+      ->capture_default_str();
   cmd->add_flag("--json", o->json, "print the result as JSON");
   cmd->callback([&context, &exit_code, o] { exit_code = run_renewal_info(context, *o); });
 }

@@ -1,4 +1,5 @@
-// certkeeper revoke NAME|FINGERPRINT --server URL [--reason REASON] [--with-certificate-key]
+// certkeeper revoke NAME|FINGERPRINT [--server URL] [--reason REASON] [--with-certificate-key]
+//                   [--timeout DURATION] [--json]
 
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
@@ -12,11 +13,12 @@ namespace {
 
 struct RevokeOptions {
   RevokeRequest request;
+  std::string timeout = "60s";
   bool json = false;
 };
 
-// How long the service may take: the CA's answer, with its retries.
-constexpr auto kServiceRevokeTimeout = std::chrono::minutes(3);
+// How much longer than the CA's bound the service may take to answer.
+constexpr auto kServiceMargin = std::chrono::seconds(15);
 
 int print_revoked(const RevokeOptions& o, const nlohmann::json& revoked) {
   if (o.json) {
@@ -29,11 +31,17 @@ int print_revoked(const RevokeOptions& o, const nlohmann::json& revoked) {
   return kExitOk;
 }
 
-int run_revoke(const CliContext& context, const RevokeOptions& o) {
+int run_revoke(const CliContext& context, const RevokeOptions& given) {
+  RevokeOptions o = given;
   if (!revocation_reason(o.request.reason)) {
     return report_failure(CommandFailure{
         kExitUsage, "--reason " + o.request.reason + ": use " + std::string(kRevocationReasons)});
   }
+  auto timeout = parse_timeout(o.timeout, "--timeout");
+  if (!timeout) {
+    return report_failure(timeout.error());
+  }
+  o.request.timeout = *timeout;
   // The running service revokes (and then re-issues a configured
   // certificate at once); without one, this process does.
   auto alone = [&](const Session& session) -> std::expected<nlohmann::json, CommandFailure> {
@@ -48,8 +56,9 @@ int run_revoke(const CliContext& context, const RevokeOptions& o) {
                             {"server", o.request.server},
                             {"ca_file", o.request.ca_file},
                             {"reason", o.request.reason},
-                            {"with_certificate_key", o.request.with_certificate_key}};
-  auto revoked = ask_or_alone(context, "revoke", args, alone, kServiceRevokeTimeout);
+                            {"with_certificate_key", o.request.with_certificate_key},
+                            {"timeout_seconds", o.request.timeout.count()}};
+  auto revoked = ask_or_alone(context, "revoke", args, alone, *timeout + kServiceMargin);
   if (!revoked) {
     return report_failure(revoked.error());
   }
@@ -77,6 +86,8 @@ void add_revoke_command(CLI::App& app, CliContext& context, int& exit_code) {
       ->capture_default_str();
   cmd->add_flag("--with-certificate-key", o->request.with_certificate_key,
                 "sign with the certificate's key instead of the account key");
+  cmd->add_option("--timeout", o->timeout, "bound on the CA's answer, retries included, e.g. 30s")
+      ->capture_default_str();
   cmd->add_flag("--json", o->json, "print the result as JSON");
   cmd->callback([&context, &exit_code, o] { exit_code = run_revoke(context, *o); });
 }

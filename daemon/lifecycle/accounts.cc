@@ -21,6 +21,16 @@ Result<ossl::PKey> load_private_key(const std::filesystem::path& path) {
   return std::move(bundle->keys.front());
 }
 
+std::filesystem::path pending_account_key_path(const std::filesystem::path& key_path) {
+  return key_path.string() + ".new";
+}
+
+std::string interrupted_rollover(const std::filesystem::path& key_path) {
+  return "an account key rollover did not finish: " + pending_account_key_path(key_path).string() +
+         " holds the new key. If `certkeeper account show` fails with the current key, the CA "
+         "took the new one: move the .new file over the key; otherwise remove it";
+}
+
 Result<acme::AccountSigner> load_or_create_account_key(const store::StateLayout& layout,
                                                        const std::string& directory_url,
                                                        std::string& key_path) {
@@ -28,12 +38,8 @@ Result<acme::AccountSigner> load_or_create_account_key(const store::StateLayout&
   const auto path = account_key_path(layout, directory_url);
   key_path = path.string();
   std::error_code ec;
-  if (std::filesystem::exists(path.string() + ".new", ec)) {
-    return fail(Errc::invalid_argument,
-                "an account key rollover was interrupted: " + path.string() +
-                    ".new holds the new key. If `certkeeper account show` fails with the current "
-                    "key, the CA took the new one: move the .new file over the key; otherwise "
-                    "remove it");
+  if (std::filesystem::exists(pending_account_key_path(path), ec)) {
+    return fail(Errc::invalid_argument, interrupted_rollover(path));
   }
   if (std::filesystem::exists(path, ec)) {
     CK_TRY(key, load_private_key(path));

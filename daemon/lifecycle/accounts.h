@@ -19,11 +19,18 @@ namespace ck::daemon {
 [[nodiscard]] std::filesystem::path account_key_path(const store::StateLayout& layout,
                                                      const std::string& directory_url);
 
+// Where a key rollover keeps the new key until the CA has taken it; a file
+// there means a rollover whose outcome is unknown (interrupted, or its answer
+// lost): the CA may use either key.
+[[nodiscard]] std::filesystem::path pending_account_key_path(const std::filesystem::path& key_path);
+// What to tell the operator about such a file.
+[[nodiscard]] std::string interrupted_rollover(const std::filesystem::path& key_path);
+
 // Reads one private key file (an account key, or a certificate's key).
 [[nodiscard]] Result<ossl::PKey> load_private_key(const std::filesystem::path& path);
 
 // The account key for a directory, made (ECDSA P-256, mode 0600) the first
-// time and reused after.
+// time and reused after; refused while a rollover's outcome is unknown.
 [[nodiscard]] Result<acme::AccountSigner> load_or_create_account_key(
     const store::StateLayout& layout, const std::string& directory_url, std::string& key_path);
 

@@ -3,32 +3,34 @@
 #include "acme/ari.h"
 #include "acme/client.h"
 #include "core/clock.h"
+#include "core/deadline_stop.h"
 
 namespace ck::daemon {
 namespace {
 
-Result<acme::AcmeClient::RenewalInfoAnswer> fetch(const std::string& directory,
-                                                  const std::string& ca_file,
-                                                  const std::string& ari_id) {
+Result<acme::AcmeClient::RenewalInfoAnswer> fetch(const AriSource& ca, const std::string& ari_id) {
   HttpOptions http;
-  http.ca_file = ca_file;
+  http.ca_file = ca.ca_file;
   // renewalInfo is a plain GET (RFC 9773 §4.2): no account needed.
-  CK_TRY(client, acme::AcmeClient::create_reader(directory, http));
-  return client.renewal_info(ari_id);
+  CK_TRY(client, acme::AcmeClient::create_reader(ca.directory, http));
+  return within(ca.stop, ca.timeout, "the CA", ca.directory, [&](std::stop_token stop) {
+    client.set_stop_token(std::move(stop));
+    return client.renewal_info(ari_id);
+  });
 }
 
 }  // namespace
 
 Result<AriCheck> check_ari(store::Inventory& inventory, const store::CertificateRecord& cert,
-                           const std::string& directory, const std::string& ca_file,
-                           std::int64_t now, bool force, std::uint64_t random) {
+                           const AriSource& ca, std::int64_t now, bool force,
+                           std::uint64_t random) {
   CK_TRY(x509, ossl::x509_from_der(cert.der));
   CK_TRY(ari_id, acme::certificate_identifier(*x509));
   CK_TRY(previous, inventory.renewal_info().find(cert.id));
   if (previous && previous->ari_id == ari_id && now < previous->next_check && !force) {
     return AriCheck{*previous, false};
   }
-  CK_TRY(answer, fetch(directory, ca_file, ari_id));
+  CK_TRY(answer, fetch(ca, ari_id));
   std::optional<std::int64_t> kept;
   if (previous) {
     kept = previous->selected_time;

@@ -364,14 +364,9 @@ Result<IssueOutcome> attempt_until(const IssueJob& job, const IssuerConfig& issu
 // request stalled mid-answer included. An order cut short stays to resume.
 Result<IssueOutcome> attempt(const IssueJob& job, const IssuerConfig& issuer, Request& request,
                              JobContext& context) {
-  const DeadlineStop deadline(context.stop, job.timeout);
-  auto outcome = attempt_until(job, issuer, request, context, deadline.token());
-  if (!outcome && deadline.passed()) {
-    return fail(Errc::timeout,
-                "the CA did not finish within " + std::to_string(job.timeout.count()) + " s",
-                issuer.directory, true);
-  }
-  return outcome;
+  return within(context.stop, job.timeout, "the CA", issuer.directory, [&](std::stop_token stop) {
+    return attempt_until(job, issuer, request, context, std::move(stop));
+  });
 }
 
 // The RFC 9773 identifier of a certificate, "" when it has none.

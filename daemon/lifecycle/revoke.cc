@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "acme/client.h"
+#include "core/deadline_stop.h"
 #include "core/keys.h"
 #include "daemon/lifecycle/accounts.h"
 #include "daemon/lifecycle/inventory_view.h"
@@ -62,7 +63,8 @@ std::optional<int> revocation_reason(std::string_view name) {
 Result<store::CertificateRecord> revoke_certificate(const Config& config,
                                                     const store::StateLayout& layout,
                                                     store::Inventory& inventory,
-                                                    const RevokeRequest& request) {
+                                                    const RevokeRequest& request,
+                                                    std::stop_token stop) {
   const auto reason = revocation_reason(request.reason);
   if (!reason) {
     return fail(Errc::invalid_argument,
@@ -88,7 +90,10 @@ Result<store::CertificateRecord> revoke_certificate(const Config& config,
     }
     client.set_account_url((*account)->account_url);
   }
-  CK_TRY_STATUS(client.revoke(cert.der, *reason, request.with_certificate_key ? &signer : nullptr));
+  CK_TRY_STATUS(within(std::move(stop), request.timeout, "the CA", server, [&](std::stop_token s) {
+    client.set_stop_token(std::move(s));
+    return client.revoke(cert.der, *reason, request.with_certificate_key ? &signer : nullptr);
+  }));
   CK_TRY_STATUS(inventory.transaction([&]() -> Status {
     CK_TRY_STATUS(inventory.certificates().set_status(cert.id, store::CertificateStatus::revoked));
     CK_TRY_STATUS(inventory.events().append(

@@ -4,8 +4,10 @@
 // inventory's account at that CA, or by the certificate's own key; the
 // inventory then marks the version revoked, with an event.
 
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 
@@ -21,6 +23,7 @@ struct RevokeRequest {
   std::string ca_file;      // trust for the CA's TLS; "": the configuration's for it
   std::string reason = "unspecified";
   bool with_certificate_key = false;  // for a certificate whose account is lost
+  std::chrono::seconds timeout{60};   // for the CA's answer, retries included
 };
 
 // The RFC 5280 §5.3.1 reason an ACME CA accepts by that name; none for another.
@@ -30,11 +33,13 @@ inline constexpr std::string_view kRevocationReasons =
 
 // The revoked version. Errors: invalid_argument for what the request gets
 // wrong (an unknown reason, no CA or account known), not_found for no such
-// certificate, else the CA's answer.
+// certificate, timeout when the CA took longer than the request allows (or
+// cancelled at `stop`), else the CA's answer.
 [[nodiscard]] Result<store::CertificateRecord> revoke_certificate(const Config& config,
                                                                   const store::StateLayout& layout,
                                                                   store::Inventory& inventory,
-                                                                  const RevokeRequest& request);
+                                                                  const RevokeRequest& request,
+                                                                  std::stop_token stop = {});
 
 // What `revoke` prints with --json and the service answers: name, sha256,
 // serial, reason.

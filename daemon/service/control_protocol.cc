@@ -29,7 +29,7 @@ struct Arg {
   std::string_view name;
   ArgType type;
 };
-constexpr std::pair<std::string_view, std::array<Arg, 5>> kArgs[] = {
+constexpr std::pair<std::string_view, std::array<Arg, 6>> kArgs[] = {
     {"status", {{{"limit", ArgType::count}, {"name", ArgType::string}}}},
     {"show", {{{"certificate", ArgType::string}}}},
     {"events", {{{"name", ArgType::string}, {"limit", ArgType::count}}}},
@@ -41,12 +41,13 @@ constexpr std::pair<std::string_view, std::array<Arg, 5>> kArgs[] = {
        {"reason", ArgType::string},
        {"server", ArgType::string},
        {"ca_file", ArgType::string},
-       {"with_certificate_key", ArgType::boolean}}}},
+       {"with_certificate_key", ArgType::boolean},
+       {"timeout_seconds", ArgType::count}}}},
     {"probe", {{{"name", ArgType::string}}}},
 };
 
 Status check_args(const std::string& cmd, const nlohmann::json& args) {
-  const std::array<Arg, 5>* known = nullptr;
+  const std::array<Arg, 6>* known = nullptr;
   for (const auto& [name, list] : kArgs) {
     if (name == cmd) {
       known = &list;

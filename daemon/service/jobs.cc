@@ -16,7 +16,8 @@ namespace ck::daemon {
 // The check-ARI job, on a worker: the certificate's CA, as the inventory
 // recorded it, asked about its current version.
 JobOutcome check_ari_job(const CertificateConfig& cert, const Config& config,
-                         store::Inventory& inventory, const Clock& clock, std::uint64_t random) {
+                         store::Inventory& inventory, const Clock& clock, std::uint64_t random,
+                         std::stop_token stop) {
   JobOutcome out{cert.name, JobKind::check_ari, {}, ""};
   auto current = current_version(inventory, cert.name);
   if (!current) {
@@ -28,8 +29,9 @@ JobOutcome check_ari_job(const CertificateConfig& cert, const Config& config,
     out.status = fail(Errc::unsupported, "no certificate from an ACME CA to ask about");
     return out;
   }
-  auto checked = check_ari(inventory, **current, directory, ca_file_for(config, directory),
-                           clock.unix_seconds(), false, random);
+  const AriSource ca{directory, ca_file_for(config, directory), std::chrono::seconds(60),
+                     std::move(stop)};
+  auto checked = check_ari(inventory, **current, ca, clock.unix_seconds(), false, random);
   if (!checked) {
     out.status = std::unexpected(checked.error());
   } else {

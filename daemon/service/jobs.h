@@ -15,10 +15,11 @@
 
 namespace ck::daemon {
 
-// The certificate's CA, as the inventory recorded it, asked about its current version.
+// The certificate's CA, as the inventory recorded it, asked about its current
+// version, for at most a minute.
 [[nodiscard]] JobOutcome check_ari_job(const CertificateConfig& cert, const Config& config,
                                        store::Inventory& inventory, const Clock& clock,
-                                       std::uint64_t random);
+                                       std::uint64_t random, std::stop_token stop);
 
 // Due-ness checked again under the job (another process may have renewed it
 // since it was planned; `force` skips that), then renewed and deployed.

@@ -23,6 +23,7 @@
 
 #include "acme/issuance.h"
 #include "core/atomic_file.h"
+#include "core/deadline_stop.h"
 #include "core/host_port.h"
 #include "core/version.h"
 #include "daemon/lifecycle/ari_check.h"
@@ -782,7 +783,7 @@ void Service::submit(const CertificateConfig& cert, JobKind kind, bool force) {
                    random = random_()](store::Inventory& inventory, std::stop_token stop) {
     const LogFields job_fields{{"CERTIFICATE", cert.name}, {"JOB", std::string(to_string(kind))}};
     switch (kind) {
-      case JobKind::check_ari: return check_ari_job(cert, *config, inventory, clock, random);
+      case JobKind::check_ari: return check_ari_job(cert, *config, inventory, clock, random, stop);
       case JobKind::check_status: return status_job(cert, layout, inventory, clock, stop);
       case JobKind::probe: return probe_job(cert, inventory, clock);
       case JobKind::deploy: return deploy_job(cert, inventory, stop);
@@ -1056,6 +1057,13 @@ std::string Service::revoke(const ControlRequest& r, const PendingReply& to) {
     return error_response(r.id, "bad_request",
                           "reason " + request.reason + ": use " + std::string(kRevocationReasons));
   }
+  const std::uint64_t timeout = r.args.value("timeout_seconds", std::uint64_t{60});
+  if (timeout == 0 || timeout > std::uint64_t(kLongestTimeout.count())) {
+    return error_response(
+        r.id, "bad_request",
+        "timeout_seconds must be 1 to " + std::to_string(kLongestTimeout.count()));
+  }
+  request.timeout = std::chrono::seconds(timeout);
   auto found = find_versions(*inventory_, request.certificate);
   if (!found) {
     return error_response(r.id, to_string(found.error().code), found.error().describe());
@@ -1068,10 +1076,10 @@ std::string Service::revoke(const ControlRequest& r, const PendingReply& to) {
   ++running_jobs_;
   spdlog::info("{}: revoke ({}), asked over the control socket", name, request.reason);
   runner_->submit([name, request, config = config_, layout = *layout_](store::Inventory& inventory,
-                                                                       std::stop_token) {
+                                                                       std::stop_token stop) {
     const LogFields fields{{"CERTIFICATE", name}, {"JOB", "revoke"}};
     JobOutcome out{name, JobKind::revoke, {}, ""};
-    auto revoked = revoke_certificate(*config, layout, inventory, request);
+    auto revoked = revoke_certificate(*config, layout, inventory, request, std::move(stop));
     if (!revoked) {
       out.status = std::unexpected(revoked.error());
       return out;

@@ -463,6 +463,51 @@ TEST_CASE("an answer that stalls: the order's timeout ends the command; the orde
   verify_chain(pebble, state.path() / "certs" / name / "current");
 }
 
+TEST_CASE("an answer that stalls: revoke, renewal-info, account, issuer info end at --timeout") {
+  Pebble pebble;
+  Issuer ck{pebble};
+  const std::string name = "slow-ca.example.test";
+  REQUIRE(ck.issue({"--domain", name, "--http-listen", pebble.http_listen()}).exit_code == 0);
+  FaultProxy proxy([](int) { return Fault::stall; });
+  const std::map<std::string, std::string> env{
+      {"https_proxy", proxy.url()}, {"no_proxy", ""}, {"NO_PROXY", ""}};
+  auto through = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv{certkeeper_binary(), "--state-dir", ck.state.path().string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    for (const std::string& a :
+         {std::string("--server"), pebble.directory_url(), std::string("--ca-file"),
+          pebble.ca_file(), std::string("--timeout"), std::string("2s")}) {
+      argv.push_back(a);
+    }
+    return run(argv, env);
+  };
+  for (const auto& command : std::vector<std::vector<std::string>>{{"revoke", name},
+                                                                   {"renewal-info", name},
+                                                                   {"account", "show"},
+                                                                   {"account", "rollover"},
+                                                                   {"issuer", "info"}}) {
+    CAPTURE(command.front());
+    auto r = through(command);
+    CHECK(r.exit_code == 3);
+    CHECK_MESSAGE(r.err.find("the CA did not finish within 2 s") != std::string::npos, r.err);
+  }
+  CHECK(proxy.faults().contains(Fault::stall));
+  CHECK(ck.show(name)["status"] != "revoked");
+  // The rollover's new key is kept (the CA might have taken it), and a second one waits for the
+  // operator to say which key the account has.
+  auto again = through({"account", "rollover"});
+  CHECK(again.exit_code == 2);
+  CHECK_MESSAGE(again.err.find("rollover did not finish") != std::string::npos, again.err);
+  auto shown = certkeeper({"--state-dir", ck.state.path().string(), "account", "show", "--server",
+                           pebble.directory_url(), "--ca-file", pebble.ca_file(), "--json"});
+  REQUIRE_MESSAGE(shown.exit_code == 0, shown.err);  // the old key, as the CA never saw the new
+  const std::string key_path = json::parse(shown.out)["key_path"];
+  CHECK(std::filesystem::exists(key_path + ".new"));
+  auto blocked = ck.issue({"--domain", "after-" + name, "--http-listen", pebble.http_listen()});
+  CHECK(blocked.exit_code == 2);  // until the operator says which key the account has
+  CHECK_MESSAGE(blocked.err.find("rollover did not finish") != std::string::npos, blocked.err);
+}
+
 TEST_CASE("a CA whose every connection breaks: a clear error, nothing half-made") {
   Pebble pebble;
   for (Fault fault : {Fault::reset, Fault::garbage, Fault::truncate}) {

@@ -65,14 +65,23 @@ TEST_CASE("every command has --help, and bad usage exits 2") {
   CHECK(certkeeper({"staple", "--cert", "x.pem"}).exit_code == 2);  // no --out
   CHECK(certkeeper({"probe", "host:99999"}).exit_code == 2);
   CHECK(certkeeper({"probe", "host", "--starttls", "ftp"}).exit_code == 2);
-  for (const char* bad : {"soon", "0s", "5 parsecs"}) {
-    CAPTURE(bad);
-    auto staple = certkeeper({"staple", "--cert", "x.pem", "--out", "x.ocsp", "--timeout", bad});
-    CHECK(staple.exit_code == 2);
-    CHECK(staple.err.find("--timeout") != std::string::npos);
-    auto verify = certkeeper({"verify", "--leaf", "x.pem", "--timeout", bad});
-    CHECK(verify.exit_code == 2);
-    CHECK(verify.err.find("--timeout") != std::string::npos);
+  // Every command that waits on a peer is bounded, by a timeout that must make sense.
+  const std::vector<std::vector<std::string>> bounded{
+      {"staple", "--cert", "x.pem", "--out", "x.ocsp"},
+      {"verify", "--leaf", "x.pem"},
+      {"revoke", "x.example"},
+      {"renewal-info", "x.example"},
+      {"account", "show"},
+      {"issuer", "info", "--server", "https://127.0.0.1:1/dir"}};
+  for (const char* bad : {"soon", "0s", "5 parsecs", "25h"}) {
+    for (std::vector<std::string> args : bounded) {
+      CAPTURE(bad);
+      CAPTURE(args.front());
+      args.insert(args.end(), {"--timeout", bad});
+      auto r = certkeeper(args);
+      CHECK(r.exit_code == 2);
+      CHECK(r.err.find("--timeout") != std::string::npos);
+    }
   }
 }
 

@@ -45,7 +45,8 @@ TEST_CASE("control protocol: each command's arguments, by name and JSON type") {
        {R"({"cmd": "status", "args": {"limit": 0, "name": "www"}})",
         R"({"cmd": "renew", "args": {"name": "www", "force": true}})",
         R"({"cmd": "revoke", "args": {"certificate": "www", "reason": "keyCompromise",
-            "server": "", "ca_file": "", "with_certificate_key": false}})",
+            "server": "", "ca_file": "", "with_certificate_key": false,
+            "timeout_seconds": 30}})",
         R"({"cmd": "alerts", "args": {"open": true, "name": "www", "limit": 5}})",
         R"({"cmd": "nosuch", "args": {"anything": 1}})"}) {  // unknown: the server says so
     CAPTURE(std::string(fine));
@@ -57,6 +58,7 @@ TEST_CASE("control protocol: each command's arguments, by name and JSON type") {
                             R"({"cmd": "status", "args": {"limit": -1}})",
                             R"({"cmd": "status", "args": {"limit": "all"}})",
                             R"({"cmd": "revoke", "args": {"certificate": ["www"]}})",
+                            R"({"cmd": "revoke", "args": {"timeout_seconds": -5}})",
                             R"({"cmd": "probe", "args": {"name": null}})"}) {
     CAPTURE(std::string(wrong));
     auto r = parse_request(wrong);

@@ -338,6 +338,15 @@ TEST_CASE("daemon: issues what is configured, tells systemd, answers status, rel
       f.socket, R"({"id": 9, "cmd": "revoke", "args": {"certificate": "beta", "reason": "oops"}})"
                 "\n"));
   CHECK(bad_reason["error"]["code"] == "bad_request");
+  for (const char* timeout : {"0", "86401", "18446744073709551615"}) {
+    CAPTURE(timeout);
+    const json out_of_range = json::parse(ask_raw(
+        f.socket, std::string(R"({"id": 10, "cmd": "revoke", "args": {"certificate": "beta", )") +
+                      R"("timeout_seconds": )" + timeout + "}}\n"));
+    CHECK(out_of_range["error"]["code"] == "bad_request");
+    CHECK(out_of_range["error"]["message"].get<std::string>().find("timeout_seconds") !=
+          std::string::npos);
+  }
 
   CHECK(f.daemon->stop(SIGTERM) == 0);
   CHECK(f.notify.wait_for("STOPPING=1"));
