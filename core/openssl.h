@@ -7,6 +7,7 @@
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/conf.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
@@ -88,6 +89,19 @@ using X509Revoked = std::unique_ptr<X509_REVOKED, Deleter<X509_REVOKED_free>>;
 using X509Stack = std::unique_ptr<STACK_OF(X509), Deleter<free_x509_stack>>;
 using X509ExtensionStack = std::unique_ptr<STACK_OF(X509_EXTENSION), Deleter<free_extension_stack>>;
 using EcdsaSig = std::unique_ptr<ECDSA_SIG, Deleter<ECDSA_SIG_free>>;
+using Conf = std::unique_ptr<CONF, Deleter<NCONF_free>>;
+// The decoded value of an extension, freed as its method says.
+struct ExtensionValueFree {
+  const X509V3_EXT_METHOD* method = nullptr;
+  void operator()(void* value) const noexcept {
+    if (method->it) {
+      ASN1_item_free(static_cast<ASN1_VALUE*>(value), ASN1_ITEM_ptr(method->it));
+    } else {
+      method->ext_free(value);
+    }
+  }
+};
+using ExtensionValue = std::unique_ptr<void, ExtensionValueFree>;
 
 // Drains the calling thread's OpenSSL error queue into one line ("; "-separated).
 // Returns "" when the queue was empty. Always leaves the queue empty.

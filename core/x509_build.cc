@@ -65,30 +65,32 @@ std::string subject_alt_name_value(const CertificateSpec& spec) {
 std::vector<std::pair<std::string, std::string>> extension_list(const CertificateSpec& spec,
                                                                 const EVP_PKEY& subject_key) {
   std::vector<std::pair<std::string, std::string>> list;
+  auto add = [&](const char* name, const std::string& value, const std::string& by_default) {
+    if (value != "-") {
+      list.emplace_back(name, value.empty() ? by_default : value);
+    }
+  };
   if (spec.is_ca) {
     std::string bc = "critical,CA:TRUE";
     if (spec.path_length >= 0) {
       bc += ",pathlen:" + std::to_string(spec.path_length);
     }
-    list.emplace_back("basicConstraints", bc);
-    list.emplace_back("keyUsage",
-                      spec.key_usage.empty() ? "critical,keyCertSign,cRLSign" : spec.key_usage);
+    add("basicConstraints", spec.basic_constraints, bc);
+    add("keyUsage", spec.key_usage, "critical,keyCertSign,cRLSign");
+    add("extendedKeyUsage", spec.extended_key_usage.empty() ? "-" : spec.extended_key_usage, "");
   } else {
-    list.emplace_back("basicConstraints", "critical,CA:FALSE");
+    add("basicConstraints", spec.basic_constraints, "critical,CA:FALSE");
     bool rsa = EVP_PKEY_get_base_id(&subject_key) == EVP_PKEY_RSA;
-    std::string default_usage =
-        rsa ? "critical,digitalSignature,keyEncipherment" : "critical,digitalSignature";
-    list.emplace_back("keyUsage", spec.key_usage.empty() ? default_usage : spec.key_usage);
-    if (spec.extended_key_usage != "-") {
-      list.emplace_back("extendedKeyUsage",
-                        spec.extended_key_usage.empty() ? "serverAuth" : spec.extended_key_usage);
-    }
+    add("keyUsage", spec.key_usage,
+        rsa ? "critical,digitalSignature,keyEncipherment" : "critical,digitalSignature");
+    add("extendedKeyUsage", spec.extended_key_usage, "serverAuth");
   }
-  list.emplace_back("subjectKeyIdentifier",
-                    spec.subject_key_id_hex.empty() ? "hash" : spec.subject_key_id_hex);
-  list.emplace_back("authorityKeyIdentifier", "keyid:always");
+  add("subjectKeyIdentifier", spec.subject_key_id_hex, "hash");
+  add("authorityKeyIdentifier", spec.authority_key_id, "keyid:always");
   if (std::string san = subject_alt_name_value(spec); !san.empty()) {
-    list.emplace_back("subjectAltName", san);
+    const bool empty_subject = spec.common_name.empty() && spec.organization.empty();
+    list.emplace_back("subjectAltName",
+                      (spec.san_critical.value_or(empty_subject) ? "critical," : "") + san);
   }
   list.insert(list.end(), spec.extensions.begin(), spec.extensions.end());
   return list;
@@ -96,10 +98,20 @@ std::vector<std::pair<std::string, std::string>> extension_list(const Certificat
 
 Status add_extensions(X509& cert, const CertificateSpec& spec, const X509* issuer,
                       const EVP_PKEY& subject_key) {
+  ossl::Conf conf;
+  if (!spec.config.empty()) {
+    conf.reset(NCONF_new(nullptr));
+    ossl::Bio text = ossl::memory_bio(spec.config);
+    long bad_line = 0;
+    if (!conf || !text || NCONF_load_bio(conf.get(), text.get(), &bad_line) != 1) {
+      return std::unexpected(ossl::error(Errc::crypto, "cannot read the extension configuration"));
+    }
+  }
   X509V3_CTX ctx;
   X509V3_set_ctx(&ctx, const_cast<X509*>(issuer ? issuer : &cert), &cert, nullptr, nullptr, 0);
+  X509V3_set_nconf(&ctx, conf.get());
   for (const auto& [name, value] : extension_list(spec, subject_key)) {
-    ossl::X509ExtensionPtr ext(X509V3_EXT_conf(nullptr, &ctx, name.c_str(), value.c_str()));
+    ossl::X509ExtensionPtr ext(X509V3_EXT_nconf(conf.get(), &ctx, name.c_str(), value.c_str()));
     if (!ext || X509_add_ext(&cert, ext.get(), -1) != 1) {
       return std::unexpected(
           ossl::error(Errc::crypto, "cannot add extension " + name + "=" + value));

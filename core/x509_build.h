@@ -3,6 +3,7 @@
 // their own PKI with fixed dates, and by the ACME tls-alpn-01 responder.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,15 +24,22 @@ struct CertificateSpec {
   int path_length = -1;  // CA only; -1 leaves it unset
   // OpenSSL configuration syntax. Empty picks the usual defaults: CAs get
   // "critical,keyCertSign,cRLSign"; leaves get "critical,digitalSignature"
-  // (plus keyEncipherment for RSA) and extendedKeyUsage "serverAuth".
+  // (plus keyEncipherment for RSA) and extendedKeyUsage "serverAuth" (CAs
+  // none). "-" leaves the extension out.
   std::string key_usage;
-  std::string extended_key_usage;  // "-" for none
+  std::string extended_key_usage;
+  std::string basic_constraints;     // "" = "critical,CA:TRUE[,pathlen:N]" or "critical,CA:FALSE"
+  std::string authority_key_id;      // "" = "keyid:always"
+  std::optional<bool> san_critical;  // default: critical when the subject is empty (RFC 5280)
   // Further extensions as (name, value) in OpenSSL configuration syntax, e.g.
   // {"nameConstraints", "critical,permitted;DNS:example.com"},
   // {"authorityInfoAccess", "OCSP;URI:http://127.0.0.1:8080"}.
   std::vector<std::pair<std::string, std::string>> extensions;
-  std::string digest = "SHA256";  // ignored for Ed25519/Ed448 keys
-  std::string subject_key_id_hex;  // "" = the SHA-1 hash of the key, as usual
+  std::string digest = "SHA256";   // ignored for Ed25519/Ed448 keys
+  std::string subject_key_id_hex;  // "" = the SHA-1 hash of the key, as usual; "-" = none
+  // OpenSSL configuration text holding the sections that values name, e.g.
+  // "[dir]\nC = DE\nO = Example\n" for "permitted;dirName:dir".
+  std::string config;
 };
 
 // Signs `spec` for `subject_key`. With `issuer` null the certificate is

@@ -3,6 +3,7 @@
 #include <openssl/err.h>
 #include <openssl/objects.h>
 
+#include <algorithm>
 #include <array>
 
 namespace ck::validator {
@@ -72,21 +73,100 @@ void read_signature_algorithm(const X509& cert, CertificateFacts& f) {
   f.signature_algorithm_mismatch = X509_ALGOR_cmp(outer, X509_get0_tbs_sigalg(&cert)) != 0;
 }
 
-void read_general_subtrees(STACK_OF(GENERAL_SUBTREE) * subtrees, std::vector<std::string>& dns,
-                           std::vector<IpSubtree>& ips, std::vector<std::string>& unsupported) {
+// Whether the extension `nid` is there, and critical.
+struct Presence {
+  bool present = false;
+  bool critical = false;
+};
+Presence presence(const X509& cert, int nid) {
+  const int at = X509_get_ext_by_NID(&cert, nid, -1);
+  if (at < 0) {
+    return {};
+  }
+  return {true, X509_EXTENSION_get_critical(X509_get_ext(&cert, at)) == 1};
+}
+
+// RFC 5280 §7.1 comparison folds case and white space in strings.
+std::string folded(const ASN1_STRING* value) {
+  unsigned char* utf8 = nullptr;
+  const int n = ASN1_STRING_to_UTF8(&utf8, value);
+  if (n < 0) {
+    ERR_clear_error();
+    return "#" + octets(value);  // not a string type: compared as it is
+  }
+  const ossl::OpensslString owned(reinterpret_cast<char*>(utf8));
+  std::string out;
+  for (int i = 0; i < n; ++i) {
+    const char c = owned.get()[i];
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      if (!out.empty() && out.back() != ' ') {
+        out += ' ';
+      }
+    } else {
+      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+  }
+  if (!out.empty() && out.back() == ' ') {
+    out.pop_back();
+  }
+  return out;
+}
+
+DistinguishedName distinguished_name(const X509_NAME* name) {
+  DistinguishedName dn;
+  int rdn = -1;
+  for (int i = 0; i < X509_NAME_entry_count(name); ++i) {
+    const X509_NAME_ENTRY* entry = X509_NAME_get_entry(name, i);
+    if (X509_NAME_ENTRY_set(entry) != rdn) {
+      rdn = X509_NAME_ENTRY_set(entry);
+      dn.emplace_back();
+    }
+    dn.back().push_back(oid_text(X509_NAME_ENTRY_get_object(entry)) + "=" +
+                        folded(X509_NAME_ENTRY_get_data(entry)));
+  }
+  for (auto& attributes : dn) {
+    std::ranges::sort(attributes);
+  }
+  return dn;
+}
+
+// The name of a GENERAL_NAME form that is neither DNS, IP nor directoryName.
+std::string other_form(int type) {
+  switch (type) {
+    case GEN_EMAIL: return "email";
+    case GEN_URI: return "URI";
+    case GEN_OTHERNAME: return "otherName";
+    case GEN_X400: return "x400Address";
+    case GEN_EDIPARTY: return "ediPartyName";
+    case GEN_RID: return "registeredID";
+    default: return "unknown";
+  }
+}
+
+void add_form(std::vector<std::string>& forms, std::string form) {
+  if (std::ranges::find(forms, form) == forms.end()) {
+    forms.push_back(std::move(form));
+  }
+}
+
+void read_general_subtrees(STACK_OF(GENERAL_SUBTREE) * subtrees, bool permitted,
+                           NameConstraints& out) {
   for (int i = 0; i < sk_GENERAL_SUBTREE_num(subtrees); ++i) {
     const GENERAL_NAME* base = sk_GENERAL_SUBTREE_value(subtrees, i)->base;
+    ++out.subtrees;
     if (base->type == GEN_DNS) {
-      dns.push_back(octets(base->d.dNSName));
+      (permitted ? out.permitted_dns : out.excluded_dns).push_back(octets(base->d.dNSName));
     } else if (base->type == GEN_IPADD) {
+      // Address then mask; an odd or wrong length is kept as it is, to be refused.
       const std::string raw = octets(base->d.iPAddress);
       const std::size_t half = raw.size() / 2;
-      ips.push_back({raw.substr(0, half), raw.substr(half)});
+      (permitted ? out.permitted_ip : out.excluded_ip)
+          .push_back({raw.substr(0, raw.size() - half), raw.substr(raw.size() - half)});
+    } else if (base->type == GEN_DIRNAME) {
+      (permitted ? out.permitted_dirs : out.excluded_dirs)
+          .push_back(distinguished_name(base->d.directoryName));
     } else {
-      unsupported.push_back(base->type == GEN_EMAIL     ? "email"
-                            : base->type == GEN_URI     ? "URI"
-                            : base->type == GEN_DIRNAME ? "dirName"
-                                                        : "other");
+      add_form(out.other_forms, other_form(base->type));
     }
   }
 }
@@ -101,10 +181,64 @@ void read_name_constraints(const X509& cert, CertificateFacts& f) {
   auto& out = f.name_constraints;
   out.present = true;
   out.critical = critical == 1;
-  read_general_subtrees(nc->permittedSubtrees, out.permitted_dns, out.permitted_ip,
-                        out.unsupported_forms);
-  read_general_subtrees(nc->excludedSubtrees, out.excluded_dns, out.excluded_ip,
-                        out.unsupported_forms);
+  read_general_subtrees(nc->permittedSubtrees, true, out);
+  read_general_subtrees(nc->excludedSubtrees, false, out);
+}
+
+void read_subject(const X509& cert, CertificateFacts& f) {
+  const X509_NAME* subject = X509_get_subject_name(&cert);
+  f.subject_empty = X509_NAME_entry_count(subject) == 0;
+  f.subject_dn = distinguished_name(subject);
+  for (int i = 0; i < X509_NAME_entry_count(subject); ++i) {
+    const X509_NAME_ENTRY* entry = X509_NAME_get_entry(subject, i);
+    const int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(entry));
+    if (nid == NID_commonName) {
+      unsigned char* utf8 = nullptr;
+      const int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(entry));
+      const ossl::OpensslString owned(reinterpret_cast<char*>(utf8));
+      f.common_names.push_back(n < 0 ? std::string("?") : std::string(owned.get(), n));
+    } else if (nid == NID_pkcs9_emailAddress) {
+      add_form(f.other_name_forms, "email");  // RFC 5280 §4.2.1.10: constrained as one
+    }
+  }
+}
+
+void read_key_identifiers(const X509& cert, CertificateFacts& f) {
+  const Presence aki = presence(cert, NID_authority_key_identifier);
+  f.has_authority_key_id = aki.present;
+  f.authority_key_id_critical = aki.critical;
+  ossl::AuthorityKeyId decoded(static_cast<AUTHORITY_KEYID*>(
+      X509_get_ext_d2i(&cert, NID_authority_key_identifier, nullptr, nullptr)));
+  f.authority_key_id_names_issuer = decoded && (decoded->issuer || decoded->serial);
+}
+
+void read_other_extensions(const X509& cert, CertificateFacts& f) {
+  f.has_extensions = X509_get_ext_count(&cert) > 0;
+  f.basic_constraints_critical = presence(cert, NID_basic_constraints).critical;
+  f.extended_key_usage_critical = presence(cert, NID_ext_key_usage).critical;
+  const Presence policy = presence(cert, NID_policy_constraints);
+  f.has_policy_constraints = policy.present;
+  f.policy_constraints_critical = policy.critical;
+  // Every extension OpenSSL knows must decode, to its last byte: one that does
+  // not is never skipped as if it were absent.
+  for (int i = 0; i < X509_get_ext_count(&cert); ++i) {
+    X509_EXTENSION* ext = X509_get_ext(&cert, i);
+    const X509V3_EXT_METHOD* method = X509V3_EXT_get(ext);
+    if (!method || (!method->it && !method->d2i)) {
+      continue;
+    }
+    const ASN1_OCTET_STRING* data = X509_EXTENSION_get_data(ext);
+    const unsigned char* start = ASN1_STRING_get0_data(data);
+    const unsigned char* p = start;
+    const long length = ASN1_STRING_length(data);
+    ossl::ExtensionValue value(method->it ? static_cast<void*>(ASN1_item_d2i(
+                                                nullptr, &p, length, ASN1_ITEM_ptr(method->it)))
+                                          : method->d2i(nullptr, &p, length),
+                               ossl::ExtensionValueFree{method});
+    if (!value || p != start + length) {
+      f.undecodable_extensions.push_back(oid_text(X509_EXTENSION_get_object(ext)));
+    }
+  }
 }
 
 void read_usages(const X509& cert, CertificateFacts& f) {
@@ -160,15 +294,36 @@ void read_locations(const X509& cert, CertificateFacts& f) {
   }
 }
 
-void read_san_ips(const X509& cert, CertificateFacts& f) {
+void read_sans(const X509& cert, CertificateFacts& f) {
+  const Presence san = presence(cert, NID_subject_alt_name);
+  f.has_san = san.present;
+  f.san_critical = san.critical;
   ossl::GeneralNames names(
       static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(&cert, NID_subject_alt_name, nullptr, nullptr)));
   for (int i = 0; names && i < sk_GENERAL_NAME_num(names.get()); ++i) {
     const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
     if (name->type == GEN_IPADD) {
       f.san_ip_bytes.push_back(octets(name->d.iPAddress));
+    } else if (name->type == GEN_DIRNAME) {
+      f.san_dirs.push_back(distinguished_name(name->d.directoryName));
+    } else if (name->type != GEN_DNS) {
+      add_form(f.other_name_forms, other_form(name->type));
     }
   }
+}
+
+// RFC 5480 §2.1.1: the parameters of an id-ecPublicKey are a namedCurve OID.
+void read_ec_parameters(const X509& cert, CertificateFacts& f) {
+  ASN1_OBJECT* algorithm = nullptr;
+  X509_ALGOR* parameters = nullptr;
+  if (X509_PUBKEY_get0_param(&algorithm, nullptr, nullptr, &parameters,
+                             X509_get_X509_PUBKEY(&cert)) != 1 ||
+      OBJ_obj2nid(algorithm) != NID_X9_62_id_ecPublicKey) {
+    return;
+  }
+  int type = V_ASN1_UNDEF;
+  X509_ALGOR_get0(nullptr, &type, nullptr, parameters);
+  f.ec_explicit_parameters = type != V_ASN1_OBJECT;
 }
 
 void read_critical_extensions(const X509& cert, CertificateFacts& f) {
@@ -192,7 +347,11 @@ Result<CertificateFacts> read_facts(const X509& cert) {
   read_signature_algorithm(cert, f);
   read_usages(cert, f);
   read_name_constraints(cert, f);
-  read_san_ips(cert, f);
+  read_subject(cert, f);
+  read_sans(cert, f);
+  read_key_identifiers(cert, f);
+  read_other_extensions(cert, f);
+  read_ec_parameters(cert, f);
   read_locations(cert, f);
   read_critical_extensions(cert, f);
   ERR_clear_error();  // absent extensions leave decode notes behind

@@ -20,16 +20,25 @@ struct IpSubtree {
   bool operator==(const IpSubtree&) const = default;
 };
 
+// A distinguished name as RFC 5280 §7.1 compares them: its RDNs in order,
+// each the sorted "OID=value" texts of its attributes, string values folded
+// (case, surrounding and repeated spaces).
+using DistinguishedName = std::vector<std::vector<std::string>>;
+
 struct NameConstraints {
   bool present = false;
   bool critical = false;
+  int subtrees = 0;  // permitted and excluded, of every form
   std::vector<std::string> permitted_dns;
   std::vector<std::string> excluded_dns;
   std::vector<IpSubtree> permitted_ip;
   std::vector<IpSubtree> excluded_ip;
-  // Constraint forms certkeeper does not evaluate ("email", "URI", "dirName",
-  // "other"); a certificate under such a constraint is refused (fail closed).
-  std::vector<std::string> unsupported_forms;
+  std::vector<DistinguishedName> permitted_dirs;
+  std::vector<DistinguishedName> excluded_dirs;
+  // Forms certkeeper does not evaluate ("email", "URI", "otherName", ...): a
+  // certificate with names of such a form beneath is refused (fail closed);
+  // one without is not constrained by them.
+  std::vector<std::string> other_forms;
 };
 
 // RFC 5280 §4.2.1.3 keyUsage bits, as OpenSSL's KU_* values.
@@ -60,8 +69,27 @@ struct CertificateFacts {
   bool has_extended_key_usage = false;
   std::vector<std::string> extended_key_usage;  // dotted OIDs
 
-  std::vector<std::string> san_ip_bytes;  // iPAddress SANs as 4 or 16 raw bytes
+  bool has_extensions = false;  // a v1 trust anchor has none
+  bool subject_empty = false;
+  DistinguishedName subject_dn;
+  std::vector<std::string> common_names;  // every CN of the subject, UTF-8
+  bool has_san = false;
+  bool san_critical = false;
+  std::vector<std::string> san_ip_bytes;    // iPAddress SANs as 4 or 16 raw bytes
+  std::vector<DistinguishedName> san_dirs;  // directoryName SANs
+  // Name forms beyond DNS, IP and directoryName: SAN forms ("email", "URI",
+  // "otherName", ...), and "email" for an emailAddress in the subject.
+  std::vector<std::string> other_name_forms;
   NameConstraints name_constraints;
+
+  bool basic_constraints_critical = false;
+  bool extended_key_usage_critical = false;
+  bool has_authority_key_id = false;  // the extension (its keyIdentifier: info)
+  bool authority_key_id_critical = false;
+  bool authority_key_id_names_issuer = false;  // authorityCertIssuer or its serial
+  bool has_policy_constraints = false;
+  bool policy_constraints_critical = false;
+  bool ec_explicit_parameters = false;  // RFC 5480 §2.1.1: a named curve only
 
   std::string key_algorithm;  // "rsa", "ec", "ed25519", "ed448", "dsa" or OpenSSL's name
   int key_bits = 0;
@@ -72,6 +100,7 @@ struct CertificateFacts {
   std::vector<std::string> unknown_critical_extensions;  // dotted OIDs
   bool invalid_extensions =
       false;  // an extension repeated or not decodable (OpenSSL EXFLAG_INVALID)
+  std::vector<std::string> undecodable_extensions;  // known ones that do not decode, dotted OIDs
 
   std::vector<std::string> ocsp_urls;       // authorityInfoAccess id-ad-ocsp
   std::vector<std::string> ca_issuer_urls;  // authorityInfoAccess id-ad-caIssuers

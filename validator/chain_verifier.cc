@@ -209,12 +209,17 @@ std::vector<Finding> ChainVerifier::check_path(std::span<const PreparedCertifica
     const bool anchor = complete && i + 1 == path.size();
     note(check_validity(c, options.at), i);
     note(check_key_strength(c), i);
+    note(check_extensions(c), i);
+    note(check_name_constraints_form(c), i);
     if (anchor) {
-      continue;  // a trust anchor is trusted as configured, not checked as a CA
+      // Trusted as configured, but what it says of itself must still hold.
+      note(check_trust_anchor(c, c.info.self_issued, options.purpose), i);
+      continue;
     }
     note(check_encoding(c), i);
-    note(check_critical_extensions(c), i);
     note(check_signature_algorithm(c), i);
+    note(check_key_identifiers(c, false), i);
+    note(check_names(c, i == 0), i);
     note(i == 0 ? check_end_entity(c, options.purpose) : check_issuer(c, options.purpose), i);
   }
   auto whole = [&](std::optional<Finding> f) {

@@ -1317,15 +1317,17 @@ TEST_CASE("renew deploys a configured certificate: files, combined PEM, reload, 
   CHECK(renewed != issued["sha256"]);
   write_text(pebble.dir() / "root.pem", pebble.root_pem());
   bool serves_new = false;
+  std::string last_probe;
   for (int i = 0; i < 100 && !serves_new; ++i) {  // nginx's workers take the reload in turn
     auto probe =
         certkeeper({"--config", config.string(), "probe", "127.0.0.1:" + std::to_string(nginx.port),
                     "--sni", "site.example.test", "--ca-file", (pebble.dir() / "root.pem").string(),
                     "--expect", "site", "--json"});
     serves_new = probe.exit_code == 0 && json::parse(probe.out)["expect"]["matches"] == true;
+    last_probe = probe.out + probe.err;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  CHECK(serves_new);
+  CHECK_MESSAGE(serves_new, last_probe);
 
   // A reload that fails: the certificate is issued, the failure said, exit 3.
   const auto failing = ck.state.path() / "failing.sh";

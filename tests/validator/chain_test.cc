@@ -131,8 +131,9 @@ TEST_CASE("verify: one PKI, one case per rule, named by the expected code") {
        TestPki::make(with([](auto& s) { s.extended_key_usage = "clientAuth"; }), &inter),
        "",
        {"--purpose", "clientAuth"}});
-  cases.push_back({"bad_leaf_is_a_ca", TestPki::make(with([](auto& s) { s.is_ca = true; }), &inter),
-                   "invalid_basic_constraints"});
+  cases.push_back({"bad_ca_leaf_that_may_only_sign_certificates",
+                   TestPki::make(with([](auto& s) { s.is_ca = true; }), &inter),
+                   "invalid_key_usage"});
   cases.push_back({"bad_weak_key",
                    TestPki::make(leaf_spec({"www.example.test"}), &inter,
                                  ossl::PKey(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA",
@@ -186,8 +187,9 @@ TEST_CASE("verify: issuers and trust") {
     // A self-signed leaf, not trusted: named.
     const Verifier::Outcome self = v.verify(root, {}, {&stranger});
     CHECK(error_of(self) == "untrusted_root");
-    CHECK_MESSAGE(self.report.dump().find("tests is a self-signed certificate") != std::string::npos,
-                  self.report.dump());
+    CHECK_MESSAGE(
+        self.report.dump().find("tests is a self-signed certificate") != std::string::npos,
+        self.report.dump());
   }
 
   SUBCASE("bad_signature: right name and key identifier, wrong key") {

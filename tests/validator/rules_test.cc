@@ -18,6 +18,12 @@ CertificateFacts leaf_facts() {
   c.info.not_before = 1000;
   c.info.not_after = 2000;
   c.info.dns_names = {"www.example.com"};
+  c.has_extensions = true;
+  c.subject_dn = {{"2.5.4.3=www.example.com"}};
+  c.common_names = {"www.example.com"};
+  c.has_san = true;
+  c.info.authority_key_id = "a1a1";
+  c.has_authority_key_id = true;
   c.serial_octets = 16;
   c.has_key_usage = true;
   c.key_usage = kKeyUsageDigitalSignature;
@@ -33,7 +39,12 @@ CertificateFacts leaf_facts() {
 CertificateFacts ca_facts() {
   CertificateFacts c = leaf_facts();
   c.info.dns_names.clear();
+  c.has_san = false;
+  c.subject_dn = {{"2.5.4.10=example ca"}};
+  c.common_names.clear();
+  c.info.subject_key_id = "b2b2";
   c.has_basic_constraints = true;
+  c.basic_constraints_critical = true;
   c.is_ca = true;
   c.key_usage = kKeyUsageKeyCertSign | kKeyUsageCrlSign;
   c.has_extended_key_usage = false;
@@ -114,6 +125,19 @@ TEST_CASE("encoding, key and signature rules on one certificate") {
       {"bad_unknown_critical",
        [](CertificateFacts& c) { c.unknown_critical_extensions = {"1.2.3.4"}; },
        VerifyCode::unknown_critical_extension},
+      {"bad_aia_does_not_decode",
+       [](CertificateFacts& c) { c.undecodable_extensions = {"1.3.6.1.5.5.7.1.1"}; },
+       VerifyCode::malformed},
+      {"good_policy_constraints_critical",
+       [](CertificateFacts& c) {
+         c.has_policy_constraints = true;
+         c.policy_constraints_critical = true;
+       },
+       VerifyCode::ok},
+      {"bad_policy_constraints_not_critical",
+       [](CertificateFacts& c) { c.has_policy_constraints = true; }, VerifyCode::malformed},
+      {"bad_ec_explicit_parameters", [](CertificateFacts& c) { c.ec_explicit_parameters = true; },
+       VerifyCode::weak_key},
   };
   for (const Case& test : cases) {
     CAPTURE(test.name);
@@ -121,7 +145,7 @@ TEST_CASE("encoding, key and signature rules on one certificate") {
     test.change(c);
     std::vector<Finding> found;
     for (auto f : {check_encoding(c), check_key_strength(c), check_signature_algorithm(c),
-                   check_critical_extensions(c)}) {
+                   check_extensions(c)}) {
       if (f) {
         found.push_back(*f);
       }
@@ -133,20 +157,46 @@ TEST_CASE("encoding, key and signature rules on one certificate") {
 TEST_CASE("the end entity and its issuers: basic constraints, key usage, EKU") {
   const Case leaves[] = {
       {"good_server_leaf", [](CertificateFacts&) {}, VerifyCode::ok},
-      {"bad_leaf_is_ca", [](CertificateFacts& c) { c.is_ca = true; },
-       VerifyCode::invalid_basic_constraints},
+      {"good_ca_as_end_entity_signing",
+       [](CertificateFacts& c) {
+         c.is_ca = true;
+         c.key_usage = kKeyUsageDigitalSignature | kKeyUsageKeyCertSign;
+       },
+       VerifyCode::ok},
+      {"bad_ca_as_end_entity_cert_sign_only",
+       [](CertificateFacts& c) {
+         c.is_ca = true;
+         c.key_usage = kKeyUsageKeyCertSign;
+       },
+       VerifyCode::invalid_key_usage},
+      {"bad_ca_as_end_entity_client_auth_only",
+       [](CertificateFacts& c) {
+         c.is_ca = true;
+         c.extended_key_usage = {std::string(kOidClientAuth)};
+       },
+       VerifyCode::invalid_eku},
       {"bad_leaf_key_usage_cert_sign_only",
        [](CertificateFacts& c) { c.key_usage = kKeyUsageKeyCertSign; },
        VerifyCode::invalid_key_usage},
+      {"bad_not_ca_with_key_cert_sign",
+       [](CertificateFacts& c) { c.key_usage = kKeyUsageDigitalSignature | kKeyUsageKeyCertSign; },
+       VerifyCode::invalid_key_usage},
       {"good_leaf_without_key_usage", [](CertificateFacts& c) { c.has_key_usage = false; },
        VerifyCode::ok},
-      {"bad_leaf_without_eku", [](CertificateFacts& c) { c.has_extended_key_usage = false; },
-       VerifyCode::invalid_eku},
+      {"good_leaf_without_eku_serves_any_purpose",
+       [](CertificateFacts& c) { c.has_extended_key_usage = false; }, VerifyCode::ok},
       {"bad_leaf_client_auth_only",
        [](CertificateFacts& c) { c.extended_key_usage = {std::string(kOidClientAuth)}; },
        VerifyCode::invalid_eku},
       {"bad_leaf_any_eku_only",
        [](CertificateFacts& c) { c.extended_key_usage = {std::string(kOidAnyExtendedKeyUsage)}; },
+       VerifyCode::invalid_eku},
+      {"bad_leaf_any_eku_beside_server_auth",
+       [](CertificateFacts& c) {
+         c.extended_key_usage.push_back(std::string(kOidAnyExtendedKeyUsage));
+       },
+       VerifyCode::invalid_eku},
+      {"bad_leaf_eku_critical", [](CertificateFacts& c) { c.extended_key_usage_critical = true; },
        VerifyCode::invalid_eku},
   };
   for (const Case& test : leaves) {
@@ -227,6 +277,302 @@ TEST_CASE("path length: pathLenConstraint counts non-self-issued intermediates (
     CHECK(code_of(check_path_length(path, 1)) == VerifyCode::path_length_exceeded);
     CHECK(code_of(check_path_length(path, 2)) == VerifyCode::ok);
   }
+  SUBCASE("good_max_depth_1_when_one_intermediate_is_self_issued") {
+    i2.info.self_issued = true;
+    CHECK(code_of(check_path_length(path, 1)) == VerifyCode::ok);
+    CHECK(code_of(check_path_length(path, 0)) == VerifyCode::path_length_exceeded);
+  }
+  SUBCASE("good_the_leafs_own_pathlen_is_ignored") {
+    leaf.is_ca = true;  // a CA as the end entity, two intermediates above it
+    leaf.path_length = 0;
+    CHECK(code_of(check_path_length(path, -1)) == VerifyCode::ok);
+  }
+}
+
+TEST_CASE("key identifiers (RFC 5280 §4.2.1.1, §4.2.1.2; BR §7.1.2.1.3)") {
+  struct KeyIdCase {
+    const char* name;
+    bool ca;
+    bool root;
+    std::function<void(CertificateFacts&)> change;
+    VerifyCode expected;
+  };
+  const KeyIdCase cases[] = {
+      {"good_leaf", false, false, [](CertificateFacts&) {}, VerifyCode::ok},
+      {"bad_leaf_without_aki", false, false,
+       [](CertificateFacts& c) {
+         c.has_authority_key_id = false;
+         c.info.authority_key_id.clear();
+       },
+       VerifyCode::invalid_key_identifier},
+      {"bad_aki_without_key_identifier", false, false,
+       [](CertificateFacts& c) { c.info.authority_key_id.clear(); },
+       VerifyCode::invalid_key_identifier},
+      {"bad_aki_critical", false, false,
+       [](CertificateFacts& c) { c.authority_key_id_critical = true; },
+       VerifyCode::invalid_key_identifier},
+      {"good_intermediate", true, false, [](CertificateFacts&) {}, VerifyCode::ok},
+      {"bad_ca_without_ski", true, false,
+       [](CertificateFacts& c) { c.info.subject_key_id.clear(); },
+       VerifyCode::invalid_key_identifier},
+      {"bad_intermediate_without_aki", true, false,
+       [](CertificateFacts& c) { c.has_authority_key_id = false; },
+       VerifyCode::invalid_key_identifier},
+      {"good_root_without_aki", true, true,
+       [](CertificateFacts& c) {
+         c.has_authority_key_id = false;
+         c.info.authority_key_id.clear();
+       },
+       VerifyCode::ok},
+      {"good_root_aki_is_its_ski", true, true,
+       [](CertificateFacts& c) { c.info.authority_key_id = c.info.subject_key_id; },
+       VerifyCode::ok},
+      {"bad_root_aki_another_key", true, true, [](CertificateFacts&) {},
+       VerifyCode::invalid_key_identifier},
+      {"bad_root_aki_names_issuer_and_serial", true, true,
+       [](CertificateFacts& c) {
+         c.info.authority_key_id = c.info.subject_key_id;
+         c.authority_key_id_names_issuer = true;
+       },
+       VerifyCode::invalid_key_identifier},
+      {"bad_root_without_ski", true, true,
+       [](CertificateFacts& c) {
+         c.has_authority_key_id = false;
+         c.info.subject_key_id.clear();
+       },
+       VerifyCode::invalid_key_identifier},
+  };
+  for (const KeyIdCase& test : cases) {
+    CAPTURE(test.name);
+    CertificateFacts c = test.ca ? ca_facts() : leaf_facts();
+    test.change(c);
+    CHECK(code_of(check_key_identifiers(c, test.root)) == test.expected);
+  }
+}
+
+TEST_CASE("subject, SAN and common name (RFC 5280 §4.1.2.6, §4.2.1.6; BR §7.1.4)") {
+  const Case leaves[] = {
+      {"good_leaf", [](CertificateFacts&) {}, VerifyCode::ok},
+      {"good_empty_subject_critical_san",
+       [](CertificateFacts& c) {
+         c.subject_empty = true;
+         c.common_names.clear();
+         c.san_critical = true;
+       },
+       VerifyCode::ok},
+      {"bad_empty_subject_san_not_critical",
+       [](CertificateFacts& c) {
+         c.subject_empty = true;
+         c.common_names.clear();
+       },
+       VerifyCode::invalid_name},
+      {"bad_empty_subject_no_san",
+       [](CertificateFacts& c) {
+         c.subject_empty = true;
+         c.common_names.clear();
+         c.has_san = false;
+         c.info.dns_names.clear();
+       },
+       VerifyCode::invalid_name},
+      {"bad_subject_and_critical_san", [](CertificateFacts& c) { c.san_critical = true; },
+       VerifyCode::invalid_name},
+      {"bad_underscore", [](CertificateFacts& c) { c.info.dns_names = {"a_b.example.com"}; },
+       VerifyCode::invalid_name},
+      {"bad_dns_san_syntax", [](CertificateFacts& c) { c.info.dns_names = {"-a.example.com"}; },
+       VerifyCode::invalid_name},
+      {"bad_dns_san_empty_label",
+       [](CertificateFacts& c) { c.info.dns_names = {"a..example.com"}; },
+       VerifyCode::invalid_name},
+      {"good_wildcard_san",
+       [](CertificateFacts& c) {
+         c.info.dns_names = {"*.example.com"};
+         c.common_names = {"*.example.com"};
+       },
+       VerifyCode::ok},
+      {"bad_ip_san_5_bytes", [](CertificateFacts& c) { c.san_ip_bytes = {std::string(5, '\1')}; },
+       VerifyCode::invalid_name},
+      {"good_no_common_name", [](CertificateFacts& c) { c.common_names.clear(); }, VerifyCode::ok},
+      {"bad_common_name_case", [](CertificateFacts& c) { c.common_names = {"WWW.example.com"}; },
+       VerifyCode::invalid_name},
+      {"bad_common_name_not_a_san",
+       [](CertificateFacts& c) { c.common_names = {"mail.example.com"}; },
+       VerifyCode::invalid_name},
+      {"bad_second_common_name_not_a_san",
+       [](CertificateFacts& c) { c.common_names.push_back("mail.example.com"); },
+       VerifyCode::invalid_name},
+      {"good_common_name_ipv4",
+       [](CertificateFacts& c) {
+         c.san_ip_bytes = {raw_ip({10, 0, 0, 1})};
+         c.common_names = {"10.0.0.1"};
+       },
+       VerifyCode::ok},
+      {"bad_common_name_ipv4_leading_zero",
+       [](CertificateFacts& c) {
+         c.san_ip_bytes = {raw_ip({10, 0, 0, 1})};
+         c.common_names = {"010.0.0.1"};
+       },
+       VerifyCode::invalid_name},
+      {"good_common_name_ipv6_rfc5952",
+       [](CertificateFacts& c) {
+         c.san_ip_bytes = {raw_ip({0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1})};
+         c.common_names = {"2001:db8::1"};
+       },
+       VerifyCode::ok},
+      {"bad_common_name_ipv6_upper_case",
+       [](CertificateFacts& c) {
+         c.san_ip_bytes = {raw_ip({0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1})};
+         c.common_names = {"2001:DB8::1"};
+       },
+       VerifyCode::invalid_name},
+      {"bad_common_name_ipv6_uncompressed",
+       [](CertificateFacts& c) {
+         c.san_ip_bytes = {raw_ip({0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1})};
+         c.common_names = {"2001:db8:0:0:0:0:0:1"};
+       },
+       VerifyCode::invalid_name},
+      {"good_common_name_a_label",
+       [](CertificateFacts& c) {
+         c.info.dns_names = {"xn--bcher-kva.example"};
+         c.common_names = {"xn--bcher-kva.example"};
+       },
+       VerifyCode::ok},
+      {"bad_common_name_u_label",
+       [](CertificateFacts& c) {
+         c.info.dns_names = {"xn--bcher-kva.example"};
+         c.common_names = {
+             "b\xc3\xbc"
+             "cher.example"};
+       },
+       VerifyCode::invalid_name},
+  };
+  for (const Case& test : leaves) {
+    CAPTURE(test.name);
+    CertificateFacts c = leaf_facts();
+    test.change(c);
+    CHECK(code_of(check_names(c, true)) == test.expected);
+  }
+  CertificateFacts ca = ca_facts();
+  CHECK(code_of(check_names(ca, false)) == VerifyCode::ok);
+  ca.subject_empty = true;
+  ca.has_san = true;
+  ca.san_critical = true;
+  CHECK(code_of(check_names(ca, false)) == VerifyCode::invalid_name);  // a CA needs a subject
+}
+
+TEST_CASE("trust anchors that are certificates with extensions (RFC 5280 §4.2.1.9; BR §7.1.2.1)") {
+  const Case roots[] = {
+      {"good_root", [](CertificateFacts&) {}, VerifyCode::ok},
+      {"good_v1_root_without_extensions",
+       [](CertificateFacts& c) {
+         c = CertificateFacts{};
+         c.subject_dn = {{"2.5.4.3=old root"}};
+       },
+       VerifyCode::ok},
+      {"bad_no_basic_constraints",
+       [](CertificateFacts& c) {
+         c.has_basic_constraints = false;
+         c.basic_constraints_critical = false;
+         c.is_ca = false;
+       },
+       VerifyCode::invalid_basic_constraints},
+      {"bad_basic_constraints_not_critical",
+       [](CertificateFacts& c) { c.basic_constraints_critical = false; },
+       VerifyCode::invalid_basic_constraints},
+      {"bad_key_cert_sign_without_ca", [](CertificateFacts& c) { c.is_ca = false; },
+       VerifyCode::invalid_basic_constraints},
+      {"bad_path_length_without_ca",
+       [](CertificateFacts& c) {
+         c.is_ca = false;
+         c.has_key_usage = false;
+         c.path_length = 1;
+       },
+       VerifyCode::invalid_basic_constraints},
+      {"bad_ca_without_key_cert_sign", [](CertificateFacts& c) { c.key_usage = kKeyUsageCrlSign; },
+       VerifyCode::invalid_key_usage},
+      {"good_root_eku_allows_the_purpose",  // as Pebble's: read as a constraint
+       [](CertificateFacts& c) {
+         c.has_extended_key_usage = true;
+         c.extended_key_usage = {std::string(kOidServerAuth), std::string(kOidClientAuth)};
+       },
+       VerifyCode::ok},
+      {"bad_root_eku_without_the_purpose",
+       [](CertificateFacts& c) {
+         c.has_extended_key_usage = true;
+         c.extended_key_usage = {std::string(kOidClientAuth)};
+       },
+       VerifyCode::invalid_eku},
+      {"bad_root_without_ski", [](CertificateFacts& c) { c.info.subject_key_id.clear(); },
+       VerifyCode::invalid_key_identifier},
+      {"bad_root_with_empty_subject",
+       [](CertificateFacts& c) {
+         c.subject_empty = true;
+         c.has_san = true;
+         c.san_critical = true;
+       },
+       VerifyCode::invalid_name},
+  };
+  for (const Case& test : roots) {
+    CAPTURE(test.name);
+    CertificateFacts c = ca_facts();
+    c.info.authority_key_id = c.info.subject_key_id;
+    test.change(c);
+    CHECK(code_of(check_trust_anchor(c, true, Purpose::server_auth)) == test.expected);
+  }
+  CertificateFacts intermediate = ca_facts();  // trusted directly: its AKI names its issuer
+  CHECK(code_of(check_trust_anchor(intermediate, false, Purpose::server_auth)) == VerifyCode::ok);
+  CHECK(code_of(check_trust_anchor(intermediate, true, Purpose::server_auth)) ==
+        VerifyCode::invalid_key_identifier);
+}
+
+TEST_CASE("the form of name constraints (RFC 5280 §4.2.1.10)") {
+  const Case cases[] = {
+      {"good_permitted_dns", [](CertificateFacts&) {}, VerifyCode::ok},
+      {"good_leading_dot",
+       [](CertificateFacts& c) { c.name_constraints.permitted_dns = {".example.com"}; },
+       VerifyCode::ok},
+      {"bad_in_a_leaf", [](CertificateFacts& c) { c.is_ca = false; },
+       VerifyCode::invalid_name_constraints},
+      {"bad_not_critical", [](CertificateFacts& c) { c.name_constraints.critical = false; },
+       VerifyCode::invalid_name_constraints},
+      {"bad_no_subtrees",
+       [](CertificateFacts& c) {
+         c.name_constraints.permitted_dns.clear();
+         c.name_constraints.subtrees = 0;
+       },
+       VerifyCode::invalid_name_constraints},
+      {"bad_wildcard_dns_constraint",
+       [](CertificateFacts& c) { c.name_constraints.permitted_dns = {"*.example.com"}; },
+       VerifyCode::invalid_name_constraints},
+      {"bad_dns_constraint_with_space",
+       [](CertificateFacts& c) { c.name_constraints.excluded_dns = {"exa mple.com"}; },
+       VerifyCode::invalid_name_constraints},
+      {"good_ip_constraint",
+       [](CertificateFacts& c) {
+         c.name_constraints.permitted_ip = {{raw_ip({10, 0, 0, 0}), raw_ip({255, 255, 0, 0})}};
+       },
+       VerifyCode::ok},
+      {"bad_ip_mask_not_contiguous",
+       [](CertificateFacts& c) {
+         c.name_constraints.permitted_ip = {{raw_ip({10, 0, 0, 0}), raw_ip({255, 0, 255, 0})}};
+       },
+       VerifyCode::invalid_name_constraints},
+      {"bad_ip_constraint_length",
+       [](CertificateFacts& c) {
+         c.name_constraints.excluded_ip = {{raw_ip({10, 0, 0}), raw_ip({255, 0, 0})}};
+       },
+       VerifyCode::invalid_name_constraints},
+  };
+  for (const Case& test : cases) {
+    CAPTURE(test.name);
+    CertificateFacts c = ca_facts();
+    c.name_constraints.present = true;
+    c.name_constraints.critical = true;
+    c.name_constraints.subtrees = 1;
+    c.name_constraints.permitted_dns = {"example.com"};
+    test.change(c);
+    CHECK(code_of(check_name_constraints_form(c)) == test.expected);
+  }
+  CHECK(code_of(check_name_constraints_form(leaf_facts())) == VerifyCode::ok);  // none at all
 }
 
 TEST_CASE("DNS and IP name constraints (RFC 5280 §4.2.1.10)") {
@@ -282,10 +628,81 @@ TEST_CASE("DNS and IP name constraints (RFC 5280 §4.2.1.10)") {
     leaf.san_ip_bytes = {std::string(15, '\0') + "\x01"};
     CHECK(code_of(check_name_constraints(path)) == VerifyCode::ok);
   }
-  SUBCASE("bad_unsupported_form_refused") {
-    ca.name_constraints.unsupported_forms = {"dirName"};
+  SUBCASE("bad_wildcard_may_stand_for_an_excluded_name") {
+    leaf.info.dns_names = {"*.example.com"};
+    ca.name_constraints.excluded_dns = {"bad.example.com"};
     CHECK(code_of(check_name_constraints(path)) == VerifyCode::name_constraint_violation);
   }
+  SUBCASE("good_wildcard_beside_an_excluded_name_deeper_down") {
+    leaf.info.dns_names = {"*.example.com"};
+    ca.name_constraints.excluded_dns = {"a.bad.example.com"};
+    CHECK(code_of(check_name_constraints(path)) == VerifyCode::ok);
+  }
+  SUBCASE("bad_wildcard_wider_than_the_permitted_name") {
+    leaf.info.dns_names = {"*.example.com"};
+    ca.name_constraints.permitted_dns = {"www.example.com"};
+    CHECK(code_of(check_name_constraints(path)) == VerifyCode::name_constraint_violation);
+  }
+  SUBCASE("good_wildcard_inside_the_permitted_subtree") {
+    leaf.info.dns_names = {"*.example.com"};
+    ca.name_constraints.permitted_dns = {"example.com"};
+    CHECK(code_of(check_name_constraints(path)) == VerifyCode::ok);
+  }
+  const DistinguishedName org{{"2.5.4.6=de"}, {"2.5.4.10=example"}};
+  SUBCASE("good_directory_name_permitted") {
+    ca.name_constraints.permitted_dirs = {org};
+    leaf.subject_dn = {{"2.5.4.6=de"}, {"2.5.4.10=example"}, {"2.5.4.3=www.example.com"}};
+    CHECK(code_of(check_name_constraints(path)) == VerifyCode::ok);
+  }
+  SUBCASE("bad_directory_name_not_permitted") {
+    ca.name_constraints.permitted_dirs = {org};
+    leaf.subject_dn = {{"2.5.4.6=de"}, {"2.5.4.10=other"}, {"2.5.4.3=www.example.com"}};
+    CHECK(code_of(check_name_constraints(path)) == VerifyCode::name_constraint_violation);
+  }
+  SUBCASE("bad_directory_name_excluded_in_a_san") {
+    ca.name_constraints.excluded_dirs = {org};
+    leaf.san_dirs = {{{"2.5.4.6=de"}, {"2.5.4.10=example"}, {"2.5.4.11=unit"}}};
+    CHECK(code_of(check_name_constraints(path)) == VerifyCode::name_constraint_violation);
+  }
+  SUBCASE("good_empty_subject_is_not_a_directory_name") {
+    ca.name_constraints.permitted_dirs = {org};
+    leaf.subject_empty = true;
+    leaf.subject_dn.clear();
+    CHECK(code_of(check_name_constraints(path)) == VerifyCode::ok);
+  }
+  SUBCASE("good_other_form_the_certificate_does_not_use") {
+    ca.name_constraints.other_forms = {"otherName", "email"};
+    CHECK(code_of(check_name_constraints(path)) == VerifyCode::ok);
+  }
+  SUBCASE("bad_other_form_the_certificate_uses_is_refused_not_guessed") {
+    ca.name_constraints.other_forms = {"email"};
+    leaf.other_name_forms = {"email"};
+    CHECK(code_of(check_name_constraints(path)) == VerifyCode::name_constraint_violation);
+  }
+  SUBCASE("bad_over_the_budget") {
+    ca.name_constraints.subtrees = 1000;
+    ca.name_constraints.excluded_dns.assign(1000, "x.test");
+    leaf.info.dns_names.assign(300, "www.example.com");
+    auto f = check_name_constraints(path);
+    CHECK(code_of(f) == VerifyCode::name_constraints_too_complex);
+    CHECK(f->certificate == 1);
+  }
+}
+
+TEST_CASE("host name syntax (RFC 1034 §3.5)") {
+  for (const char* good : {"example.com", "a-b.example.com", "xn--bcher-kva.example", "a", "1.2"}) {
+    CAPTURE(good);
+    CHECK(is_host_name(good, false));
+  }
+  for (const char* bad : {"", "-a.com", "a-.com", "a..com", ".a.com", "a.com.", "a b.com",
+                          "a_b.com", "*.example.com", "\xc3\xbc.example"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(is_host_name(bad, false));
+  }
+  CHECK(is_host_name("*.example.com", true));
+  CHECK_FALSE(is_host_name("*.*.example.com", true));
+  CHECK_FALSE(is_host_name("w*.example.com", true));
+  CHECK_FALSE(is_host_name(std::string(64, 'a') + ".com", false));
 }
 
 TEST_CASE("host names: SAN only, wildcards in the leftmost label, never above a public suffix") {
