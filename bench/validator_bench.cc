@@ -6,6 +6,9 @@
 //   validator_bench crl-generate FILE N  a CRL of N entries signed by a P-256 CA (FILE,
 //                                        FILE.issuer.pem), DER written by hand
 //   validator_bench crl-parse FILE       parse and signature time, lookups/s, peak RSS
+//   validator_bench name-constraints     the name-constraint worst case: a chain just under
+//                                        the comparison budget (checked in full) and one
+//                                        over it (refused), milliseconds per verification
 
 #include <sys/resource.h>
 
@@ -86,6 +89,49 @@ double per_second(F&& work) {
     calls += 50;
   }
   return static_cast<double>(calls) / std::chrono::duration<double>(Steady::now() - start).count();
+}
+
+// Root -> intermediate excluding `constraints` DNS subtrees -> leaf with
+// `names` DNS names, none excluded: every name is compared with every
+// constraint, each comparison as long as it can be (the constraint is the
+// name's last 74 characters but for the last one). Milliseconds per
+// verification, and its verdict.
+void name_constraints_case(const char* label, int constraints, int names) {
+  Chain c = make_chain(KeyType::ecdsa_p256);
+  CertificateSpec inter{.common_name = "Bench Constrained", .is_ca = true};
+  inter.not_before = kNow - 365 * kDay;
+  inter.not_after = kNow + 365 * kDay;
+  const std::string long_label(60, 'b');
+  std::string excluded = "critical";
+  for (int i = 0; i < constraints; ++i) {
+    excluded += ",excluded;DNS:" + long_label + ".example.tesa";
+  }
+  inter.extensions = {{"nameConstraints", excluded}};
+  CertificateSpec leaf;
+  for (int i = 0; i < names; ++i) {
+    leaf.dns_names.push_back("n" + std::to_string(i) + "." + long_label + ".example.test");
+  }
+  // No common name: these are longer than its 64 characters; the SAN is critical.
+  leaf.not_before = kNow - kDay;
+  leaf.not_after = kNow + 90 * kDay;
+  c.inter = value_or_die(build_certificate(inter, *c.inter_key, c.root.get(), *c.root_key));
+  c.leaf = value_or_die(build_certificate(leaf, *c.leaf_key, c.inter.get(), *c.inter_key));
+  validator::TrustStore anchors;
+  anchors.add(value_or_die(validator::prepare(copy(c.root))));
+  std::vector<validator::PreparedCertificate> untrusted;
+  untrusted.push_back(value_or_die(validator::prepare(copy(c.inter))));
+  const auto prepared = value_or_die(validator::prepare(copy(c.leaf)));
+  const validator::PublicSuffixList suffixes;
+  const validator::ChainVerifier verifier(anchors, suffixes);
+  validator::VerifyOptions options;
+  options.at = kNow;
+  options.hostname = leaf.dns_names.front();
+  std::string verdict;
+  const double rate = per_second([&] {
+    verdict = std::string(validator::to_string(verifier.verify(prepared, untrusted, options).code));
+  });
+  std::printf("%s_ms %.3f\n%s_comparisons %d\n%s_verdict %s\n", label, 1000.0 / rate, label,
+              constraints * names, label, verdict.empty() ? "valid" : verdict.c_str());
 }
 
 double chains_per_second(KeyType type) {
@@ -269,8 +315,12 @@ int main(int argc, char** argv) {
     crl_generate(argv[2], static_cast<std::size_t>(std::stoul(argv[3])));
   } else if (mode == "crl-parse" && argc == 3) {
     crl_parse(argv[2]);
+  } else if (mode == "name-constraints") {
+    name_constraints_case("nc_under_budget", 500, 498);
+    name_constraints_case("nc_over_budget", 1000, 300);
   } else {
-    die("usage: validator_bench chains | crl-generate FILE N | crl-parse FILE");
+    die("usage: validator_bench chains | crl-generate FILE N | crl-parse FILE | "
+        "name-constraints");
   }
   return 0;
 }

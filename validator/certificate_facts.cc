@@ -210,6 +210,7 @@ void read_key_identifiers(const X509& cert, CertificateFacts& f) {
   ossl::AuthorityKeyId decoded(static_cast<AUTHORITY_KEYID*>(
       X509_get_ext_d2i(&cert, NID_authority_key_identifier, nullptr, nullptr)));
   f.authority_key_id_names_issuer = decoded && (decoded->issuer || decoded->serial);
+  f.subject_key_id_critical = presence(cert, NID_subject_key_identifier).critical;
 }
 
 void read_other_extensions(const X509& cert, CertificateFacts& f) {
@@ -329,7 +330,13 @@ void read_ec_parameters(const X509& cert, CertificateFacts& f) {
 void read_critical_extensions(const X509& cert, CertificateFacts& f) {
   for (int i = 0; i < X509_get_ext_count(&cert); ++i) {
     X509_EXTENSION* ext = X509_get_ext(&cert, i);
-    if (X509_EXTENSION_get_critical(ext) == 1 && X509_supported_extension(ext) != 1) {
+    // OpenSSL's list leaves out the key identifiers, which the rules read
+    // (and refuse when critical).
+    const int nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
+    const bool key_identifier =
+        nid == NID_authority_key_identifier || nid == NID_subject_key_identifier;
+    if (X509_EXTENSION_get_critical(ext) == 1 && X509_supported_extension(ext) != 1 &&
+        !key_identifier) {
       f.unknown_critical_extensions.push_back(oid_text(X509_EXTENSION_get_object(ext)));
     }
   }

@@ -87,6 +87,7 @@ struct CertificateFacts {
   bool has_authority_key_id = false;  // the extension (its keyIdentifier: info)
   bool authority_key_id_critical = false;
   bool authority_key_id_names_issuer = false;  // authorityCertIssuer or its serial
+  bool subject_key_id_critical = false;
   bool has_policy_constraints = false;
   bool policy_constraints_critical = false;
   bool ec_explicit_parameters = false;  // RFC 5480 §2.1.1: a named curve only
