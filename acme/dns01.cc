@@ -124,10 +124,16 @@ Status DnsHookSolver::present(const Identifier& identifier, const Challenge&,
                          options_.hook_timeout));
   records_.emplace_back(domain, value);
   // Propagation: every resolver must serve the value before the CA is told.
-  const std::string record = "_acme-challenge." + domain;
-  const std::vector<std::string> resolvers =
-      options_.resolvers.empty() ? std::vector<std::string>{""} : options_.resolvers;
-  const auto deadline = Clock::now() + options_.propagation_timeout;
+  return wait_until_served(
+      "_acme-challenge." + domain, value,
+      options_.resolvers.empty() ? std::vector<std::string>{""} : options_.resolvers,
+      options_.propagation_timeout, options_.stop);
+}
+
+Status wait_until_served(const std::string& record, const std::string& value,
+                         const std::vector<std::string>& resolvers, std::chrono::seconds timeout,
+                         std::stop_token stop) {
+  const auto deadline = Clock::now() + timeout;
   for (const auto& resolver : resolvers) {
     for (auto delay = std::chrono::milliseconds(50);;
          delay = std::min(delay * 2, std::chrono::milliseconds(5000))) {
@@ -139,15 +145,15 @@ Status DnsHookSolver::present(const Identifier& identifier, const Challenge&,
         return fail(Errc::timeout,
                     "the TXT record did not appear at " +
                         (resolver.empty() ? "the system resolver" : resolver) + " within " +
-                        std::to_string(options_.propagation_timeout.count()) + " s",
+                        std::to_string(timeout.count()) + " s",
                     record);
       }
       std::mutex mutex;
       std::condition_variable_any wake;
       std::unique_lock lock(mutex);
       // Returns early when a stop is requested (the predicate never holds).
-      static_cast<void>(wake.wait_for(lock, options_.stop, delay, [] { return false; }));
-      if (options_.stop.stop_requested()) {
+      static_cast<void>(wake.wait_for(lock, stop, delay, [] { return false; }));
+      if (stop.stop_requested()) {
         return fail(Errc::cancelled, "stopped while waiting for the TXT record", record);
       }
     }

@@ -44,6 +44,14 @@ class DnsHookSolver final : public ChallengeSolver {
 // RFC 8555 §8.4: base64url(SHA-256(key authorization)).
 [[nodiscard]] std::string dns01_txt_value(std::string_view key_authorization);
 
+// Waits until every resolver ("ADDR[:PORT]", "" = the system's) serves `value`
+// among the TXT strings of `record`, asking again with a growing pause.
+// Errc::timeout naming the resolver that did not within `timeout`;
+// Errc::cancelled at `stop`.
+[[nodiscard]] Status wait_until_served(const std::string& record, const std::string& value,
+                                       const std::vector<std::string>& resolvers,
+                                       std::chrono::seconds timeout, std::stop_token stop);
+
 // The TXT strings `name` has at `resolver` ("ADDR[:PORT]", "" = system).
 [[nodiscard]] Result<std::vector<std::string>> query_txt(const std::string& name,
                                                          const std::string& resolver);

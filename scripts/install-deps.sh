@@ -6,9 +6,9 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libssl-dev openssl libpsl-dev libcurl4-openssl-dev libc-ares-dev nlohmann-json3-dev libsqlite3-dev sqlite3
-  libspdlog-dev doctest-dev libcli11-dev libtomlplusplus-dev libsystemd-dev
+  libspdlog-dev doctest-dev libcli11-dev libtomlplusplus-dev libsystemd-dev libldns-dev
   libbenchmark-dev util-linux procps curl
-  pebble nginx haproxy systemd
+  pebble nginx haproxy systemd bind9 bind9-utils bind9-dnsutils
   prometheus chromium fonts-dejavu-core
 )
 

@@ -25,6 +25,8 @@ struct IssueOptions {
   std::string http_listen;
   std::string tls_alpn_listen;
   std::string dns_hook;
+  std::string rfc2136_server;  // --dns-rfc2136
+  std::string tsig_key;        // --dns-tsig-key
   int dns_timeout_seconds = 120;
   int timeout_seconds = 300;
   bool json = false;
@@ -91,6 +93,8 @@ IssueJob job_from_flags(const IssueOptions& o) {
   if (!o.dns_hook.empty()) {
     job.challenge.dns_hook = {o.dns_hook};
   }
+  job.challenge.rfc2136_server = o.rfc2136_server;
+  job.challenge.tsig_key = o.tsig_key;
   job.dns_timeout = std::chrono::seconds(o.dns_timeout_seconds);
   job.timeout = std::chrono::seconds(o.timeout_seconds);
   return job;
@@ -456,6 +460,14 @@ void add_issue_command(CLI::App& app, CliContext& context, int& exit_code) {
   cmd->add_option("--dns-hook", o->dns_hook,
                   "dns-01: program run as PROGRAM present|cleanup with CERTKEEPER_DNS_RECORD and "
                   "CERTKEEPER_DNS_VALUE in its environment");
+  auto* rfc2136 = cmd->add_option("--dns-rfc2136", o->rfc2136_server,
+                                  "dns-01 by RFC 2136 dynamic update to the primary at IP "
+                                  "ADDR[:PORT], signed with --dns-tsig-key")
+                      ->excludes("--dns-hook");
+  cmd->add_option("--dns-tsig-key", o->tsig_key,
+                  "dns-01: the TSIG key file, as BIND's tsig-keygen writes it (mode 0600 or 0640)")
+      ->needs(rfc2136);
+  rfc2136->needs("--dns-tsig-key");
   cmd->add_option("--dns-resolver", o->job.challenge.resolvers,
                   "dns-01: IPv4 ADDR[:PORT] that must serve the TXT record before the CA is asked "
                   "(repeatable; default: the system's resolvers)");

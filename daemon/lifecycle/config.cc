@@ -12,6 +12,7 @@
 #include <set>
 #include <tuple>
 
+#include "acme/rfc2136.h"
 #include "core/atomic_file.h"
 #include "core/base64.h"
 #include "core/duration.h"
@@ -279,13 +280,40 @@ void check_issuer(Checker& c, const std::string& name, const toml::node& node, I
   }
 }
 
+bool is_ip_server(const std::string& text) {
+  auto server = parse_host_port(text, 53);
+  return server && ip_address_bytes(server->host).has_value();
+}
+
+// rfc2136 = { server = "ADDR[:PORT]", tsig_key = "PATH" }: the key file is
+// read now, so that a wrong mode or a malformed key is said at load.
+void check_rfc2136(Checker& c, const toml::table& t, const std::string& path,
+                   ChallengeConfig& out) {
+  c.unknown_keys(t, path, {"server", "tsig_key"});
+  if (!c.string(t, path, "server", out.rfc2136_server) ||
+      !c.string(t, path, "tsig_key", out.tsig_key)) {
+    c.error(t.source(), path, "rfc2136 needs server (ADDR[:PORT]) and tsig_key (a key file)");
+    return;
+  }
+  if (!is_ip_server(out.rfc2136_server)) {
+    c.error(t.get("server")->source(), path + ".server",
+            "expected an IP ADDR[:PORT], found \"" + out.rfc2136_server + "\"");
+  }
+  if (auto key = acme::load_tsig_key(out.tsig_key); !key) {
+    c.error(t.get("tsig_key")->source(), path + ".tsig_key", key.error().describe());
+  }
+}
+
 void check_challenge(Checker& c, const toml::table& t, const std::string& path,
                      ChallengeConfig& out) {
-  c.unknown_keys(t, path, {"type", "webroot", "listen", "dns_hook", "resolvers"});
+  c.unknown_keys(t, path, {"type", "webroot", "listen", "dns_hook", "rfc2136", "resolvers"});
   c.string(t, path, "type", out.type);
   c.string(t, path, "webroot", out.webroot);
   c.string(t, path, "listen", out.listen);
   c.strings(t, path, "dns_hook", out.dns_hook);
+  if (const auto* update = c.table(t, path, "rfc2136")) {
+    check_rfc2136(c, *update, path + ".rfc2136", out);
+  }
   if (c.strings(t, path, "resolvers", out.resolvers)) {
     for (const auto& resolver : out.resolvers) {
       if (auto server = parse_host_port(resolver, 53); !server) {
@@ -302,8 +330,10 @@ void check_challenge(Checker& c, const toml::table& t, const std::string& path,
       c.error(t.source(), path, "http-01 needs exactly one of webroot or listen");
     }
   } else if (out.type == "dns-01") {
-    if (out.dns_hook.empty()) {
-      c.error(t.source(), path, "dns-01 needs dns_hook (the program that sets the TXT record)");
+    if (out.dns_hook.empty() == out.rfc2136_server.empty()) {
+      c.error(t.source(), path,
+              "dns-01 needs exactly one of dns_hook (the program that sets the TXT record) or "
+              "rfc2136 = { server, tsig_key } (dynamic updates)");
     }
   } else if (out.type == "tls-alpn-01") {
     if (out.listen.empty()) {

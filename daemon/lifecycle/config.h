@@ -39,6 +39,8 @@ struct ChallengeConfig {
   std::string webroot;                 // http-01 by files
   std::string listen;                  // http-01 / tls-alpn-01 built-in listener, ADDR:PORT
   std::vector<std::string> dns_hook;   // dns-01 hook argv
+  std::string rfc2136_server;          // dns-01 by RFC 2136 update to ADDR[:PORT]...
+  std::string tsig_key;                // ...signed with this BIND key file
   std::vector<std::string> resolvers;  // dns-01 propagation check, ADDR[:PORT]
 };
 

@@ -11,6 +11,7 @@
 #include "acme/csr.h"
 #include "acme/dns01.h"
 #include "acme/http01.h"
+#include "acme/rfc2136.h"
 #include "acme/tls_alpn01.h"
 #include "acme/webroot.h"
 #include "core/atomic_file.h"
@@ -33,8 +34,13 @@ Result<std::unique_ptr<acme::ChallengeSolver>> make_solver(const IssueJob& job, 
                                                            std::stop_token stop) {
   const ChallengeConfig& c = job.challenge;
   if (c.type == "dns-01") {
+    if (!c.rfc2136_server.empty()) {
+      CK_TRY(key, acme::load_tsig_key(c.tsig_key));
+      return std::make_unique<acme::Rfc2136Solver>(acme::Rfc2136Options{
+          c.rfc2136_server, std::move(key), c.resolvers, job.dns_timeout, stop});
+    }
     if (c.dns_hook.empty()) {
-      return refuse("dns-01 needs a DNS hook program");
+      return refuse("dns-01 needs a DNS hook program or an RFC 2136 server and TSIG key");
     }
     return std::make_unique<acme::DnsHookSolver>(acme::DnsHookOptions{
         c.dns_hook.front(), c.resolvers, std::chrono::seconds(60), job.dns_timeout, stop});

@@ -64,8 +64,9 @@ bool Pebble::start(const PebbleOptions& options) {
   for (const auto& [k, v] : options.env) {
     pebble_argv_.push_back(k + "=" + v);
   }
-  for (const std::string& a : {std::string("pebble"), std::string("-config"),
-                               (dir_ / "pebble.json").string(), std::string("-dnsserver"), dns}) {
+  for (const std::string& a :
+       {std::string("pebble"), std::string("-config"), (dir_ / "pebble.json").string(),
+        std::string("-dnsserver"), options.dns_server.empty() ? dns : options.dns_server}) {
     pebble_argv_.push_back(a);
   }
   return wait_for_port(chall_management_port_) && start_ca();

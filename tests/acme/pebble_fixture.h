@@ -16,6 +16,7 @@ struct PebbleOptions {
   std::map<std::string, std::string> eab_keys;  // kid -> base64url HMAC key; requires EAB
   std::map<std::string, std::string> env;       // e.g. PEBBLE_WFE_NONCEREJECT=50
   int certificate_validity_seconds = 0;         // 0: Pebble's default (years)
+  std::string dns_server;  // where Pebble resolves, ADDR:PORT; "": pebble-challtestsrv
 };
 
 class Pebble {

@@ -192,7 +192,7 @@ ips = ["300.1.1.1"]
            "name",
            "multi.toml:16:10: certificate[2].issuer: unknown issuer \"c\" (defined: a, b)",
            "multi.toml:17:7: certificate[2].key: unknown key type \"rsa1024\"",
-           "certificate[2].challenge: dns-01 needs dns_hook",
+           "certificate[2].challenge: dns-01 needs exactly one of dns_hook",
            "multi.toml:19:16: certificate[2].renew_before: invalid duration \"soon\"",
            "multi.toml:20:1: certificate[2].colour: unknown key \"colour\"",
            "multi.toml:23:8: certificate[3].name: invalid certificate name \"../etc\"",
@@ -265,6 +265,50 @@ TEST_CASE("probe targets and resolvers take HOST[:PORT] as the command line does
     auto result = parse_config(with(lines), "t.toml");
     REQUIRE_FALSE(result.ok());
     CHECK(describe_all(result).find(message) != std::string::npos);
+  }
+}
+
+TEST_CASE("dns-01 by RFC 2136: a server and a key file, read and checked at load") {
+  ck::test::TempDir dir;
+  const auto key = dir.path() / "ck.key";
+  ck::test::write_text(
+      key, "key \"ck-key\" { algorithm hmac-sha256; secret \"c2VjcmV0LXNlY3JldA==\"; };\n", 0600);
+  const auto open_key = dir.path() / "open.key";
+  ck::test::write_text(open_key, ck::test::read_text(key), 0644);
+  auto with = [](const std::string& challenge) {
+    return "[issuer.a]\ndirectory = \"https://ca.example\"\n\n[[certificate]]\nname = \"www\"\n"
+           "domains = [\"example.com\"]\nchallenge = " +
+           challenge + "\n";
+  };
+  auto good = parse_config(
+      with("{ type = \"dns-01\", rfc2136 = { server = \"127.0.0.1:5353\", tsig_key = \"" +
+           key.string() + "\" } }"),
+      "t.toml");
+  REQUIRE_MESSAGE(good.ok(), describe_all(good));
+  CHECK(good.config.certificates[0].challenge.rfc2136_server == "127.0.0.1:5353");
+  CHECK(good.config.certificates[0].challenge.tsig_key == key.string());
+  const std::pair<std::string, std::string> bad[] = {
+      {"{ type = \"dns-01\", rfc2136 = { server = \"ns1.example.com\", tsig_key = \"" +
+           key.string() + "\" } }",
+       "expected an IP ADDR[:PORT]"},
+      {"{ type = \"dns-01\", rfc2136 = { server = \"127.0.0.1\" } }", "needs server"},
+      {"{ type = \"dns-01\", rfc2136 = { server = \"127.0.0.1\", tsig_key = \"" +
+           open_key.string() + "\" } }",
+       "mode 0644"},
+      {"{ type = \"dns-01\", rfc2136 = { server = \"127.0.0.1\", tsig_key = \"" + key.string() +
+           "\", zone = \"x\" } }",
+       "unknown key \"zone\""},
+      {"{ type = \"dns-01\", dns_hook = [\"/bin/true\"], rfc2136 = { server = \"127.0.0.1\", "
+       "tsig_key = \"" +
+           key.string() + "\" } }",
+       "exactly one of dns_hook"},
+  };
+  for (const auto& [challenge, message] : bad) {
+    CAPTURE(challenge);
+    auto result = parse_config(with(challenge), "t.toml");
+    REQUIRE_FALSE(result.ok());
+    CHECK_MESSAGE(describe_all(result).find(message) != std::string::npos, describe_all(result));
+    CHECK(describe_all(result).find("c2VjcmV0") == std::string::npos);
   }
 }
 

@@ -1,0 +1,298 @@
+// dns-01 by RFC 2136 dynamic updates signed with TSIG, against BIND 9 on
+// loopback (authoritative for the test zones, taking updates signed with keys
+// made by tsig-keygen) and Pebble resolving through it.
+
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include <future>
+#include <nlohmann/json.hpp>
+
+#include "acme/rfc2136.h"
+#include "tests/acme/pebble_fixture.h"
+#include "tests/support/test_support.h"
+
+using namespace ck;
+using namespace ck::test;
+using nlohmann::json;
+
+namespace {
+
+// BIND, primary for example.test (CNAMEs delegate into acme.test) and
+// acme.test, writable by ck-key, and other.test, writable only by other-key;
+// and a second BIND that resolves for Pebble through it, following CNAMEs
+// from one zone to the other, caching nothing.
+class Bind {
+ public:
+  Bind() {
+    require_program("named");
+    require_program("tsig-keygen");
+    require_program("dig");
+    write_key("ck-key");
+    write_key("other-key");
+    write_text(dir_.path() / "named.conf", config());
+    write_zone("example.test",
+               "_acme-challenge.delegated CNAME _acme-challenge.delegated.acme.test.\n"
+               "_acme-challenge.twice CNAME hop.example.test.\n"
+               "hop CNAME _acme-challenge.twice.acme.test.\n");
+    write_zone("acme.test", "");
+    write_zone("other.test", "");
+    std::filesystem::create_directory(dir_.path() / "resolver");
+    write_text(dir_.path() / "resolver" / "named.conf", resolver_config());
+    named_ = std::make_unique<Process>(
+        std::vector<std::string>{"named", "-g", "-c", (dir_.path() / "named.conf").string()},
+        dir_.path() / "named.log");
+    resolver_ = std::make_unique<Process>(
+        std::vector<std::string>{"named", "-g", "-c",
+                                 (dir_.path() / "resolver" / "named.conf").string()},
+        dir_.path() / "resolver" / "named.log");
+    REQUIRE_MESSAGE(wait_for_port(port_), read_text(dir_.path() / "named.log"));
+    REQUIRE_MESSAGE(wait_for_port(resolver_port_),
+                    read_text(dir_.path() / "resolver" / "named.log"));
+  }
+
+  [[nodiscard]] std::string server() const { return "127.0.0.1:" + std::to_string(port_); }
+  [[nodiscard]] std::string resolver() const {
+    return "127.0.0.1:" + std::to_string(resolver_port_);
+  }
+  [[nodiscard]] std::filesystem::path key(const std::string& name) const {
+    return dir_.path() / (name + ".key");
+  }
+  [[nodiscard]] const std::filesystem::path& dir() const { return dir_.path(); }
+  // The TXT strings of `name` as BIND serves them, by dig.
+  [[nodiscard]] std::string txt(const std::string& name) const {
+    return run({"dig", "@127.0.0.1", "-p", std::to_string(port_), "+short", name, "TXT"}).out;
+  }
+
+ private:
+  void write_key(const std::string& name) {
+    auto made = run({"tsig-keygen", "-a", "hmac-sha256", name});
+    REQUIRE(made.exit_code == 0);
+    write_text(key(name), made.out, 0600);
+  }
+  void write_zone(const std::string& zone, const std::string& records) {
+    write_text(dir_.path() / (zone + ".db"), "$TTL 60\n@ IN SOA ns1." + zone + ". admin." + zone +
+                                                 ". 1 60 60 600 60\n@ IN NS ns1." + zone +
+                                                 ".\nns1 IN A 127.0.0.1\n" + records);
+  }
+  std::string config() const {
+    const std::string dir = dir_.path().string();
+    std::string out = "options { directory \"" + dir + "\"; listen-on port " +
+                      std::to_string(port_) +
+                      " { 127.0.0.1; }; listen-on-v6 { none; }; pid-file \"" + dir +
+                      "/named.pid\"; recursion no; notify no; dnssec-validation no; };\n"
+                      "controls { };\n";
+    for (const char* name : {"ck-key", "other-key"}) {
+      out += "include \"" + key(name).string() + "\";\n";
+    }
+    for (const auto& [zone, writer] :
+         {std::pair{"example.test", "ck-key"}, std::pair{"acme.test", "ck-key"},
+          std::pair{"other.test", "other-key"}}) {
+      out += "zone \"" + std::string(zone) + "\" { type primary; file \"" + dir + "/" + zone +
+             ".db\"; update-policy { grant " + writer + " zonesub TXT; }; };\n";
+    }
+    return out;
+  }
+
+  std::string resolver_config() const {
+    const std::string dir = (dir_.path() / "resolver").string();
+    std::string out = "options { directory \"" + dir + "\"; listen-on port " +
+                      std::to_string(resolver_port_) +
+                      " { 127.0.0.1; }; listen-on-v6 { none; }; pid-file \"" + dir +
+                      "/named.pid\"; recursion yes; allow-recursion { any; }; notify no; "
+                      "dnssec-validation no; max-cache-ttl 0; max-ncache-ttl 0; };\n"
+                      "controls { };\n";
+    for (const char* zone : {"example.test", "acme.test", "other.test"}) {
+      out += "zone \"" + std::string(zone) + "\" { type forward; forward only; forwarders { " +
+             "127.0.0.1 port " + std::to_string(port_) + "; }; };\n";
+    }
+    return out;
+  }
+
+  TempDir dir_;
+  int port_ = free_port();
+  int resolver_port_ = free_port();
+  std::unique_ptr<Process> named_;
+  std::unique_ptr<Process> resolver_;
+};
+
+struct Rfc2136Issuer {
+  Bind& bind;
+  Pebble& pebble;
+  TempDir state;
+
+  RunResult issue(const std::vector<std::string>& domains, const std::filesystem::path& key) {
+    std::vector<std::string> argv{"--state-dir",
+                                  state.path().string(),
+                                  "issue",
+                                  "--server",
+                                  pebble.directory_url(),
+                                  "--ca-file",
+                                  pebble.ca_file(),
+                                  "--json",
+                                  "--challenge",
+                                  "dns-01",
+                                  "--dns-rfc2136",
+                                  bind.server(),
+                                  "--dns-tsig-key",
+                                  key.string(),
+                                  "--dns-resolver",
+                                  bind.resolver(),
+                                  "--dns-timeout",
+                                  "20"};
+    for (const auto& d : domains) {
+      argv.insert(argv.end(), {"--domain", d});
+    }
+    return certkeeper(argv);
+  }
+};
+
+const char* kKey =
+    "key \"ck-key\" {\n\talgorithm hmac-sha256;\n\tsecret \"c2VjcmV0LXNlY3JldC1zZWNyZXQ=\";\n};\n";
+
+}  // namespace
+
+TEST_CASE("TSIG key files: BIND's format, the algorithms, and what is refused") {
+  auto key = acme::parse_tsig_key(kKey);
+  REQUIRE(key);
+  CHECK(key->name == "ck-key");
+  CHECK(key->algorithm == "hmac-sha256");
+  auto commented = acme::parse_tsig_key(
+      "# made by tsig-keygen\nkey \"k2\" { // the key\n algorithm hmac-sha512; /* long */ "
+      "secret \"c2VjcmV0\"; };");
+  REQUIRE(commented);
+  CHECK(commented->algorithm == "hmac-sha512");
+  struct Bad {
+    const char* name;
+    const char* text;
+  };
+  for (const Bad& bad : {
+           Bad{"empty", ""},
+           Bad{"not_a_key", "zone \"x\" { };"},
+           Bad{"md5", "key \"k\" { algorithm hmac-md5; secret \"c2VjcmV0\"; };"},
+           Bad{"no_secret", "key \"k\" { algorithm hmac-sha256; };"},
+           Bad{"secret_not_base64", "key \"k\" { algorithm hmac-sha256; secret \"%%%\"; };"},
+           Bad{"unclosed", "key \"k\" { algorithm hmac-sha256; secret \"c2VjcmV0\";"},
+           Bad{"unknown_statement", "key \"k\" { algorithm hmac-sha256; colour blue; };"},
+       }) {
+    CAPTURE(bad.name);
+    auto parsed = acme::parse_tsig_key(bad.text);
+    REQUIRE_FALSE(parsed);
+    CHECK(parsed.error().code == Errc::parse);
+    CHECK(parsed.error().describe().find("c2VjcmV0") == std::string::npos);
+  }
+
+  TempDir dir;
+  const auto path = dir.path() / "ck.key";
+  write_text(path, kKey, 0640);
+  CHECK(acme::load_tsig_key(path));
+  ::chmod(path.c_str(), 0644);
+  auto open = acme::load_tsig_key(path);
+  REQUIRE_FALSE(open);
+  CHECK(open.error().describe().find("mode 0644") != std::string::npos);
+  CHECK(open.error().describe().find("chmod 600") != std::string::npos);
+  ::chmod(path.c_str(), 0600);
+  if (::geteuid() == 0) {  // another owner: only root can make one
+    REQUIRE(::chown(path.c_str(), 65534, 65534) == 0);
+    auto foreign = acme::load_tsig_key(path);
+    REQUIRE_FALSE(foreign);
+    CHECK(foreign.error().describe().find("owned by root") != std::string::npos);
+  }
+  CHECK_FALSE(acme::load_tsig_key(dir.path() / "missing.key"));
+}
+
+TEST_CASE("dns-01 by RFC 2136: a name and its wildcard, a CNAME-delegated name, none left behind") {
+  Bind bind;
+  PebbleOptions options;
+  options.dns_server = bind.resolver();
+  Pebble pebble(options);
+  Rfc2136Issuer ck{bind, pebble};
+
+  CHECK(acme::find_zone(bind.server(), "_acme-challenge.www.example.test.").value_or("") ==
+        "example.test.");
+  CHECK(acme::follow_cnames(bind.server(), "_acme-challenge.twice.example.test.").value_or("") ==
+        "_acme-challenge.twice.acme.test.");
+
+  auto both = ck.issue({"www.example.test", "*.www.example.test"}, bind.key("ck-key"));
+  REQUIRE_MESSAGE(both.exit_code == 0, both.err);
+  CHECK(json::parse(both.out)["names"].size() == 2);
+  CHECK(bind.txt("_acme-challenge.www.example.test") == "");  // both values deleted
+
+  for (const char* delegated : {"delegated.example.test", "twice.example.test"}) {
+    CAPTURE(std::string(delegated));
+    auto r = ck.issue({delegated}, bind.key("ck-key"));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    CHECK(bind.txt(std::string("_acme-challenge.") + delegated).find('"') == std::string::npos);
+  }
+  CHECK(bind.txt("_acme-challenge.delegated.acme.test") == "");
+  CHECK(bind.txt("_acme-challenge.twice.acme.test") == "");
+}
+
+TEST_CASE("dns-01 by RFC 2136: two orders for one name at once both succeed") {
+  Bind bind;
+  PebbleOptions options;
+  options.dns_server = bind.resolver();
+  options.env["PEBBLE_AUTHZREUSE"] = "0";  // each order its own challenge and TXT value
+  Pebble pebble(options);
+  Rfc2136Issuer first{bind, pebble};
+  Rfc2136Issuer second{bind, pebble};
+  auto a = std::async(std::launch::async,
+                      [&] { return first.issue({"same.example.test"}, bind.key("ck-key")); });
+  auto b = std::async(std::launch::async,
+                      [&] { return second.issue({"same.example.test"}, bind.key("ck-key")); });
+  const RunResult ra = a.get();
+  const RunResult rb = b.get();
+  CHECK_MESSAGE(ra.exit_code == 0, ra.err);
+  CHECK_MESSAGE(rb.exit_code == 0, rb.err);
+  CHECK(bind.txt("_acme-challenge.same.example.test") == "");
+}
+
+TEST_CASE("dns-01 by RFC 2136: a wrong key, an unknown key, a zone the key may not write") {
+  Bind bind;
+  PebbleOptions options;
+  options.dns_server = bind.resolver();
+  Pebble pebble(options);
+  Rfc2136Issuer ck{bind, pebble};
+  const std::string secret_of_ck_key = [&] {
+    const std::string text = read_text(bind.key("ck-key"));
+    const auto start = text.find("secret \"") + 8;
+    return text.substr(start, text.find('"', start) - start);
+  }();
+
+  // Same name, another secret: BIND cannot verify it (BADSIG).
+  const auto wrong = bind.dir() / "wrong.key";
+  write_text(wrong, "key \"ck-key\" { algorithm hmac-sha256; secret \"d3Jvbmctc2VjcmV0\"; };\n",
+             0600);
+  // A name BIND does not know (BADKEY).
+  const auto unknown = bind.dir() / "unknown.key";
+  write_text(unknown, "key \"nobody\" { algorithm hmac-sha256; secret \"d3Jvbmctc2VjcmV0\"; };\n",
+             0600);
+  struct Refused {
+    const char* name;
+    std::string domain;
+    std::filesystem::path key;
+    std::string says;
+  };
+  for (const Refused& c : {
+           Refused{"wrong_secret", "www.example.test", wrong, "BADSIG"},
+           Refused{"unknown_key", "www.example.test", unknown, "BADKEY"},
+           Refused{"zone_not_granted", "www.other.test", bind.key("ck-key"), "REFUSED"},
+       }) {
+    CAPTURE(std::string(c.name));
+    auto r = ck.issue({c.domain}, c.key);
+    CHECK(r.exit_code != 0);
+    CHECK_MESSAGE(r.err.find(c.says) != std::string::npos, r.err);
+    CHECK_MESSAGE(r.err.find(bind.server()) != std::string::npos, r.err);
+    CHECK_MESSAGE(r.err.find("zone ") != std::string::npos, r.err);
+    CHECK_MESSAGE(r.err.find("key ") != std::string::npos, r.err);
+    CHECK(r.err.find(secret_of_ck_key) == std::string::npos);
+    CHECK(r.out.find(secret_of_ck_key) == std::string::npos);
+  }
+  CHECK(bind.txt("_acme-challenge.www.other.test") == "");
+
+  // A key file others may read is refused before anything is sent.
+  ::chmod(bind.key("ck-key").c_str(), 0644);
+  auto open = ck.issue({"www.example.test"}, bind.key("ck-key"));
+  CHECK(open.exit_code == 2);
+  CHECK_MESSAGE(open.err.find("mode 0644") != std::string::npos, open.err);
+}
