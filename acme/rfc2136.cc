@@ -1,6 +1,8 @@
 #include "acme/rfc2136.h"
 
+#include <arpa/inet.h>
 #include <ldns/ldns.h>
+#include <netdb.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,21 +21,21 @@ namespace {
 
 // ldns objects, each freed by its own function.
 template <auto FreeFn>
-struct LdnsFree {
+struct FreedBy {
   template <class T>
   void operator()(T* p) const noexcept {
     FreeFn(p);
   }
 };
-using Resolver = std::unique_ptr<ldns_resolver, LdnsFree<ldns_resolver_deep_free>>;
-using Packet = std::unique_ptr<ldns_pkt, LdnsFree<ldns_pkt_free>>;
-using Rdf = std::unique_ptr<ldns_rdf, LdnsFree<ldns_rdf_deep_free>>;
-using Rr = std::unique_ptr<ldns_rr, LdnsFree<ldns_rr_free>>;
-using RrList = std::unique_ptr<ldns_rr_list, LdnsFree<ldns_rr_list_deep_free>>;
-using Text = std::unique_ptr<char, LdnsFree<free>>;
-using Wire = std::unique_ptr<std::uint8_t, LdnsFree<free>>;
-using Buffer = std::unique_ptr<ldns_buffer, LdnsFree<ldns_buffer_free>>;
-using SocketAddress = std::unique_ptr<sockaddr_storage, LdnsFree<free>>;
+using Resolver = std::unique_ptr<ldns_resolver, FreedBy<ldns_resolver_deep_free>>;
+using Packet = std::unique_ptr<ldns_pkt, FreedBy<ldns_pkt_free>>;
+using Rdf = std::unique_ptr<ldns_rdf, FreedBy<ldns_rdf_deep_free>>;
+using Rr = std::unique_ptr<ldns_rr, FreedBy<ldns_rr_free>>;
+using RrList = std::unique_ptr<ldns_rr_list, FreedBy<ldns_rr_list_deep_free>>;
+using Text = std::unique_ptr<char, FreedBy<free>>;
+using Wire = std::unique_ptr<std::uint8_t, FreedBy<free>>;
+using Buffer = std::unique_ptr<ldns_buffer, FreedBy<ldns_buffer_free>>;
+using SocketAddress = std::unique_ptr<sockaddr_storage, FreedBy<free>>;
 
 constexpr int kMaxCnames = 8;
 constexpr std::uint32_t kRecordTtl = 60;  // short: the record lives for one validation
@@ -351,6 +353,53 @@ Result<std::string> find_zone(const std::string& server, const std::string& name
               server);
 }
 
+Result<std::vector<std::string>> name_servers(const std::string& server, const std::string& zone) {
+  CK_TRY(answer, ask(server, zone, LDNS_RR_TYPE_NS));
+  const RrList ns(ldns_pkt_rr_list_by_type(answer.get(), LDNS_RR_TYPE_NS, LDNS_SECTION_ANSWER));
+  if (!ns || ldns_rr_list_rr_count(ns.get()) == 0) {
+    return fail(Errc::protocol, "no NS records for zone " + zone, server);
+  }
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < ldns_rr_list_rr_count(ns.get()); ++i) {
+    const std::string name = rdf_text(ldns_rr_rdf(ldns_rr_list_rr(ns.get(), i), 0));
+    std::vector<std::string> addresses;
+    // In-zone names (and glue) from the server itself; others from the system's resolver.
+    if (auto a = ask(server, name, LDNS_RR_TYPE_A)) {
+      const RrList found(ldns_pkt_rr_list_by_type(a->get(), LDNS_RR_TYPE_A, LDNS_SECTION_ANSWER));
+      for (std::size_t j = 0; found && j < ldns_rr_list_rr_count(found.get()); ++j) {
+        addresses.push_back(rdf_text(ldns_rr_rdf(ldns_rr_list_rr(found.get(), j), 0)) + ":53");
+      }
+    }
+    if (addresses.empty()) {
+      addrinfo hints{};
+      hints.ai_family = AF_INET;  // the TXT check asks over IPv4
+      hints.ai_socktype = SOCK_DGRAM;
+      addrinfo* list = nullptr;
+      if (::getaddrinfo(name.c_str(), nullptr, &hints, &list) == 0) {
+        const std::unique_ptr<addrinfo, FreedBy<freeaddrinfo>> owned(list);
+        for (const addrinfo* ai = list; ai; ai = ai->ai_next) {
+          char text[INET_ADDRSTRLEN] = {};
+          const auto* in = reinterpret_cast<const sockaddr_in*>(ai->ai_addr);
+          if (::inet_ntop(AF_INET, &in->sin_addr, text, sizeof text)) {
+            addresses.push_back(std::string(text) + ":53");
+          }
+        }
+      }
+    }
+    if (addresses.empty()) {
+      return fail(Errc::network,
+                  "cannot find an IPv4 address of " + name + ", a name server of zone " + zone,
+                  server, true);
+    }
+    for (auto& address : addresses) {
+      if (std::ranges::find(out, address) == out.end()) {
+        out.push_back(std::move(address));
+      }
+    }
+  }
+  return out;
+}
+
 Status Rfc2136Solver::present(const Identifier& identifier, const Challenge& challenge,
                               const std::string& key_authorization) {
   const std::string domain = bare_domain(identifier);
@@ -358,12 +407,15 @@ Status Rfc2136Solver::present(const Identifier& identifier, const Challenge& cha
   const std::string value = dns01_txt_value(key_authorization);
   CK_TRY(record, follow_cnames(options_.server, asked));
   CK_TRY(zone, find_zone(options_.server, record));
+  CK_TRY(servers, name_servers(options_.server, zone));
   CK_TRY_STATUS(update(options_, zone, record, value, true));
   written_.push_back({challenge.url, record, zone, value});
-  // The updated server first (it serves the record as written), then every
-  // resolver the operator named (which follow the CNAMEs).
-  CK_TRY_STATUS(wait_until_served(record, value, {options_.server}, options_.propagation_timeout,
-                                  options_.stop));
+  // The updated server first (it may be a hidden primary), then every server
+  // of the zone's NS set, where the CA will look, then every resolver the
+  // operator named (which follow the CNAMEs).
+  servers.insert(servers.begin(), options_.server);
+  CK_TRY_STATUS(
+      wait_until_served(record, value, servers, options_.propagation_timeout, options_.stop));
   if (!options_.resolvers.empty()) {
     CK_TRY_STATUS(wait_until_served(asked, value, options_.resolvers, options_.propagation_timeout,
                                     options_.stop));

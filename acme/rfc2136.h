@@ -6,7 +6,8 @@
 // For each challenge: _acme-challenge.NAME's CNAMEs are followed (a challenge
 // delegated to a zone only automation writes), the zone of the record found by
 // its SOA, the record added with a short TTL, and the CA is told only once the
-// updated server (and every --dns-resolver) serves it. Afterwards exactly the
+// updated server, every server of the zone's NS set (and every --dns-resolver)
+// serves it. Afterwards exactly the
 // value that was added is deleted, so that concurrent orders for one name
 // never remove each other's records. Built on ldns: it encodes and signs the
 // messages and checks the server's signature on its answers.
@@ -68,6 +69,12 @@ class Rfc2136Solver final : public ChallengeSolver {
 // The name that `name` (absolute) leads to through CNAMEs at `server`, at
 // most 8 of them; the name itself when it is not a CNAME.
 [[nodiscard]] Result<std::string> follow_cnames(const std::string& server, std::string name);
+
+// The IPv4 addresses (ADDR:53) of `zone`'s name servers: its NS set at
+// `server`, each name's A records from `server` (in-zone names, glue) or else
+// from the system's resolver.
+[[nodiscard]] Result<std::vector<std::string>> name_servers(const std::string& server,
+                                                            const std::string& zone);
 
 // The zone `name` (absolute) is in, by the SOA `server` gives for it.
 [[nodiscard]] Result<std::string> find_zone(const std::string& server, const std::string& name);

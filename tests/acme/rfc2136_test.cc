@@ -18,50 +18,74 @@ using nlohmann::json;
 
 namespace {
 
-// BIND, primary for example.test (CNAMEs delegate into acme.test) and
-// acme.test, writable by ck-key, and other.test, writable only by other-key;
-// and a second BIND that resolves for Pebble through it, following CNAMEs
-// from one zone to the other, caching nothing.
+// In a network namespace of the test's own, three BINDs on port 53:
+// - 127.0.0.1, the primary: example.test (whose CNAMEs delegate into
+//   acme.test) and acme.test, writable by ck-key; other.test, writable only
+//   by other-key;
+// - 127.0.0.2, a secondary for example.test that refreshes from the primary
+//   every second or two (no NOTIFY): example.test's second name server;
+// - 127.0.0.3, a resolver for Pebble that follows CNAMEs from one zone to the
+//   other through the primary, caching nothing.
 class Bind {
  public:
+  static constexpr const char* kPrimary = "127.0.0.1";
+  static constexpr const char* kSecondary = "127.0.0.2";
+  static constexpr const char* kResolver = "127.0.0.3";
+
   Bind() {
     require_program("named");
     require_program("tsig-keygen");
     require_program("dig");
     write_key("ck-key");
     write_key("other-key");
-    write_text(dir_.path() / "named.conf", config());
     write_zone("example.test",
+               "@ IN NS ns2.example.test.\nns2 IN A 127.0.0.2\n"
                "_acme-challenge.delegated CNAME _acme-challenge.delegated.acme.test.\n"
                "_acme-challenge.twice CNAME hop.example.test.\n"
                "hop CNAME _acme-challenge.twice.acme.test.\n");
     write_zone("acme.test", "");
     write_zone("other.test", "");
-    std::filesystem::create_directory(dir_.path() / "resolver");
-    write_text(dir_.path() / "resolver" / "named.conf", resolver_config());
-    named_ = std::make_unique<Process>(
-        std::vector<std::string>{"named", "-g", "-c", (dir_.path() / "named.conf").string()},
-        dir_.path() / "named.log");
-    resolver_ = std::make_unique<Process>(
-        std::vector<std::string>{"named", "-g", "-c",
-                                 (dir_.path() / "resolver" / "named.conf").string()},
-        dir_.path() / "resolver" / "named.log");
-    REQUIRE_MESSAGE(wait_for_port(port_), read_text(dir_.path() / "named.log"));
-    REQUIRE_MESSAGE(wait_for_port(resolver_port_),
-                    read_text(dir_.path() / "resolver" / "named.log"));
+    std::string primary;
+    for (const char* name : {"ck-key", "other-key"}) {
+      primary += "include \"" + key(name).string() + "\";\n";
+    }
+    for (const auto& [zone, writer] :
+         {std::pair{"example.test", "ck-key"}, std::pair{"acme.test", "ck-key"},
+          std::pair{"other.test", "other-key"}}) {
+      primary += "zone \"" + std::string(zone) + "\" { type primary; file \"" +
+                 (dir_.path() / zone).string() + ".db\"; allow-transfer { any; }; " +
+                 "update-policy { grant " + writer + " zonesub TXT; }; };\n";
+    }
+    start("primary", kPrimary, "recursion no;", primary);
+    start("secondary", kSecondary, "recursion no; min-refresh-time 1; max-refresh-time 2;",
+          "zone \"example.test\" { type secondary; primaries { 127.0.0.1; }; file \"" +
+              (dir_.path() / "secondary" / "example.test.db").string() + "\"; };\n");
+    std::string forward;
+    for (const char* zone : {"example.test", "acme.test", "other.test"}) {
+      forward += "zone \"" + std::string(zone) +
+                 "\" { type forward; forward only; forwarders { 127.0.0.1; }; };\n";
+    }
+    start("resolver", kResolver,
+          "recursion yes; allow-recursion { any; }; max-cache-ttl 0; max-ncache-ttl 0;", forward);
+    // The secondary has the zone once it answers for it.
+    for (int i = 0; i < 200 && dig(kSecondary, "example.test", "SOA").empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    REQUIRE_MESSAGE(!dig(kSecondary, "example.test", "SOA").empty(),
+                    read_text(dir_.path() / "secondary" / "named.log"));
   }
 
-  [[nodiscard]] std::string server() const { return "127.0.0.1:" + std::to_string(port_); }
-  [[nodiscard]] std::string resolver() const {
-    return "127.0.0.1:" + std::to_string(resolver_port_);
-  }
   [[nodiscard]] std::filesystem::path key(const std::string& name) const {
     return dir_.path() / (name + ".key");
   }
   [[nodiscard]] const std::filesystem::path& dir() const { return dir_.path(); }
-  // The TXT strings of `name` as BIND serves them, by dig.
+  // The TXT strings of `name` as the primary serves them.
   [[nodiscard]] std::string txt(const std::string& name) const {
-    return run({"dig", "@127.0.0.1", "-p", std::to_string(port_), "+short", name, "TXT"}).out;
+    return dig(kPrimary, name, "TXT");
+  }
+  [[nodiscard]] static std::string dig(const std::string& server, const std::string& name,
+                                       const std::string& type) {
+    return run({"dig", "@" + server, "+short", "+norecurse", name, type}).out;
   }
 
  private:
@@ -75,45 +99,29 @@ class Bind {
                                                  ". 1 60 60 600 60\n@ IN NS ns1." + zone +
                                                  ".\nns1 IN A 127.0.0.1\n" + records);
   }
-  std::string config() const {
-    const std::string dir = dir_.path().string();
-    std::string out = "options { directory \"" + dir + "\"; listen-on port " +
-                      std::to_string(port_) +
-                      " { 127.0.0.1; }; listen-on-v6 { none; }; pid-file \"" + dir +
-                      "/named.pid\"; recursion no; notify no; dnssec-validation no; };\n"
-                      "controls { };\n";
-    for (const char* name : {"ck-key", "other-key"}) {
-      out += "include \"" + key(name).string() + "\";\n";
+  // named in DIR/NAME, on ADDRESS:53, with `options` and `zones`.
+  void start(const std::string& name, const std::string& address, const std::string& options,
+             const std::string& zones) {
+    const auto dir = dir_.path() / name;
+    std::filesystem::create_directories(dir);
+    write_text(dir / "named.conf", "options { directory \"" + dir.string() + "\"; listen-on { " +
+                                       address + "; }; listen-on-v6 { none; }; pid-file \"" +
+                                       dir.string() +
+                                       "/named.pid\"; notify no; dnssec-validation no; " + options +
+                                       " };\ncontrols { };\n" + zones);
+    servers_.push_back(std::make_unique<Process>(
+        std::vector<std::string>{"named", "-g", "-c", (dir / "named.conf").string()},
+        dir / "named.log"));
+    for (int i = 0; i < 200 && run({"dig", "@" + address, "+short", "+tries=1", "+time=1",
+                                    "version.bind", "CH", "TXT"})
+                                       .exit_code != 0;
+         ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    for (const auto& [zone, writer] :
-         {std::pair{"example.test", "ck-key"}, std::pair{"acme.test", "ck-key"},
-          std::pair{"other.test", "other-key"}}) {
-      out += "zone \"" + std::string(zone) + "\" { type primary; file \"" + dir + "/" + zone +
-             ".db\"; update-policy { grant " + writer + " zonesub TXT; }; };\n";
-    }
-    return out;
-  }
-
-  std::string resolver_config() const {
-    const std::string dir = (dir_.path() / "resolver").string();
-    std::string out = "options { directory \"" + dir + "\"; listen-on port " +
-                      std::to_string(resolver_port_) +
-                      " { 127.0.0.1; }; listen-on-v6 { none; }; pid-file \"" + dir +
-                      "/named.pid\"; recursion yes; allow-recursion { any; }; notify no; "
-                      "dnssec-validation no; max-cache-ttl 0; max-ncache-ttl 0; };\n"
-                      "controls { };\n";
-    for (const char* zone : {"example.test", "acme.test", "other.test"}) {
-      out += "zone \"" + std::string(zone) + "\" { type forward; forward only; forwarders { " +
-             "127.0.0.1 port " + std::to_string(port_) + "; }; };\n";
-    }
-    return out;
   }
 
   TempDir dir_;
-  int port_ = free_port();
-  int resolver_port_ = free_port();
-  std::unique_ptr<Process> named_;
-  std::unique_ptr<Process> resolver_;
+  std::vector<std::unique_ptr<Process>> servers_;
 };
 
 struct Rfc2136Issuer {
@@ -133,11 +141,11 @@ struct Rfc2136Issuer {
                                   "--challenge",
                                   "dns-01",
                                   "--dns-rfc2136",
-                                  bind.server(),
+                                  Bind::kPrimary,
                                   "--dns-tsig-key",
                                   key.string(),
                                   "--dns-resolver",
-                                  bind.resolver(),
+                                  std::string(Bind::kResolver) + ":53",
                                   "--dns-timeout",
                                   "20"};
     for (const auto& d : domains) {
@@ -201,98 +209,127 @@ TEST_CASE("TSIG key files: BIND's format, the algorithms, and what is refused") 
   CHECK_FALSE(acme::load_tsig_key(dir.path() / "missing.key"));
 }
 
+// The addresses the servers take in the test's network namespace.
+const std::vector<std::string> kAddresses{Bind::kSecondary, Bind::kResolver};
+
 TEST_CASE("dns-01 by RFC 2136: a name and its wildcard, a CNAME-delegated name, none left behind") {
-  Bind bind;
-  PebbleOptions options;
-  options.dns_server = bind.resolver();
-  Pebble pebble(options);
-  Rfc2136Issuer ck{bind, pebble};
+  in_network_namespace(kAddresses, [] {
+    Bind bind;
+    PebbleOptions options;
+    options.dns_server = std::string(Bind::kResolver) + ":53";
+    Pebble pebble(options);
+    Rfc2136Issuer ck{bind, pebble};
 
-  CHECK(acme::find_zone(bind.server(), "_acme-challenge.www.example.test.").value_or("") ==
-        "example.test.");
-  CHECK(acme::follow_cnames(bind.server(), "_acme-challenge.twice.example.test.").value_or("") ==
-        "_acme-challenge.twice.acme.test.");
+    CHECK(acme::find_zone(Bind::kPrimary, "_acme-challenge.www.example.test.").value_or("") ==
+          "example.test.");
+    CHECK(acme::follow_cnames(Bind::kPrimary, "_acme-challenge.twice.example.test.").value_or("") ==
+          "_acme-challenge.twice.acme.test.");
+    CHECK(
+        acme::name_servers(Bind::kPrimary, "example.test.").value_or(std::vector<std::string>{}) ==
+        std::vector<std::string>{"127.0.0.1:53", "127.0.0.2:53"});
 
-  auto both = ck.issue({"www.example.test", "*.www.example.test"}, bind.key("ck-key"));
-  REQUIRE_MESSAGE(both.exit_code == 0, both.err);
-  CHECK(json::parse(both.out)["names"].size() == 2);
-  CHECK(bind.txt("_acme-challenge.www.example.test") == "");  // both values deleted
+    auto both = ck.issue({"www.example.test", "*.www.example.test"}, bind.key("ck-key"));
+    REQUIRE_MESSAGE(both.exit_code == 0, both.err);
+    CHECK(json::parse(both.out)["names"].size() == 2);
+    CHECK(bind.txt("_acme-challenge.www.example.test") == "");  // both values deleted
 
-  for (const char* delegated : {"delegated.example.test", "twice.example.test"}) {
-    CAPTURE(std::string(delegated));
-    auto r = ck.issue({delegated}, bind.key("ck-key"));
-    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-    CHECK(bind.txt(std::string("_acme-challenge.") + delegated).find('"') == std::string::npos);
-  }
-  CHECK(bind.txt("_acme-challenge.delegated.acme.test") == "");
-  CHECK(bind.txt("_acme-challenge.twice.acme.test") == "");
+    for (const char* delegated : {"delegated.example.test", "twice.example.test"}) {
+      CAPTURE(std::string(delegated));
+      auto r = ck.issue({delegated}, bind.key("ck-key"));
+      REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    }
+    CHECK(bind.txt("_acme-challenge.delegated.acme.test") == "");
+    CHECK(bind.txt("_acme-challenge.twice.acme.test") == "");
+  });
+}
+
+TEST_CASE("dns-01 by RFC 2136: the CA is asked only once every name server serves the record") {
+  // Pebble asks the secondary alone, which takes the zone a second or two
+  // after the primary: had the CA been told before the secondary served the
+  // record, it would have found none.
+  in_network_namespace(kAddresses, [] {
+    Bind bind;
+    PebbleOptions options;
+    options.dns_server = std::string(Bind::kSecondary) + ":53";
+    options.env["PEBBLE_AUTHZREUSE"] = "0";
+    Pebble pebble(options);
+    Rfc2136Issuer ck{bind, pebble};
+    for (int i = 0; i < 3; ++i) {
+      auto r = ck.issue({"slow-" + std::to_string(i) + ".example.test"}, bind.key("ck-key"));
+      CHECK_MESSAGE(r.exit_code == 0, r.err);
+    }
+  });
 }
 
 TEST_CASE("dns-01 by RFC 2136: two orders for one name at once both succeed") {
-  Bind bind;
-  PebbleOptions options;
-  options.dns_server = bind.resolver();
-  options.env["PEBBLE_AUTHZREUSE"] = "0";  // each order its own challenge and TXT value
-  Pebble pebble(options);
-  Rfc2136Issuer first{bind, pebble};
-  Rfc2136Issuer second{bind, pebble};
-  auto a = std::async(std::launch::async,
-                      [&] { return first.issue({"same.example.test"}, bind.key("ck-key")); });
-  auto b = std::async(std::launch::async,
-                      [&] { return second.issue({"same.example.test"}, bind.key("ck-key")); });
-  const RunResult ra = a.get();
-  const RunResult rb = b.get();
-  CHECK_MESSAGE(ra.exit_code == 0, ra.err);
-  CHECK_MESSAGE(rb.exit_code == 0, rb.err);
-  CHECK(bind.txt("_acme-challenge.same.example.test") == "");
+  in_network_namespace(kAddresses, [] {
+    Bind bind;
+    PebbleOptions options;
+    options.dns_server = std::string(Bind::kResolver) + ":53";
+    options.env["PEBBLE_AUTHZREUSE"] = "0";  // each order its own challenge and TXT value
+    Pebble pebble(options);
+    Rfc2136Issuer first{bind, pebble};
+    Rfc2136Issuer second{bind, pebble};
+    auto a = std::async(std::launch::async,
+                        [&] { return first.issue({"same.example.test"}, bind.key("ck-key")); });
+    auto b = std::async(std::launch::async,
+                        [&] { return second.issue({"same.example.test"}, bind.key("ck-key")); });
+    const RunResult ra = a.get();
+    const RunResult rb = b.get();
+    CHECK_MESSAGE(ra.exit_code == 0, ra.err);
+    CHECK_MESSAGE(rb.exit_code == 0, rb.err);
+    CHECK(bind.txt("_acme-challenge.same.example.test") == "");
+  });
 }
 
 TEST_CASE("dns-01 by RFC 2136: a wrong key, an unknown key, a zone the key may not write") {
-  Bind bind;
-  PebbleOptions options;
-  options.dns_server = bind.resolver();
-  Pebble pebble(options);
-  Rfc2136Issuer ck{bind, pebble};
-  const std::string secret_of_ck_key = [&] {
-    const std::string text = read_text(bind.key("ck-key"));
-    const auto start = text.find("secret \"") + 8;
-    return text.substr(start, text.find('"', start) - start);
-  }();
+  in_network_namespace(kAddresses, [] {
+    Bind bind;
+    PebbleOptions options;
+    options.dns_server = std::string(Bind::kResolver) + ":53";
+    Pebble pebble(options);
+    Rfc2136Issuer ck{bind, pebble};
+    const std::string secret_of_ck_key = [&] {
+      const std::string text = read_text(bind.key("ck-key"));
+      const auto start = text.find("secret \"") + 8;
+      return text.substr(start, text.find('"', start) - start);
+    }();
 
-  // Same name, another secret: BIND cannot verify it (BADSIG).
-  const auto wrong = bind.dir() / "wrong.key";
-  write_text(wrong, "key \"ck-key\" { algorithm hmac-sha256; secret \"d3Jvbmctc2VjcmV0\"; };\n",
-             0600);
-  // A name BIND does not know (BADKEY).
-  const auto unknown = bind.dir() / "unknown.key";
-  write_text(unknown, "key \"nobody\" { algorithm hmac-sha256; secret \"d3Jvbmctc2VjcmV0\"; };\n",
-             0600);
-  struct Refused {
-    const char* name;
-    std::string domain;
-    std::filesystem::path key;
-    std::string says;
-  };
-  for (const Refused& c : {
-           Refused{"wrong_secret", "www.example.test", wrong, "BADSIG"},
-           Refused{"unknown_key", "www.example.test", unknown, "BADKEY"},
-           Refused{"zone_not_granted", "www.other.test", bind.key("ck-key"), "REFUSED"},
-       }) {
-    CAPTURE(std::string(c.name));
-    auto r = ck.issue({c.domain}, c.key);
-    CHECK(r.exit_code != 0);
-    CHECK_MESSAGE(r.err.find(c.says) != std::string::npos, r.err);
-    CHECK_MESSAGE(r.err.find(bind.server()) != std::string::npos, r.err);
-    CHECK_MESSAGE(r.err.find("zone ") != std::string::npos, r.err);
-    CHECK_MESSAGE(r.err.find("key ") != std::string::npos, r.err);
-    CHECK(r.err.find(secret_of_ck_key) == std::string::npos);
-    CHECK(r.out.find(secret_of_ck_key) == std::string::npos);
-  }
-  CHECK(bind.txt("_acme-challenge.www.other.test") == "");
+    // Same name, another secret: BIND cannot verify it (BADSIG).
+    const auto wrong = bind.dir() / "wrong.key";
+    write_text(wrong, "key \"ck-key\" { algorithm hmac-sha256; secret \"d3Jvbmctc2VjcmV0\"; };\n",
+               0600);
+    // A name BIND does not know (BADKEY).
+    const auto unknown = bind.dir() / "unknown.key";
+    write_text(unknown, "key \"nobody\" { algorithm hmac-sha256; secret \"d3Jvbmctc2VjcmV0\"; };\n",
+               0600);
+    struct Refused {
+      const char* name;
+      std::string domain;
+      std::filesystem::path key;
+      std::string says;
+    };
+    for (const Refused& c : {
+             Refused{"wrong_secret", "www.example.test", wrong, "BADSIG"},
+             Refused{"unknown_key", "www.example.test", unknown, "BADKEY"},
+             Refused{"zone_not_granted", "www.other.test", bind.key("ck-key"), "REFUSED"},
+         }) {
+      CAPTURE(std::string(c.name));
+      auto r = ck.issue({c.domain}, c.key);
+      CHECK(r.exit_code != 0);
+      CHECK_MESSAGE(r.err.find(c.says) != std::string::npos, r.err);
+      CHECK_MESSAGE(r.err.find(std::string(Bind::kPrimary) + ", zone ") != std::string::npos,
+                    r.err);
+      CHECK_MESSAGE(r.err.find("key ") != std::string::npos, r.err);
+      CHECK(r.err.find(secret_of_ck_key) == std::string::npos);
+      CHECK(r.out.find(secret_of_ck_key) == std::string::npos);
+    }
+    CHECK(bind.txt("_acme-challenge.www.other.test") == "");
 
-  // A key file others may read is refused before anything is sent.
-  ::chmod(bind.key("ck-key").c_str(), 0644);
-  auto open = ck.issue({"www.example.test"}, bind.key("ck-key"));
-  CHECK(open.exit_code == 2);
-  CHECK_MESSAGE(open.err.find("mode 0644") != std::string::npos, open.err);
+    // A key file others may read is refused before anything is sent.
+    ::chmod(bind.key("ck-key").c_str(), 0644);
+    auto open = ck.issue({"www.example.test"}, bind.key("ck-key"));
+    CHECK(open.exit_code == 2);
+    CHECK_MESSAGE(open.err.find("mode 0644") != std::string::npos, open.err);
+  });
 }

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,7 +13,9 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -458,6 +461,29 @@ Listening start_nginx(const fs::path& prefix,
             prefix / "logs/stdout.log");
       },
       "nginx", [&] { return read_text(prefix / "logs/error.log"); });
+}
+
+void in_network_namespace(const std::vector<std::string>& addresses,
+                          const std::function<void()>& body) {
+  if (::geteuid() != 0) {
+    throw std::runtime_error("needs root, to make a network namespace of its own");
+  }
+  // A thread of its own: unshare(CLONE_NEWNET) moves only the calling thread,
+  // and what it starts and opens afterwards.
+  std::async(std::launch::async, [&] {
+    if (::unshare(CLONE_NEWNET) != 0) {
+      throw std::runtime_error(std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno));
+    }
+    if (run({"ip", "link", "set", "lo", "up"}).exit_code != 0) {
+      throw std::runtime_error("cannot bring up loopback in the new network namespace");
+    }
+    for (const auto& address : addresses) {
+      if (run({"ip", "addr", "add", address + "/8", "dev", "lo"}).exit_code != 0) {
+        throw std::runtime_error("cannot add " + address + " to loopback");
+      }
+    }
+    body();
+  }).get();
 }
 
 void require_program(const std::string& program) {

@@ -170,6 +170,14 @@ struct Listening {
 // Fails the test (throws) when `program` is not installed: a missing peer never passes.
 void require_program(const std::string& program);
 
+// Runs `body` in a network namespace of its own (root only), on a thread of
+// its own: loopback up with 127.0.0.1 and `addresses` (127.x.y.z), and every
+// process it starts and socket it opens there, so that servers may take port
+// 53 without meeting anyone else's. An exception `body` throws (a failed
+// REQUIRE) comes back out.
+void in_network_namespace(const std::vector<std::string>& addresses,
+                          const std::function<void()>& body);
+
 // A plain-HTTP server on a loopback port that answers each request with
 // respond(request: its head and its body) on its own thread. An empty answer means: keep the
 // connection open and say nothing (to test timeouts).
