@@ -333,3 +333,46 @@ TEST_CASE("dns-01 by RFC 2136: a wrong key, an unknown key, a zone the key may n
     CHECK_MESSAGE(open.err.find("mode 0644") != std::string::npos, open.err);
   });
 }
+
+TEST_CASE(
+    "dns-01 by RFC 2136: the record is deleted when the order fails; renew by configuration") {
+  in_network_namespace(kAddresses, [] {
+    Bind bind;
+    {
+      // Pebble asks the primary itself, which does not follow a CNAME into another zone:
+      // the CA finds no TXT record, the order fails, and the record written is deleted.
+      PebbleOptions options;
+      options.dns_server = std::string(Bind::kPrimary) + ":53";
+      Pebble pebble(options);
+      Rfc2136Issuer ck{bind, pebble};
+      auto failed = ck.issue({"delegated.example.test"}, bind.key("ck-key"));
+      CHECK(failed.exit_code != 0);
+      CHECK_MESSAGE(failed.err.find("TXT") != std::string::npos, failed.err);
+      CHECK(bind.txt("_acme-challenge.delegated.acme.test") == "");
+    }
+    PebbleOptions options;
+    options.dns_server = std::string(Bind::kResolver) + ":53";
+    Pebble pebble(options);
+    TempDir state;
+    const auto config = state.path() / "certkeeper.toml";
+    write_text(config, "[daemon]\nstate_dir = \"" + state.path().string() +
+                           "\"\n\n[issuer.pebble]\ndirectory = \"" + pebble.directory_url() +
+                           "\"\nca_file = \"" + pebble.ca_file() +
+                           "\"\n\n[[certificate]]\nname = \"wild\"\n"
+                           "domains = [\"*.wild.example.test\"]\n"
+                           "challenge = { type = \"dns-01\", rfc2136 = { server = \"127.0.0.1\", "
+                           "tsig_key = \"" +
+                           bind.key("ck-key").string() + "\" } }\n");
+    auto renewed = certkeeper({"--config", config.string(), "renew", "wild", "--json"});
+    REQUIRE_MESSAGE(renewed.exit_code == 0, renewed.err);
+    CHECK(json::parse(renewed.out)["name"] == "wild");
+    CHECK(bind.txt("_acme-challenge.wild.example.test") == "");
+    // The secret is in the key file only: not in the inventory.
+    const std::string text = read_text(bind.key("ck-key"));
+    const auto start = text.find("secret \"") + 8;
+    const std::string secret = text.substr(start, text.find('"', start) - start);
+    auto dump = run({"sqlite3", (state.path() / "inventory.db").string(), ".dump"});
+    REQUIRE(dump.exit_code == 0);
+    CHECK(dump.out.find(secret) == std::string::npos);
+  });
+}
