@@ -129,7 +129,9 @@ struct Rfc2136Issuer {
   Pebble& pebble;
   TempDir state;
 
-  RunResult issue(const std::vector<std::string>& domains, const std::filesystem::path& key) {
+  // `clock_offset` ("+1h"): certkeeper runs under faketime, its clock that far off.
+  RunResult issue(const std::vector<std::string>& domains, const std::filesystem::path& key,
+                  const std::string& clock_offset = "") {
     std::vector<std::string> argv{"--state-dir",
                                   state.path().string(),
                                   "issue",
@@ -151,7 +153,11 @@ struct Rfc2136Issuer {
     for (const auto& d : domains) {
       argv.insert(argv.end(), {"--domain", d});
     }
-    return certkeeper(argv);
+    if (clock_offset.empty()) {
+      return certkeeper(argv);
+    }
+    argv.insert(argv.begin(), {"faketime", "-f", clock_offset, certkeeper_binary()});
+    return run(argv, {{"FAKETIME_DONT_FAKE_MONOTONIC", "1"}});
   }
 };
 
@@ -325,6 +331,12 @@ TEST_CASE("dns-01 by RFC 2136: a wrong key, an unknown key, a zone the key may n
       CHECK(r.out.find(secret_of_ck_key) == std::string::npos);
     }
     CHECK(bind.txt("_acme-challenge.www.other.test") == "");
+
+    // A clock an hour off: outside TSIG's 300 s of fudge (BADTIME).
+    require_program("faketime");
+    auto skewed = ck.issue({"www.example.test"}, bind.key("ck-key"), "+1h");
+    CHECK(skewed.exit_code != 0);
+    CHECK_MESSAGE(skewed.err.find("BADTIME") != std::string::npos, skewed.err);
 
     // A key file others may read is refused before anything is sent.
     ::chmod(bind.key("ck-key").c_str(), 0644);
