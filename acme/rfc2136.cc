@@ -252,6 +252,12 @@ std::string bare_domain(const Identifier& identifier) {
 
 }  // namespace
 
+bool is_ipv4_server(const std::string& server) {
+  auto address = parse_host_port(server, 53);
+  in_addr parsed{};
+  return address && ::inet_pton(AF_INET, address->host.c_str(), &parsed) == 1;
+}
+
 Result<TsigKey> parse_tsig_key(std::string_view text) {
   CK_TRY(words, tokens(text));
   // key "NAME" { algorithm ALG ; secret "B64" ; } ;
@@ -402,6 +408,11 @@ Result<std::vector<std::string>> name_servers(const std::string& server, const s
 
 Status Rfc2136Solver::present(const Identifier& identifier, const Challenge& challenge,
                               const std::string& key_authorization) {
+  if (!is_ipv4_server(options_.server)) {  // the TXT check (query_txt) asks over IPv4
+    return fail(Errc::invalid_argument,
+                "the RFC 2136 server must be an IPv4 ADDR[:PORT] (IPv6 is not supported yet)",
+                options_.server);
+  }
   const std::string domain = bare_domain(identifier);
   const std::string asked = "_acme-challenge." + domain + ".";
   const std::string value = dns01_txt_value(key_authorization);

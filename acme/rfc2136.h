@@ -39,8 +39,12 @@ struct TsigKey {
 // 0640 or stricter).
 [[nodiscard]] Result<TsigKey> load_tsig_key(const std::filesystem::path& path);
 
+// Whether `server` is an IPv4 ADDR[:PORT], as the RFC 2136 server must be (the
+// propagation check asks over IPv4; IPv6 is not supported yet).
+[[nodiscard]] bool is_ipv4_server(const std::string& server);
+
 struct Rfc2136Options {
-  std::string server;  // the primary that takes updates: ADDR[:PORT], an IP address
+  std::string server;  // the primary that takes updates: an IPv4 ADDR[:PORT]
   TsigKey key;
   std::vector<std::string> resolvers;  // also checked before the CA is told, ADDR[:PORT]
   std::chrono::seconds propagation_timeout{120};

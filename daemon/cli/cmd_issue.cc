@@ -461,7 +461,7 @@ void add_issue_command(CLI::App& app, CliContext& context, int& exit_code) {
                   "dns-01: program run as PROGRAM present|cleanup with CERTKEEPER_DNS_RECORD and "
                   "CERTKEEPER_DNS_VALUE in its environment");
   auto* rfc2136 = cmd->add_option("--dns-rfc2136", o->rfc2136_server,
-                                  "dns-01 by RFC 2136 dynamic update to the primary at IP "
+                                  "dns-01 by RFC 2136 dynamic update to the primary at IPv4 "
                                   "ADDR[:PORT], signed with --dns-tsig-key")
                       ->excludes("--dns-hook");
   cmd->add_option("--dns-tsig-key", o->tsig_key,

@@ -280,11 +280,6 @@ void check_issuer(Checker& c, const std::string& name, const toml::node& node, I
   }
 }
 
-bool is_ip_server(const std::string& text) {
-  auto server = parse_host_port(text, 53);
-  return server && ip_address_bytes(server->host).has_value();
-}
-
 // rfc2136 = { server = "ADDR[:PORT]", tsig_key = "PATH" }: the key file is
 // read now, so that a wrong mode or a malformed key is said at load.
 void check_rfc2136(Checker& c, const toml::table& t, const std::string& path,
@@ -295,9 +290,10 @@ void check_rfc2136(Checker& c, const toml::table& t, const std::string& path,
     c.error(t.source(), path, "rfc2136 needs server (ADDR[:PORT]) and tsig_key (a key file)");
     return;
   }
-  if (!is_ip_server(out.rfc2136_server)) {
+  if (!acme::is_ipv4_server(out.rfc2136_server)) {
     c.error(t.get("server")->source(), path + ".server",
-            "expected an IP ADDR[:PORT], found \"" + out.rfc2136_server + "\"");
+            "expected an IPv4 ADDR[:PORT] (IPv6 is not supported yet), found \"" +
+                out.rfc2136_server + "\"");
   }
   if (auto key = acme::load_tsig_key(out.tsig_key); !key) {
     c.error(t.get("tsig_key")->source(), path + ".tsig_key", key.error().describe());

@@ -290,7 +290,10 @@ TEST_CASE("dns-01 by RFC 2136: a server and a key file, read and checked at load
   const std::pair<std::string, std::string> bad[] = {
       {"{ type = \"dns-01\", rfc2136 = { server = \"ns1.example.com\", tsig_key = \"" +
            key.string() + "\" } }",
-       "expected an IP ADDR[:PORT]"},
+       "expected an IPv4 ADDR[:PORT]"},
+      {"{ type = \"dns-01\", rfc2136 = { server = \"[::1]:53\", tsig_key = \"" + key.string() +
+           "\" } }",
+       "IPv6 is not supported yet"},
       {"{ type = \"dns-01\", rfc2136 = { server = \"127.0.0.1\" } }", "needs server"},
       {"{ type = \"dns-01\", rfc2136 = { server = \"127.0.0.1\", tsig_key = \"" +
            open_key.string() + "\" } }",

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "core/clock.h"
+#include "tests/acme/bind_fixture.h"
 #include "tests/acme/pebble_fixture.h"
 #include "tests/validator/ocsp_fixture.h"
 
@@ -663,6 +664,31 @@ TEST_CASE("daemon: EAB secrets and private keys never reach the log or the inven
   CHECK_FALSE(database.empty());
   CHECK(database.find(hmac) == std::string::npos);
   CHECK(database.find("PRIVATE KEY") == std::string::npos);
+}
+
+TEST_CASE("daemon: dns-01 by RFC 2136 from the configuration; the TSIG secret never in the log" *
+          doctest::test_suite("basics")) {
+  in_network_namespace(Bind::addresses(), [] {
+    Bind bind;
+    PebbleOptions options;
+    options.dns_server = std::string(Bind::kResolver) + ":53";
+    DaemonFixture f(options);
+    f.configure(
+        "[[certificate]]\nname = \"zone-wide\"\ndomains = [\"*.zone.example.test\", "
+        "\"zone.example.test\"]\nchallenge = { type = \"dns-01\", rfc2136 = { server = "
+        "\"127.0.0.1\", tsig_key = \"" +
+        bind.key("ck-key").string() + "\" } }\n");
+    std::string config = read_text(f.config);
+    config.replace(config.find("log_level = \"debug\""), 19, "log_level = \"trace\"");
+    write_text(f.config, config);
+    f.start();
+    REQUIRE_MESSAGE(f.wait_issued({"zone-wide"}), f.log());
+    CHECK(f.daemon->stop(SIGTERM) == 0);
+    CHECK(bind.txt("_acme-challenge.zone.example.test") == "");
+    const std::string log = f.log();
+    CHECK(log.find("zone-wide") != std::string::npos);
+    CHECK(log.find(bind.secret("ck-key")) == std::string::npos);
+  });
 }
 
 // A CA that answers rateLimited with a Retry-After an hour away (scripted,
