@@ -92,20 +92,29 @@ std::string unquoted(const std::string& token) {
   return token.size() >= 2 && token.front() == '"' ? token.substr(1, token.size() - 2) : token;
 }
 
-// A resolver that asks only `server`, without recursion; signing with `key` when given.
-Result<Resolver> resolver_for(const std::string& server, const TsigKey* key) {
+// The address of "ADDR[:PORT]" as ldns holds one, and its port.
+Result<std::pair<Rdf, std::uint16_t>> server_address(const std::string& server) {
   CK_TRY(address, parse_host_port(server, 53));
   const bool v6 = address.host.find(':') != std::string::npos;
-  const Rdf rdf(
-      ldns_rdf_new_frm_str(v6 ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A, address.host.c_str()));
-  Resolver r(ldns_resolver_new());
-  if (!rdf || !r) {
+  Rdf rdf(ldns_rdf_new_frm_str(v6 ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A, address.host.c_str()));
+  if (!rdf) {
     return fail(Errc::invalid_argument, "the DNS server must be an IP ADDR[:PORT]", server);
+  }
+  return std::pair{std::move(rdf), static_cast<std::uint16_t>(address.port)};
+}
+
+// A resolver that asks only `server`, without recursion; signing with `key` when given.
+Result<Resolver> resolver_for(const std::string& server, const TsigKey* key) {
+  CK_TRY(address, server_address(server));
+  const auto& [rdf, port] = address;
+  Resolver r(ldns_resolver_new());
+  if (!r) {
+    return fail(Errc::internal, "cannot make a DNS resolver", server);
   }
   if (ldns_resolver_push_nameserver(r.get(), rdf.get()) != LDNS_STATUS_OK) {
     return fail(Errc::internal, "cannot use the DNS server", server);
   }
-  ldns_resolver_set_port(r.get(), static_cast<std::uint16_t>(address.port));
+  ldns_resolver_set_port(r.get(), port);
   ldns_resolver_set_recursive(r.get(), false);
   ldns_resolver_set_timeout(r.get(), timeval{5, 0});
   ldns_resolver_set_retry(r.get(), 2);
@@ -172,14 +181,10 @@ struct Answer {
   bool verified = false;
 };
 Result<Answer> exchange(const std::string& server, const TsigKey& key, const ldns_pkt& request) {
-  CK_TRY(address, parse_host_port(server, 53));
-  const bool v6 = address.host.find(':') != std::string::npos;
-  const Rdf rdf(
-      ldns_rdf_new_frm_str(v6 ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A, address.host.c_str()));
+  CK_TRY(address, server_address(server));
   std::size_t to_length = 0;
-  const SocketAddress to(rdf ? ldns_rdf2native_sockaddr_storage(
-                                   rdf.get(), static_cast<std::uint16_t>(address.port), &to_length)
-                             : nullptr);
+  const SocketAddress to(
+      ldns_rdf2native_sockaddr_storage(address.first.get(), address.second, &to_length));
   const Buffer query(ldns_buffer_new(LDNS_MAX_PACKETLEN));
   if (!to || !query || ldns_pkt2buffer_wire(query.get(), &request) != LDNS_STATUS_OK) {
     return fail(Errc::invalid_argument, "cannot send an update to the DNS server", server);
