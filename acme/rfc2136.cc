@@ -15,18 +15,15 @@
 #include "acme/dns01.h"
 #include "core/base64.h"
 #include "core/host_port.h"
+#include "core/openssl.h"
 
 namespace ck::acme {
 namespace {
 
-// ldns objects, each freed by its own function.
+// ldns objects (and what ldns allocates for us), each freed by its own
+// function, as core/openssl.h's handles are.
 template <auto FreeFn>
-struct FreedBy {
-  template <class T>
-  void operator()(T* p) const noexcept {
-    FreeFn(p);
-  }
-};
+using FreedBy = ossl::Deleter<FreeFn>;
 using Resolver = std::unique_ptr<ldns_resolver, FreedBy<ldns_resolver_deep_free>>;
 using Packet = std::unique_ptr<ldns_pkt, FreedBy<ldns_pkt_free>>;
 using Rdf = std::unique_ptr<ldns_rdf, FreedBy<ldns_rdf_deep_free>>;

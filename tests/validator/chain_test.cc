@@ -9,32 +9,13 @@
 
 #include "core/keys.h"
 #include "tests/support/test_support.h"
+#include "tests/validator/specs.h"
 
 using namespace ck;
 using namespace ck::test;
 using nlohmann::json;
 
 namespace {
-
-CertificateSpec ca_spec(const std::string& cn, int path_length = -1) {
-  CertificateSpec spec;
-  spec.common_name = cn;
-  spec.organization = "certkeeper validator tests";
-  spec.is_ca = true;
-  spec.path_length = path_length;
-  spec.not_before = kT0 - 365 * kDay;
-  spec.not_after = kT0 + 5 * 365 * kDay;
-  return spec;
-}
-
-CertificateSpec leaf_spec(std::vector<std::string> dns_names) {
-  CertificateSpec spec;
-  spec.common_name = dns_names.empty() ? "no-name" : dns_names.front();
-  spec.dns_names = std::move(dns_names);
-  spec.not_before = kT0 - kDay;
-  spec.not_after = kT0 + 89 * kDay;
-  return spec;
-}
 
 // Files in a temp dir, and `certkeeper verify --json` over them at kT0.
 struct Verifier {

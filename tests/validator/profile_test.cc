@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/test_support.h"
+#include "tests/validator/specs.h"
 
 using namespace ck;
 using namespace ck::test;
@@ -29,25 +30,6 @@ struct ProfileCase {
   Change leaf = nullptr;
   bool explicit_curve_leaf = false;
 };
-
-CertificateSpec ca(const std::string& cn) {
-  CertificateSpec spec;
-  spec.common_name = cn;
-  spec.organization = "certkeeper profile tests";
-  spec.is_ca = true;
-  spec.not_before = kT0 - 365 * kDay;
-  spec.not_after = kT0 + 5 * 365 * kDay;
-  return spec;
-}
-
-CertificateSpec leaf(std::vector<std::string> dns_names) {
-  CertificateSpec spec;
-  spec.common_name = dns_names.front();
-  spec.dns_names = std::move(dns_names);
-  spec.not_before = kT0 - kDay;
-  spec.not_after = kT0 + 89 * kDay;
-  return spec;
-}
 
 // A P-256 key whose SubjectPublicKeyInfo spells the curve out (RFC 5480 forbids it).
 ossl::PKey explicit_curve_key() {
@@ -294,20 +276,19 @@ TEST_CASE("verify: the strict profile, each rule's bad case beside its good twin
   TempDir dir;
   for (const ProfileCase& c : cases()) {
     CAPTURE(c.name);
-    CertificateSpec root_spec = ca("Profile Root");
-    CertificateSpec inter_spec = ca("Profile Intermediate");
-    CertificateSpec leaf_spec = leaf({"www.example.test"});
+    CertificateSpec root_spec = ca_spec("Profile Root");
+    CertificateSpec inter_spec = ca_spec("Profile Intermediate");
+    CertificateSpec end_spec = leaf_spec({"www.example.test"});
     for (auto [change, spec] : {std::pair{&c.root, &root_spec}, std::pair{&c.inter, &inter_spec},
-                                std::pair{&c.leaf, &leaf_spec}}) {
+                                std::pair{&c.leaf, &end_spec}}) {
       if (*change) {
         (*change)(*spec);
       }
     }
     const Issued root = TestPki::make(root_spec, nullptr);
     const Issued inter = TestPki::make(inter_spec, &root);
-    const Issued end = c.explicit_curve_leaf
-                           ? TestPki::make(leaf_spec, &inter, explicit_curve_key())
-                           : TestPki::make(leaf_spec, &inter);
+    const Issued end = c.explicit_curve_leaf ? TestPki::make(end_spec, &inter, explicit_curve_key())
+                                             : TestPki::make(end_spec, &inter);
     const Outcome outcome = verify(dir, root, inter, end);
     CHECK_MESSAGE(outcome.error == c.expected, outcome.text);
     if (!c.expected.empty()) {
@@ -320,10 +301,10 @@ TEST_CASE("verify: self-issued intermediates do not count toward --max-depth") {
   // Root -> Intermediate -> Intermediate again (same name, a new key: a key
   // rollover certificate) -> leaf. One intermediate counts.
   TempDir dir;
-  const Issued root = TestPki::make(ca("Profile Root"), nullptr);
-  const Issued inter = TestPki::make(ca("Profile Intermediate"), &root);
-  const Issued rolled = TestPki::make(ca("Profile Intermediate"), &inter);
-  const Issued end = TestPki::make(leaf({"www.example.test"}), &rolled);
+  const Issued root = TestPki::make(ca_spec("Profile Root"), nullptr);
+  const Issued inter = TestPki::make(ca_spec("Profile Intermediate"), &root);
+  const Issued rolled = TestPki::make(ca_spec("Profile Intermediate"), &inter);
+  const Issued end = TestPki::make(leaf_spec({"www.example.test"}), &rolled);
   write_text(dir.path() / "bundle.pem", inter.cert_pem() + rolled.cert_pem());
   write_text(dir.path() / "leaf.pem", end.cert_pem());
   write_text(dir.path() / "root.pem", root.cert_pem());
