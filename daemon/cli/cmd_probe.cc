@@ -89,6 +89,18 @@ std::string scan_text(const validator::ScanReport& scan) {
   return out;
 }
 
+// What was offered for resumption and whether it was taken; the ticket's
+// lifetime hint when there was a ticket, whether TLS 1.2 negotiated the
+// extended master secret (null for TLS 1.3, which always binds it).
+nlohmann::json resumption_json(const validator::ProbeReport& r) {
+  const auto& f = r.resumption_facts;
+  return {{"offered", r.resumption},
+          {"accepted", r.resumption_accepted},
+          {"ticket_lifetime_s", f.ticket ? nlohmann::json(f.ticket_lifetime_s) : nullptr},
+          {"extended_master_secret",
+           f.protocol == "TLSv1.3" ? nullptr : nlohmann::json(f.extended_master_secret)}};
+}
+
 nlohmann::json report_json(const validator::ProbeReport& r) {
   const auto& h = r.handshake;
   nlohmann::json chain = nlohmann::json::array();
@@ -133,7 +145,7 @@ nlohmann::json report_json(const validator::ProbeReport& r) {
             {"verified", r.staple.verified},
             {"status", r.staple.status},
             {"next_update", r.staple.next_update ? format_rfc3339(r.staple.next_update) : ""}}},
-          {"resumption", {{"offered", r.resumption}, {"accepted", r.resumption_accepted}}},
+          {"resumption", resumption_json(r)},
           {"same_certificate_without_sni", r.same_certificate_without_sni
                                                ? nlohmann::json(*r.same_certificate_without_sni)
                                                : nlohmann::json(nullptr)},

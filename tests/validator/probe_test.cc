@@ -22,6 +22,7 @@
 #include <tuple>
 
 #include "tests/validator/ocsp_fixture.h"
+#include "validator/probe/probe.h"
 #include "validator/probe/resolver.h"
 #include "validator/probe/scan.h"
 #include "validator/probe/starttls.h"
@@ -123,6 +124,14 @@ TEST_CASE("probe: TLS 1.3 only and TLS 1.2 only, the real round trips and resump
     CHECK(report["chain_valid"] == true);
     CHECK(report["chain"].size() == 2);
     CHECK(report["resumption"]["accepted"] == true);
+    CHECK(report["resumption"]["ticket_lifetime_s"] == 7200);  // OpenSSL's default
+    if (std::string(c.protocol) == "TLSv1.2") {
+      CHECK(report["resumption"]["extended_master_secret"] == true);
+    }
+    for (const char* code : {"no_session_ticket", "tickets_not_resumed", "resumption_without_ems",
+                             "long_ticket_lifetime"}) {
+      CHECK_FALSE(has_finding(report, code));
+    }
     CHECK(report["same_certificate_without_sni"] == true);
     CHECK_FALSE(report["cipher"].get<std::string>().empty());
     CHECK_FALSE(report["group"].get<std::string>().empty());
@@ -133,6 +142,57 @@ TEST_CASE("probe: TLS 1.3 only and TLS 1.2 only, the real round trips and resump
     CHECK(trace[0]["direction"] == "sent");
     CHECK(trace[1]["message"] == "ServerHello");
     CHECK(trace[1]["direction"] == "received");
+  }
+}
+
+TEST_CASE("probe: a TLS 1.3 server that sends no session ticket is told (info)") {
+  require_program("openssl");
+  ProbePki pki;
+  const Issued leaf = pki.leaf("www.example.test", pki.now - kDay, pki.now + 60 * kDay);
+  auto server = pki.serve(leaf, {"-tls1_3", "-num_tickets", "0"});
+  auto r = pki.probe(server->target(), {"--sni", "www.example.test"});
+  REQUIRE_MESSAGE(r.exit_code == 0, std::string(r.err + r.out));  // information only
+  auto report = json::parse(r.out);
+  CHECK(has_finding(report, "no_session_ticket"));
+  CHECK(report["resumption"]["offered"] == "");
+  CHECK(report["resumption"]["ticket_lifetime_s"].is_null());
+}
+
+TEST_CASE("resumption findings, from what the two handshakes showed") {
+  struct Case {
+    const char* name;
+    validator::ResumptionFacts facts;
+    std::vector<std::string> codes;
+  };
+  const std::uint32_t day = 86400;
+  for (const Case& c : {
+           Case{"good_tls13", {"TLSv1.3", true, true, day, false, true}, {}},
+           Case{"good_tls12_ems", {"TLSv1.2", true, true, day, true, true}, {}},
+           Case{"good_tls12_session_id", {"TLSv1.2", true, false, 0, true, true}, {}},
+           Case{"no_ticket_tls13",
+                {"TLSv1.3", false, false, 0, false, false},
+                {"no_session_ticket"}},
+           Case{"no_session_tls12_says_nothing", {"TLSv1.2", false, false, 0, true, false}, {}},
+           Case{"tickets_not_resumed",
+                {"TLSv1.3", true, true, day, false, false},
+                {"tickets_not_resumed"}},
+           Case{"session_id_not_resumed_is_not_a_ticket",
+                {"TLSv1.2", true, false, 0, true, false},
+                {}},
+           Case{"tls12_without_ems",
+                {"TLSv1.2", true, true, day, false, true},
+                {"resumption_without_ems"}},
+           Case{"week_is_fine", {"TLSv1.3", true, true, 7 * day, false, true}, {}},
+           Case{"longer_than_a_week",
+                {"TLSv1.2", true, true, 10 * day, true, true},
+                {"long_ticket_lifetime"}},
+       }) {
+    CAPTURE(std::string(c.name));
+    std::vector<std::string> codes;
+    for (const auto& f : validator::resumption_findings(c.facts)) {
+      codes.push_back(f.code);
+    }
+    CHECK(codes == c.codes);
   }
 }
 
@@ -302,8 +362,8 @@ TEST_CASE("probe: nginx with a staple and two names chosen by SNI") {
              (pki.dir.path() / (name + "-full.pem")).string() + ";\n    ssl_certificate_key " +
              (prefix / (name + ".key")).string() + ";\n" + extra + "  }\n";
     };
-    return server_block("a",
-                        "    ssl_stapling on;\n    ssl_stapling_file " + staple.string() + ";\n") +
+    return server_block("a", "    ssl_stapling on;\n    ssl_stapling_file " + staple.string() +
+                                 ";\n    ssl_session_timeout 10d;\n") +
            server_block("b", "");
   });
   const int port = nginx.port;
@@ -329,6 +389,10 @@ TEST_CASE("probe: nginx with a staple and two names chosen by SNI") {
   CHECK(b_report["staple"]["present"] == false);
   CHECK(b_report["same_certificate_without_sni"] == false);
   CHECK(has_finding(b_report, "sni_dependent"));
+  // The default server keeps sessions for 10 days (nginx takes session settings from it for
+  // every name), and says so in its tickets.
+  CHECK_MESSAGE(has_finding(a_report, "long_ticket_lifetime"), a_report["resumption"].dump());
+  CHECK(a_report["resumption"]["ticket_lifetime_s"] == 10 * 86400);
 }
 
 TEST_CASE("probe --scan: versions, ciphers, preference, legacy protocols") {

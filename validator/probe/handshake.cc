@@ -372,6 +372,7 @@ void Handshake::collect() {
                                  static_cast<std::size_t>(ocsp_length));
   }
   outcome_.resumed = SSL_session_reused(ssl) == 1;
+  outcome_.extended_master_secret = SSL_get_extms_support(ssl) == 1;
   if (!outcome_.session && SSL_version(ssl) != TLS1_3_VERSION) {
     outcome_.session.reset(SSL_get1_session(ssl));  // TLS 1.2: the session is known now
   }

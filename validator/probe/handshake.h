@@ -74,7 +74,8 @@ struct HandshakeOutcome {
   std::vector<ossl::X509Ptr> chain;  // as served, leaf first
   std::string stapled_ocsp;          // DER, "" when none
   bool resumed = false;
-  SessionPtr session;  // to offer on a later connection
+  bool extended_master_secret = false;  // TLS <= 1.2: negotiated (RFC 7627)
+  SessionPtr session;                   // to offer on a later connection
   std::vector<TraceMessage> trace;
 };
 

@@ -51,6 +51,31 @@ std::string_view to_string(Severity severity) {
   }
 }
 
+std::vector<ProbeFinding> resumption_findings(const ResumptionFacts& facts) {
+  constexpr std::uint32_t kWeek = 7 * 24 * 3600;
+  std::vector<ProbeFinding> out;
+  const bool tls13 = facts.protocol == "TLSv1.3";
+  if (tls13 && !facts.session) {
+    out.push_back({Severity::info, "no_session_ticket",
+                   "the server sends no session ticket: TLS 1.3 clients cannot resume"});
+  }
+  if (facts.ticket && !facts.accepted) {
+    out.push_back({Severity::warning, "tickets_not_resumed",
+                   "the server issues session tickets but did not resume one: every connection "
+                   "pays for a full handshake"});
+  }
+  if (!tls13 && facts.accepted && !facts.extended_master_secret) {
+    out.push_back({Severity::warning, "resumption_without_ems",
+                   "TLS 1.2 sessions resume without the extended master secret (RFC 7627)"});
+  }
+  if (facts.ticket && facts.ticket_lifetime_s > kWeek) {
+    out.push_back({Severity::warning, "long_ticket_lifetime",
+                   "session tickets live " + std::to_string(facts.ticket_lifetime_s / 86400) +
+                       " days (RFC 8446 §4.6.1: at most 7)"});
+  }
+  return out;
+}
+
 bool ProbeReport::has_error() const {
   return std::ranges::any_of(findings,
                              [](const ProbeFinding& f) { return f.severity == Severity::error; });
@@ -168,7 +193,8 @@ Result<ProbeReport> Prober::probe(const ProbeRequest& request) const {
   bare.sni.clear();
   Handshake resumed(again, clock_);
   Handshake without_sni(bare, clock_);
-  if (first.outcome().completed) {
+  const bool first_completed = first.outcome().completed;
+  if (first_completed) {
     Handshake* both[] = {&resumed, &without_sni};
     run_handshakes(first.outcome().session ? std::span<Handshake* const>(both)
                                            : std::span<Handshake* const>(both).subspan(1),
@@ -181,9 +207,23 @@ Result<ProbeReport> Prober::probe(const ProbeRequest& request) const {
   if (leaf && bare_outcome.completed && !bare_outcome.chain.empty()) {
     same = X509_cmp(bare_outcome.chain.front().get(), leaf) == 0;
   }
+  const SSL_SESSION* session = first.outcome().session.get();
+  ResumptionFacts facts{
+      first.outcome().protocol,
+      session != nullptr,
+      session && (SSL_SESSION_has_ticket(session) == 1 || first.outcome().protocol == "TLSv1.3"),
+      session ? static_cast<std::uint32_t>(SSL_SESSION_get_ticket_lifetime_hint(session)) : 0,
+      first.outcome().extended_master_secret,
+      resumed.outcome().completed && resumed.outcome().resumed};
   CK_TRY(report, finish(std::move(started), std::move(first.outcome()), request));
   report.resumption = resumption;
-  report.resumption_accepted = resumed.outcome().completed && resumed.outcome().resumed;
+  report.resumption_accepted = facts.accepted;
+  if (first_completed) {
+    for (auto& f : resumption_findings(facts)) {
+      report.findings.push_back(std::move(f));
+    }
+  }
+  report.resumption_facts = std::move(facts);
   report.same_certificate_without_sni = same;
   if (same == false) {
     report.findings.push_back(

@@ -47,6 +47,21 @@ struct StapleReport {
   std::string error;
 };
 
+// What the two handshakes of a probe showed of session resumption.
+struct ResumptionFacts {
+  std::string protocol;                 // of the first handshake
+  bool session = false;                 // the server gave something to resume
+  bool ticket = false;                  // as a session ticket (or TLS 1.3 PSK)
+  std::uint32_t ticket_lifetime_s = 0;  // the ticket's lifetime hint
+  bool extended_master_secret = false;  // TLS 1.2: negotiated (RFC 7627)
+  bool accepted = false;                // the second handshake resumed
+};
+
+// Its findings: a TLS 1.3 server that sends no ticket (info); tickets issued
+// but not resumed, TLS 1.2 resumption without the extended master secret, and
+// tickets that live longer than 7 days (RFC 8446 §4.6.1) (warnings).
+[[nodiscard]] std::vector<ProbeFinding> resumption_findings(const ResumptionFacts& facts);
+
 struct ProbeReport {
   std::string target;   // host:port as asked
   std::string address;  // the address connected to
@@ -60,6 +75,7 @@ struct ProbeReport {
   StapleReport staple;
   bool resumption_accepted = false;
   std::string resumption;  // "TLS 1.3 PSK", "session ticket", "session id", "" when none offered
+  ResumptionFacts resumption_facts;
   std::optional<bool> same_certificate_without_sni;  // nullopt: that handshake failed
   std::vector<ProbeFinding> findings;
 
