@@ -1,6 +1,6 @@
 // certkeeper probe HOST[:PORT] [--sni NAME] [--connect ADDR] [--starttls smtp|imap|pop3]
 //   [--expect NAME | --expect-fingerprint SHA256] [--trace] [--scan] [--timeout DURATION]
-//   [--ca-file FILE] [--json]
+//   [--early-data[=empty]] [--allow-early-data] [--ca-file FILE] [--json]
 // certkeeper probe --targets FILE [--concurrency N] [--sni NAME] [--json]
 
 #include <fmt/core.h>
@@ -41,6 +41,8 @@ struct ProbeOptions {
   std::size_t concurrency = 64;
   bool trace = false;
   bool scan = false;
+  std::string early_data;  // set: --early-data ("head"), or --early-data=empty
+  bool allow_early_data = false;
   bool json = false;
 };
 
@@ -87,6 +89,21 @@ std::string scan_text(const validator::ScanReport& scan) {
     }
   }
   return out;
+}
+
+// With --early-data: what the ticket allowed, what was sent, whether the server
+// took it, and the time to the answer's first byte with and without 0-RTT
+// (null when none came); null without --early-data.
+nlohmann::json early_data_json(const validator::EarlyDataReport& e) {
+  if (!e.tried) {
+    return nullptr;
+  }
+  auto ms = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nullptr; };
+  return {{"max_bytes", e.max_bytes},
+          {"sent", e.sent},
+          {"status", e.status},
+          {"first_byte_ms_0rtt", ms(e.first_byte_ms_0rtt)},
+          {"first_byte_ms_1rtt", ms(e.first_byte_ms_1rtt)}};
 }
 
 // What was offered for resumption and whether it was taken; the ticket's
@@ -146,6 +163,7 @@ nlohmann::json report_json(const validator::ProbeReport& r) {
             {"status", r.staple.status},
             {"next_update", r.staple.next_update ? format_rfc3339(r.staple.next_update) : ""}}},
           {"resumption", resumption_json(r)},
+          {"early_data", early_data_json(r.early_data)},
           {"same_certificate_without_sni", r.same_certificate_without_sni
                                                ? nlohmann::json(*r.same_certificate_without_sni)
                                                : nlohmann::json(nullptr)},
@@ -184,6 +202,13 @@ std::string report_text(const validator::ProbeReport& r) {
                      r.resumption.empty()
                          ? std::string("nothing to resume")
                          : r.resumption + (r.resumption_accepted ? " accepted" : " not accepted"));
+  if (const auto& e = r.early_data; e.tried) {
+    auto ms = [](const std::optional<double>& v) {
+      return v ? fmt::format("{:.1f} ms", *v) : std::string("-");
+    };
+    out += fmt::format("  0-RTT     {} ({} bytes allowed), first byte {} with 0-RTT, {} without\n",
+                       e.status, e.max_bytes, ms(e.first_byte_ms_0rtt), ms(e.first_byte_ms_1rtt));
+  }
   out += fmt::format("  no SNI    {}\n", !r.same_certificate_without_sni   ? "handshake failed"
                                          : *r.same_certificate_without_sni ? "same certificate"
                                                                            : "another certificate");
@@ -416,6 +441,13 @@ int run_probe(const CliContext& context, const ProbeOptions& o) {
   request.trace = o.trace;
   request.now = context.clock().unix_seconds();
   request.expiring_days = o.warn_days;
+  if (!o.early_data.empty() && o.early_data != "head" && o.early_data != "empty") {
+    return report_failure(
+        CommandFailure{kExitUsage, "--early-data=" + o.early_data + ": give nothing or empty"});
+  }
+  request.early_data = !o.early_data.empty();
+  request.early_data_empty = o.early_data == "empty";
+  request.allow_early_data = o.allow_early_data;
   if (!o.targets_file.empty()) {
     auto requests = read_targets(o, request);
     if (!requests) {
@@ -540,6 +572,17 @@ void add_probe_command(CLI::App& app, CliContext& context, int& exit_code) {
   cmd->add_option("--ca-file", o->ca_file, "trust anchors (default: the system store)");
   cmd->add_option("--warn-days", o->warn_days, "warn when the leaf expires within N days")
       ->capture_default_str();
+  auto* early = cmd->add_option("--early-data", o->early_data,
+                                "TLS 1.3 0-RTT: resume with the first handshake's ticket sending a "
+                                "bare HEAD / as early data (=empty: no bytes), and compare the "
+                                "time to the answer's first byte with and without it")
+                    ->expected(0, 1)
+                    ->default_str("head")
+                    ->excludes("--targets")
+                    ->excludes("--certificate");
+  cmd->add_flag("--allow-early-data", o->allow_early_data,
+                "the server is meant to accept 0-RTT: report it as information, not a warning")
+      ->needs(early);
   cmd->add_flag("--json", o->json, "print the report as JSON");
   cmd->callback([&context, &exit_code, o] { exit_code = run_probe(context, *o); });
 }

@@ -6,10 +6,12 @@
 
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <filesystem>
 
@@ -142,6 +144,139 @@ TEST_CASE("probe: TLS 1.3 only and TLS 1.2 only, the real round trips and resump
     CHECK(trace[0]["direction"] == "sent");
     CHECK(trace[1]["message"] == "ServerHello");
     CHECK(trace[1]["direction"] == "received");
+  }
+}
+
+// `openssl s_server -early_data` answers nothing and prints what it receives; it
+// cannot run with -www, and ends a connection when its standard input ends:
+// here a FIFO the test holds open.
+struct EarlyDataServer {
+  TempDir dir;
+  int fifo = -1;
+  int port = 0;
+  std::unique_ptr<Process> process;
+  EarlyDataServer(ProbePki& pki, const Issued& leaf, bool early_data) {
+    const auto path = dir.path() / "stdin";
+    REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
+    fifo = ::open(path.c_str(), O_RDWR | O_CLOEXEC);  // a writer, so the reader never sees EOF
+    REQUIRE(fifo >= 0);
+    const std::string cert = pki.write("ed-leaf.pem", leaf.cert_pem());
+    const std::string key = pki.write("ed-leaf.key", leaf.key_pem());
+    const std::string chain = pki.write("ca.pem", pki.ca.cert_pem());
+    auto peer = start_listening(
+        [&](int on) {
+          return std::make_unique<Process>(
+              std::vector<std::string>{
+                  "sh", "-c",
+                  "exec openssl s_server -accept 127.0.0.1:" + std::to_string(on) + " -cert " +
+                      cert + " -key " + key + " -cert_chain " + chain + " -tls1_3" +
+                      (early_data ? " -early_data" : "") + " < " + path.string()},
+              dir.path() / "s_server.log");
+        },
+        "openssl s_server", [&] { return log(); });
+    process = std::move(peer.process);
+    port = peer.port;
+  }
+  ~EarlyDataServer() {
+    process.reset();
+    ::close(fifo);
+  }
+  std::string target() const { return "127.0.0.1:" + std::to_string(port); }
+  std::string log() const { return read_text(dir.path() / "s_server.log"); }
+};
+
+TEST_CASE("probe --early-data: s_server with and without -early_data") {
+  require_program("openssl");
+  ProbePki pki;
+  const Issued leaf = pki.leaf("www.example.test", pki.now - kDay, pki.now + 60 * kDay);
+  {
+    EarlyDataServer server(pki, leaf, true);
+    auto r = pki.probe(server.target(), {"--sni", "www.example.test", "--early-data"});
+    REQUIRE_MESSAGE(r.exit_code == 0, std::string(r.err + r.out));  // a warning, not an error
+    auto report = json::parse(r.out);
+    CHECK(report["early_data"]["status"] == "accepted");
+    CHECK(report["early_data"]["sent"] == "HEAD /");
+    CHECK(report["early_data"]["max_bytes"].get<int>() > 0);
+    CHECK(report["resumption"]["accepted"] == true);
+    CHECK(has_finding(report, "early_data_accepted"));
+    // The server's own account: it read our request as early data.
+    const std::string log = server.log();
+    const auto early = log.find("Early data received");
+    REQUIRE_MESSAGE(early != std::string::npos, log);
+    CHECK(log.find("HEAD / HTTP/1.1", early) != std::string::npos);
+
+    auto allowed = pki.probe(server.target(),
+                             {"--sni", "www.example.test", "--early-data", "--allow-early-data"});
+    REQUIRE(allowed.exit_code == 0);
+    for (const auto& f : json::parse(allowed.out)["findings"]) {
+      if (f["code"] == "early_data_accepted") {
+        CHECK(f["severity"] == "info");
+      }
+    }
+  }
+  {
+    EarlyDataServer server(pki, leaf, false);
+    auto r = pki.probe(server.target(), {"--sni", "www.example.test", "--early-data"});
+    REQUIRE_MESSAGE(r.exit_code == 0, std::string(r.err + r.out));
+    auto report = json::parse(r.out);
+    CHECK(report["early_data"]["status"] == "not_sent");  // the ticket allows none
+    CHECK(report["early_data"]["max_bytes"] == 0);
+    CHECK(report["early_data"]["first_byte_ms_0rtt"].is_null());
+    CHECK_FALSE(has_finding(report, "early_data_accepted"));
+    CHECK(server.log().find("Early data received") == std::string::npos);
+  }
+  CHECK(pki.probe("127.0.0.1:1", {"--early-data=twice"}).exit_code == 2);
+  CHECK(pki.probe("127.0.0.1:1", {"--allow-early-data"}).exit_code == 2);
+  // One endpoint at a time: not silently dropped from a bulk probe.
+  CHECK(certkeeper({"probe", "--targets", "/dev/null", "--early-data"}).exit_code == 2);
+}
+
+TEST_CASE("probe --early-data: nginx with ssl_early_data on and off; the answer timed both ways") {
+  require_program("openssl");
+  require_program("nginx");
+  ProbePki pki;
+  const Issued leaf = pki.leaf("www.example.test", pki.now - kDay, pki.now + 60 * kDay);
+  const std::string full = pki.write("full.pem", leaf.cert_pem() + pki.ca.cert_pem());
+  const std::string key = pki.write("nginx.key", leaf.key_pem());
+  for (const bool on : {true, false}) {
+    CAPTURE(on);
+    const auto prefix = pki.dir.path() / (on ? "nginx-on" : "nginx-off");
+    std::filesystem::create_directories(prefix / "logs");
+    const auto nginx = start_nginx(prefix, [&](int port) {
+      return "  server {\n    listen 127.0.0.1:" + std::to_string(port) +
+             " ssl;\n    ssl_protocols TLSv1.3;\n    ssl_certificate " + full +
+             ";\n    ssl_certificate_key " + key + ";\n    ssl_early_data " + (on ? "on" : "off") +
+             ";\n    access_log " + (prefix / "logs" / "access.log").string() +
+             ";\n    location / { return 200 \"ok\\n\"; }\n  }\n";
+    });
+    auto r = pki.probe("127.0.0.1:" + std::to_string(nginx.port),
+                       {"--sni", "www.example.test", "--early-data"});
+    REQUIRE_MESSAGE(r.exit_code == 0, std::string(r.err + r.out));
+    const json e = json::parse(r.out)["early_data"];
+    CHECK(e["status"] == (on ? "accepted" : "not_sent"));
+    CHECK(e["first_byte_ms_1rtt"].get<double>() > 0);  // nginx answered the HEAD after a handshake
+    if (on) {
+      CHECK(e["first_byte_ms_0rtt"].get<double>() > 0);  // and the one sent in 0-RTT
+      CHECK(e["max_bytes"].get<int>() > 0);
+    } else {
+      CHECK(e["first_byte_ms_0rtt"].is_null());
+    }
+    // nginx logs each HEAD it answered, both of them (once it is done with the request,
+    // which may be a moment after its answer reached us).
+    auto heads = [&] {
+      const auto path = prefix / "logs" / "access.log";
+      const std::string access = std::filesystem::exists(path) ? read_text(path) : "";
+      std::size_t n = 0;
+      for (auto at = access.find("\"HEAD / HTTP/1.1\" 200"); at != std::string::npos;
+           at = access.find("\"HEAD / HTTP/1.1\" 200", at + 1)) {
+        ++n;
+      }
+      return n;
+    };
+    for (int i = 0; i < 100 && heads() < 2; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    CHECK(heads() == 2);
   }
 }
 

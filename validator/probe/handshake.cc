@@ -196,6 +196,11 @@ void Handshake::step(MonoTime now) {
     await_ticket(now);
     return;
   }
+  if (now >= deadline_ && (state_ == State::requesting || state_ == State::awaiting_answer)) {
+    state_ = State::done;  // the handshake completed; the answer never came
+    close();
+    return;
+  }
   if (now >= deadline_) {
     const auto limit = std::to_string(setup_.timeout.count()) + " ms";
     fail(state_ == State::connecting ? Error{Errc::timeout, "no TCP connection within " + limit}
@@ -212,8 +217,14 @@ void Handshake::step(MonoTime now) {
     converse(now);
   } else if (state_ == State::handshaking) {
     drive_handshake(now);
+  } else if (state_ == State::writing_early_data) {
+    write_early_data(now);
   } else if (state_ == State::reading_server_hello) {
     read_server_answer();
+  } else if (state_ == State::requesting) {
+    send_request();
+  } else if (state_ == State::awaiting_answer) {
+    await_answer();
   }
 }
 
@@ -285,8 +296,96 @@ void Handshake::start_tls(MonoTime now) {
   }
   SSL_set_app_data(ssl_.get(), this);
   SSL_set_msg_callback(ssl_.get(), message_callback);
+  if (setup_.early_data && setup_.send_request && setup_.resume &&
+      SSL_SESSION_get_max_early_data(setup_.resume) > 0) {
+    state_ = State::writing_early_data;
+    write_early_data(now);
+    return;
+  }
   state_ = State::handshaking;
   drive_handshake(now);
+}
+
+// The ClientHello and the request after it in the first flight (RFC 8446 §2.3).
+void Handshake::write_early_data(MonoTime now) {
+  ERR_clear_error();
+  std::size_t written = 0;
+  if (SSL_write_early_data(ssl_.get(), setup_.request.data(), setup_.request.size(), &written) ==
+      1) {
+    state_ = State::handshaking;
+    drive_handshake(now);
+    return;
+  }
+  switch (SSL_get_error(ssl_.get(), 0)) {
+    case SSL_ERROR_WANT_READ: wanted_ = POLLIN; return;
+    case SSL_ERROR_WANT_WRITE: wanted_ = POLLOUT; return;
+    default: fail(ossl::error(Errc::tls, "cannot send early data"));
+  }
+}
+
+void Handshake::after_handshake(MonoTime now) {
+  if (setup_.send_request) {
+    const int status = SSL_get_early_data_status(ssl_.get());
+    outcome_.early_data = status == SSL_EARLY_DATA_ACCEPTED   ? "accepted"
+                          : status == SSL_EARLY_DATA_REJECTED ? "rejected"
+                                                              : "not_sent";
+    state_ = status == SSL_EARLY_DATA_ACCEPTED ? State::awaiting_answer : State::requesting;
+    state_ == State::requesting ? send_request() : await_answer();
+    return;
+  }
+  if (setup_.wait_for_ticket && SSL_version(ssl_.get()) == TLS1_3_VERSION && !outcome_.session) {
+    state_ = State::awaiting_ticket;
+    ticket_deadline_ = std::min(deadline_, now + kTicketWait);
+    await_ticket(now);
+    return;
+  }
+  state_ = State::done;
+  close();
+}
+
+// The request after the handshake: not sent early, or sent early and refused.
+void Handshake::send_request() {
+  if (setup_.request.empty()) {
+    state_ = State::done;  // nothing to ask: an empty early-data probe
+    close();
+    return;
+  }
+  ERR_clear_error();
+  const int r =
+      SSL_write(ssl_.get(), setup_.request.data(), static_cast<int>(setup_.request.size()));
+  if (r > 0) {
+    state_ = State::awaiting_answer;
+    await_answer();
+    return;
+  }
+  switch (SSL_get_error(ssl_.get(), r)) {
+    case SSL_ERROR_WANT_READ: wanted_ = POLLIN; return;
+    case SSL_ERROR_WANT_WRITE: wanted_ = POLLOUT; return;
+    default: state_ = State::done; close();  // the handshake itself completed
+  }
+}
+
+// The answer's first byte (tickets that come before it are taken on the way).
+void Handshake::await_answer() {
+  if (setup_.request.empty()) {
+    state_ = State::done;
+    close();
+    return;
+  }
+  char buffer[1024];
+  ERR_clear_error();
+  const int r = SSL_read(ssl_.get(), buffer, sizeof buffer);
+  if (r > 0) {
+    outcome_.answered = true;
+    outcome_.first_byte_ms = ms_between(connected_, clock_.monotonic());
+  } else if (const int e = SSL_get_error(ssl_.get(), r);
+             e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+    wanted_ = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+    return;
+  }
+  ERR_clear_error();
+  state_ = State::done;
+  close();
 }
 
 void Handshake::drive_handshake(MonoTime now) {
@@ -294,14 +393,7 @@ void Handshake::drive_handshake(MonoTime now) {
   const int r = SSL_connect(ssl_.get());
   if (r == 1) {
     collect();
-    if (setup_.wait_for_ticket && SSL_version(ssl_.get()) == TLS1_3_VERSION && !outcome_.session) {
-      state_ = State::awaiting_ticket;
-      ticket_deadline_ = std::min(deadline_, now + kTicketWait);
-      await_ticket(now);
-    } else {
-      state_ = State::done;
-      close();
-    }
+    after_handshake(now);
     return;
   }
   switch (SSL_get_error(ssl_.get(), r)) {
@@ -384,7 +476,7 @@ void Handshake::on_message(int write_p, int content_type, const void* buf, std::
     return;  // record headers and TLS 1.3 inner content types
   }
   const bool sent = write_p == 1;
-  if (state_ == State::handshaking) {
+  if (state_ == State::handshaking || state_ == State::writing_early_data) {
     if (sent) {
       last_flight_sent_ = true;
     } else if (last_flight_sent_) {

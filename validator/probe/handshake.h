@@ -2,7 +2,8 @@
 // The TLS handshake engine of live probes: one non-blocking client handshake
 // as a state machine (connect, handshake, wait for a session ticket), and a
 // poll loop that drives many of them at once from one thread, each bounded by
-// its deadline. No data is ever sent over the connection.
+// its deadline. No data is sent over the connection, but for an early-data
+// probe's one harmless request (HEAD /), whose answer's first byte is timed.
 //
 // The engine records what the server did; it does not decide whether to trust
 // it. OpenSSL's own peer verification is therefore not used here: the served
@@ -51,6 +52,11 @@ struct HandshakeSetup {
   std::string cipher_list;       // TLS <= 1.2 ciphers offered, in order; "" = the context's
   std::string ciphersuites;      // TLS 1.3 suites offered, in order; "" = the context's
   bool wait_for_ticket = false;  // TLS 1.3: read on until a NewSessionTicket arrives
+  // Sent once the handshake is done (or in 0-RTT with `early_data`), and the
+  // first byte of the answer waited for; nothing is sent when both are unset.
+  std::string request;
+  bool send_request = false;  // also for an empty request: 0-RTT with no bytes
+  bool early_data = false;    // TLS 1.3: `request` as early data, when `resume` allows it
   bool trace = false;
   // Scans: the server's ServerHello (or HelloRetryRequest) tells the cipher;
   // it is read by read_server_hello(), and the handshake ends there (an alert,
@@ -75,6 +81,9 @@ struct HandshakeOutcome {
   std::string stapled_ocsp;          // DER, "" when none
   bool resumed = false;
   bool extended_master_secret = false;  // TLS <= 1.2: negotiated (RFC 7627)
+  std::string early_data;               // "accepted", "rejected", "not_sent"
+  bool answered = false;                // the request's answer began
+  double first_byte_ms = 0;             // since the TCP connection: the answer's first byte
   SessionPtr session;                   // to offer on a later connection
   std::vector<TraceMessage> trace;
 };
@@ -109,8 +118,11 @@ class Handshake {
     connecting,
     starttls,
     handshaking,
+    writing_early_data,
     reading_server_hello,
     awaiting_ticket,
+    requesting,
+    awaiting_answer,
     done
   };
   void finish_connect(MonoTime now);
@@ -119,6 +131,10 @@ class Handshake {
   void drive_handshake(MonoTime now);
   void read_server_answer();
   void await_ticket(MonoTime now);
+  void write_early_data(MonoTime now);
+  void send_request();
+  void await_answer();
+  void after_handshake(MonoTime now);
   void collect();
   void fail(Error error);
   void close();

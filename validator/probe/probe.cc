@@ -30,6 +30,16 @@ std::string address_text(const sockaddr_storage& address) {
   return "[" + std::string(text) + "]:" + std::to_string(ntohs(v6->sin6_port));
 }
 
+// The harmless request of an early-data probe.
+std::string head_request(const ProbeRequest& request, const ProbeReport& report) {
+  const std::string host = report.sni.empty() ? request.host : report.sni;
+  return "HEAD / HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n";
+}
+
+std::optional<double> first_byte(const HandshakeOutcome& outcome) {
+  return outcome.answered ? std::optional(outcome.first_byte_ms) : std::nullopt;
+}
+
 std::string resumption_kind(const HandshakeOutcome& first) {
   if (!first.session) {
     return "";
@@ -49,6 +59,49 @@ std::string_view to_string(Severity severity) {
     case Severity::error: return "error";
     default: return "error";
   }
+}
+
+// `zero`, the handshake that offered early data with `offered` (the setup
+// that resumed the first session); then the same request after a resumed
+// handshake without it, for the time to compare.
+EarlyDataReport Prober::early_data_report(const HandshakeSetup& base, const HandshakeSetup& offered,
+                                          const HandshakeOutcome& zero,
+                                          const ProbeRequest& request) const {
+  EarlyDataReport out;
+  out.tried = true;
+  out.max_bytes = offered.resume ? SSL_SESSION_get_max_early_data(offered.resume) : 0;
+  out.sent = request.early_data_empty ? "" : "HEAD /";
+  out.status = zero.completed ? zero.early_data : "not_sent";
+  if (out.status == "accepted") {
+    out.first_byte_ms_0rtt = first_byte(zero);
+  }
+  if (!request.early_data_empty) {
+    HandshakeSetup later = base;
+    later.wait_for_ticket = false;
+    later.trace = false;
+    later.resume = zero.session ? zero.session.get() : offered.resume;
+    later.send_request = true;
+    later.request = offered.request;
+    Handshake one_rtt(later, clock_);
+    Handshake* only[] = {&one_rtt};
+    run_handshakes(only, 1, clock_);
+    out.first_byte_ms_1rtt = first_byte(one_rtt.outcome());
+  }
+  return out;
+}
+
+void Prober::add_early_data_finding(ProbeReport& report, const ProbeRequest& request) {
+  if (report.early_data.status != "accepted") {
+    return;
+  }
+  report.findings.push_back(
+      request.allow_early_data
+          ? ProbeFinding{Severity::info, "early_data_accepted",
+                         "the server accepts 0-RTT early data, which can be replayed (RFC 8446 "
+                         "§8); allowed by --allow-early-data"}
+          : ProbeFinding{Severity::warning, "early_data_accepted",
+                         "the server accepts 0-RTT early data, which an attacker can replay (RFC "
+                         "8446 §8): only idempotent requests belong in it"});
 }
 
 std::vector<ProbeFinding> resumption_findings(const ResumptionFacts& facts) {
@@ -191,6 +244,12 @@ Result<ProbeReport> Prober::probe(const ProbeRequest& request) const {
   HandshakeSetup bare = again;
   bare.resume = nullptr;
   bare.sni.clear();
+  if (request.early_data) {  // the resumption offers early data
+    again.send_request = true;
+    again.early_data = true;
+    again.wait_for_ticket = true;  // a fresh ticket for the comparison below
+    again.request = request.early_data_empty ? "" : head_request(request, started.report);
+  }
   Handshake resumed(again, clock_);
   Handshake without_sni(bare, clock_);
   const bool first_completed = first.outcome().completed;
@@ -215,6 +274,10 @@ Result<ProbeReport> Prober::probe(const ProbeRequest& request) const {
       session ? static_cast<std::uint32_t>(SSL_SESSION_get_ticket_lifetime_hint(session)) : 0,
       first.outcome().extended_master_secret,
       resumed.outcome().completed && resumed.outcome().resumed};
+  EarlyDataReport early;
+  if (request.early_data && first_completed) {
+    early = early_data_report(started.setup, again, resumed.outcome(), request);
+  }
   CK_TRY(report, finish(std::move(started), std::move(first.outcome()), request));
   report.resumption = resumption;
   report.resumption_accepted = facts.accepted;
@@ -224,6 +287,8 @@ Result<ProbeReport> Prober::probe(const ProbeRequest& request) const {
     }
   }
   report.resumption_facts = std::move(facts);
+  report.early_data = std::move(early);
+  add_early_data_finding(report, request);
   report.same_certificate_without_sni = same;
   if (same == false) {
     report.findings.push_back(

@@ -28,6 +28,22 @@ struct ProbeRequest {
   bool trace = false;
   std::int64_t now = 0;  // wall clock, Unix seconds, for validity
   int expiring_days = 14;
+  // 0-RTT (TLS 1.3): resume with the first handshake's ticket and send a bare
+  // HEAD / (or, with early_data_empty, no bytes) as early data; then resume
+  // again and send it after the handshake, to compare.
+  bool early_data = false;
+  bool early_data_empty = false;
+  bool allow_early_data = false;  // the operator means to accept it: a finding of information
+};
+
+struct EarlyDataReport {
+  bool tried = false;
+  std::uint32_t max_bytes = 0;  // what the first handshake's ticket allows (max_early_data)
+  std::string sent;             // "HEAD /", or "" for no bytes
+  std::string status;           // accepted, rejected, not_sent (the ticket allows none)
+  std::optional<double> first_byte_ms_0rtt;  // since the TCP connection; nullopt: no answer,
+                                             // or the early data was not taken
+  std::optional<double> first_byte_ms_1rtt;  // the same request after a resumed handshake
 };
 
 enum class Severity { info, warning, error };
@@ -76,6 +92,7 @@ struct ProbeReport {
   bool resumption_accepted = false;
   std::string resumption;  // "TLS 1.3 PSK", "session ticket", "session id", "" when none offered
   ResumptionFacts resumption_facts;
+  EarlyDataReport early_data;
   std::optional<bool> same_certificate_without_sni;  // nullopt: that handshake failed
   std::vector<ProbeFinding> findings;
 
@@ -111,6 +128,14 @@ class Prober {
     MonoTime begin;
     Endpoints untried;  // the name's further addresses, for when this one cannot be reached
   };
+  // The early-data probe's report: `zero` offered it with `offered`, a
+  // resumption of the first handshake; the same request is then timed after a
+  // resumed handshake without it.
+  [[nodiscard]] EarlyDataReport early_data_report(const HandshakeSetup& base,
+                                                  const HandshakeSetup& offered,
+                                                  const HandshakeOutcome& zero,
+                                                  const ProbeRequest& request) const;
+  static void add_early_data_finding(ProbeReport& report, const ProbeRequest& request);
   // `endpoints` are the request's addresses, resolved (resolver.h) in
   // `resolve_ms`; `since` is when the probe began, for its total time.
   [[nodiscard]] Result<Started> begin(const ProbeRequest& request,
