@@ -377,7 +377,14 @@ void Handshake::await_answer() {
   const int r = SSL_read(ssl_.get(), buffer, sizeof buffer);
   if (r > 0) {
     outcome_.answered = true;
-    outcome_.first_byte_ms = ms_between(connected_, clock_.monotonic());
+    const MonoTime now = clock_.monotonic();
+    outcome_.first_byte_ms = ms_between(connected_, now);
+    if (setup_.wait_for_ticket && !outcome_.session) {  // a server that answers first
+      state_ = State::awaiting_ticket;
+      ticket_deadline_ = std::min(deadline_, now + kTicketWait);
+      await_ticket(now);
+      return;
+    }
   } else if (const int e = SSL_get_error(ssl_.get(), r);
              e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
     wanted_ = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
