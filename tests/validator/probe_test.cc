@@ -208,7 +208,8 @@ TEST_CASE("probe --early-data: s_server with and without -early_data") {
     auto allowed = pki.probe(server.target(),
                              {"--sni", "www.example.test", "--early-data", "--allow-early-data"});
     REQUIRE(allowed.exit_code == 0);
-    for (const auto& f : json::parse(allowed.out)["findings"]) {
+    const json allowed_report = json::parse(allowed.out);
+    for (const auto& f : allowed_report["findings"]) {
       if (f["code"] == "early_data_accepted") {
         CHECK(f["severity"] == "info");
       }
