@@ -1,6 +1,7 @@
 // certkeeper probe HOST[:PORT] [--sni NAME] [--connect ADDR] [--starttls smtp|imap|pop3]
 //   [--expect NAME | --expect-fingerprint SHA256] [--trace] [--scan] [--timeout DURATION]
-//   [--early-data[=empty]] [--allow-early-data] [--ca-file FILE] [--json]
+//   [--early-data[=empty]] [--allow-early-data] [--handshakes [--repeat N]] [--ca-file FILE]
+//   [--json]
 // certkeeper probe --targets FILE [--concurrency N] [--sni NAME] [--json]
 
 #include <fmt/core.h>
@@ -19,6 +20,7 @@
 #include "daemon/cli/verification.h"
 #include "daemon/lifecycle/deployment_check.h"
 #include "daemon/service/control_client.h"
+#include "validator/probe/handshake_costs.h"
 #include "validator/probe/probe.h"
 #include "validator/probe/scan.h"
 #include "validator/public_suffix.h"
@@ -43,6 +45,8 @@ struct ProbeOptions {
   bool scan = false;
   std::string early_data;  // set: --early-data ("head"), or --early-data=empty
   bool allow_early_data = false;
+  bool handshakes = false;
+  int repeat = 5;
   bool json = false;
 };
 
@@ -118,6 +122,83 @@ nlohmann::json resumption_json(const validator::ProbeReport& r) {
            f.protocol == "TLSv1.3" ? nullptr : nlohmann::json(f.extended_master_secret)}};
 }
 
+nlohmann::json trace_json(const std::vector<validator::TraceMessage>& messages) {
+  nlohmann::json trace = nlohmann::json::array();
+  for (const auto& m : messages) {
+    trace.push_back({{"direction", m.sent ? "sent" : "received"},
+                     {"message", m.what},
+                     {"bytes", m.bytes},
+                     {"at_ms", m.at_ms}});
+  }
+  return trace;
+}
+
+std::string trace_text(const std::vector<validator::TraceMessage>& messages,
+                       std::string_view indent) {
+  std::string out;
+  for (const auto& m : messages) {
+    out += fmt::format("{}{:>8.2f} ms  {}  {} ({} bytes)\n", indent, m.at_ms, m.sent ? "->" : "<-",
+                       m.what, m.bytes);
+  }
+  return out;
+}
+
+// --handshakes: each kind, measured (its median sample, with its trace under
+// --trace) or with the reason it was not.
+nlohmann::json costs_json(const std::vector<validator::HandshakeCost>& costs, bool trace) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& c : costs) {
+    nlohmann::json row = {{"kind", validator::to_string(c.kind)},
+                          {"measured", c.unmeasured.empty()}};
+    if (!c.unmeasured.empty()) {
+      row["reason"] = c.unmeasured;
+      out.push_back(std::move(row));
+      continue;
+    }
+    auto or_null = [](const std::string& text) {
+      return text.empty() ? nlohmann::json(nullptr) : nlohmann::json(text);
+    };
+    row["samples"] = c.samples;
+    row["round_trips"] = c.round_trips;
+    row["round_trips_before_data"] = c.round_trips_before_data;
+    row["median_ms"] = c.median_ms;
+    row["server_ms"] = c.server_ms;
+    row["bytes_sent"] = c.bytes_sent;
+    row["bytes_received"] = c.bytes_received;
+    row["group"] = c.group;
+    row["key_share"] = or_null(c.key_share);
+    row["early_data"] = or_null(c.early_data);
+    if (trace) {
+      row["trace"] = trace_json(c.trace);
+    }
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+std::string costs_text(const std::vector<validator::HandshakeCost>& costs, bool trace) {
+  std::string out =
+      fmt::format("  {:<26} {:>3} {:>9} {:>9} {:>9} {:>8} {:>8}  {}\n", "handshake", "RTT",
+                  "data RTT", "median ms", "server ms", "bytes >", "bytes <", "group");
+  for (const auto& c : costs) {
+    if (!c.unmeasured.empty()) {
+      out += fmt::format("  {:<26} not measured: {}\n", validator::describe(c.kind), c.unmeasured);
+      continue;
+    }
+    std::string group = c.key_share.empty() ? c.group : c.key_share + " -> " + c.group;
+    if (!c.early_data.empty()) {
+      group += ", early data " + c.early_data;
+    }
+    out += fmt::format("  {:<26} {:>3} {:>9} {:>9.2f} {:>9.2f} {:>8} {:>8}  {}\n",
+                       validator::describe(c.kind), c.round_trips, c.round_trips_before_data,
+                       c.median_ms, c.server_ms, c.bytes_sent, c.bytes_received, group);
+    if (trace) {
+      out += trace_text(c.trace, "    ");
+    }
+  }
+  return out;
+}
+
 nlohmann::json report_json(const validator::ProbeReport& r) {
   const auto& h = r.handshake;
   nlohmann::json chain = nlohmann::json::array();
@@ -132,13 +213,6 @@ nlohmann::json report_json(const validator::ProbeReport& r) {
   for (const auto& f : r.findings) {
     findings.push_back(
         {{"severity", validator::to_string(f.severity)}, {"code", f.code}, {"message", f.message}});
-  }
-  nlohmann::json trace = nlohmann::json::array();
-  for (const auto& m : h.trace) {
-    trace.push_back({{"direction", m.sent ? "sent" : "received"},
-                     {"message", m.what},
-                     {"bytes", m.bytes},
-                     {"at_ms", m.at_ms}});
   }
   return {{"target", r.target},
           {"address", r.address},
@@ -168,7 +242,7 @@ nlohmann::json report_json(const validator::ProbeReport& r) {
                                                ? nlohmann::json(*r.same_certificate_without_sni)
                                                : nlohmann::json(nullptr)},
           {"findings", std::move(findings)},
-          {"trace", std::move(trace)}};
+          {"trace", trace_json(h.trace)}};
 }
 
 std::string report_text(const validator::ProbeReport& r) {
@@ -212,10 +286,7 @@ std::string report_text(const validator::ProbeReport& r) {
   out += fmt::format("  no SNI    {}\n", !r.same_certificate_without_sni   ? "handshake failed"
                                          : *r.same_certificate_without_sni ? "same certificate"
                                                                            : "another certificate");
-  for (const auto& m : h.trace) {
-    out += fmt::format("  {:>8.2f} ms  {}  {} ({} bytes)\n", m.at_ms, m.sent ? "->" : "<-", m.what,
-                       m.bytes);
-  }
+  out += trace_text(h.trace, "  ");
   for (const auto& f : r.findings) {
     out += fmt::format("  {}: {}: {}\n", validator::to_string(f.severity), f.code, f.message);
   }
@@ -509,17 +580,31 @@ int run_probe(const CliContext& context, const ProbeOptions& o) {
     scan = std::move(*scanned);
     report->findings.insert(report->findings.end(), scan->findings.begin(), scan->findings.end());
   }
+  std::vector<validator::HandshakeCost> costs;
+  if (o.handshakes) {
+    validator::HandshakeCostRequest asked{o.repeat,
+                                          request.starttls == validator::StarttlsProtocol::none
+                                              ? validator::head_request(request, *report)
+                                              : "",
+                                          o.trace};
+    costs = validator::measure_handshake_costs(prober->connection_of(request, *report), asked,
+                                               prober->clock());
+  }
   if (o.json) {
     nlohmann::json j = report_json(*report);
     if (scan) {
       j["scan"] = scan_json(*scan);
+    }
+    if (o.handshakes) {
+      j["handshake_costs"] = costs_json(costs, o.trace);
     }
     if (expectation) {
       j["expect"] = *expectation;
     }
     fmt::print("{}\n", j.dump(2));
   } else {
-    fmt::print("{}{}", report_text(*report), scan ? scan_text(*scan) : "");
+    fmt::print("{}{}{}", report_text(*report), scan ? scan_text(*scan) : "",
+               o.handshakes ? costs_text(costs, o.trace) : "");
     if (expectation && (*expectation)["matches"] == true) {
       fmt::print("  expect    {}\n", (*expectation)["message"].get<std::string>());
     }
@@ -583,6 +668,18 @@ void add_probe_command(CLI::App& app, CliContext& context, int& exit_code) {
   cmd->add_flag("--allow-early-data", o->allow_early_data,
                 "the server is meant to accept 0-RTT: report it as information, not a warning")
       ->needs(early);
+  auto* handshakes =
+      cmd->add_flag("--handshakes", o->handshakes,
+                    "also measure what each kind of handshake the server supports costs (TLS 1.3 "
+                    "full, with a HelloRetryRequest, resumed, 0-RTT; TLS 1.2 full, resumed by "
+                    "session ID and by ticket): round trips, median time, the server's share of "
+                    "it and the bytes each way")
+          ->excludes("--targets")
+          ->excludes("--certificate");
+  cmd->add_option("--repeat", o->repeat, "handshakes of each kind measured with --handshakes")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000))
+      ->needs(handshakes);
   cmd->add_flag("--json", o->json, "print the report as JSON");
   cmd->callback([&context, &exit_code, o] { exit_code = run_probe(context, *o); });
 }

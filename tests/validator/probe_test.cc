@@ -24,6 +24,7 @@
 #include <tuple>
 
 #include "tests/validator/ocsp_fixture.h"
+#include "validator/probe/handshake_costs.h"
 #include "validator/probe/probe.h"
 #include "validator/probe/resolver.h"
 #include "validator/probe/scan.h"
@@ -529,6 +530,219 @@ TEST_CASE("probe: nginx with a staple and two names chosen by SNI") {
   // every name), and says so in its tickets.
   CHECK_MESSAGE(has_finding(a_report, "long_ticket_lifetime"), a_report["resumption"].dump());
   CHECK(a_report["resumption"]["ticket_lifetime_s"] == 10 * 86400);
+}
+
+// --handshakes with --trace: the rows, by kind.
+std::map<std::string, json> costs_of(const RunResult& r) {
+  REQUIRE_MESSAGE(r.exit_code == 0, std::string(r.err + r.out));
+  std::map<std::string, json> rows;
+  const json report = json::parse(r.out);
+  for (const json& row : report["handshake_costs"]) {
+    rows[row["kind"].get<std::string>()] = row;
+  }
+  REQUIRE(rows.size() == 7);  // every kind, measured or not
+  return rows;
+}
+
+// A measured kind against its own trace: the handshake runs from the first
+// ClientHello to the second Finished; its round trips are the flights of ours
+// the server answered in between, its time spans them, and its record bytes
+// hold the messages sent each way.
+void check_against_trace(const json& row) {
+  CAPTURE(row.dump());
+  REQUIRE(row["measured"] == true);
+  const json& trace = row["trace"];
+  REQUIRE_FALSE(trace.empty());
+  CHECK(trace[0]["message"] == "ClientHello");
+  CHECK(trace[0]["direction"] == "sent");
+  int finished = 0;
+  int flights = 0;
+  bool ours_pending = false;
+  std::size_t sent = 0;
+  std::size_t received = 0;
+  double last_at = 0;
+  for (const json& m : trace) {
+    const bool ours = m["direction"] == "sent";
+    if (!ours && ours_pending) {
+      ++flights;
+    }
+    ours_pending = ours;
+    (ours ? sent : received) += m["bytes"].get<std::size_t>();
+    last_at = m["at_ms"].get<double>();
+    if (m["message"] == "Finished" && ++finished == 2) {
+      break;
+    }
+  }
+  REQUIRE(finished == 2);
+  CHECK(row["round_trips"] == flights);
+  CHECK(row["median_ms"].get<double>() ==
+        doctest::Approx(last_at - trace[0]["at_ms"].get<double>()).epsilon(1e-9));
+  CHECK(row["server_ms"].get<double>() <= row["median_ms"].get<double>());
+  CHECK(row["bytes_sent"].get<std::size_t>() > sent);
+  CHECK(row["bytes_received"].get<std::size_t>() > received);
+}
+
+bool trace_has(const json& row, const std::string& message) {
+  return std::ranges::any_of(row["trace"], [&](const json& m) { return m["message"] == message; });
+}
+
+TEST_CASE("probe --handshakes: s_server; each kind's round trips as its own trace shows them") {
+  require_program("openssl");
+  ProbePki pki;
+  const Issued leaf = pki.leaf("www.example.test", pki.now - kDay, pki.now + 60 * kDay);
+  const std::vector<std::string> flags{"--sni", "www.example.test", "--handshakes", "--repeat",
+                                       "3",     "--trace"};
+  {
+    auto server = pki.serve(leaf, {});
+    auto rows = costs_of(pki.probe(server->target(), flags));
+    for (const char* kind : {"tls13_full", "tls13_resumed", "tls12_full",
+                             "tls12_resumed_session_id", "tls12_resumed_ticket"}) {
+      CAPTURE(kind);
+      check_against_trace(rows[kind]);
+      CHECK(rows[kind]["samples"] == 3);
+      const bool resumed = std::string(kind).find("resumed") != std::string::npos;
+      // Resumption skips the certificate; TLS 1.3 takes one round trip where 1.2 takes two.
+      CHECK(trace_has(rows[kind], "Certificate") == !resumed);
+      CHECK(rows[kind]["round_trips"] == (kind == std::string("tls12_full") ? 2 : 1));
+      CHECK(rows[kind]["round_trips_before_data"] == rows[kind]["round_trips"]);
+    }
+    // OpenSSL takes a key share for every group it knows: no retry to draw.
+    CHECK(rows["tls13_hello_retry"]["measured"] == false);
+    CHECK(rows["tls13_hello_retry"]["reason"].get<std::string>().find("never asked") !=
+          std::string::npos);
+    CHECK(rows["tls13_0rtt"]["measured"] == false);
+    CHECK(rows["tls13_0rtt"]["reason"] == "the server's tickets allow no early data");
+  }
+  {
+    auto server = pki.serve(leaf, {"-groups", "P-256"});  // one group: any other share is retried
+    auto rows = costs_of(pki.probe(server->target(), flags));
+    check_against_trace(rows["tls13_full"]);
+    CHECK(rows["tls13_full"]["group"] == "secp256r1");
+    CHECK_FALSE(trace_has(rows["tls13_full"], "HelloRetryRequest"));
+    const json& retry = rows["tls13_hello_retry"];
+    check_against_trace(retry);
+    CHECK(retry["round_trips"] == 2);
+    CHECK(trace_has(retry, "HelloRetryRequest"));
+    CHECK(retry["key_share"] != "secp256r1");
+    CHECK(retry["group"] == "secp256r1");
+  }
+  {
+    auto server = pki.serve(leaf, {"-no_ticket"});
+    auto rows = costs_of(pki.probe(server->target(), flags));
+    CHECK(rows["tls12_resumed_ticket"]["measured"] == false);
+    CHECK(rows["tls12_resumed_ticket"]["reason"] == "the server issued no TLS 1.2 session ticket");
+    check_against_trace(rows["tls12_resumed_session_id"]);
+  }
+  {
+    EarlyDataServer server(pki, leaf, true);
+    auto rows = costs_of(pki.probe(server.target(), flags));
+    const json& zero = rows["tls13_0rtt"];
+    check_against_trace(zero);
+    CHECK(zero["early_data"] == "accepted");
+    CHECK(zero["round_trips_before_data"] == 0);
+    CHECK(trace_has(zero, "EndOfEarlyData"));
+    CHECK(rows["tls12_full"]["measured"] == false);  // -tls1_3
+    // The server's own account: each 0-RTT handshake's request, read as early data.
+    auto received = [&] {
+      const std::string log = server.log();
+      std::size_t n = 0;
+      for (auto at = log.find("Early data received"); at != std::string::npos;
+           at = log.find("Early data received", at + 1)) {
+        ++n;
+      }
+      return n;
+    };
+    for (int i = 0; i < 100 && received() < 3; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    CHECK(received() == 3);
+  }
+  {
+    EarlyDataServer server(pki, leaf, false);
+    auto rows = costs_of(pki.probe(server.target(), flags));
+    CHECK(rows["tls13_0rtt"]["measured"] == false);
+    check_against_trace(rows["tls13_resumed"]);
+    CHECK(server.log().find("Early data received") == std::string::npos);
+  }
+  CHECK(pki.probe("127.0.0.1:1", {"--repeat", "3"}).exit_code == 2);  // needs --handshakes
+  CHECK(pki.probe("127.0.0.1:1", {"--handshakes", "--repeat", "0"}).exit_code == 2);
+}
+
+TEST_CASE("probe --handshakes: nginx with early data on and off, tickets off") {
+  require_program("openssl");
+  require_program("nginx");
+  ProbePki pki;
+  const Issued leaf = pki.leaf("www.example.test", pki.now - kDay, pki.now + 60 * kDay);
+  const std::string full = pki.write("full.pem", leaf.cert_pem() + pki.ca.cert_pem());
+  const std::string key = pki.write("nginx.key", leaf.key_pem());
+  struct Case {
+    const char* name;
+    const char* directives;
+    bool early_data;
+    bool tickets;
+  };
+  for (const Case& c : {Case{"early_data_on", "ssl_early_data on;", true, true},
+                        Case{"early_data_off", "ssl_early_data off;", false, true},
+                        Case{"tickets_off", "ssl_session_tickets off;", false, false}}) {
+    CAPTURE(c.name);
+    const auto prefix = pki.dir.path() / c.name;
+    std::filesystem::create_directories(prefix / "logs");
+    const auto nginx = start_nginx(prefix, [&](int port) {
+      return "  server {\n    listen 127.0.0.1:" + std::to_string(port) +
+             " ssl;\n    ssl_protocols TLSv1.2 TLSv1.3;\n    ssl_certificate " + full +
+             ";\n    ssl_certificate_key " + key + ";\n    " + c.directives +
+             "\n    location / { return 200 \"ok\\n\"; }\n  }\n";
+    });
+    auto rows = costs_of(
+        pki.probe("127.0.0.1:" + std::to_string(nginx.port),
+                  {"--sni", "www.example.test", "--handshakes", "--repeat", "3", "--trace"}));
+    check_against_trace(rows["tls13_full"]);
+    check_against_trace(rows["tls12_full"]);
+    CHECK(rows["tls13_0rtt"]["measured"] == c.early_data);
+    if (c.early_data) {
+      check_against_trace(rows["tls13_0rtt"]);
+      CHECK(rows["tls13_0rtt"]["early_data"] == "accepted");
+      CHECK(rows["tls13_0rtt"]["round_trips_before_data"] == 0);
+    }
+    CHECK(rows["tls12_resumed_ticket"]["measured"] == c.tickets);
+    // nginx keeps no session cache unless told: it names a session it cannot resume.
+    CHECK(rows["tls12_resumed_session_id"]["measured"] == false);
+    for (auto& [kind, row] : rows) {
+      if (row["measured"] == true) {
+        CAPTURE(kind);
+        check_against_trace(row);
+      }
+    }
+  }
+}
+
+TEST_CASE("handshake costs: the median sample speaks for its kind") {
+  using validator::HandshakeKind;
+  using validator::HandshakeSample;
+  auto sample = [](double ms, int round_trips, bool early) {
+    return HandshakeSample{round_trips, ms,    ms / 2, static_cast<std::size_t>(ms * 100),
+                           7,           early, {}};
+  };
+  const auto odd =
+      validator::summarize(HandshakeKind::tls13_early_data,
+                           {sample(3, 1, true), sample(1, 1, true), sample(9, 2, false)});
+  CHECK(odd.samples == 3);
+  CHECK(odd.median_ms == 3);
+  CHECK(odd.server_ms == 1.5);
+  CHECK(odd.bytes_sent == 300);
+  CHECK(odd.round_trips == 1);
+  CHECK(odd.round_trips_before_data == 0);
+  CHECK(odd.early_data == "accepted");
+  // An even count: the lower of the two middle samples, never a mean no handshake had.
+  const auto even = validator::summarize(
+      HandshakeKind::tls12_full,
+      {sample(4, 2, false), sample(2, 2, false), sample(8, 2, false), sample(6, 2, false)});
+  CHECK(even.median_ms == 4);
+  CHECK(even.round_trips_before_data == 2);
+  CHECK(even.early_data.empty());
+  const auto one = validator::summarize(HandshakeKind::tls13_early_data, {sample(5, 1, false)});
+  CHECK(one.early_data == "rejected");
+  CHECK(one.round_trips_before_data == 1);
 }
 
 TEST_CASE("probe --scan: versions, ciphers, preference, legacy protocols") {

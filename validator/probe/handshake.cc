@@ -138,7 +138,11 @@ bool apply_offer(SSL& ssl, const HandshakeSetup& setup) {
   const std::string ciphers = !setup.cipher_list.empty() ? setup.cipher_list
                               : setup.legacy             ? "ALL:COMPLEMENTOFALL:@SECLEVEL=0"
                                                          : "";
-  return (setup.min_version == 0 || SSL_set_min_proto_version(&ssl, setup.min_version) == 1) &&
+  if (setup.no_ticket) {
+    SSL_set_options(&ssl, SSL_OP_NO_TICKET);
+  }
+  return (setup.groups.empty() || SSL_set1_groups_list(&ssl, setup.groups.c_str()) == 1) &&
+         (setup.min_version == 0 || SSL_set_min_proto_version(&ssl, setup.min_version) == 1) &&
          (setup.max_version == 0 || SSL_set_max_proto_version(&ssl, setup.max_version) == 1) &&
          (ciphers.empty() || SSL_set_cipher_list(&ssl, ciphers.c_str()) == 1) &&
          (setup.ciphersuites.empty() ||
@@ -329,7 +333,9 @@ void Handshake::after_handshake(MonoTime now) {
     outcome_.early_data = status == SSL_EARLY_DATA_ACCEPTED   ? "accepted"
                           : status == SSL_EARLY_DATA_REJECTED ? "rejected"
                                                               : "not_sent";
-    state_ = status == SSL_EARLY_DATA_ACCEPTED ? State::awaiting_answer : State::requesting;
+  }
+  if (setup_.send_request && !setup_.early_data_only) {
+    state_ = outcome_.early_data == "accepted" ? State::awaiting_answer : State::requesting;
     state_ == State::requesting ? send_request() : await_answer();
     return;
   }
@@ -478,23 +484,40 @@ void Handshake::collect() {
 }
 
 void Handshake::on_message(int write_p, int content_type, const void* buf, std::size_t len) {
+  const bool sent = write_p == 1;
+  const bool handshaking = state_ == State::handshaking || state_ == State::writing_early_data;
+  const auto* bytes = static_cast<const unsigned char*>(buf);
+  if (content_type == SSL3_RT_HEADER) {
+    if (handshaking && len == SSL3_RT_HEADER_LENGTH) {  // type, version, length: a TLS record
+      (sent ? outcome_.bytes_sent : outcome_.bytes_received) +=
+          SSL3_RT_HEADER_LENGTH + (std::size_t{bytes[3]} << 8 | bytes[4]);
+    }
+    return;
+  }
   if (content_type != SSL3_RT_HANDSHAKE && content_type != SSL3_RT_CHANGE_CIPHER_SPEC &&
       content_type != SSL3_RT_ALERT) {
-    return;  // record headers and TLS 1.3 inner content types
+    return;  // TLS 1.3 inner content types
   }
-  const bool sent = write_p == 1;
-  if (state_ == State::handshaking || state_ == State::writing_early_data) {
+  const double at = ms_between(connected_, clock_.monotonic());
+  if (handshaking) {
+    if (first_hello_at_ < 0 && sent) {
+      first_hello_at_ = at;
+    }
+    if (first_hello_at_ >= 0) {
+      outcome_.exchange_ms = at - first_hello_at_;
+    }
     if (sent) {
       last_flight_sent_ = true;
+      last_sent_at_ = at;
     } else if (last_flight_sent_) {
       ++outcome_.round_trips;  // the server answered a flight of ours
+      outcome_.server_ms += at - last_sent_at_;
       last_flight_sent_ = false;
     }
   }
   if (!setup_.trace || len == 0) {
     return;
   }
-  const auto* bytes = static_cast<const unsigned char*>(buf);
   std::string what;
   if (content_type == SSL3_RT_HANDSHAKE) {
     what = handshake_message_name(bytes, len);
@@ -504,8 +527,7 @@ void Handshake::on_message(int write_p, int content_type, const void* buf, std::
     what = std::string("Alert ") + SSL_alert_type_string_long(bytes[0] << 8) + " " +
            SSL_alert_desc_string_long(bytes[1]);
   }
-  outcome_.trace.push_back(
-      {sent, std::move(what), len, ms_between(connected_, clock_.monotonic())});
+  outcome_.trace.push_back({sent, std::move(what), len, at});
 }
 
 void Handshake::read_server_answer() {

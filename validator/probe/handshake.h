@@ -57,6 +57,11 @@ struct HandshakeSetup {
   std::string request;
   bool send_request = false;  // also for an empty request: 0-RTT with no bytes
   bool early_data = false;    // TLS 1.3: `request` as early data, when `resume` allows it
+  // The early data only: nothing is sent after the handshake, no answer awaited
+  // (what the handshake costs, not what the server answers).
+  bool early_data_only = false;
+  std::string groups;      // groups offered, the key share for the first; "" = the context's
+  bool no_ticket = false;  // TLS <= 1.2: offer no session ticket (resumption by session ID)
   bool trace = false;
   // Scans: the server's ServerHello (or HelloRetryRequest) tells the cipher;
   // it is read by read_server_hello(), and the handshake ends there (an alert,
@@ -80,6 +85,14 @@ struct HandshakeOutcome {
   std::vector<ossl::X509Ptr> chain;  // as served, leaf first
   std::string stapled_ocsp;          // DER, "" when none
   bool resumed = false;
+  // The handshake's own cost, from the message callback: from the first
+  // ClientHello to the last handshake message, the part of it spent waiting
+  // for the server (from each flight of ours to its answer), and the TLS record
+  // bytes each way (early data included, the TCP connection not).
+  double exchange_ms = 0;
+  double server_ms = 0;
+  std::size_t bytes_sent = 0;
+  std::size_t bytes_received = 0;
   bool extended_master_secret = false;  // TLS <= 1.2: negotiated (RFC 7627)
   std::string early_data;               // "accepted", "rejected", "not_sent"
   bool answered = false;                // the request's answer began
@@ -151,6 +164,8 @@ class Handshake {
   ossl::Ssl ssl_;
   HandshakeOutcome outcome_;
   bool last_flight_sent_ = false;
+  double first_hello_at_ = -1;  // ms since connected_
+  double last_sent_at_ = 0;
   int starttls_step_ = 0;
   std::string received_;  // plaintext of the current STARTTLS reply, or the server's answer
 };

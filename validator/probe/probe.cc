@@ -30,12 +30,6 @@ std::string address_text(const sockaddr_storage& address) {
   return "[" + std::string(text) + "]:" + std::to_string(ntohs(v6->sin6_port));
 }
 
-// The harmless request of an early-data probe.
-std::string head_request(const ProbeRequest& request, const ProbeReport& report) {
-  const std::string host = report.sni.empty() ? request.host : report.sni;
-  return "HEAD / HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n";
-}
-
 std::optional<double> first_byte(const HandshakeOutcome& outcome) {
   return outcome.answered ? std::optional(outcome.first_byte_ms) : std::nullopt;
 }
@@ -51,6 +45,11 @@ std::string resumption_kind(const HandshakeOutcome& first) {
 }
 
 }  // namespace
+
+std::string head_request(const ProbeRequest& request, const ProbeReport& report) {
+  const std::string host = report.sni.empty() ? request.host : report.sni;
+  return "HEAD / HTTP/1.1\r\nHost: " + host + "\r\n\r\n";
+}
 
 std::string_view to_string(Severity severity) {
   switch (severity) {

@@ -156,6 +156,10 @@ class Prober {
   const Clock& clock_;
 };
 
+// The harmless request of early data: a bare HEAD / for the probed name (no
+// Connection: close, so that a server answering it early still sends its ticket).
+[[nodiscard]] std::string head_request(const ProbeRequest& request, const ProbeReport& report);
+
 // Where a request connects: connect_address when given, else host; and its port.
 [[nodiscard]] HostPort destination_of(const ProbeRequest& request);
 
