@@ -8,7 +8,7 @@ packages=(
   libssl-dev openssl libpsl-dev libcurl4-openssl-dev libc-ares-dev nlohmann-json3-dev libsqlite3-dev sqlite3
   libspdlog-dev doctest-dev libcli11-dev libtomlplusplus-dev libsystemd-dev libldns-dev
   libbenchmark-dev util-linux procps curl iproute2
-  pebble nginx haproxy systemd bind9 bind9-utils bind9-dnsutils faketime
+  pebble nginx haproxy systemd bind9 bind9-utils bind9-dnsutils faketime gnutls-bin
   prometheus chromium fonts-dejavu-core
 )
 

@@ -69,27 +69,36 @@ std::string normalized_fingerprint(std::string text) {
 nlohmann::json scan_json(const validator::ScanReport& scan) {
   nlohmann::json versions = nlohmann::json::array();
   for (const auto& v : scan.versions) {
-    versions.push_back({{"version", v.version},
-                        {"state", v.state},
-                        {"ciphers", v.ciphers},
-                        {"server_preference", v.server_preference}});
+    versions.push_back(
+        {{"version", v.version},
+         {"state", v.state},
+         {"ciphers", v.ciphers},
+         {"undecided", v.undecided},
+         {"server_preference",
+          v.preference_undecided ? nlohmann::json(nullptr) : nlohmann::json(v.server_preference)}});
   }
   return {{"versions", std::move(versions)},
+          {"complete", scan.complete},
           {"handshakes", scan.handshakes},
           {"elapsed_ms", scan.elapsed_ms}};
 }
 
 std::string scan_text(const validator::ScanReport& scan) {
   std::string out =
-      fmt::format("  scan      {} handshakes in {:.1f} ms\n", scan.handshakes, scan.elapsed_ms);
+      fmt::format("  scan      {} handshakes in {:.1f} ms{}\n", scan.handshakes, scan.elapsed_ms,
+                  scan.complete ? "" : ", INCOMPLETE: some offers went unanswered");
   for (const auto& v : scan.versions) {
-    const std::string detail = v.ciphers.empty()
-                                   ? ""
-                                   : fmt::format(" ({} ciphers, {} order)", v.ciphers.size(),
-                                                 v.server_preference ? "server" : "client");
+    const std::string order = v.preference_undecided ? "undecided"
+                              : v.server_preference  ? "server"
+                                                     : "client";
+    const std::string detail =
+        v.ciphers.empty() ? "" : fmt::format(" ({} ciphers, {} order)", v.ciphers.size(), order);
     out += fmt::format("    {:<8} {}{}\n", v.version, v.state, detail);
     for (const auto& c : v.ciphers) {
       out += fmt::format("      {}\n", c);
+    }
+    for (const auto& c : v.undecided) {
+      out += fmt::format("      {} (undecided)\n", c);
     }
   }
   return out;

@@ -20,6 +20,7 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <tuple>
 
@@ -769,6 +770,15 @@ TEST_CASE("probe --scan: versions, ciphers, preference, legacy protocols") {
     CHECK(versions["TLSv1"]["state"] == "refused");
     CHECK(versions["SSLv3"]["state"] == "not testable");
     CHECK_FALSE(has_finding(report, "legacy_protocol"));
+    CHECK_FALSE(has_finding(report, "no_tls13"));
+    CHECK(report["scan"]["complete"] == true);
+  }
+  SUBCASE("TLS 1.2 only") {
+    auto [exit_code, report, versions] = scan({"-tls1_2"});
+    CHECK(exit_code == 0);
+    CHECK(versions["TLSv1.3"]["state"] == "refused");
+    CHECK(has_finding(report, "no_tls13"));
+    CHECK(has_finding(report, "cbc_cipher"));  // OpenSSL's default list keeps AES-CBC
   }
   SUBCASE("TLS 1.0 enabled, the server's own cipher order") {
     auto [exit_code, report, versions] =
@@ -779,6 +789,150 @@ TEST_CASE("probe --scan: versions, ciphers, preference, legacy protocols") {
     CHECK(has_finding(report, "legacy_protocol"));
     CHECK(versions["TLSv1.2"]["server_preference"] == true);
   }
+}
+
+// The server takes the probe's three connections (the first handshake, the
+// resumption and the one without SNI), then stops listening: every scan offer
+// meets a refused connection, which tells nothing of the offer.
+TEST_CASE("probe --scan: offers left unanswered are undecided, never refused") {
+  require_program("openssl");
+  ProbePki pki;
+  const Issued leaf = pki.leaf("www.example.test", pki.now - kDay, pki.now + 60 * kDay);
+  auto server = pki.serve(leaf, {"-naccept", "3"});
+  auto r = pki.probe(server->target(), {"--sni", "www.example.test", "--scan", "--timeout", "1s"});
+  auto report = json::parse(r.out, nullptr, false);
+  REQUIRE_MESSAGE(report.is_object(), r.err);
+  CHECK(report["scan"]["complete"] == false);
+  CHECK(has_finding(report, "scan_incomplete"));
+  CHECK_FALSE(has_finding(report, "no_tls13"));  // not known to be refused
+  for (const auto& v : report["scan"]["versions"]) {
+    if (v["version"] != "SSLv2" && v["version"] != "SSLv3") {
+      CAPTURE(v.dump());
+      CHECK(v["state"] == "undecided");
+      CHECK(v["ciphers"].empty());
+      CHECK_FALSE(v["undecided"].empty());
+    }
+  }
+}
+
+// The suites s_client completes a handshake with at `version`, one by one,
+// out of the suites OpenSSL can offer there.
+std::set<std::string> confirmed_by_s_client(const std::string& target, const std::string& version) {
+  const bool tls13 = version == "-tls1_3";
+  const auto listed = run({"openssl", "ciphers", "-s", version, "-ciphersuites",
+                           "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_"
+                           "SHA256:TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256",
+                           "ALL:COMPLEMENTOFALL:@SECLEVEL=0"});
+  REQUIRE(listed.exit_code == 0);
+  std::set<std::string> accepted;
+  std::istringstream names(listed.out);
+  for (std::string name; std::getline(names, name, ':');) {
+    name.erase(name.find_last_not_of("\n") + 1);
+    if (tls13 != name.starts_with("TLS_")) {
+      continue;  // the other kind of suite
+    }
+    auto r = run({"openssl", "s_client", "-connect", target, version,
+                  tls13 ? "-ciphersuites" : "-cipher", tls13 ? name : name + ":@SECLEVEL=0"});
+    if (r.exit_code == 0 && r.out.find("Cipher is " + name) != std::string::npos) {
+      accepted.insert(name);
+    }
+  }
+  return accepted;
+}
+
+// GnuTLS with legacy priorities: a short listen backlog (10), which a burst
+// of connections once overflowed into one-second SYN retries; TLS 1.0 and
+// 1.1, CBC and a TLS 1.3 CCM suite (an ECDSA certificate: no static RSA).
+TEST_CASE("probe --scan: gnutls-serv with legacy priorities, suite by suite as s_client sees it") {
+  require_program("openssl");
+  require_program("gnutls-serv");
+  ProbePki pki;
+  const Issued leaf = pki.leaf("www.example.test", pki.now - kDay, pki.now + 60 * kDay);
+  const std::string cert = pki.write("gnutls.pem", leaf.cert_pem() + pki.ca.cert_pem());
+  const std::string key = pki.write("gnutls.key", leaf.key_pem());
+  auto peer = start_listening(
+      [&](int port) {
+        return std::make_unique<Process>(
+            std::vector<std::string>{
+                "gnutls-serv", "--http", "--port", std::to_string(port), "--x509certfile", cert,
+                "--x509keyfile", key, "--priority",
+                "NORMAL:+VERS-TLS1.0:+VERS-TLS1.1:+ARCFOUR-128:+3DES-CBC:+RSA:+SHA1"},
+            pki.dir.path() / "gnutls-serv.log");
+      },
+      "gnutls-serv", [&] { return read_text(pki.dir.path() / "gnutls-serv.log"); });
+  const std::string target = "127.0.0.1:" + std::to_string(peer.port);
+  std::map<std::string, std::vector<std::string>> by_timeout[2];
+  for (int i = 0; i < 2; ++i) {
+    auto r =
+        pki.probe(target, {"--sni", "www.example.test", "--scan", "--timeout", i ? "10s" : "1s"});
+    auto report = json::parse(r.out, nullptr, false);
+    REQUIRE_MESSAGE(report.is_object(), r.err);
+    CHECK(report["scan"]["complete"] == true);
+    for (const auto& v : report["scan"]["versions"]) {
+      by_timeout[i][v["version"]] = v["ciphers"].get<std::vector<std::string>>();
+    }
+    CHECK(has_finding(report, "legacy_protocol"));
+    CHECK(has_finding(report, "cbc_cipher"));
+  }
+  CHECK(by_timeout[0] == by_timeout[1]);  // nothing was left to the timeout
+  for (const auto& [version, flag] : std::map<std::string, std::string>{{"TLSv1", "-tls1"},
+                                                                        {"TLSv1.1", "-tls1_1"},
+                                                                        {"TLSv1.2", "-tls1_2"},
+                                                                        {"TLSv1.3", "-tls1_3"}}) {
+    CAPTURE(version);
+    const auto& found = by_timeout[1][version];
+    CHECK(std::set<std::string>(found.begin(), found.end()) == confirmed_by_s_client(target, flag));
+  }
+}
+
+TEST_CASE("scan offers: an answer decides, silence does not") {
+  using validator::OfferAnswer;
+  validator::HandshakeOutcome chosen;
+  chosen.cipher = "TLS_AES_128_GCM_SHA256";
+  CHECK(validator::answer_of(chosen) == OfferAnswer::chosen);
+  struct Case {
+    Errc code;
+    OfferAnswer answer;
+  };
+  for (const Case& c : {Case{Errc::timeout, OfferAnswer::undecided},
+                        Case{Errc::network, OfferAnswer::undecided},  // reset, closed, refused
+                        Case{Errc::tls, OfferAnswer::refused},        // an alert, another version
+                        Case{Errc::protocol, OfferAnswer::refused}}) {
+    validator::HandshakeOutcome o;
+    o.error = Error{c.code, "x"};
+    CHECK(validator::answer_of(o) == c.answer);
+  }
+}
+
+TEST_CASE("scan findings of a version: obsolete CBC suites, a weak first choice") {
+  using validator::CipherTraits;
+  const CipherTraits gcm{"ECDHE-RSA-AES128-GCM-SHA256", NID_kx_ecdhe, NID_auth_rsa, NID_aes_128_gcm,
+                         false};
+  const CipherTraits cbc{"ECDHE-RSA-AES128-SHA", NID_kx_ecdhe, NID_auth_rsa, NID_aes_128_cbc, true};
+  const CipherTraits triple_des{"DES-CBC3-SHA", NID_kx_rsa, NID_auth_rsa, NID_des_ede3_cbc, true};
+  auto codes = [](const validator::VersionScan& v, const std::vector<CipherTraits>& accepted) {
+    std::vector<std::string> out;
+    for (const auto& f : validator::version_findings(v, accepted)) {
+      out.push_back(f.code);
+    }
+    return out;
+  };
+  validator::VersionScan client_order{.version = "TLSv1.2", .state = "accepted"};
+  validator::VersionScan server_order = client_order;
+  server_order.server_preference = true;
+  CHECK(codes(client_order, {gcm}).empty());
+  CHECK(codes(client_order, {gcm, cbc}) == std::vector<std::string>{"cbc_cipher"});
+  // 3DES has its own finding (weak_cipher); it is not listed again as CBC.
+  CHECK(codes(client_order, {gcm, triple_des}).empty());
+  CHECK(codes(server_order, {gcm, triple_des}).empty());
+  CHECK(codes(server_order, {triple_des, gcm}) ==
+        std::vector<std::string>{"weak_cipher_preferred"});
+  // The client's order says nothing of what the server would put first.
+  CHECK(codes(client_order, {triple_des, gcm}).empty());
+  const auto listed = validator::version_findings(client_order, {cbc, gcm});
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0].severity == validator::Severity::info);
+  CHECK(listed[0].message.find("ECDHE-RSA-AES128-SHA") != std::string::npos);
 }
 
 TEST_CASE("weak ciphers are findings by what they are made of") {

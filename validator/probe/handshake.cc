@@ -546,8 +546,8 @@ void Handshake::read_server_answer() {
   switch (answer.kind) {
     case Kind::incomplete:
       if (closed) {
-        fail(
-            Error{Errc::tls, "the server closed the connection without answering the ClientHello"});
+        fail(Error{Errc::network,
+                   "the server closed the connection without answering the ClientHello"});
       }
       return;
     case Kind::alert:
