@@ -69,15 +69,24 @@ std::string normalized_fingerprint(std::string text) {
 nlohmann::json scan_json(const validator::ScanReport& scan) {
   nlohmann::json versions = nlohmann::json::array();
   for (const auto& v : scan.versions) {
-    versions.push_back(
-        {{"version", v.version},
-         {"state", v.state},
-         {"ciphers", v.ciphers},
-         {"undecided", v.undecided},
-         {"server_preference",
-          v.preference_undecided ? nlohmann::json(nullptr) : nlohmann::json(v.server_preference)}});
+    nlohmann::json ciphers = nlohmann::json::array();
+    for (const auto& c : v.ciphers) {
+      ciphers.push_back(
+          {{"name", c.name},
+           {"openssl", c.openssl.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.openssl)}});
+    }
+    nlohmann::json row = {{"version", v.version},
+                          {"state", v.state},
+                          {"ciphers", std::move(ciphers)},
+                          {"undecided", v.undecided}};
+    row["server_preference"] =
+        v.preference_undecided ? nlohmann::json(nullptr) : nlohmann::json(v.server_preference);
+    versions.push_back(std::move(row));
   }
   return {{"versions", std::move(versions)},
+          {"groups", scan.groups},
+          {"preferred_group", scan.preferred_group.empty() ? nlohmann::json(nullptr)
+                                                           : nlohmann::json(scan.preferred_group)},
           {"complete", scan.complete},
           {"handshakes", scan.handshakes},
           {"elapsed_ms", scan.elapsed_ms}};
@@ -92,14 +101,22 @@ std::string scan_text(const validator::ScanReport& scan) {
                               : v.server_preference  ? "server"
                                                      : "client";
     const std::string detail =
-        v.ciphers.empty() ? "" : fmt::format(" ({} ciphers, {} order)", v.ciphers.size(), order);
+        v.ciphers.empty() ? "" : fmt::format(" ({} suites, {} order)", v.ciphers.size(), order);
     out += fmt::format("    {:<8} {}{}\n", v.version, v.state, detail);
     for (const auto& c : v.ciphers) {
-      out += fmt::format("      {}\n", c);
+      out += fmt::format("      {}{}\n", c.name, c.openssl.empty() ? "" : " (" + c.openssl + ")");
     }
     for (const auto& c : v.undecided) {
       out += fmt::format("      {} (undecided)\n", c);
     }
+  }
+  if (!scan.groups.empty()) {
+    std::string groups;
+    for (const auto& g : scan.groups) {
+      groups += (groups.empty() ? "" : ", ") + g;
+    }
+    out += fmt::format("    groups   {} (TLS 1.3; asks for {} first)\n", groups,
+                       scan.preferred_group.empty() ? "-" : scan.preferred_group);
   }
   return out;
 }
@@ -659,8 +676,9 @@ void add_probe_command(CLI::App& app, CliContext& context, int& exit_code) {
       ->excludes(expect);
   cmd->add_flag("--trace", o->trace, "print the handshake message by message");
   cmd->add_flag("--scan", o->scan,
-                "also find the protocol versions and cipher suites the server accepts, its "
-                "preference, and weak or legacy ones");
+                "also find the protocol versions (SSL 2.0 to TLS 1.3), cipher suites (any of "
+                "the IANA registry) and TLS 1.3 groups the server accepts, its preference, and "
+                "weak or legacy ones");
   cmd->add_option("--timeout", o->timeout, "bound on the whole handshake, e.g. 5s")
       ->capture_default_str();
   cmd->add_option("--ca-file", o->ca_file, "trust anchors (default: the system store)");

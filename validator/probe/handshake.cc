@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "validator/probe/cipher_suites.h"
+#include "validator/probe/client_hello.h"
 #include "validator/probe/server_hello.h"
 
 namespace ck::validator {
@@ -289,6 +291,10 @@ void Handshake::converse(MonoTime now) {
 }
 
 void Handshake::start_tls(MonoTime now) {
+  if (!setup_.raw_hello.empty()) {
+    send_raw_hello();
+    return;
+  }
   ssl_.reset(SSL_new(setup_.context));
   if (!ssl_ || !attach_transport(*ssl_, fd_, setup_.stop_at_server_hello) ||
       (!setup_.sni.empty() && set_server_name(ssl_.get(), setup_.sni) != 1) ||
@@ -530,6 +536,43 @@ void Handshake::on_message(int write_p, int content_type, const void* buf, std::
   outcome_.trace.push_back({sent, std::move(what), len, at});
 }
 
+// A hello of our own fits a socket buffer: a short write is a broken connection.
+void Handshake::send_raw_hello() {
+  const std::string& hello = setup_.raw_hello;
+  if (::send(fd_, hello.data(), hello.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(hello.size())) {
+    fail(Error{Errc::network, std::string("send: ") + std::strerror(errno)});
+    return;
+  }
+  state_ = State::reading_server_hello;
+  wanted_ = POLLIN;
+}
+
+// SSL 2.0's answer. A server that does not speak it often just closes the
+// connection: from an SSL 2.0 hello, that is a refusal, not silence.
+void Handshake::read_sslv2_answer(bool closed) {
+  const auto answer = read_sslv2_server_hello(
+      std::span(reinterpret_cast<const unsigned char*>(received_.data()), received_.size()));
+  using Kind = Sslv2Reading::Kind;
+  switch (answer.kind) {
+    case Kind::incomplete:
+      if (closed) {
+        fail(Error{Errc::tls, "the server closed the connection on an SSL 2.0 hello"});
+      }
+      return;
+    case Kind::refused: fail(Error{Errc::tls, "refused SSL 2.0"}); return;
+    case Kind::malformed: fail(Error{Errc::protocol, answer.problem}); return;
+    case Kind::hello: break;
+  }
+  outcome_.sslv2_ciphers = answer.ciphers;
+  outcome_.cipher = answer.ciphers.empty() ? "" : "SSLv2";
+  if (answer.ciphers.empty()) {
+    fail(Error{Errc::tls, "refused: no SSL 2.0 cipher in common"});
+    return;
+  }
+  state_ = State::done;
+  close();
+}
+
 void Handshake::read_server_answer() {
   char buffer[4096];
   ssize_t n = 0;
@@ -540,6 +583,10 @@ void Handshake::read_server_answer() {
     }
   }
   const bool closed = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+  if (setup_.sslv2) {
+    read_sslv2_answer(closed);
+    return;
+  }
   const auto answer = read_server_hello(
       std::span(reinterpret_cast<const unsigned char*>(received_.data()), received_.size()));
   using Kind = ServerHelloReading::Kind;
@@ -561,10 +608,20 @@ void Handshake::read_server_answer() {
     fail(Error{Errc::tls, "the server answered with another protocol version"});
     return;
   }
-  const unsigned char id[2] = {static_cast<unsigned char>(answer.cipher_suite >> 8),
-                               static_cast<unsigned char>(answer.cipher_suite)};
-  const SSL_CIPHER* cipher = SSL_CIPHER_find(ssl_.get(), id);
-  outcome_.cipher = cipher ? SSL_CIPHER_get_name(cipher) : "";
+  outcome_.cipher_suite = answer.cipher_suite;
+  outcome_.hello_group = answer.group;
+  outcome_.hello_retry = answer.hello_retry;
+  if (ssl_) {
+    const unsigned char id[2] = {static_cast<unsigned char>(answer.cipher_suite >> 8),
+                                 static_cast<unsigned char>(answer.cipher_suite)};
+    const SSL_CIPHER* cipher = SSL_CIPHER_find(ssl_.get(), id);
+    outcome_.cipher = cipher ? SSL_CIPHER_get_name(cipher) : "";
+  } else {
+    const CipherSuite* suite = find_cipher_suite(answer.cipher_suite);
+    char unknown[8];
+    std::snprintf(unknown, sizeof unknown, "0x%04X", answer.cipher_suite);
+    outcome_.cipher = suite ? std::string(suite->name) : unknown;
+  }
   state_ = State::done;  // as asked: the cipher is known, the rest is not needed
   close();
 }

@@ -67,6 +67,11 @@ struct HandshakeSetup {
   // it is read by read_server_hello(), and the handshake ends there (an alert,
   // another version or silence end it as refused) rather than go on.
   bool stop_at_server_hello = false;
+  // Scans: a ClientHello of our own (client_hello.h), sent as it is instead of
+  // OpenSSL's, and its answer read as with stop_at_server_hello; no SSL object
+  // is made. `sslv2`: the hello is SSL 2.0's, and so is the answer awaited.
+  std::string raw_hello;
+  bool sslv2 = false;
   std::chrono::milliseconds timeout{10'000};
 };
 
@@ -78,7 +83,11 @@ struct HandshakeOutcome {
   double handshake_ms = 0;
   int round_trips = 0;  // client flights answered by the server before the handshake completed
   std::string protocol;
-  std::string cipher;  // also set when stopped at the ServerHello
+  std::string cipher;  // also set when stopped at the ServerHello (an IANA name for raw hellos)
+  std::uint16_t cipher_suite = 0;            // stopped at the ServerHello: its value
+  std::uint16_t hello_group = 0;             // TLS 1.3, stopped there: the key_share's group
+  bool hello_retry = false;                  // stopped at a HelloRetryRequest
+  std::vector<std::uint32_t> sslv2_ciphers;  // SSL 2.0: the kinds the server shares
   std::string group;
   std::string signature_algorithm;
   std::string alpn;
@@ -143,6 +152,8 @@ class Handshake {
   void converse(MonoTime now);
   void drive_handshake(MonoTime now);
   void read_server_answer();
+  void read_sslv2_answer(bool closed);
+  void send_raw_hello();
   void await_ticket(MonoTime now);
   void write_early_data(MonoTime now);
   void send_request();

@@ -416,6 +416,14 @@ void Prober::assess(ProbeReport& report, const ProbeRequest& request) const {
     report.findings.push_back(
         {Severity::error, "must_staple_without_staple",
          "the certificate requires a staple (must-staple) but none was sent"});
+  } else if (!staple.present && !leaf.facts.ocsp_urls.empty()) {
+    // Information only: clients then ask the responder themselves. A
+    // certificate without an OCSP URL (Let's Encrypt's since 2025) has nothing
+    // to staple.
+    report.findings.push_back({Severity::info, "no_staple",
+                               "the certificate names an OCSP responder (" +
+                                   leaf.facts.ocsp_urls.front() +
+                                   ") but the server staples no response"});
   }
 }
 

@@ -1,48 +1,27 @@
 #include "validator/probe/scan.h"
 
 #include <openssl/err.h>
+#include <openssl/rand.h>
 
 #include <algorithm>
 #include <map>
 #include <numeric>
+
+#include "validator/probe/client_hello.h"
 
 namespace ck::validator {
 namespace {
 
 struct Version {
   const char* name;
-  int id;
+  std::uint16_t wire;
 };
-constexpr Version kVersions[] = {{"TLSv1", TLS1_VERSION},
-                                 {"TLSv1.1", TLS1_1_VERSION},
-                                 {"TLSv1.2", TLS1_2_VERSION},
-                                 {"TLSv1.3", TLS1_3_VERSION}};
-
-// Every TLS 1.3 suite the library implements (RFC 8446 §B.4).
-constexpr const char* kTls13Suites =
-    "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:"
-    "TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256";
-
-// The cipher suites the library can offer with `setup` (static library objects).
-std::vector<const SSL_CIPHER*> offerable_ciphers(const HandshakeSetup& setup) {
-  std::vector<const SSL_CIPHER*> ciphers;
-  ossl::Ssl ssl(SSL_new(setup.context));
-  ossl::CipherStack list(ssl && apply_offer(*ssl, setup) ? SSL_get1_supported_ciphers(ssl.get())
-                                                         : nullptr);
-  ERR_clear_error();
-  for (int i = 0; list && i < sk_SSL_CIPHER_num(list.get()); ++i) {
-    ciphers.push_back(sk_SSL_CIPHER_value(list.get(), i));
-  }
-  return ciphers;
-}
-
-std::string joined(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) {
-    out += (out.empty() ? "" : ":") + n;
-  }
-  return out;
-}
+constexpr Version kVersions[] = {{"SSLv3", 0x0300},
+                                 {"TLSv1", 0x0301},
+                                 {"TLSv1.1", 0x0302},
+                                 {"TLSv1.2", 0x0303},
+                                 {"TLSv1.3", 0x0304}};
+constexpr std::size_t kTls13 = 4;
 
 // A scan's handshakes at once, at most: a listen backlog can be as short as
 // gnutls-serv's 10, and a SYN it drops is retried by the kernel only after a
@@ -51,11 +30,71 @@ constexpr std::size_t kConcurrency = 8;
 // Attempts of an offer that goes unanswered (timeout, reset) before it is
 // reported undecided.
 constexpr int kAttempts = 3;
+// Suites per offer: a refused group costs one handshake, each accepted suite one more.
+constexpr std::size_t kGroup = 32;
+
+// The suites offered at a version: the registry's, less those of other eras.
+std::vector<std::uint16_t> candidates_at(std::size_t version) {
+  std::vector<std::uint16_t> ids;
+  for (const CipherSuite& suite : iana_cipher_suites()) {
+    const bool tls13 = is_tls13_suite(suite);
+    if (version == kTls13 ? tls13
+                          : !tls13 && (kVersions[version].wire >= 0x0303 || !needs_tls12(suite))) {
+      ids.push_back(suite.id);
+    }
+  }
+  return ids;
+}
+
+std::string name_of(std::uint16_t id) {
+  const CipherSuite* suite = find_cipher_suite(id);
+  return suite ? std::string(suite->name) : "";
+}
+
+// OpenSSL's name for each suite it knows, for the report.
+std::map<std::uint16_t, std::string> openssl_names(SSL_CTX* context) {
+  std::map<std::uint16_t, std::string> names;
+  ossl::Ssl ssl(SSL_new(context));
+  if (ssl) {
+    SSL_set_security_level(ssl.get(), 0);
+    SSL_set_cipher_list(ssl.get(), "ALL:COMPLEMENTOFALL:@SECLEVEL=0");
+    SSL_set_ciphersuites(ssl.get(),
+                         "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:"
+                         "TLS_AES_128_GCM_SHA256:TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256");
+    STACK_OF(SSL_CIPHER)* ciphers = SSL_get_ciphers(ssl.get());
+    for (int i = 0; ciphers && i < sk_SSL_CIPHER_num(ciphers); ++i) {
+      const SSL_CIPHER* c = sk_SSL_CIPHER_value(ciphers, i);
+      names.emplace(static_cast<std::uint16_t>(SSL_CIPHER_get_protocol_id(c)),
+                    SSL_CIPHER_get_name(c));
+    }
+  }
+  ERR_clear_error();
+  return names;
+}
+
+// Offers of one kind: `suites` at a version, with `groups`.
+struct Offer {
+  std::size_t version;
+  std::vector<std::uint16_t> suites;
+  std::vector<std::uint16_t> groups = all_named_groups();
+};
+
+HandshakeSetup setup_for(const HandshakeSetup& connection, const Offer& offer) {
+  HandshakeSetup s = connection;
+  s.stop_at_server_hello = true;
+  s.max_version = kVersions[offer.version].wire;
+  unsigned char random[32];
+  RAND_bytes(random, sizeof random);
+  s.raw_hello = build_client_hello(
+      {kVersions[offer.version].wire, offer.suites, offer.groups, connection.sni}, random);
+  return s;
+}
 
 struct Pick {
   OfferAnswer answer = OfferAnswer::undecided;
-  std::string cipher;  // when chosen
-  std::string why;     // when undecided: the last attempt's error
+  std::uint16_t suite = 0;  // when chosen
+  std::uint16_t group = 0;  // TLS 1.3: the group the server asked for or took
+  std::string why;          // when undecided: the last attempt's error
 };
 
 // Runs one handshake per setup, all at once; those left undecided are tried
@@ -77,7 +116,7 @@ std::vector<Pick> negotiate(const std::vector<HandshakeSetup>& setups, int& coun
     std::vector<std::size_t> still;
     for (std::size_t k = 0; k < open.size(); ++k) {
       const HandshakeOutcome& o = raw[k]->outcome();
-      picks[open[k]] = {answer_of(o), o.cipher, o.error.message};
+      picks[open[k]] = {answer_of(o), o.cipher_suite, o.hello_group, o.error.message};
       if (picks[open[k]].answer == OfferAnswer::undecided) {
         still.push_back(open[k]);
       }
@@ -87,73 +126,25 @@ std::vector<Pick> negotiate(const std::vector<HandshakeSetup>& setups, int& coun
   return picks;
 }
 
-}  // namespace
-
-CipherTraits traits_of(const SSL_CIPHER& cipher) {
-  const int cipher_nid = SSL_CIPHER_get_cipher_nid(&cipher);
-  const char* cipher_name = cipher_nid == NID_undef ? nullptr : OBJ_nid2sn(cipher_nid);
-  return {SSL_CIPHER_get_name(&cipher), SSL_CIPHER_get_kx_nid(&cipher),
-          SSL_CIPHER_get_auth_nid(&cipher), cipher_nid,
-          cipher_name && std::string_view(cipher_name).find("CBC") != std::string_view::npos};
-}
-
-std::optional<ProbeFinding> cipher_weakness(const CipherTraits& c) {
-  auto error = [&](std::string why) {
-    return ProbeFinding{Severity::error, "weak_cipher", c.name + ": " + why};
-  };
-  if (c.cipher_nid == NID_undef) {
-    return error("no encryption (NULL)");
-  }
-  if (c.name.find("EXP") != std::string::npos) {
-    return error("export-grade");
-  }
-  if (c.authentication_nid == NID_auth_null) {
-    return error("anonymous: no server authentication");
-  }
-  if (c.cipher_nid == NID_rc4) {
-    return error("RC4");
-  }
-  if (c.cipher_nid == NID_des_ede3_cbc) {
-    return ProbeFinding{Severity::warning, "weak_cipher", c.name + ": 3DES (64-bit blocks)"};
-  }
-  if (c.key_exchange_nid == NID_kx_rsa || c.key_exchange_nid == NID_kx_psk) {
-    return ProbeFinding{Severity::warning, "no_forward_secrecy",
-                        c.name + ": RSA key exchange, no forward secrecy"};
-  }
-  return std::nullopt;
-}
-
-namespace {
-
-// A list of cipher names to offer at one version.
-struct Offer {
-  std::size_t version;
-  std::vector<std::string> names;
-};
-
-// All offers at once; returns the answer to each.
-std::vector<Pick> offer_all(const std::vector<HandshakeSetup>& bases,
-                            const std::vector<Offer>& offers, int& count, const Clock& clock) {
+std::vector<Pick> offer_all(const HandshakeSetup& connection, const std::vector<Offer>& offers,
+                            int& count, const Clock& clock) {
   std::vector<HandshakeSetup> setups;
   for (const Offer& offer : offers) {
-    HandshakeSetup s = bases[offer.version];
-    (kVersions[offer.version].id == TLS1_3_VERSION ? s.ciphersuites : s.cipher_list) =
-        joined(offer.names);
-    setups.push_back(std::move(s));
+    setups.push_back(setup_for(connection, offer));
   }
   return negotiate(setups, count, clock);
 }
 
 struct Peeled {
-  std::vector<std::string> chosen;     // in the order the server chose them
-  std::vector<std::string> undecided;  // left when an offer went unanswered
-  std::string why;                     // its last error
+  std::vector<std::uint16_t> chosen;     // in the order the server chose them
+  std::vector<std::uint16_t> undecided;  // left when an offer went unanswered
+  std::string why;                       // its last error
 };
 
 // Peels every offer at once: the server's choice is taken out and the rest
 // offered again, until it refuses, nothing is left, or it stays unanswered.
-std::vector<Peeled> peel(const std::vector<HandshakeSetup>& bases, std::vector<Offer> offers,
-                         int& count, const Clock& clock) {
+std::vector<Peeled> peel(const HandshakeSetup& connection, std::vector<Offer> offers, int& count,
+                         const Clock& clock) {
   std::vector<Peeled> peeled(offers.size());
   std::vector<std::size_t> open(offers.size());
   std::iota(open.begin(), open.end(), std::size_t{0});
@@ -162,21 +153,22 @@ std::vector<Peeled> peel(const std::vector<HandshakeSetup>& bases, std::vector<O
     for (std::size_t i : open) {
       round.push_back(offers[i]);
     }
-    const auto picks = offer_all(bases, round, count, clock);
+    const auto picks = offer_all(connection, round, count, clock);
     std::vector<std::size_t> still;
     for (std::size_t k = 0; k < open.size(); ++k) {
-      auto& names = offers[open[k]].names;
+      auto& suites = offers[open[k]].suites;
       if (picks[k].answer == OfferAnswer::undecided) {
-        peeled[open[k]].undecided = names;
+        peeled[open[k]].undecided = suites;
         peeled[open[k]].why = picks[k].why;
         continue;
       }
-      if (std::ranges::find(names, picks[k].cipher) == names.end()) {
+      if (picks[k].answer != OfferAnswer::chosen ||
+          std::ranges::find(suites, picks[k].suite) == suites.end()) {
         continue;  // refused (or an answer we did not offer): this offer is done
       }
-      peeled[open[k]].chosen.push_back(picks[k].cipher);
-      std::erase(names, picks[k].cipher);
-      if (!names.empty()) {
+      peeled[open[k]].chosen.push_back(picks[k].suite);
+      std::erase(suites, picks[k].suite);
+      if (!suites.empty()) {
         still.push_back(open[k]);
       }
     }
@@ -193,6 +185,66 @@ std::string listed(const std::vector<std::string>& names) {
   return out;
 }
 
+// SSL 2.0, by its own hello offering every kind it has.
+VersionScan scan_sslv2(const HandshakeSetup& connection, int& count, const Clock& clock,
+                       std::string& unanswered) {
+  std::vector<std::uint32_t> kinds;
+  for (const Sslv2Cipher& c : sslv2_ciphers()) {
+    kinds.push_back(c.id);
+  }
+  HandshakeSetup s = connection;
+  s.stop_at_server_hello = true;
+  s.sslv2 = true;
+  unsigned char challenge[16];
+  RAND_bytes(challenge, sizeof challenge);
+  s.raw_hello = build_sslv2_client_hello(kinds, challenge);
+  const Pick pick = negotiate({s}, count, clock).front();
+  VersionScan v{.version = "SSLv2", .state = "refused"};
+  if (pick.answer == OfferAnswer::undecided) {
+    v.state = "undecided";
+    for (const Sslv2Cipher& c : sslv2_ciphers()) {
+      v.undecided.emplace_back(c.name);
+    }
+    unanswered = pick.why;
+    return v;
+  }
+  if (pick.answer == OfferAnswer::chosen) {
+    Handshake again(s, clock);  // the kinds themselves: read from a fresh answer
+    Handshake* one[] = {&again};
+    run_handshakes(one, 1, clock);
+    ++count;
+    for (std::uint32_t kind : again.outcome().sslv2_ciphers) {
+      for (const Sslv2Cipher& c : sslv2_ciphers()) {
+        if (c.id == kind) {
+          v.ciphers.push_back({std::string(c.name), ""});
+        }
+      }
+    }
+    v.state = v.ciphers.empty() ? "refused" : "accepted";
+  }
+  return v;
+}
+
+// TLS 1.3's groups: the one asked for when all are offered, then each alone.
+void scan_groups(const HandshakeSetup& connection, const std::vector<std::uint16_t>& suites,
+                 ScanReport& report, const Clock& clock) {
+  std::vector<Offer> offers{{kTls13, suites}};
+  for (std::uint16_t group : all_named_groups()) {
+    offers.push_back({kTls13, suites, {group}});
+  }
+  const auto picks = offer_all(connection, offers, report.handshakes, clock);
+  if (picks[0].answer == OfferAnswer::chosen) {
+    report.preferred_group = group_name(picks[0].group);
+  }
+  for (std::size_t i = 1; i < picks.size(); ++i) {
+    if (picks[i].answer == OfferAnswer::chosen) {
+      report.groups.push_back(group_name(offers[i].groups.front()));
+    } else if (picks[i].answer == OfferAnswer::undecided) {
+      report.complete = false;
+    }
+  }
+}
+
 }  // namespace
 
 OfferAnswer answer_of(const HandshakeOutcome& outcome) {
@@ -202,6 +254,37 @@ OfferAnswer answer_of(const HandshakeOutcome& outcome) {
   const Errc code = outcome.error.code;
   return code == Errc::timeout || code == Errc::network ? OfferAnswer::undecided
                                                         : OfferAnswer::refused;
+}
+
+std::optional<ProbeFinding> cipher_weakness(const CipherTraits& c) {
+  auto error = [&](std::string why) {
+    return ProbeFinding{Severity::error, "weak_cipher", c.name + ": " + why};
+  };
+  auto warning = [&](std::string why) {
+    return ProbeFinding{Severity::warning, "weak_cipher", c.name + ": " + why};
+  };
+  if (c.bulk == Bulk::none) {
+    return error("no encryption (NULL)");
+  }
+  if (c.export_grade) {
+    return error("export-grade");
+  }
+  if (c.anonymous) {
+    return error("anonymous: no server authentication");
+  }
+  switch (c.bulk) {
+    case Bulk::rc4: return error("RC4");
+    case Bulk::des: return error("single DES (56-bit key)");
+    case Bulk::rc2: return error("RC2");
+    case Bulk::triple_des: return warning("3DES (64-bit blocks)");
+    case Bulk::idea: return warning("IDEA (64-bit blocks)");
+    default: break;
+  }
+  if (!c.forward_secrecy) {
+    return ProbeFinding{Severity::warning, "no_forward_secrecy",
+                        c.name + ": key exchange without forward secrecy"};
+  }
+  return std::nullopt;
 }
 
 std::vector<ProbeFinding> version_findings(const VersionScan& version,
@@ -231,72 +314,56 @@ std::vector<ProbeFinding> version_findings(const VersionScan& version,
 Result<ScanReport> scan_endpoint(const HandshakeSetup& connection, const Clock& clock) {
   const auto begin = clock.monotonic();
   ScanReport report;
-  report.versions.push_back({.version = "SSLv2", .state = "not testable"});
-  report.versions.push_back(
-      {.version = "SSLv3", .state = "not testable"});  // OpenSSL 3 offers neither
-  // One base setup per version: that version only, everything the library has.
-  std::vector<HandshakeSetup> bases;
-  for (const Version& v : kVersions) {
-    HandshakeSetup base = connection;
-    base.min_version = base.max_version = v.id;
-    base.legacy = true;
-    base.stop_at_server_hello = true;
-    if (v.id == TLS1_3_VERSION) {
-      base.ciphersuites = kTls13Suites;  // the CCM ones too, which are not offered by default
-    }
-    bases.push_back(base);
-  }
-  // 1. Which versions and ciphers: each version's candidates in small groups,
-  // each group peeled, all groups of all versions at once. A group the server
-  // refuses costs one handshake; an accepted cipher one more.
-  constexpr std::size_t kGroup = 8;
+  std::string unanswered;  // the last error of an offer left undecided
+  report.versions.push_back(scan_sslv2(connection, report.handshakes, clock, unanswered));
+  const auto openssl = openssl_names(connection.context);
+  auto scanned = [&](std::uint16_t id) {
+    const auto known = openssl.find(id);
+    return ScannedSuite{name_of(id), known == openssl.end() ? "" : known->second};
+  };
+  // 1. Which versions and suites: each version's candidates in groups, each
+  // group peeled, all groups of all versions at once.
   std::vector<VersionScan> results;
   std::vector<Offer> groups;
-  std::vector<std::vector<std::string>> candidates(std::size(kVersions));
-  std::map<std::string, const SSL_CIPHER*> by_name;
+  std::vector<std::vector<std::uint16_t>> candidates;
   for (std::size_t v = 0; v < std::size(kVersions); ++v) {
     results.push_back({.version = kVersions[v].name, .state = "refused"});
-    for (const SSL_CIPHER* cipher : offerable_ciphers(bases[v])) {
-      candidates[v].emplace_back(SSL_CIPHER_get_name(cipher));
-      by_name.emplace(candidates[v].back(), cipher);
-    }
+    candidates.push_back(candidates_at(v));
     for (std::size_t i = 0; i < candidates[v].size(); i += kGroup) {
       const auto from = candidates[v].begin() + static_cast<std::ptrdiff_t>(i);
       const auto to = candidates[v].begin() +
                       static_cast<std::ptrdiff_t>(std::min(i + kGroup, candidates[v].size()));
-      groups.push_back({v, std::vector<std::string>(from, to)});
+      groups.push_back({v, std::vector<std::uint16_t>(from, to)});
     }
   }
-  const auto found = peel(bases, groups, report.handshakes, clock);
-  std::string unanswered;  // the last error of an offer left undecided
-  for (std::size_t v = 0; v < std::size(kVersions); ++v) {
-    for (const auto& name : candidates[v]) {  // in the library's (our) order
-      for (std::size_t g = 0; g < groups.size(); ++g) {
-        if (groups[g].version != v) {
-          continue;
-        }
-        if (std::ranges::find(found[g].chosen, name) != found[g].chosen.end()) {
-          results[v].ciphers.push_back(name);
-        } else if (std::ranges::find(found[g].undecided, name) != found[g].undecided.end()) {
-          results[v].undecided.push_back(name);
-          unanswered = found[g].why;
-        }
-      }
+  const auto found = peel(connection, groups, report.handshakes, clock);
+  std::vector<std::vector<std::uint16_t>> accepted(std::size(kVersions));
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    const std::size_t v = groups[g].version;
+    accepted[v].insert(accepted[v].end(), found[g].chosen.begin(), found[g].chosen.end());
+    for (std::uint16_t id : found[g].undecided) {
+      results[v].undecided.push_back(name_of(id));
+      unanswered = found[g].why;
     }
   }
-  // 2. Whose order: the accepted ciphers offered as they are and reversed at
+  for (std::size_t v = 0; v < accepted.size(); ++v) {  // in the registry's (our) order
+    std::ranges::sort(accepted[v], {}, [&](std::uint16_t id) {
+      return std::ranges::find(candidates[v], id) - candidates[v].begin();
+    });
+  }
+  // 2. Whose order: the accepted suites offered as they are and reversed at
   // once; the same choice both times means the server's, which is then peeled.
   std::vector<Offer> forward;
   std::vector<Offer> reversed;
-  for (std::size_t v = 0; v < results.size(); ++v) {
-    if (results[v].ciphers.size() > 1) {
-      forward.push_back({v, results[v].ciphers});
-      reversed.push_back({v, {results[v].ciphers.rbegin(), results[v].ciphers.rend()}});
+  for (std::size_t v = 0; v < accepted.size(); ++v) {
+    if (accepted[v].size() > 1) {
+      forward.push_back({v, accepted[v]});
+      reversed.push_back({v, {accepted[v].rbegin(), accepted[v].rend()}});
     }
   }
   std::vector<Offer> both = forward;
   both.insert(both.end(), reversed.begin(), reversed.end());
-  const auto picks = offer_all(bases, both, report.handshakes, clock);
+  const auto picks = offer_all(connection, both, report.handshakes, clock);
   std::vector<Offer> server_ordered;
   for (std::size_t i = 0; i < forward.size(); ++i) {
     const std::size_t v = forward[i].version;
@@ -309,36 +376,46 @@ Result<ScanReport> scan_endpoint(const HandshakeSetup& connection, const Clock& 
       continue;
     }
     results[v].server_preference =
-        !as_offered.cipher.empty() && as_offered.cipher == as_reversed.cipher;
+        as_offered.answer == OfferAnswer::chosen && as_offered.suite == as_reversed.suite;
     if (results[v].server_preference) {
       server_ordered.push_back(forward[i]);
     }
   }
-  const auto ordered = peel(bases, server_ordered, report.handshakes, clock);
+  const auto ordered = peel(connection, server_ordered, report.handshakes, clock);
   for (std::size_t i = 0; i < server_ordered.size(); ++i) {
-    auto& ciphers = results[server_ordered[i].version].ciphers;
+    const std::size_t v = server_ordered[i].version;
     if (!ordered[i].undecided.empty()) {
-      results[server_ordered[i].version].preference_undecided = true;
+      results[v].preference_undecided = true;
       unanswered = ordered[i].why;
     }
-    std::vector<std::string> order = ordered[i].chosen;
-    for (const auto& name : ciphers) {  // any the server stopped choosing keep their place last
-      if (std::ranges::find(order, name) == order.end()) {
-        order.push_back(name);
+    std::vector<std::uint16_t> order = ordered[i].chosen;
+    for (std::uint16_t id : accepted[v]) {  // any the server stopped choosing keep their place last
+      if (std::ranges::find(order, id) == order.end()) {
+        order.push_back(id);
       }
     }
-    ciphers = std::move(order);
+    accepted[v] = std::move(order);
+  }
+  // 3. Groups, where TLS 1.3 lets a HelloRetryRequest name them.
+  if (!accepted[kTls13].empty()) {
+    scan_groups(connection, candidates[kTls13], report, clock);
+  }
+  // 4. What it all means.
+  if (report.versions.front().state == "accepted") {
+    report.findings.push_back({Severity::error, "obsolete_protocol",
+                               "SSLv2 is accepted (broken: DROWN; prohibited by RFC 6176)"});
   }
   for (std::size_t v = 0; v < results.size(); ++v) {
-    std::vector<CipherTraits> accepted;
-    for (const auto& name : results[v].ciphers) {
-      accepted.push_back(traits_of(*by_name.at(name)));
-      if (auto weak = cipher_weakness(accepted.back())) {
+    std::vector<CipherTraits> traits;
+    for (std::uint16_t id : accepted[v]) {
+      results[v].ciphers.push_back(scanned(id));
+      traits.push_back(traits_of(results[v].ciphers.back().name));
+      if (auto weak = cipher_weakness(traits.back())) {
         weak->message = std::string(kVersions[v].name) + " " + weak->message;
         report.findings.push_back(std::move(*weak));
       }
     }
-    for (auto& f : version_findings(results[v], accepted)) {
+    for (auto& f : version_findings(results[v], traits)) {
       report.findings.push_back(std::move(f));
     }
     report.complete =
@@ -348,16 +425,22 @@ Result<ScanReport> scan_endpoint(const HandshakeSetup& connection, const Clock& 
     } else if (!results[v].undecided.empty()) {
       results[v].state = "undecided";
     }
-    if (kVersions[v].id == TLS1_3_VERSION && results[v].state == "refused") {
-      report.findings.push_back(
-          {Severity::warning, "no_tls13", "the server does not accept TLS 1.3 (RFC 8446)"});
+    const std::uint16_t wire = kVersions[v].wire;
+    if (wire == 0x0300 && results[v].state == "accepted") {
+      report.findings.push_back({Severity::error, "obsolete_protocol",
+                                 "SSLv3 is accepted (broken: POODLE; prohibited by RFC 7568)"});
     }
-    if (!results[v].ciphers.empty() && kVersions[v].id < TLS1_2_VERSION) {
+    if ((wire == 0x0301 || wire == 0x0302) && results[v].state == "accepted") {
       report.findings.push_back({Severity::warning, "legacy_protocol",
                                  results[v].version + " is accepted (deprecated, RFC 8996)"});
     }
+    if (wire == 0x0304 && results[v].state == "refused") {
+      report.findings.push_back(
+          {Severity::warning, "no_tls13", "the server does not accept TLS 1.3 (RFC 8446)"});
+    }
     report.versions.push_back(std::move(results[v]));
   }
+  report.complete = report.complete && report.versions.front().state != "undecided";
   if (!report.complete) {
     report.findings.push_back({Severity::warning, "scan_incomplete",
                                "some offers went unanswered " + std::to_string(kAttempts) +

@@ -1,47 +1,52 @@
 #pragma once
-// `probe --scan`: which protocol versions and cipher suites a server accepts,
-// and its preference among them. Each version's candidate ciphers are offered
-// in groups of eight and peeled (offer, take the server's choice out, offer the
-// rest) until refused; the same offer forwards and reversed tells whose order
-// counts, and a server's own order is peeled too. All of a step's handshakes,
-// for every version, run at once through the handshake engine over one TLS
-// context. Weak ciphers and legacy protocols become findings.
+// `probe --scan`: which protocol versions, cipher suites and named groups a
+// server accepts, and its preference among the suites. Every ClientHello is
+// our own (client_hello.h), so any suite of the IANA registry is offered at
+// any version from SSL 3.0 to TLS 1.3, and SSL 2.0 by its own hello, whatever
+// the local OpenSSL implements; only the server's first answer is read. Each
+// version's suites are offered in groups and peeled (offer, take the server's
+// choice out, offer the rest) until refused; the same offer forwards and
+// reversed tells whose order counts, and a server's own order is peeled too.
+// All of a step's handshakes, for every version, run at once through the
+// handshake engine. An offer never answered is undecided, never refused.
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "validator/probe/cipher_suites.h"
 #include "validator/probe/handshake.h"
 #include "validator/probe/probe.h"
 
 namespace ck::validator {
 
-// What a cipher suite is made of, as OpenSSL describes it.
-struct CipherTraits {
-  std::string name;
-  int key_exchange_nid = NID_undef;    // NID_kx_rsa: no forward secrecy
-  int authentication_nid = NID_undef;  // NID_auth_null: anonymous
-  int cipher_nid = NID_undef;          // NID_undef: no encryption
-  bool cbc = false;                    // a block cipher in CBC mode (MAC-then-encrypt)
-};
-[[nodiscard]] CipherTraits traits_of(const SSL_CIPHER& cipher);
-
-// Pure: the finding a cipher earns, if any. NULL, EXPORT, anonymous and RC4
-// are errors; 3DES and key exchange without forward secrecy are warnings.
+// Pure: the finding a suite earns, if any. NULL, export-grade, anonymous,
+// RC4, single DES and RC2 are errors; 3DES and IDEA (64-bit blocks) and key
+// exchange without forward secrecy are warnings.
 [[nodiscard]] std::optional<ProbeFinding> cipher_weakness(const CipherTraits& cipher);
 
+struct ScannedSuite {
+  std::string name;     // IANA
+  std::string openssl;  // OpenSSL's name, "" when it has none
+};
+
 struct VersionScan {
-  std::string version;  // "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3", "SSLv3", "SSLv2"
-  // "accepted", "refused", "undecided" (nothing accepted, and not every offer
-  // answered), "not testable"
+  std::string version;  // "SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"
+  // "accepted", "refused", "undecided" (nothing accepted, and not every offer answered)
   std::string state;
-  std::vector<std::string> ciphers;    // accepted: in the server's order when it has one
-  std::vector<std::string> undecided;  // offered, never answered either way
+  std::vector<ScannedSuite> ciphers;   // accepted: in the server's order when it has one
+  std::vector<std::string> undecided;  // offered, never answered either way (IANA names)
   bool server_preference = false;
   bool preference_undecided = false;  // the order test went unanswered
 };
 
 struct ScanReport {
   std::vector<VersionScan> versions;
+  // TLS 1.3: the groups the server takes, each offered alone (a HelloRetryRequest
+  // names it), in the order offered; `preferred_group` is the one it asks for
+  // when offered all. Empty without TLS 1.3.
+  std::vector<std::string> groups;
+  std::string preferred_group;
   std::vector<ProbeFinding> findings;
   int handshakes = 0;    // retries included
   bool complete = true;  // every offer was answered (accepted or refused)

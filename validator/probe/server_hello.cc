@@ -12,6 +12,7 @@ constexpr unsigned char kServerHello = 2;
 constexpr std::size_t kRecordHeader = 5;
 constexpr std::size_t kMaxRecord = (1u << 14) + 2048;  // RFC 5246 §6.2.3
 constexpr std::uint16_t kSupportedVersions = 43;
+constexpr std::uint16_t kKeyShare = 51;
 
 ServerHelloReading malformed(std::string problem) {
   ServerHelloReading r;
@@ -76,6 +77,12 @@ ServerHelloReading parse_body(std::span<const unsigned char> body) {
       r.version = static_cast<std::uint16_t>(data.number(2));
       if (!data.ok || !data.rest.empty()) {
         return malformed("bad supported_versions in ServerHello");
+      }
+    }
+    if (extensions.ok && type == kKeyShare) {  // HRR: the group alone; ServerHello: and a key
+      r.group = static_cast<std::uint16_t>(data.number(2));
+      if (!data.ok) {
+        return malformed("bad key_share in ServerHello");
       }
     }
   }

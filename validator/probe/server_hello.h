@@ -28,6 +28,7 @@ struct ServerHelloReading {
   std::uint16_t version = 0;       // hello: supported_versions when present, else legacy_version
   std::uint16_t cipher_suite = 0;  // hello
   bool hello_retry = false;        // hello: a HelloRetryRequest
+  std::uint16_t group = 0;         // hello, TLS 1.3: the key_share's group (0 when none)
   std::uint8_t alert_level = 0;    // alert
   std::uint8_t alert_description = 0;
   std::string problem;  // malformed: what was wrong
