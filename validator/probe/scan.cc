@@ -31,7 +31,7 @@ constexpr std::size_t kConcurrency = 8;
 // reported undecided.
 constexpr int kAttempts = 3;
 // Suites per offer: a refused group costs one handshake, each accepted suite one more.
-constexpr std::size_t kGroup = 32;
+constexpr std::size_t kGroup = 128;
 
 // The suites offered at a version: the registry's, less those of other eras.
 std::vector<std::uint16_t> candidates_at(std::size_t version) {
@@ -351,34 +351,44 @@ Result<ScanReport> scan_endpoint(const HandshakeSetup& connection, const Clock& 
       return std::ranges::find(candidates[v], id) - candidates[v].begin();
     });
   }
-  // 2. Whose order: the accepted suites offered as they are and reversed at
-  // once; the same choice both times means the server's, which is then peeled.
-  std::vector<Offer> forward;
+  // 2. Whose order. A server that ever took a later-offered suite over an
+  // earlier one it also accepts has its own; otherwise the accepted suites are
+  // offered reversed: a server that follows the client takes the first of
+  // them. A server with its own order is then peeled for it.
+  std::vector<bool> chose_out_of_order(std::size(kVersions), false);
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    auto offered = [&](std::uint16_t id) {
+      return std::ranges::find(groups[g].suites, id) - groups[g].suites.begin();
+    };
+    if (!std::ranges::is_sorted(found[g].chosen, {}, offered)) {
+      chose_out_of_order[groups[g].version] = true;
+    }
+  }
   std::vector<Offer> reversed;
+  std::vector<Offer> server_ordered;
   for (std::size_t v = 0; v < accepted.size(); ++v) {
-    if (accepted[v].size() > 1) {
-      forward.push_back({v, accepted[v]});
+    if (accepted[v].size() < 2) {
+      continue;
+    }
+    if (chose_out_of_order[v]) {
+      results[v].server_preference = true;
+      server_ordered.push_back({v, accepted[v]});
+    } else {
       reversed.push_back({v, {accepted[v].rbegin(), accepted[v].rend()}});
     }
   }
-  std::vector<Offer> both = forward;
-  both.insert(both.end(), reversed.begin(), reversed.end());
-  const auto picks = offer_all(connection, both, report.handshakes, clock);
-  std::vector<Offer> server_ordered;
-  for (std::size_t i = 0; i < forward.size(); ++i) {
-    const std::size_t v = forward[i].version;
-    const Pick& as_offered = picks[i];
-    const Pick& as_reversed = picks[forward.size() + i];
-    if (as_offered.answer == OfferAnswer::undecided ||
-        as_reversed.answer == OfferAnswer::undecided) {
+  const auto picks = offer_all(connection, reversed, report.handshakes, clock);
+  for (std::size_t i = 0; i < reversed.size(); ++i) {
+    const std::size_t v = reversed[i].version;
+    if (picks[i].answer == OfferAnswer::undecided) {
       results[v].preference_undecided = true;
-      unanswered = as_offered.why.empty() ? as_reversed.why : as_offered.why;
+      unanswered = picks[i].why;
       continue;
     }
     results[v].server_preference =
-        as_offered.answer == OfferAnswer::chosen && as_offered.suite == as_reversed.suite;
+        picks[i].answer == OfferAnswer::chosen && picks[i].suite != reversed[i].suites.front();
     if (results[v].server_preference) {
-      server_ordered.push_back(forward[i]);
+      server_ordered.push_back({v, accepted[v]});
     }
   }
   const auto ordered = peel(connection, server_ordered, report.handshakes, clock);
