@@ -85,6 +85,8 @@ nlohmann::json scan_json(const validator::ScanReport& scan) {
   }
   return {{"versions", std::move(versions)},
           {"groups", scan.groups},
+          {"groups_from",
+           scan.groups_from.empty() ? nlohmann::json(nullptr) : nlohmann::json(scan.groups_from)},
           {"preferred_group", scan.preferred_group.empty() ? nlohmann::json(nullptr)
                                                            : nlohmann::json(scan.preferred_group)},
           {"complete", scan.complete},
@@ -115,7 +117,7 @@ std::string scan_text(const validator::ScanReport& scan) {
     for (const auto& g : scan.groups) {
       groups += (groups.empty() ? "" : ", ") + g;
     }
-    out += fmt::format("    groups   {} (TLS 1.3; asks for {} first)\n", groups,
+    out += fmt::format("    groups   {} ({}; {} first)\n", groups, scan.groups_from,
                        scan.preferred_group.empty() ? "-" : scan.preferred_group);
   }
   return out;

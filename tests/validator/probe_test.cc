@@ -778,6 +778,15 @@ TEST_CASE("probe --scan: versions, ciphers, preference, legacy protocols") {
     CHECK_FALSE(has_finding(report, "no_tls13"));
     CHECK(report["scan"]["complete"] == true);
   }
+  SUBCASE("groups: named by TLS 1.3's HelloRetryRequest, or TLS 1.2's ServerKeyExchange") {
+    auto [exit13, report13, versions13] = scan({"-tls1_3", "-groups", "X25519:P-384"});
+    CHECK(report13["scan"]["groups_from"] == "TLSv1.3");
+    CHECK(report13["scan"]["groups"] == json::array({"x25519", "secp384r1"}));
+    auto [exit12, report12, versions12] = scan({"-tls1_2", "-groups", "P-256:P-384"});
+    CHECK(report12["scan"]["groups_from"] == "TLSv1.2");
+    CHECK(report12["scan"]["groups"] == json::array({"secp256r1", "secp384r1"}));
+    CHECK(report12["scan"]["complete"] == true);
+  }
   SUBCASE("TLS 1.2 only") {
     auto [exit_code, report, versions] = scan({"-tls1_2"});
     CHECK(exit_code == 0);

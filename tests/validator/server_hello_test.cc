@@ -157,3 +157,54 @@ TEST_CASE("every single-bit flip of an answer is read without harm") {
     }
   }
 }
+
+namespace {
+
+// A handshake message of `type` around `body`.
+Bytes message(unsigned char type, const Bytes& body) {
+  Bytes out = {type, 0, static_cast<unsigned char>(body.size() >> 8),
+               static_cast<unsigned char>(body.size())};
+  out.insert(out.end(), body.begin(), body.end());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("TLS 1.2 read on to the ServerKeyExchange: the curve it names, on every prefix") {
+  const Bytes certificate = message(11, Bytes(300, 0x30));
+  const Bytes key_exchange = message(12, {3, 0x00, 0x18, 65, 4, 1, 2, 3});  // named_curve P-384
+  const Bytes done = message(14, {});
+  // Split across records the way servers do: the ServerHello alone, the rest together.
+  const Bytes flight = joined({record(22, server_hello(0x0303, 0xc02c, {})),
+                               record(22, joined({certificate, key_exchange, done}))});
+  for (std::size_t n = 0; n < flight.size() - done.size(); ++n) {
+    CAPTURE(n);
+    const auto r = read_server_key_exchange(std::span(flight).first(n));
+    CHECK(r.kind == Kind::incomplete);
+  }
+  const auto r = read_server_key_exchange(flight);
+  REQUIRE(r.kind == Kind::hello);
+  CHECK(r.cipher_suite == 0xc02c);
+  CHECK(r.group == 0x0018);
+  // No ServerKeyExchange (static RSA): the flight ends, and names no group.
+  const auto plain = read_server_key_exchange(joined(
+      {record(22, server_hello(0x0303, 0x002f, {})), record(22, joined({certificate, done}))}));
+  CHECK(plain.kind == Kind::hello);
+  CHECK(plain.group == 0);
+  // A DHE ServerKeyExchange names no curve.
+  const auto dhe = read_server_key_exchange(
+      joined({record(22, server_hello(0x0303, 0x009e, {})),
+              record(22, joined({certificate, message(12, {0, 1, 2}), done}))}));
+  CHECK(dhe.kind == Kind::hello);
+  CHECK(dhe.group == 0);
+  // A truncated ServerKeyExchange is malformed, never a group.
+  const auto cut = read_server_key_exchange(
+      joined({record(22, server_hello(0x0303, 0xc02c, {})),
+              record(22, joined({certificate, message(12, {3, 0x00}), done}))}));
+  CHECK(cut.kind == Kind::malformed);
+  // TLS 1.3 ends at its ServerHello, as read_server_hello does.
+  const auto tls13 = read_server_key_exchange(
+      record(22, server_hello(0x0303, 0x1301, supported_versions(0x0304))));
+  CHECK(tls13.kind == Kind::hello);
+  CHECK(tls13.version == 0x0304);
+}

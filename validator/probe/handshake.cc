@@ -587,8 +587,10 @@ void Handshake::read_server_answer() {
     read_sslv2_answer(closed);
     return;
   }
-  const auto answer = read_server_hello(
-      std::span(reinterpret_cast<const unsigned char*>(received_.data()), received_.size()));
+  const auto received =
+      std::span(reinterpret_cast<const unsigned char*>(received_.data()), received_.size());
+  const auto answer =
+      setup_.read_key_exchange ? read_server_key_exchange(received) : read_server_hello(received);
   using Kind = ServerHelloReading::Kind;
   switch (answer.kind) {
     case Kind::incomplete:

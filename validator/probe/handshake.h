@@ -72,6 +72,7 @@ struct HandshakeSetup {
   // is made. `sslv2`: the hello is SSL 2.0's, and so is the answer awaited.
   std::string raw_hello;
   bool sslv2 = false;
+  bool read_key_exchange = false;  // TLS <= 1.2: read on to the ServerKeyExchange's group
   std::chrono::milliseconds timeout{10'000};
 };
 
@@ -84,9 +85,9 @@ struct HandshakeOutcome {
   int round_trips = 0;  // client flights answered by the server before the handshake completed
   std::string protocol;
   std::string cipher;  // also set when stopped at the ServerHello (an IANA name for raw hellos)
-  std::uint16_t cipher_suite = 0;            // stopped at the ServerHello: its value
-  std::uint16_t hello_group = 0;             // TLS 1.3, stopped there: the key_share's group
-  bool hello_retry = false;                  // stopped at a HelloRetryRequest
+  std::uint16_t cipher_suite = 0;  // stopped at the ServerHello: its value
+  std::uint16_t hello_group = 0;   // stopped there: the key_share's (or ServerKeyExchange's) group
+  bool hello_retry = false;        // stopped at a HelloRetryRequest
   std::vector<std::uint32_t> sslv2_ciphers;  // SSL 2.0: the kinds the server shares
   std::string group;
   std::string signature_algorithm;

@@ -30,6 +30,8 @@ constexpr std::size_t kConcurrency = 8;
 // Attempts of an offer that goes unanswered (timeout, reset) before it is
 // reported undecided.
 constexpr int kAttempts = 3;
+// The curves of ECDSA certificates: P-256, P-384, P-521.
+constexpr std::uint16_t kCertificateCurves[] = {0x0017, 0x0018, 0x0019};
 // Suites per offer: a refused group costs one handshake, each accepted suite one more.
 constexpr std::size_t kGroup = 128;
 
@@ -225,22 +227,65 @@ VersionScan scan_sslv2(const HandshakeSetup& connection, int& count, const Clock
   return v;
 }
 
-// TLS 1.3's groups: the one asked for when all are offered, then each alone.
-void scan_groups(const HandshakeSetup& connection, const std::vector<std::uint16_t>& suites,
-                 ScanReport& report, const Clock& clock) {
-  std::vector<Offer> offers{{kTls13, suites}};
+// The groups, from the highest version that names them: offered all at once,
+// then each alone, with `suites` (TLS 1.3's; or the accepted ECDHE suites of
+// a version before it, whose ServerKeyExchange names the curve).
+void scan_groups(const HandshakeSetup& connection, std::size_t version,
+                 const std::vector<std::uint16_t>& suites, ScanReport& report, const Clock& clock) {
+  const bool tls13 = version == kTls13;
+  std::vector<std::uint16_t> offered;
   for (std::uint16_t group : all_named_groups()) {
-    offers.push_back({kTls13, suites, {group}});
+    if (tls13 || group < 0x0100 || group > 0x01FF) {  // TLS 1.2 names no ffdhe group
+      offered.push_back(group);
+    }
   }
-  const auto picks = offer_all(connection, offers, report.handshakes, clock);
-  if (picks[0].answer == OfferAnswer::chosen) {
+  std::vector<Offer> offers{{version, suites, offered}};
+  for (std::uint16_t group : offered) {
+    offers.push_back({version, suites, {group}});
+  }
+  std::vector<HandshakeSetup> setups;
+  for (const Offer& offer : offers) {
+    setups.push_back(setup_for(connection, offer));
+    setups.back().read_key_exchange = !tls13;
+  }
+  const auto picks = negotiate(setups, report.handshakes, clock);
+  report.groups_from = kVersions[version].name;
+  if (picks[0].answer == OfferAnswer::chosen && picks[0].group != 0) {
     report.preferred_group = group_name(picks[0].group);
   }
+  std::vector<bool> takes(offers.size(), false);
   for (std::size_t i = 1; i < picks.size(); ++i) {
-    if (picks[i].answer == OfferAnswer::chosen) {
+    takes[i] = picks[i].answer == OfferAnswer::chosen && picks[i].group == offers[i].groups.front();
+    report.complete = report.complete && picks[i].answer != OfferAnswer::undecided;
+  }
+  if (!tls13) {
+    // In TLS 1.2 the groups offered also bound an ECDSA certificate's curve
+    // (RFC 8422 §5.1.1): a group refused alone is offered again first, with
+    // the curves a certificate may have after it.
+    std::vector<std::size_t> again;
+    std::vector<HandshakeSetup> retries;
+    for (std::size_t i = 1; i < offers.size(); ++i) {
+      if (!takes[i] && picks[i].answer == OfferAnswer::refused) {
+        Offer offer = offers[i];
+        for (std::uint16_t curve : kCertificateCurves) {
+          if (curve != offer.groups.front()) {
+            offer.groups.push_back(curve);
+          }
+        }
+        again.push_back(i);
+        retries.push_back(setup_for(connection, offer));
+        retries.back().read_key_exchange = true;
+      }
+    }
+    const auto second = negotiate(retries, report.handshakes, clock);
+    for (std::size_t k = 0; k < again.size(); ++k) {
+      takes[again[k]] = second[k].answer == OfferAnswer::chosen &&
+                        second[k].group == offers[again[k]].groups.front();
+    }
+  }
+  for (std::size_t i = 1; i < offers.size(); ++i) {
+    if (takes[i]) {
       report.groups.push_back(group_name(offers[i].groups.front()));
-    } else if (picks[i].answer == OfferAnswer::undecided) {
-      report.complete = false;
     }
   }
 }
@@ -406,9 +451,23 @@ Result<ScanReport> scan_endpoint(const HandshakeSetup& connection, const Clock& 
     }
     accepted[v] = std::move(order);
   }
-  // 3. Groups, where TLS 1.3 lets a HelloRetryRequest name them.
+  // 3. Groups: by TLS 1.3's HelloRetryRequest, else by the ServerKeyExchange
+  // of the highest version with an ECDHE suite.
   if (!accepted[kTls13].empty()) {
-    scan_groups(connection, candidates[kTls13], report, clock);
+    scan_groups(connection, kTls13, candidates[kTls13], report, clock);
+  } else {
+    for (std::size_t v = kTls13; v-- > 0;) {
+      std::vector<std::uint16_t> ecdhe;
+      for (std::uint16_t id : accepted[v]) {
+        if (name_of(id).starts_with("TLS_ECDHE_")) {
+          ecdhe.push_back(id);
+        }
+      }
+      if (!ecdhe.empty()) {
+        scan_groups(connection, v, ecdhe, report, clock);
+        break;
+      }
+    }
   }
   // 4. What it all means.
   if (report.versions.front().state == "accepted") {

@@ -42,11 +42,14 @@ struct VersionScan {
 
 struct ScanReport {
   std::vector<VersionScan> versions;
-  // TLS 1.3: the groups the server takes, each offered alone (a HelloRetryRequest
-  // names it), in the order offered; `preferred_group` is the one it asks for
-  // when offered all. Empty without TLS 1.3.
+  // The groups the server takes, each offered alone, in the order offered;
+  // `preferred_group` is the one it chooses when offered all. Read from TLS
+  // 1.3's HelloRetryRequest, or else from TLS 1.2's ServerKeyExchange (elliptic
+  // curves only: an ffdhe group there is not named); `groups_from` says which,
+  // "" when neither applies (no TLS 1.3, no ECDHE suite).
   std::vector<std::string> groups;
   std::string preferred_group;
+  std::string groups_from;  // "TLSv1.3", "TLSv1.2"...
   std::vector<ProbeFinding> findings;
   int handshakes = 0;    // retries included
   bool complete = true;  // every offer was answered (accepted or refused)

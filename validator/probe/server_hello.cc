@@ -1,6 +1,7 @@
 #include "validator/probe/server_hello.h"
 
 #include <algorithm>
+#include <optional>
 #include <vector>
 
 namespace ck::validator {
@@ -91,52 +92,120 @@ ServerHelloReading parse_body(std::span<const unsigned char> body) {
 
 }  // namespace
 
-ServerHelloReading read_server_hello(std::span<const unsigned char> bytes) {
-  std::vector<unsigned char> handshake;  // handshake-record payloads, joined
+namespace {
+
+constexpr unsigned char kServerKeyExchange = 12;
+constexpr unsigned char kServerHelloDone = 14;
+constexpr unsigned char kNamedCurve = 3;  // RFC 8422 §5.4: ECCurveType named_curve
+
+// The handshake-record payloads of `bytes` joined, as far as records are
+// complete; `stop` is set by an alert or anything that is not a TLS record.
+struct Joined {
+  std::vector<unsigned char> handshake;
+  std::optional<ServerHelloReading> stop;
+};
+
+Joined join_handshake(std::span<const unsigned char> bytes) {
+  Joined j;
   while (bytes.size() >= kRecordHeader) {
     const unsigned char type = bytes[0];
     const std::size_t length = (std::size_t{bytes[3]} << 8) | bytes[4];
     if (type != kAlert && type != kHandshake) {
-      return malformed("not a TLS handshake answer (record type " + std::to_string(type) + ")");
+      j.stop = malformed("not a TLS handshake answer (record type " + std::to_string(type) + ")");
+      return j;
     }
     if (bytes[1] != 3 || length == 0 || length > kMaxRecord) {
-      return malformed("not a TLS record header");
+      j.stop = malformed("not a TLS record header");
+      return j;
     }
     if (bytes.size() < kRecordHeader + length) {
-      break;
+      return j;
     }
     const auto payload = bytes.subspan(kRecordHeader, length);
     bytes = bytes.subspan(kRecordHeader + length);
     if (type == kAlert) {
-      if (!handshake.empty() || payload.size() != 2) {
-        return malformed("bad alert record");
+      if (payload.size() != 2) {
+        j.stop = malformed("bad alert record");
+        return j;
       }
       ServerHelloReading r;
       r.kind = ServerHelloReading::Kind::alert;
       r.alert_level = payload[0];
       r.alert_description = payload[1];
-      return r;
+      j.stop = r;
+      return j;
     }
-    handshake.insert(handshake.end(), payload.begin(), payload.end());
-    if (handshake[0] != kServerHello) {
-      return malformed("the server's first message is not a ServerHello (type " +
-                       std::to_string(handshake[0]) + ")");
-    }
-    if (handshake.size() >= 4) {
-      const std::size_t body =
-          (std::size_t{handshake[1]} << 16) | (std::size_t{handshake[2]} << 8) | handshake[3];
-      if (handshake.size() >= 4 + body) {
-        return parse_body(std::span(handshake).subspan(4, body));
-      }
-      if (body > kMaxRecord) {
-        return malformed("ServerHello too long");
-      }
-    }
+    j.handshake.insert(j.handshake.end(), payload.begin(), payload.end());
   }
   if (!bytes.empty() && bytes[0] != kAlert && bytes[0] != kHandshake) {
-    return malformed("not a TLS handshake answer (record type " + std::to_string(bytes[0]) + ")");
+    j.stop = malformed("not a TLS handshake answer (record type " + std::to_string(bytes[0]) + ")");
   }
-  return {};
+  return j;
+}
+
+// The handshake message at `at` of `joined`: its type and body, when complete.
+struct Message {
+  unsigned char type = 0;
+  std::span<const unsigned char> body;
+  bool complete = false;
+  bool too_long = false;
+};
+
+Message message_at(std::span<const unsigned char> joined, std::size_t at) {
+  Message m;
+  if (joined.size() < at + 4) {
+    return m;
+  }
+  m.type = joined[at];
+  const std::size_t length =
+      (std::size_t{joined[at + 1]} << 16) | (std::size_t{joined[at + 2]} << 8) | joined[at + 3];
+  m.too_long = m.type == kServerHello && length > kMaxRecord;
+  if (joined.size() >= at + 4 + length) {
+    m.body = joined.subspan(at + 4, length);
+    m.complete = true;
+  }
+  return m;
+}
+
+}  // namespace
+
+ServerHelloReading read_server_hello(std::span<const unsigned char> bytes) {
+  const Joined j = join_handshake(bytes);
+  const Message hello = message_at(j.handshake, 0);
+  if (!j.handshake.empty() && j.handshake[0] != kServerHello) {
+    return malformed("the server's first message is not a ServerHello (type " +
+                     std::to_string(j.handshake[0]) + ")");
+  }
+  if (hello.complete) {
+    return parse_body(hello.body);
+  }
+  if (hello.too_long) {
+    return malformed("ServerHello too long");
+  }
+  return j.stop.value_or(ServerHelloReading{});
+}
+
+ServerHelloReading read_server_key_exchange(std::span<const unsigned char> bytes) {
+  ServerHelloReading r = read_server_hello(bytes);
+  if (r.kind != ServerHelloReading::Kind::hello || r.version >= 0x0304) {
+    return r;
+  }
+  const Joined j = join_handshake(bytes);
+  std::size_t at = 0;
+  for (Message m = message_at(j.handshake, at); m.complete;
+       at += 4 + m.body.size(), m = message_at(j.handshake, at)) {
+    if (m.type == kServerHelloDone) {
+      return r;  // no ServerKeyExchange: no group
+    }
+    if (m.type == kServerKeyExchange) {
+      Cursor in{m.body};
+      if (in.number(1) == kNamedCurve) {
+        r.group = static_cast<std::uint16_t>(in.number(2));
+      }
+      return in.ok ? r : malformed("truncated ServerKeyExchange");
+    }
+  }
+  return j.stop.value_or(ServerHelloReading{});
 }
 
 }  // namespace ck::validator

@@ -28,7 +28,7 @@ struct ServerHelloReading {
   std::uint16_t version = 0;       // hello: supported_versions when present, else legacy_version
   std::uint16_t cipher_suite = 0;  // hello
   bool hello_retry = false;        // hello: a HelloRetryRequest
-  std::uint16_t group = 0;         // hello, TLS 1.3: the key_share's group (0 when none)
+  std::uint16_t group = 0;         // hello: the key exchange's group, when known (0 when not)
   std::uint8_t alert_level = 0;    // alert
   std::uint8_t alert_description = 0;
   std::string problem;  // malformed: what was wrong
@@ -36,5 +36,11 @@ struct ServerHelloReading {
 
 // `bytes` is everything received so far, from the first record on.
 [[nodiscard]] ServerHelloReading read_server_hello(std::span<const unsigned char> bytes);
+
+// The same, read on to TLS 1.2's ServerKeyExchange (past the Certificate) for
+// the ECDHE group it names (RFC 8422 §5.4), set in `group`; 0 when the flight
+// ends (ServerHelloDone) without one, or names no curve. A TLS 1.3 answer ends
+// at its ServerHello, as above.
+[[nodiscard]] ServerHelloReading read_server_key_exchange(std::span<const unsigned char> bytes);
 
 }  // namespace ck::validator
