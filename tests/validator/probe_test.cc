@@ -943,6 +943,49 @@ TEST_CASE("probe --scan: gnutls-serv with legacy priorities, suite by suite as s
   }
 }
 
+// Each version's suites, by OpenSSL's name, as the scan found them.
+std::set<std::string> scanned_openssl_names(const json& report, const std::string& version) {
+  std::set<std::string> names;
+  for (const auto& v : report["scan"]["versions"]) {
+    for (const auto& c : v["version"] == version ? v["ciphers"] : json::array()) {
+      REQUIRE_MESSAGE(c["openssl"].is_string(), c.dump());  // OpenSSL servers: OpenSSL's suites
+      names.insert(c["openssl"].get<std::string>());
+    }
+  }
+  return names;
+}
+
+TEST_CASE("probe --scan: s_server and nginx, suite by suite as s_client sees it") {
+  require_program("openssl");
+  require_program("nginx");
+  ProbePki pki;
+  const Issued leaf = pki.leaf("www.example.test", pki.now - kDay, pki.now + 60 * kDay);
+  auto server = pki.serve(leaf, {"-min_protocol", "TLSv1", "-cipher", "ALL:@SECLEVEL=0"});
+  const std::string full = pki.write("full.pem", leaf.cert_pem() + pki.ca.cert_pem());
+  const std::string key = pki.write("nginx.key", leaf.key_pem());
+  const auto prefix = pki.dir.path() / "nginx";
+  std::filesystem::create_directories(prefix / "logs");
+  const auto nginx = start_nginx(prefix, [&](int port) {
+    return "  server {\n    listen 127.0.0.1:" + std::to_string(port) +
+           " ssl;\n    ssl_protocols TLSv1.2 TLSv1.3;\n    ssl_certificate " + full +
+           ";\n    ssl_certificate_key " + key + ";\n  }\n";
+  });
+  for (const std::string& target : {server->target(), "127.0.0.1:" + std::to_string(nginx.port)}) {
+    CAPTURE(target);
+    auto r = pki.probe(target, {"--sni", "www.example.test", "--scan"});
+    const auto report = json::parse(r.out, nullptr, false);
+    REQUIRE_MESSAGE(report.is_object(), r.err);
+    CHECK(report["scan"]["complete"] == true);
+    for (const auto& [version, flag] : std::map<std::string, std::string>{{"TLSv1", "-tls1"},
+                                                                          {"TLSv1.1", "-tls1_1"},
+                                                                          {"TLSv1.2", "-tls1_2"},
+                                                                          {"TLSv1.3", "-tls1_3"}}) {
+      CAPTURE(version);
+      CHECK(scanned_openssl_names(report, version) == confirmed_by_s_client(target, flag));
+    }
+  }
+}
+
 TEST_CASE("scan offers: an answer decides, silence does not") {
   using validator::OfferAnswer;
   validator::HandshakeOutcome chosen;
