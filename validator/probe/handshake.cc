@@ -73,21 +73,14 @@ std::string handshake_message_name(const unsigned char* msg, std::size_t len) {
   }
 }
 
-// The SSL's transport: the socket both ways; or, for a scan, the socket out and
-// an empty memory BIO in, so that OpenSSL sends the ClientHello but the answer
-// is read by Handshake::read_server_answer, never by OpenSSL.
-bool attach_transport(SSL& ssl, int fd, bool answer_read_here) {
-  if (!answer_read_here) {
-    return SSL_set_fd(&ssl, fd) == 1;
+// A setup's version bounds, groups and ticket offer, on `ssl`.
+bool apply_offer(SSL& ssl, const HandshakeSetup& setup) {
+  if (setup.no_ticket) {
+    SSL_set_options(&ssl, SSL_OP_NO_TICKET);
   }
-  ossl::Bio answer(BIO_new(BIO_s_mem()));
-  ossl::Bio socket(BIO_new_socket(fd, BIO_NOCLOSE));
-  if (!answer || !socket) {
-    return false;
-  }
-  BIO_set_mem_eof_return(answer.get(), -1);               // empty means "retry", not end of stream
-  SSL_set_bio(&ssl, answer.release(), socket.release());  // the SSL owns both now
-  return true;
+  return (setup.groups.empty() || SSL_set1_groups_list(&ssl, setup.groups.c_str()) == 1) &&
+         (setup.min_version == 0 || SSL_set_min_proto_version(&ssl, setup.min_version) == 1) &&
+         (setup.max_version == 0 || SSL_set_max_proto_version(&ssl, setup.max_version) == 1);
 }
 
 // SSL_set_tlsext_host_name without its C cast.
@@ -131,24 +124,6 @@ Result<ossl::SslCtx> make_probe_context() {
                                  SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
   SSL_CTX_sess_set_new_cb(ctx.get(), new_session_callback);
   return ctx;
-}
-
-bool apply_offer(SSL& ssl, const HandshakeSetup& setup) {
-  if (setup.legacy) {
-    SSL_set_security_level(&ssl, 0);
-  }
-  const std::string ciphers = !setup.cipher_list.empty() ? setup.cipher_list
-                              : setup.legacy             ? "ALL:COMPLEMENTOFALL:@SECLEVEL=0"
-                                                         : "";
-  if (setup.no_ticket) {
-    SSL_set_options(&ssl, SSL_OP_NO_TICKET);
-  }
-  return (setup.groups.empty() || SSL_set1_groups_list(&ssl, setup.groups.c_str()) == 1) &&
-         (setup.min_version == 0 || SSL_set_min_proto_version(&ssl, setup.min_version) == 1) &&
-         (setup.max_version == 0 || SSL_set_max_proto_version(&ssl, setup.max_version) == 1) &&
-         (ciphers.empty() || SSL_set_cipher_list(&ssl, ciphers.c_str()) == 1) &&
-         (setup.ciphersuites.empty() ||
-          SSL_set_ciphersuites(&ssl, setup.ciphersuites.c_str()) == 1);
 }
 
 Handshake::Handshake(HandshakeSetup setup, const Clock& clock)
@@ -296,7 +271,7 @@ void Handshake::start_tls(MonoTime now) {
     return;
   }
   ssl_.reset(SSL_new(setup_.context));
-  if (!ssl_ || !attach_transport(*ssl_, fd_, setup_.stop_at_server_hello) ||
+  if (!ssl_ || SSL_set_fd(ssl_.get(), fd_) != 1 ||
       (!setup_.sni.empty() && set_server_name(ssl_.get(), setup_.sni) != 1) ||
       SSL_set_tlsext_status_type(ssl_.get(), TLSEXT_STATUSTYPE_ocsp) != 1 ||
       (setup_.resume && SSL_set_session(ssl_.get(), setup_.resume) != 1) ||
@@ -416,12 +391,7 @@ void Handshake::drive_handshake(MonoTime now) {
     return;
   }
   switch (SSL_get_error(ssl_.get(), r)) {
-    case SSL_ERROR_WANT_READ:
-      wanted_ = POLLIN;
-      if (setup_.stop_at_server_hello) {
-        state_ = State::reading_server_hello;  // the ClientHello is out
-      }
-      return;
+    case SSL_ERROR_WANT_READ: wanted_ = POLLIN; return;
     case SSL_ERROR_WANT_WRITE: wanted_ = POLLOUT; return;
     default: {
       std::string why = ossl::drain_errors();
@@ -563,12 +533,12 @@ void Handshake::read_sslv2_answer(bool closed) {
     case Kind::malformed: fail(Error{Errc::protocol, answer.problem}); return;
     case Kind::hello: break;
   }
-  outcome_.sslv2_ciphers = answer.ciphers;
-  outcome_.cipher = answer.ciphers.empty() ? "" : "SSLv2";
   if (answer.ciphers.empty()) {
     fail(Error{Errc::tls, "refused: no SSL 2.0 cipher in common"});
     return;
   }
+  outcome_.sslv2_ciphers = answer.ciphers;
+  outcome_.cipher = "SSLv2";  // chosen: the kinds say which
   state_ = State::done;
   close();
 }
@@ -612,18 +582,10 @@ void Handshake::read_server_answer() {
   }
   outcome_.cipher_suite = answer.cipher_suite;
   outcome_.hello_group = answer.group;
-  outcome_.hello_retry = answer.hello_retry;
-  if (ssl_) {
-    const unsigned char id[2] = {static_cast<unsigned char>(answer.cipher_suite >> 8),
-                                 static_cast<unsigned char>(answer.cipher_suite)};
-    const SSL_CIPHER* cipher = SSL_CIPHER_find(ssl_.get(), id);
-    outcome_.cipher = cipher ? SSL_CIPHER_get_name(cipher) : "";
-  } else {
-    const CipherSuite* suite = find_cipher_suite(answer.cipher_suite);
-    char unknown[8];
-    std::snprintf(unknown, sizeof unknown, "0x%04X", answer.cipher_suite);
-    outcome_.cipher = suite ? std::string(suite->name) : unknown;
-  }
+  const CipherSuite* suite = find_cipher_suite(answer.cipher_suite);
+  char unknown[8];
+  std::snprintf(unknown, sizeof unknown, "0x%04X", answer.cipher_suite);
+  outcome_.cipher = suite ? std::string(suite->name) : unknown;
   state_ = State::done;  // as asked: the cipher is known, the rest is not needed
   close();
 }

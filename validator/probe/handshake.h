@@ -47,10 +47,7 @@ struct HandshakeSetup {
   StarttlsProtocol starttls = StarttlsProtocol::none;  // plaintext preamble before TLS
   SSL_SESSION* resume = nullptr;                       // borrowed: offered for resumption
   int min_version = 0;                                 // TLS1_VERSION...; 0 = the context's
-  int max_version = 0;
-  bool legacy = false;           // security level 0: old protocols and weak ciphers may be offered
-  std::string cipher_list;       // TLS <= 1.2 ciphers offered, in order; "" = the context's
-  std::string ciphersuites;      // TLS 1.3 suites offered, in order; "" = the context's
+  int max_version = 0;           // also the version a raw hello's answer must name
   bool wait_for_ticket = false;  // TLS 1.3: read on until a NewSessionTicket arrives
   // Sent once the handshake is done (or in 0-RTT with `early_data`), and the
   // first byte of the answer waited for; nothing is sent when both are unset.
@@ -63,13 +60,10 @@ struct HandshakeSetup {
   std::string groups;      // groups offered, the key share for the first; "" = the context's
   bool no_ticket = false;  // TLS <= 1.2: offer no session ticket (resumption by session ID)
   bool trace = false;
-  // Scans: the server's ServerHello (or HelloRetryRequest) tells the cipher;
-  // it is read by read_server_hello(), and the handshake ends there (an alert,
-  // another version or silence end it as refused) rather than go on.
-  bool stop_at_server_hello = false;
-  // Scans: a ClientHello of our own (client_hello.h), sent as it is instead of
-  // OpenSSL's, and its answer read as with stop_at_server_hello; no SSL object
-  // is made. `sslv2`: the hello is SSL 2.0's, and so is the answer awaited.
+  // Scans: a ClientHello of our own (client_hello.h), sent as it is; no SSL
+  // object is made. The server's first answer (ServerHello, HelloRetryRequest
+  // or alert) is read by read_server_hello() and the handshake ends there: the
+  // suite is known. `sslv2`: the hello is SSL 2.0's, and so is the answer.
   std::string raw_hello;
   bool sslv2 = false;
   bool read_key_exchange = false;  // TLS <= 1.2: read on to the ServerKeyExchange's group
@@ -84,10 +78,9 @@ struct HandshakeOutcome {
   double handshake_ms = 0;
   int round_trips = 0;  // client flights answered by the server before the handshake completed
   std::string protocol;
-  std::string cipher;  // also set when stopped at the ServerHello (an IANA name for raw hellos)
-  std::uint16_t cipher_suite = 0;  // stopped at the ServerHello: its value
-  std::uint16_t hello_group = 0;   // stopped there: the key_share's (or ServerKeyExchange's) group
-  bool hello_retry = false;        // stopped at a HelloRetryRequest
+  std::string cipher;              // OpenSSL's name; for a raw hello, the IANA name of the answer's
+  std::uint16_t cipher_suite = 0;  // raw hello: the suite's value
+  std::uint16_t hello_group = 0;   // raw hello: the group its answer names, if any
   std::vector<std::uint32_t> sslv2_ciphers;  // SSL 2.0: the kinds the server shares
   std::string group;
   std::string signature_algorithm;
@@ -181,9 +174,6 @@ class Handshake {
   int starttls_step_ = 0;
   std::string received_;  // plaintext of the current STARTTLS reply, or the server's answer
 };
-
-// Applies a setup's version bounds, security level and cipher offers to `ssl`.
-[[nodiscard]] bool apply_offer(SSL& ssl, const HandshakeSetup& setup);
 
 // Drives handshakes to their end from one poll loop, at most `concurrency`
 // connections open at a time: takes each from `next` (null when there is none

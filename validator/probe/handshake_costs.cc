@@ -146,8 +146,9 @@ void measure_tls13(const HandshakeSetup& connection, const HandshakeCostRequest&
   const SSL_SESSION* ticket = resumptions.session.get();
   if (!resumes || ticket == nullptr || SSL_SESSION_get_max_early_data(ticket) == 0) {
     costs.push_back(unmeasured(HandshakeKind::tls13_early_data,
-                               !resumes ? "the server did not resume its ticket"
-                                        : "the server's tickets allow no early data"));
+                               !resumes            ? "the server did not resume its ticket"
+                               : ticket == nullptr ? "the server sent no ticket after resuming"
+                                                   : "the server's tickets allow no early data"));
     return;
   }
   HandshakeSetup early = full;

@@ -83,7 +83,6 @@ struct Offer {
 
 HandshakeSetup setup_for(const HandshakeSetup& connection, const Offer& offer) {
   HandshakeSetup s = connection;
-  s.stop_at_server_hello = true;
   s.max_version = kVersions[offer.version].wire;
   unsigned char random[32];
   RAND_bytes(random, sizeof random);
@@ -95,8 +94,9 @@ HandshakeSetup setup_for(const HandshakeSetup& connection, const Offer& offer) {
 struct Pick {
   OfferAnswer answer = OfferAnswer::undecided;
   std::uint16_t suite = 0;  // when chosen
-  std::uint16_t group = 0;  // TLS 1.3: the group the server asked for or took
+  std::uint16_t group = 0;  // the group its answer named (HelloRetryRequest, ServerKeyExchange)
   std::string why;          // when undecided: the last attempt's error
+  std::vector<std::uint32_t> sslv2_ciphers;  // SSL 2.0: the kinds shared
 };
 
 // Runs one handshake per setup, all at once; those left undecided are tried
@@ -118,7 +118,8 @@ std::vector<Pick> negotiate(const std::vector<HandshakeSetup>& setups, int& coun
     std::vector<std::size_t> still;
     for (std::size_t k = 0; k < open.size(); ++k) {
       const HandshakeOutcome& o = raw[k]->outcome();
-      picks[open[k]] = {answer_of(o), o.cipher_suite, o.hello_group, o.error.message};
+      picks[open[k]] = {answer_of(o), o.cipher_suite, o.hello_group, o.error.message,
+                        o.sslv2_ciphers};
       if (picks[open[k]].answer == OfferAnswer::undecided) {
         still.push_back(open[k]);
       }
@@ -195,7 +196,6 @@ VersionScan scan_sslv2(const HandshakeSetup& connection, int& count, const Clock
     kinds.push_back(c.id);
   }
   HandshakeSetup s = connection;
-  s.stop_at_server_hello = true;
   s.sslv2 = true;
   unsigned char challenge[16];
   RAND_bytes(challenge, sizeof challenge);
@@ -211,11 +211,7 @@ VersionScan scan_sslv2(const HandshakeSetup& connection, int& count, const Clock
     return v;
   }
   if (pick.answer == OfferAnswer::chosen) {
-    Handshake again(s, clock);  // the kinds themselves: read from a fresh answer
-    Handshake* one[] = {&again};
-    run_handshakes(one, 1, clock);
-    ++count;
-    for (std::uint32_t kind : again.outcome().sslv2_ciphers) {
+    for (std::uint32_t kind : pick.sslv2_ciphers) {
       for (const Sslv2Cipher& c : sslv2_ciphers()) {
         if (c.id == kind) {
           v.ciphers.push_back({std::string(c.name), ""});
