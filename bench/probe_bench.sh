@@ -8,6 +8,7 @@
 # Prints Markdown. Usage: bench/probe_bench.sh [BUILD_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/tls_env.sh
 for tool in nginx openssl sslscan bc; do
   command -v "$tool" >/dev/null || { echo "probe_bench: needs $tool (apt-get install sslscan bc)" >&2; exit 2; }
 done
@@ -17,32 +18,8 @@ work=$(mktemp -d /tmp/certkeeper-probe-bench.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 port=24443
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=Bench Root" \
-  -keyout "$work/root.key" -out "$work/root.pem" 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=www.example.test" \
-  -keyout "$work/leaf.key" -out "$work/leaf.csr" 2>/dev/null
-openssl x509 -req -in "$work/leaf.csr" -CA "$work/root.pem" -CAkey "$work/root.key" -days 2 \
-  -extfile <(printf "subjectAltName=DNS:www.example.test\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n") \
-  -out "$work/leaf.pem" 2>/dev/null
-mkdir -p "$work/nginx/logs"
-cat > "$work/nginx/nginx.conf" <<CONF
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/logs/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  server {
-    listen 127.0.0.1:$port ssl backlog=1024;
-    server_name www.example.test;
-    ssl_certificate $work/leaf.pem;
-    ssl_certificate_key $work/leaf.key;
-    ssl_protocols TLSv1.2 TLSv1.3;
-  }
-}
-CONF
-nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g "daemon off;" &
-for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+mint_leaf "$work" "ec -pkeyopt ec_paramgen_curve:P-256"
+start_nginx_tls "$work" "$port"
 
 now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }

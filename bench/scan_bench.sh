@@ -8,6 +8,7 @@
 # Markdown. Usage: bench/scan_bench.sh [BUILD_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/tls_env.sh
 for tool in nginx openssl gnutls-serv sslscan python3; do
   command -v "$tool" >/dev/null || { echo "scan_bench: needs $tool (apt-get install sslscan gnutls-bin)" >&2; exit 2; }
 done
@@ -15,42 +16,17 @@ build=${1:-build}
 ck="$(pwd)/$build/certkeeper"
 work=$(mktemp -d /tmp/certkeeper-scan-bench.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return; sleep 0.1; done; }
-
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Bench Root" \
-  -keyout "$work/root.key" -out "$work/root.pem" 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -subj "/CN=www.example.test" \
-  -keyout "$work/leaf.key" -out "$work/leaf.csr" 2>/dev/null
-openssl x509 -req -in "$work/leaf.csr" -CA "$work/root.pem" -CAkey "$work/root.key" -days 2 \
-  -extfile <(printf "subjectAltName=DNS:www.example.test\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n") \
-  -out "$work/leaf.pem" 2>/dev/null
+mint_leaf "$work" rsa:2048 keyEncipherment
 
 s_port=$(free_port)
 openssl s_server -accept "127.0.0.1:$s_port" -cert "$work/leaf.pem" -key "$work/leaf.key" \
   -www -quiet >/dev/null 2>&1 &
 n_port=$(free_port)
-mkdir -p "$work/nginx/logs"
-cat > "$work/nginx/nginx.conf" <<CONF
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/logs/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  server {
-    listen 127.0.0.1:$n_port ssl;
-    ssl_certificate $work/leaf.pem;
-    ssl_certificate_key $work/leaf.key;
-    ssl_protocols TLSv1.2 TLSv1.3;
-  }
-}
-CONF
-nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g "daemon off;" &
+start_nginx_tls "$work" "$n_port"
 g_port=$(free_port)
 gnutls-serv --http --port "$g_port" --x509certfile "$work/leaf.pem" --x509keyfile "$work/leaf.key" \
   --priority "NORMAL:+VERS-TLS1.0:+VERS-TLS1.1:+ARCFOUR-128:+3DES-CBC:+RSA:+SHA1" >/dev/null 2>&1 &
-for p in "$s_port" "$n_port" "$g_port"; do wait_port "$p"; done
+for p in "$s_port" "$g_port"; do wait_port "$p"; done
 
 python3 - "$ck" "$work/root.pem" "s_server=$s_port" "nginx=$n_port" "gnutls-serv=$g_port" <<'PY'
 import json, os, re, statistics, subprocess, sys, time

@@ -18,6 +18,7 @@
 #include <atomic>
 #include <thread>
 
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -96,6 +97,23 @@ struct ProbePki {
     return certkeeper(args);
   }
 };
+
+std::size_t occurrences(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+// `count()` once it reaches `n`, or after 5 s: servers log a request a moment
+// after their answer has reached us.
+std::size_t count_reaching(std::size_t n, const std::function<std::size_t()>& count) {
+  for (int i = 0; i < 100 && count() < n; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return count();
+}
 
 bool has_finding(const json& report, const std::string& code) {
   for (const auto& f : report["findings"]) {
@@ -267,20 +285,11 @@ TEST_CASE("probe --early-data: nginx with ssl_early_data on and off; the answer 
     }
     // nginx logs each HEAD it answered, both of them (once it is done with the request,
     // which may be a moment after its answer reached us).
-    auto heads = [&] {
-      const auto path = prefix / "logs" / "access.log";
-      const std::string access = std::filesystem::exists(path) ? read_text(path) : "";
-      std::size_t n = 0;
-      for (auto at = access.find("\"HEAD / HTTP/1.1\" 200"); at != std::string::npos;
-           at = access.find("\"HEAD / HTTP/1.1\" 200", at + 1)) {
-        ++n;
-      }
-      return n;
-    };
-    for (int i = 0; i < 100 && heads() < 2; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    CHECK(heads() == 2);
+    const auto path = prefix / "logs" / "access.log";
+    CHECK(count_reaching(2, [&] {
+            return occurrences(std::filesystem::exists(path) ? read_text(path) : "",
+                               "\"HEAD / HTTP/1.1\" 200");
+          }) == 2);
   }
 }
 
@@ -648,19 +657,7 @@ TEST_CASE("probe --handshakes: s_server; each kind's round trips as its own trac
     CHECK(trace_has(zero, "EndOfEarlyData"));
     CHECK(rows["tls12_full"]["measured"] == false);  // -tls1_3
     // The server's own account: each 0-RTT handshake's request, read as early data.
-    auto received = [&] {
-      const std::string log = server.log();
-      std::size_t n = 0;
-      for (auto at = log.find("Early data received"); at != std::string::npos;
-           at = log.find("Early data received", at + 1)) {
-        ++n;
-      }
-      return n;
-    };
-    for (int i = 0; i < 100 && received() < 3; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    CHECK(received() == 3);
+    CHECK(count_reaching(3, [&] { return occurrences(server.log(), "Early data received"); }) == 3);
   }
   {
     EarlyDataServer server(pki, leaf, false);
