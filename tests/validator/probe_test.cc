@@ -89,6 +89,24 @@ struct ProbePki {
     return std::make_unique<TlsServer>(dir, write("leaf.pem", leaf.cert_pem()),
                                        write("leaf.key", leaf.key_pem()), extra, ip);
   }
+  // nginx under dir()/NAME serving `leaf` and the intermediate over `protocols`,
+  // with `directives` in its server block; its target is "127.0.0.1:PORT".
+  struct Nginx {
+    Listening listening;
+    std::string target() const { return "127.0.0.1:" + std::to_string(listening.port); }
+  };
+  Nginx serve_nginx(const std::string& name, const Issued& leaf, const std::string& protocols,
+                    const std::string& directives = "") {
+    const std::string full = write(name + "-full.pem", leaf.cert_pem() + ca.cert_pem());
+    const std::string key = write(name + ".key", leaf.key_pem());
+    const auto prefix = dir.path() / name;
+    std::filesystem::create_directories(prefix / "logs");
+    return {start_nginx(prefix, [&](int port) {
+      return "  server {\n    listen 127.0.0.1:" + std::to_string(port) +
+             " ssl;\n    ssl_protocols " + protocols + ";\n    ssl_certificate " + full +
+             ";\n    ssl_certificate_key " + key + ";\n    " + directives + "\n  }\n";
+    })};
+  }
   RunResult probe(const std::string& target, std::vector<std::string> extra = {}) {
     std::vector<std::string> args{
         "--state-dir", (dir.path() / "state").string(),    "probe", target,
@@ -258,21 +276,15 @@ TEST_CASE("probe --early-data: nginx with ssl_early_data on and off; the answer 
   require_program("nginx");
   ProbePki pki;
   const Issued leaf = pki.leaf("www.example.test", pki.now - kDay, pki.now + 60 * kDay);
-  const std::string full = pki.write("full.pem", leaf.cert_pem() + pki.ca.cert_pem());
-  const std::string key = pki.write("nginx.key", leaf.key_pem());
   for (const bool on : {true, false}) {
     CAPTURE(on);
-    const auto prefix = pki.dir.path() / (on ? "nginx-on" : "nginx-off");
-    std::filesystem::create_directories(prefix / "logs");
-    const auto nginx = start_nginx(prefix, [&](int port) {
-      return "  server {\n    listen 127.0.0.1:" + std::to_string(port) +
-             " ssl;\n    ssl_protocols TLSv1.3;\n    ssl_certificate " + full +
-             ";\n    ssl_certificate_key " + key + ";\n    ssl_early_data " + (on ? "on" : "off") +
-             ";\n    access_log " + (prefix / "logs" / "access.log").string() +
-             ";\n    location / { return 200 \"ok\\n\"; }\n  }\n";
-    });
-    auto r = pki.probe("127.0.0.1:" + std::to_string(nginx.port),
-                       {"--sni", "www.example.test", "--early-data"});
+    const std::string name = on ? "nginx-on" : "nginx-off";
+    const auto access_log = pki.dir.path() / name / "logs" / "access.log";
+    const auto nginx = pki.serve_nginx(name, leaf, "TLSv1.3",
+                                       std::string("ssl_early_data ") + (on ? "on" : "off") +
+                                           ";\n    access_log " + access_log.string() +
+                                           ";\n    location / { return 200 \"ok\\n\"; }");
+    auto r = pki.probe(nginx.target(), {"--sni", "www.example.test", "--early-data"});
     REQUIRE_MESSAGE(r.exit_code == 0, std::string(r.err + r.out));
     const json e = json::parse(r.out)["early_data"];
     CHECK(e["status"] == (on ? "accepted" : "not_sent"));
@@ -285,9 +297,8 @@ TEST_CASE("probe --early-data: nginx with ssl_early_data on and off; the answer 
     }
     // nginx logs each HEAD it answered, both of them (once it is done with the request,
     // which may be a moment after its answer reached us).
-    const auto path = prefix / "logs" / "access.log";
     CHECK(count_reaching(2, [&] {
-            return occurrences(std::filesystem::exists(path) ? read_text(path) : "",
+            return occurrences(std::filesystem::exists(access_log) ? read_text(access_log) : "",
                                "\"HEAD / HTTP/1.1\" 200");
           }) == 2);
   }
@@ -675,8 +686,6 @@ TEST_CASE("probe --handshakes: nginx with early data on and off, tickets off") {
   require_program("nginx");
   ProbePki pki;
   const Issued leaf = pki.leaf("www.example.test", pki.now - kDay, pki.now + 60 * kDay);
-  const std::string full = pki.write("full.pem", leaf.cert_pem() + pki.ca.cert_pem());
-  const std::string key = pki.write("nginx.key", leaf.key_pem());
   struct Case {
     const char* name;
     const char* directives;
@@ -687,17 +696,11 @@ TEST_CASE("probe --handshakes: nginx with early data on and off, tickets off") {
                         Case{"early_data_off", "ssl_early_data off;", false, true},
                         Case{"tickets_off", "ssl_session_tickets off;", false, false}}) {
     CAPTURE(c.name);
-    const auto prefix = pki.dir.path() / c.name;
-    std::filesystem::create_directories(prefix / "logs");
-    const auto nginx = start_nginx(prefix, [&](int port) {
-      return "  server {\n    listen 127.0.0.1:" + std::to_string(port) +
-             " ssl;\n    ssl_protocols TLSv1.2 TLSv1.3;\n    ssl_certificate " + full +
-             ";\n    ssl_certificate_key " + key + ";\n    " + c.directives +
-             "\n    location / { return 200 \"ok\\n\"; }\n  }\n";
-    });
-    auto rows = costs_of(
-        pki.probe("127.0.0.1:" + std::to_string(nginx.port),
-                  {"--sni", "www.example.test", "--handshakes", "--repeat", "3", "--trace"}));
+    const auto nginx =
+        pki.serve_nginx(c.name, leaf, "TLSv1.2 TLSv1.3",
+                        std::string(c.directives) + "\n    location / { return 200 \"ok\\n\"; }");
+    auto rows = costs_of(pki.probe(
+        nginx.target(), {"--sni", "www.example.test", "--handshakes", "--repeat", "3", "--trace"}));
     check_against_trace(rows["tls13_full"]);
     check_against_trace(rows["tls12_full"]);
     CHECK(rows["tls13_0rtt"]["measured"] == c.early_data);
@@ -958,16 +961,8 @@ TEST_CASE("probe --scan: s_server and nginx, suite by suite as s_client sees it"
   ProbePki pki;
   const Issued leaf = pki.leaf("www.example.test", pki.now - kDay, pki.now + 60 * kDay);
   auto server = pki.serve(leaf, {"-min_protocol", "TLSv1", "-cipher", "ALL:@SECLEVEL=0"});
-  const std::string full = pki.write("full.pem", leaf.cert_pem() + pki.ca.cert_pem());
-  const std::string key = pki.write("nginx.key", leaf.key_pem());
-  const auto prefix = pki.dir.path() / "nginx";
-  std::filesystem::create_directories(prefix / "logs");
-  const auto nginx = start_nginx(prefix, [&](int port) {
-    return "  server {\n    listen 127.0.0.1:" + std::to_string(port) +
-           " ssl;\n    ssl_protocols TLSv1.2 TLSv1.3;\n    ssl_certificate " + full +
-           ";\n    ssl_certificate_key " + key + ";\n  }\n";
-  });
-  for (const std::string& target : {server->target(), "127.0.0.1:" + std::to_string(nginx.port)}) {
+  const auto nginx = pki.serve_nginx("nginx", leaf, "TLSv1.2 TLSv1.3");
+  for (const std::string& target : {server->target(), nginx.target()}) {
     CAPTURE(target);
     auto r = pki.probe(target, {"--sni", "www.example.test", "--scan"});
     const auto report = json::parse(r.out, nullptr, false);
