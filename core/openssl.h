@@ -11,6 +11,7 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
+#include <openssl/param_build.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -55,6 +56,8 @@ using OcspResponse = std::unique_ptr<OCSP_RESPONSE, Deleter<OCSP_RESPONSE_free>>
 using OcspBasicResponse = std::unique_ptr<OCSP_BASICRESP, Deleter<OCSP_BASICRESP_free>>;
 using OcspCertId = std::unique_ptr<OCSP_CERTID, Deleter<OCSP_CERTID_free>>;
 using SslCtx = std::unique_ptr<SSL_CTX, Deleter<SSL_CTX_free>>;
+using ParamBuilder = std::unique_ptr<OSSL_PARAM_BLD, Deleter<OSSL_PARAM_BLD_free>>;
+using Params = std::unique_ptr<OSSL_PARAM, Deleter<OSSL_PARAM_free>>;
 using Ssl = std::unique_ptr<SSL, Deleter<SSL_free>>;
 // Named free functions rather than lambdas as template arguments: one such
 // lambda deleter declared inside a function body was seen never to run

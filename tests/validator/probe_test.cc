@@ -15,7 +15,9 @@
 #include <unistd.h>
 #include <filesystem>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <thread>
 
 #include <functional>
@@ -74,11 +76,12 @@ struct ProbePki {
     write_text(dir.path() / name, text, 0600);
     return (dir.path() / name).string();
   }
-  Issued leaf(const std::string& name, std::int64_t not_before, std::int64_t not_after) {
+  Issued leaf(const std::string& name, std::int64_t not_before, std::int64_t not_after,
+              KeyType key = KeyType::ecdsa_p256) {
     CertificateSpec spec = leaf_spec(name, now, {"nsComment", "certkeeper probe test"});
     spec.not_before = not_before;
     spec.not_after = not_after;
-    return TestPki::make(spec, &ca);
+    return TestPki::make(spec, &ca, key);
   }
   // s_server for `leaf`, sending the intermediate unless `incomplete`.
   std::unique_ptr<TlsServer> serve(const Issued& leaf, std::vector<std::string> extra,
@@ -106,6 +109,21 @@ struct ProbePki {
              " ssl;\n    ssl_protocols " + protocols + ";\n    ssl_certificate " + full +
              ";\n    ssl_certificate_key " + key + ";\n    " + directives + "\n  }\n";
     })};
+  }
+  // gnutls-serv serving `leaf` and the intermediate with `priority`.
+  Listening serve_gnutls(const Issued& leaf, const std::string& priority) {
+    const std::string cert = write("gnutls.pem", leaf.cert_pem() + ca.cert_pem());
+    const std::string key = write("gnutls.key", leaf.key_pem());
+    const auto log = dir.path() / "gnutls-serv.log";
+    return start_listening(
+        [&](int port) {
+          return std::make_unique<Process>(
+              std::vector<std::string>{"gnutls-serv", "--http", "--port", std::to_string(port),
+                                       "--x509certfile", cert, "--x509keyfile", key, "--priority",
+                                       priority},
+              log);
+        },
+        "gnutls-serv", [&] { return read_text(log); });
   }
   RunResult probe(const std::string& target, std::vector<std::string> extra = {}) {
     std::vector<std::string> args{
@@ -887,18 +905,8 @@ TEST_CASE("probe --scan: gnutls-serv with legacy priorities, suite by suite as s
   require_program("gnutls-serv");
   ProbePki pki;
   const Issued leaf = pki.leaf("www.example.test", pki.now - kDay, pki.now + 60 * kDay);
-  const std::string cert = pki.write("gnutls.pem", leaf.cert_pem() + pki.ca.cert_pem());
-  const std::string key = pki.write("gnutls.key", leaf.key_pem());
-  auto peer = start_listening(
-      [&](int port) {
-        return std::make_unique<Process>(
-            std::vector<std::string>{
-                "gnutls-serv", "--http", "--port", std::to_string(port), "--x509certfile", cert,
-                "--x509keyfile", key, "--priority",
-                "NORMAL:+VERS-TLS1.0:+VERS-TLS1.1:+ARCFOUR-128:+3DES-CBC:+RSA:+SHA1"},
-            pki.dir.path() / "gnutls-serv.log");
-      },
-      "gnutls-serv", [&] { return read_text(pki.dir.path() / "gnutls-serv.log"); });
+  auto peer =
+      pki.serve_gnutls(leaf, "NORMAL:+VERS-TLS1.0:+VERS-TLS1.1:+ARCFOUR-128:+3DES-CBC:+RSA:+SHA1");
   const std::string target = "127.0.0.1:" + std::to_string(peer.port);
   std::map<std::string, json> by_timeout[2];
   json report;
@@ -941,6 +949,53 @@ TEST_CASE("probe --scan: gnutls-serv with legacy priorities, suite by suite as s
     }
     CHECK(by_openssl_name == confirmed_by_s_client(target, v.s_client));
   }
+}
+
+// Whether gnutls-cli completes a TLS 1.2 handshake offering only `group` (our
+// name: "ffdhe3072") and a key exchange of its kind, and says it used it.
+bool gnutls_cli_takes_group(int port, ProbePki& pki, const std::string& group) {
+  std::string name = group;
+  std::ranges::transform(name, name.begin(), [](unsigned char c) { return std::toupper(c); });
+  const std::string exchange = group.starts_with("ffdhe") ? "DHE-RSA" : "ECDHE-RSA";
+  const auto r = run(
+      {"gnutls-cli", "--priority",
+       "NORMAL:-VERS-ALL:+VERS-TLS1.2:-KX-ALL:+" + exchange + ":-GROUP-ALL:+GROUP-" + name,
+       "--port", std::to_string(port), "--x509cafile", pki.write("root.pem", pki.root.cert_pem()),
+       "--verify-hostname", "www.example.test", "--sni-hostname", "www.example.test", "127.0.0.1"});
+  return r.exit_code == 0 && r.out.find("(" + exchange.substr(0, exchange.find('-')) + "-" + name +
+                                        ")") != std::string::npos;
+}
+
+// A server without TLS 1.3 names its groups only in its ServerKeyExchange:
+// a curve by its code, a finite-field group (RFC 7919) by its prime.
+TEST_CASE("probe --scan: TLS 1.2 groups from the ServerKeyExchange, finite-field ones included") {
+  require_program("gnutls-serv");
+  ProbePki pki;
+  const Issued leaf =
+      pki.leaf("www.example.test", pki.now - kDay, pki.now + 60 * kDay, KeyType::rsa2048);
+  auto peer = pki.serve_gnutls(leaf,
+                               "NORMAL:-VERS-TLS1.3:-GROUP-ALL:+GROUP-SECP384R1:+GROUP-X25519:"
+                               "+GROUP-FFDHE3072:+GROUP-FFDHE4096");
+  auto r =
+      pki.probe("127.0.0.1:" + std::to_string(peer.port), {"--sni", "www.example.test", "--scan"});
+  auto report = json::parse(r.out, nullptr, false);
+  REQUIRE_MESSAGE(report.is_object(), r.err);
+  CHECK(report["scan"]["complete"] == true);
+  CHECK(report["scan"]["groups_from"] == "TLSv1.2");
+  std::set<std::string> scanned;
+  for (const auto& g : report["scan"]["groups"]) {
+    scanned.insert(g.get<std::string>());
+  }
+  std::set<std::string> confirmed;
+  for (const char* group : {"x25519", "secp256r1", "secp384r1", "secp521r1", "x448", "ffdhe2048",
+                            "ffdhe3072", "ffdhe4096", "ffdhe6144", "ffdhe8192"}) {
+    if (gnutls_cli_takes_group(peer.port, pki, group)) {
+      confirmed.insert(group);
+    }
+  }
+  CHECK(scanned == confirmed);
+  CHECK(scanned.contains("ffdhe3072"));  // not vacuous: the finite-field groups were seen
+  CHECK_FALSE(scanned.contains("ffdhe2048"));
 }
 
 // Each version's suites, by OpenSSL's name, as the scan found them.

@@ -191,12 +191,20 @@ TEST_CASE("TLS 1.2 read on to the ServerKeyExchange: the curve it names, on ever
       {record(22, server_hello(0x0303, 0x002f, {})), record(22, joined({certificate, done}))}));
   CHECK(plain.kind == Kind::hello);
   CHECK(plain.group == 0);
-  // A DHE ServerKeyExchange names no curve.
-  const auto dhe = read_server_key_exchange(
-      joined({record(22, server_hello(0x0303, 0x009e, {})),
-              record(22, joined({certificate, message(12, {0, 1, 2}), done}))}));
-  CHECK(dhe.kind == Kind::hello);
+  // A DHE ServerKeyExchange names no curve: its prime and generator are read
+  // (dh_p, dh_g, dh_Ys, then the signature).
+  auto dhe_answer = [&](const Bytes& key_exchange_body) {
+    return read_server_key_exchange(
+        joined({record(22, server_hello(0x0303, 0x009e, {})),
+                record(22, joined({certificate, message(12, key_exchange_body), done}))}));
+  };
+  const auto dhe = dhe_answer({0, 3, 0xF1, 0xF2, 0xF3, 0, 1, 2, 0, 2, 7, 7, 4, 1, 0, 1, 9});
+  REQUIRE(dhe.kind == Kind::hello);
   CHECK(dhe.group == 0);
+  CHECK(dhe.dh_prime == "\xF1\xF2\xF3");
+  CHECK(dhe.dh_generator == "\x02");
+  CHECK(dhe_answer({0, 3, 0xF1, 0xF2}).kind == Kind::malformed);     // the prime cut short
+  CHECK(dhe_answer({0, 1, 0xF1, 0, 2, 2}).kind == Kind::malformed);  // the generator too
   // A truncated ServerKeyExchange is malformed, never a group.
   const auto cut = read_server_key_exchange(
       joined({record(22, server_hello(0x0303, 0xc02c, {})),

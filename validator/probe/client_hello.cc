@@ -84,6 +84,15 @@ std::string group_name(std::uint16_t group) {
   return text;
 }
 
+std::uint16_t group_id(std::string_view name) {
+  for (const Group& g : kGroups) {
+    if (g.name == name) {
+      return g.id;
+    }
+  }
+  return 0;
+}
+
 std::string build_client_hello(const HelloOffer& offer, std::span<const unsigned char, 32> random) {
   const bool tls13 = offer.version >= 0x0304;
   const bool extensions = offer.version >= 0x0301;  // SSL 3.0 servers may choke on them

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ck::validator {
@@ -24,7 +25,12 @@ struct HelloOffer {
 // The named groups a scan offers by default: X25519MLKEM768, the elliptic
 // curves and the finite-field groups (RFC 8446 §4.2.7, RFC 7919).
 [[nodiscard]] std::vector<std::uint16_t> all_named_groups();
-[[nodiscard]] std::string group_name(std::uint16_t group);  // "x25519", "0x1234" when unknown
+[[nodiscard]] std::string group_name(std::uint16_t group);    // "x25519", "0x1234" when unknown
+[[nodiscard]] std::uint16_t group_id(std::string_view name);  // 0 when unknown
+// RFC 7919 §2: the finite-field groups' range (ffdhe2048 is 0x0100).
+[[nodiscard]] constexpr bool is_finite_field_group(std::uint16_t group) {
+  return group >= 0x0100 && group <= 0x01FF;
+}
 
 // One TLS record holding the ClientHello; `random` fills its random field.
 [[nodiscard]] std::string build_client_hello(const HelloOffer& offer,

@@ -1,6 +1,7 @@
 #include "validator/probe/handshake.h"
 
 #include <fcntl.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -34,6 +35,41 @@ void message_callback(int write_p, int, int content_type, const void* buf, std::
   if (Handshake* h = owner(ssl)) {
     h->on_message(write_p, content_type, buf, len);
   }
+}
+
+// The RFC 7919 group a DHE ServerKeyExchange's prime and generator are, if any:
+// OpenSSL recognises its named groups from their parameters.
+std::uint16_t finite_field_group(const std::string& prime, const std::string& generator) {
+  if (prime.empty()) {
+    return 0;
+  }
+  auto number = [](const std::string& bytes) {
+    return ossl::BigNum(BN_bin2bn(reinterpret_cast<const unsigned char*>(bytes.data()),
+                                  static_cast<int>(bytes.size()), nullptr));
+  };
+  const ossl::BigNum p = number(prime);
+  const ossl::BigNum g = number(generator);
+  ossl::ParamBuilder builder(OSSL_PARAM_BLD_new());
+  if (!p || !g || !builder ||
+      !OSSL_PARAM_BLD_push_BN(builder.get(), OSSL_PKEY_PARAM_FFC_P, p.get()) ||
+      !OSSL_PARAM_BLD_push_BN(builder.get(), OSSL_PKEY_PARAM_FFC_G, g.get())) {
+    return 0;
+  }
+  const ossl::Params params(OSSL_PARAM_BLD_to_param(builder.get()));
+  ossl::PKeyCtx context(EVP_PKEY_CTX_new_from_name(nullptr, "DH", nullptr));
+  EVP_PKEY* raw = nullptr;
+  if (!params || !context || EVP_PKEY_fromdata_init(context.get()) != 1 ||
+      EVP_PKEY_fromdata(context.get(), &raw, EVP_PKEY_KEY_PARAMETERS, params.get()) != 1) {
+    ERR_clear_error();
+    return 0;
+  }
+  const ossl::PKey parameters(raw);
+  char name[32] = {};
+  std::size_t length = 0;
+  const bool named = EVP_PKEY_get_utf8_string_param(parameters.get(), OSSL_PKEY_PARAM_GROUP_NAME,
+                                                    name, sizeof name, &length) == 1;
+  ERR_clear_error();
+  return named ? group_id(name) : 0;
 }
 
 // Instead of OpenSSL's chain building, which probes do not use (see the header):
@@ -581,7 +617,8 @@ void Handshake::read_server_answer() {
     return;
   }
   outcome_.cipher_suite = answer.cipher_suite;
-  outcome_.hello_group = answer.group;
+  outcome_.hello_group =
+      answer.group != 0 ? answer.group : finite_field_group(answer.dh_prime, answer.dh_generator);
   const CipherSuite* suite = find_cipher_suite(answer.cipher_suite);
   char unknown[8];
   std::snprintf(unknown, sizeof unknown, "0x%04X", answer.cipher_suite);

@@ -44,9 +44,10 @@ struct ScanReport {
   std::vector<VersionScan> versions;
   // The groups the server takes, each offered alone, in the order offered;
   // `preferred_group` is the one it chooses when offered all. Read from TLS
-  // 1.3's HelloRetryRequest, or else from TLS 1.2's ServerKeyExchange (elliptic
-  // curves only: an ffdhe group there is not named); `groups_from` says which,
-  // "" when neither applies (no TLS 1.3, no ECDHE suite).
+  // 1.3's HelloRetryRequest, or else from the ServerKeyExchange of the highest
+  // version with an ECDHE or DHE suite (a finite-field group is known there by
+  // its prime; a prime of no RFC 7919 group is not listed); `groups_from` says
+  // which, "" when neither applies (no TLS 1.3, no ECDHE or DHE suite).
   std::vector<std::string> groups;
   std::string preferred_group;
   std::string groups_from;  // "TLSv1.3", "TLSv1.2"...

@@ -29,7 +29,11 @@ struct ServerHelloReading {
   std::uint16_t cipher_suite = 0;  // hello
   bool hello_retry = false;        // hello: a HelloRetryRequest
   std::uint16_t group = 0;         // hello: the key exchange's group, when known (0 when not)
-  std::uint8_t alert_level = 0;    // alert
+  // TLS <= 1.2 with a DHE suite: the ServerKeyExchange's prime and generator,
+  // big-endian (RFC 5246 §7.4.3), which name its group when it is a known one.
+  std::string dh_prime;
+  std::string dh_generator;
+  std::uint8_t alert_level = 0;  // alert
   std::uint8_t alert_description = 0;
   std::string problem;  // malformed: what was wrong
 };
@@ -38,9 +42,9 @@ struct ServerHelloReading {
 [[nodiscard]] ServerHelloReading read_server_hello(std::span<const unsigned char> bytes);
 
 // The same, read on to TLS 1.2's ServerKeyExchange (past the Certificate) for
-// the ECDHE group it names (RFC 8422 §5.4), set in `group`; 0 when the flight
-// ends (ServerHelloDone) without one, or names no curve. A TLS 1.3 answer ends
-// at its ServerHello, as above.
+// the ECDHE group it names (RFC 8422 §5.4), set in `group`, or a DHE suite's
+// prime and generator; neither when the flight ends (ServerHelloDone) without
+// one. A TLS 1.3 answer ends at its ServerHello, as above.
 [[nodiscard]] ServerHelloReading read_server_key_exchange(std::span<const unsigned char> bytes);
 
 }  // namespace ck::validator
