@@ -1103,13 +1103,13 @@ TEST_CASE("weak suites are findings by what their IANA names say they are made o
            Case{"TLS_DHE_RSA_WITH_DES_CBC_SHA", "weak_cipher", Severity::error},
            Case{"TLS_RSA_EXPORT_WITH_RC2_CBC_40_MD5", "weak_cipher", Severity::error},
            Case{"SSL_CK_RC4_128_WITH_MD5", "weak_cipher", Severity::error},
-           Case{"TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA", "weak_cipher", Severity::warning},
-           Case{"TLS_RSA_WITH_IDEA_CBC_SHA", "weak_cipher", Severity::warning},
+           Case{"TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA", "weak_cipher", Severity::error},
+           Case{"TLS_RSA_WITH_IDEA_CBC_SHA", "weak_cipher", Severity::error},
            Case{"TLS_RSA_WITH_AES_128_CBC_SHA", "no_forward_secrecy", Severity::warning},
            Case{"TLS_PSK_WITH_AES_128_GCM_SHA256", "no_forward_secrecy", Severity::warning},
            Case{"TLS_ECDH_ECDSA_WITH_AES_128_GCM_SHA256", "no_forward_secrecy", Severity::warning},
            Case{"TLS_DH_RSA_WITH_AES_256_CBC_SHA", "no_forward_secrecy", Severity::warning},
-           Case{"TLS_KRB5_WITH_IDEA_CBC_SHA", "weak_cipher", Severity::warning},
+           Case{"TLS_KRB5_WITH_IDEA_CBC_SHA", "weak_cipher", Severity::error},
        }) {
     CAPTURE(std::string(c.name));
     auto f = validator::cipher_weakness(validator::traits_of(c.name));

@@ -278,6 +278,6 @@ TEST_CASE("scan: a server that still speaks SSL 2.0 and SSL 3.0 is seen, and con
     }
   }
   CHECK(codes.count("obsolete_protocol") == 2);
-  CHECK(codes.count("weak_cipher") == 2);  // RC4 (error) and 3DES (warning), at SSL 3.0
+  CHECK(codes.count("weak_cipher") == 2);  // RC4 and 3DES, at SSL 3.0
   CHECK(codes.count("no_tls13") == 1);
 }

@@ -324,9 +324,6 @@ std::optional<ProbeFinding> cipher_weakness(const CipherTraits& c) {
   auto error = [&](std::string why) {
     return ProbeFinding{Severity::error, "weak_cipher", c.name + ": " + why};
   };
-  auto warning = [&](std::string why) {
-    return ProbeFinding{Severity::warning, "weak_cipher", c.name + ": " + why};
-  };
   if (c.bulk == Bulk::none) {
     return error("no encryption (NULL)");
   }
@@ -340,8 +337,8 @@ std::optional<ProbeFinding> cipher_weakness(const CipherTraits& c) {
     case Bulk::rc4: return error("RC4");
     case Bulk::des: return error("single DES (56-bit key)");
     case Bulk::rc2: return error("RC2");
-    case Bulk::triple_des: return warning("3DES (64-bit blocks)");
-    case Bulk::idea: return warning("IDEA (64-bit blocks)");
+    case Bulk::triple_des: return error("3DES (64-bit blocks: Sweet32, CVE-2016-2183)");
+    case Bulk::idea: return error("IDEA (64-bit blocks: Sweet32)");
     default: break;
   }
   if (!c.forward_secrecy) {
