@@ -899,12 +899,14 @@ bool gnutls_cli_accepts(int port, ProbePki& pki, const std::string& version,
 
 // GnuTLS with legacy priorities: a short listen backlog (10), which a burst
 // of connections once overflowed into one-second SYN retries; TLS 1.0 and
-// 1.1, CBC and a TLS 1.3 CCM suite (an ECDSA certificate: no static RSA).
+// 1.1, RC4, 3DES, static RSA, DHE, CBC and a TLS 1.3 CCM suite, with an
+// RSA certificate as the issue saw it.
 TEST_CASE("probe --scan: gnutls-serv with legacy priorities, suite by suite as s_client sees it") {
   require_program("openssl");
   require_program("gnutls-serv");
   ProbePki pki;
-  const Issued leaf = pki.leaf("www.example.test", pki.now - kDay, pki.now + 60 * kDay);
+  const Issued leaf =
+      pki.leaf("www.example.test", pki.now - kDay, pki.now + 60 * kDay, KeyType::rsa2048);
   auto peer =
       pki.serve_gnutls(leaf, "NORMAL:+VERS-TLS1.0:+VERS-TLS1.1:+ARCFOUR-128:+3DES-CBC:+RSA:+SHA1");
   const std::string target = "127.0.0.1:" + std::to_string(peer.port);
@@ -923,7 +925,11 @@ TEST_CASE("probe --scan: gnutls-serv with legacy priorities, suite by suite as s
   CHECK(by_timeout[0] == by_timeout[1]);  // nothing was left to the timeout
   CHECK(has_finding(report, "legacy_protocol"));
   CHECK(has_finding(report, "cbc_cipher"));
-  CHECK(has_finding(report, "weak_cipher"));  // RC4 and 3DES, which OpenSSL 3 cannot offer
+  CHECK(has_finding(report, "weak_cipher"));         // RC4 and 3DES, which OpenSSL 3 cannot offer
+  CHECK(has_finding(report, "no_forward_secrecy"));  // static RSA
+  CHECK(std::ranges::any_of(by_timeout[1]["TLSv1.2"], [](const json& c) {
+    return c["name"].get<std::string>().starts_with("TLS_DHE_RSA_");
+  }));
   CHECK(by_timeout[1]["SSLv2"].empty());
   CHECK(by_timeout[1]["SSLv3"].empty());
   CHECK(report["scan"]["preferred_group"].is_string());
