@@ -135,6 +135,9 @@ Result<ProgramRun> run_program(const std::vector<std::string>& argv,
   }
   posix_spawn_file_actions_adddup2(&files.actions, pipe_fds[1], 1);
   posix_spawn_file_actions_adddup2(&files.actions, pipe_fds[1], 2);
+  // Nothing else of ours: libcurl opens its sockets without close-on-exec, and
+  // a hook that left a process behind would hold a CA connection open.
+  posix_spawn_file_actions_addclosefrom_np(&files.actions, 3);
   std::vector<std::string> args = argv;
   std::vector<std::string> env = environment_with(extra_env);
   auto c_args = c_strings(args);

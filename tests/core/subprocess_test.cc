@@ -1,7 +1,9 @@
 #include "core/subprocess.h"
 
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
@@ -30,6 +32,18 @@ TEST_CASE("without input a program reads nothing; too much input is refused befo
                          std::string(kMaxProgramInput + 1, 'x'));
   REQUIRE_FALSE(big);
   CHECK(big.error().code == Errc::too_large);
+}
+
+TEST_CASE("a program inherits none of our descriptors but its standard three") {
+  const int ours = ::open("/dev/null", O_RDONLY);  // without O_CLOEXEC, as libcurl's sockets
+  REQUIRE(ours > 2);
+  auto run =
+      run_program({"sh", "-c", "if [ -e /proc/self/fd/$1 ]; then echo kept; else echo closed; fi",
+                   "sh", std::to_string(ours)},
+                  {}, std::chrono::seconds(10));
+  ::close(ours);
+  REQUIRE(run);
+  CHECK(run->output == "closed\n");
 }
 
 TEST_CASE("a program that outlives its time is killed and named") {
