@@ -125,6 +125,47 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+// A client's easy handle outlives it, kept by the thread that let it go, so
+// that the thread's next client reuses its live connections and TLS sessions:
+// a daemon worker's next job at the same CA skips the TCP and TLS handshakes.
+// curl_easy_reset() before each request clears every option, and libcurl
+// reuses a connection only for a request of the same host, port and TLS
+// settings (CA file, verification) as the one that made it. At most
+// kIdleHandles per thread, each with kIdleConnections open at most; one idle
+// longer than kIdleFor is closed when the thread next asks for one.
+constexpr std::size_t kIdleHandles = 2;
+constexpr std::size_t kIdleConnections = 2;  // kept open by each handle
+constexpr std::chrono::seconds kIdleFor{60};
+
+struct IdleHandle {
+  CurlHandle handle;
+  std::chrono::steady_clock::time_point since;
+};
+
+std::vector<IdleHandle>& idle_handles() {
+  thread_local std::vector<IdleHandle> idle;
+  return idle;
+}
+
+CurlHandle take_handle(const CurlApi& api) {
+  auto& idle = idle_handles();
+  const auto now = std::chrono::steady_clock::now();
+  std::erase_if(idle, [&](const IdleHandle& h) { return now - h.since > kIdleFor; });
+  if (idle.empty()) {
+    return CurlHandle(api.easy_init(), CurlDeleter{api.easy_cleanup});
+  }
+  CurlHandle handle = std::move(idle.back().handle);
+  idle.pop_back();
+  return handle;
+}
+
+void keep_handle(CurlHandle handle) {
+  auto& idle = idle_handles();
+  if (handle && idle.size() < kIdleHandles) {
+    idle.push_back({std::move(handle), std::chrono::steady_clock::now()});
+  }
+}
+
 // State shared with libcurl's callbacks during one transfer.
 struct Transfer {
   HttpResponse response;
@@ -230,6 +271,8 @@ struct HttpClient::Impl {
   HttpOptions options;
   CurlHandle curl;
 
+  ~Impl() { keep_handle(std::move(curl)); }
+
   // Sets every option for one request. Verification is forced on every time.
   CURLcode configure(const HttpRequest& req, Transfer& t, curl_slist* headers, char* errbuf) {
     CURL* h = curl.get();
@@ -249,6 +292,7 @@ struct HttpClient::Impl {
       set(CURLOPT_CAINFO, options.ca_file.c_str());
     }
     set(CURLOPT_NOSIGNAL, 1L);
+    set(CURLOPT_MAXCONNECTS, static_cast<long>(kIdleConnections));
     set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout.count()));
     set(CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
     set(CURLOPT_USERAGENT, options.user_agent.c_str());
@@ -290,11 +334,12 @@ Result<HttpClient> HttpClient::create(HttpOptions options) {
   if (options.user_agent.empty()) {
     options.user_agent = default_user_agent();
   }
-  CurlHandle curl(api->easy_init(), CurlDeleter{api->easy_cleanup});
+  CurlHandle curl = take_handle(*api);
   if (!curl) {
     return fail(Errc::internal, "curl_easy_init failed");
   }
-  auto impl = std::make_unique<Impl>(Impl{*api, std::move(options), std::move(curl)});
+  // Built in place: Impl, which gives its handle back on destruction, does not move.
+  std::unique_ptr<Impl> impl(new Impl{*api, std::move(options), std::move(curl)});
   return HttpClient(std::move(impl));
 }
 

@@ -8,7 +8,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <ctime>
+#include <filesystem>
 #include <functional>
 #include <thread>
 
@@ -165,4 +168,59 @@ TEST_CASE("libcurl: a version without CURLOPT_PROTOCOLS_STR is refused as unsupp
   CHECK_FALSE(old.error().retryable);
   CHECK(old.error().message.find("7.74.0") != std::string::npos);
   CHECK(old.error().message.find("7.85.0") != std::string::npos);
+}
+
+// Clients end, their connections do not: the thread's next client to the same
+// server, with the same trust, goes on over the same TLS connection (nginx
+// logs its serial number). A client that trusts another CA, or the system
+// store, never rides a connection verified for another trust: it is refused.
+TEST_CASE("a thread's next client reuses the connection its last one left, with the same trust") {
+  TempDir dir;
+  const Issued root = TestPki::root("Reuse Root");
+  CertificateSpec spec;
+  spec.common_name = "localhost";
+  spec.ip_addresses = {"127.0.0.1"};
+  spec.not_before = std::time(nullptr) - kDay;
+  spec.not_after = std::time(nullptr) + 30 * kDay;
+  const Issued leaf = TestPki::make(spec, &root);
+  write_text(dir / "server.pem", leaf.cert_pem());
+  write_text(dir / "server.key", leaf.key_pem(), 0600);
+  write_text(dir / "root.pem", root.cert_pem());
+  write_text(dir / "other.pem", TestPki::root("Other Root").cert_pem());
+  std::filesystem::create_directories(dir / "www");
+  std::filesystem::permissions(dir.path(), std::filesystem::perms(0755));  // nginx's workers read it
+  write_text(dir / "www/hello.txt", "hello\n");
+  const auto log = dir / "connections.log";
+  auto nginx = start_nginx(dir / "nginx", [&](int port) {
+    return "  log_format serial '$connection';\n  server {\n    listen 127.0.0.1:" +
+           std::to_string(port) + " ssl;\n    ssl_certificate " + (dir / "server.pem").string() +
+           ";\n    ssl_certificate_key " + (dir / "server.key").string() + ";\n    root " +
+           (dir / "www").string() + ";\n    access_log " + log.string() + " serial;\n  }\n";
+  });
+  const std::string url = "https://127.0.0.1:" + std::to_string(nginx.port) + "/hello.txt";
+  auto get = [&](const std::string& ca_file) {
+    HttpOptions options;
+    options.ca_file = ca_file;
+    return client(options).perform({"GET", url, {}, {}, {}});
+  };
+  for (int i = 0; i < 2; ++i) {
+    auto response = get((dir / "root.pem").string());
+    REQUIRE(response);
+    CHECK(response->status == 200);
+  }
+  auto other = get((dir / "other.pem").string());
+  REQUIRE_FALSE(other);
+  CHECK(other.error().code == Errc::tls);
+  auto system = get("");
+  REQUIRE_FALSE(system);
+  CHECK(system.error().code == Errc::tls);
+  // nginx logs a request just after answering it.
+  std::string serials;
+  for (int i = 0; i < 100 && std::ranges::count(serials, '\n') < 2; ++i) {
+    std::this_thread::sleep_for(50ms);
+    serials = std::filesystem::exists(log) ? read_text(log) : "";
+  }
+  REQUIRE(std::ranges::count(serials, '\n') == 2);
+  const auto first_line = serials.substr(0, serials.find('\n'));
+  CHECK(serials == first_line + "\n" + first_line + "\n");
 }
