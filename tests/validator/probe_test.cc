@@ -872,9 +872,16 @@ std::set<std::string> confirmed_by_s_client(const std::string& target, const std
   return accepted;
 }
 
+// gnutls-cli to 127.0.0.1:`port` with `priority`, verifying the server as usual.
+RunResult gnutls_cli(int port, ProbePki& pki, const std::string& priority) {
+  return run({"gnutls-cli", "--priority", priority, "--port", std::to_string(port), "--x509cafile",
+              pki.write("root.pem", pki.root.cert_pem()), "--verify-hostname", "www.example.test",
+              "--sni-hostname", "www.example.test", "127.0.0.1"});
+}
+
 // Whether gnutls-cli completes a handshake offering only `suite` (an IANA
 // name of the kinds this test meets: (EC)DHE or RSA key exchange; RC4 or
-// 3DES; SHA-1), verifying the server as usual.
+// 3DES; SHA-1).
 bool gnutls_cli_accepts(int port, ProbePki& pki, const std::string& version,
                         const std::string& suite) {
   const std::map<std::string, std::string> parts{{"TLS_ECDHE_ECDSA_WITH_", "+ECDHE-ECDSA"},
@@ -890,11 +897,7 @@ bool gnutls_cli_accepts(int port, ProbePki& pki, const std::string& version,
       priority += ":" + keyword;
     }
   }
-  const auto r =
-      run({"gnutls-cli", "--priority", priority, "--port", std::to_string(port), "--x509cafile",
-           pki.write("root.pem", pki.root.cert_pem()), "--verify-hostname", "www.example.test",
-           "--sni-hostname", "www.example.test", "127.0.0.1"});
-  return r.exit_code == 0;
+  return gnutls_cli(port, pki, priority).exit_code == 0;
 }
 
 // GnuTLS with legacy priorities: a short listen backlog (10), which a burst
@@ -963,11 +966,9 @@ bool gnutls_cli_takes_group(int port, ProbePki& pki, const std::string& group) {
   std::string name = group;
   std::ranges::transform(name, name.begin(), [](unsigned char c) { return std::toupper(c); });
   const std::string exchange = group.starts_with("ffdhe") ? "DHE-RSA" : "ECDHE-RSA";
-  const auto r = run(
-      {"gnutls-cli", "--priority",
-       "NORMAL:-VERS-ALL:+VERS-TLS1.2:-KX-ALL:+" + exchange + ":-GROUP-ALL:+GROUP-" + name,
-       "--port", std::to_string(port), "--x509cafile", pki.write("root.pem", pki.root.cert_pem()),
-       "--verify-hostname", "www.example.test", "--sni-hostname", "www.example.test", "127.0.0.1"});
+  const auto r = gnutls_cli(
+      port, pki,
+      "NORMAL:-VERS-ALL:+VERS-TLS1.2:-KX-ALL:+" + exchange + ":-GROUP-ALL:+GROUP-" + name);
   return r.exit_code == 0 && r.out.find("(" + exchange.substr(0, exchange.find('-')) + "-" + name +
                                         ")") != std::string::npos;
 }

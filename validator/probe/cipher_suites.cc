@@ -391,6 +391,12 @@ bool needs_tls12(const CipherSuite& suite) {
          n.ends_with("_SHA384") || has(n, "GOSTR341112");
 }
 
+bool sends_dh_params(const CipherSuite& suite) {
+  const std::string_view n = suite.name;
+  return n.starts_with("TLS_DHE_RSA_") || n.starts_with("TLS_DHE_DSS_") ||
+         n.starts_with("TLS_DH_anon_");
+}
+
 std::span<const Sslv2Cipher> sslv2_ciphers() {
   return kSslv2Ciphers;
 }

@@ -22,6 +22,9 @@ struct CipherSuite {
 [[nodiscard]] bool is_tls13_suite(const CipherSuite& suite);           // TLS_AES_128_GCM_SHA256...
 // AEAD and SHA-2 MACs came with TLS 1.2: not offered below it.
 [[nodiscard]] bool needs_tls12(const CipherSuite& suite);
+// A finite-field (EC-less) Diffie-Hellman suite, whose ServerKeyExchange is
+// ServerDHParams: DHE_RSA, DHE_DSS, DH_anon (RFC 5246 §7.4.3).
+[[nodiscard]] bool sends_dh_params(const CipherSuite& suite);
 
 struct Sslv2Cipher {
   std::uint32_t id;  // 3 bytes on the wire

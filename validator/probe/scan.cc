@@ -476,10 +476,10 @@ Result<ScanReport> scan_endpoint(const HandshakeSetup& connection, const Clock& 
       std::vector<std::uint16_t> ecdhe;
       std::vector<std::uint16_t> dhe;
       for (std::uint16_t id : accepted[v]) {
-        const std::string name = name_of(id);
-        if (name.starts_with("TLS_ECDHE_")) {
+        const CipherSuite* suite = find_cipher_suite(id);
+        if (suite && suite->name.starts_with("TLS_ECDHE_")) {
           ecdhe.push_back(id);
-        } else if (name.starts_with("TLS_DHE_RSA_") || name.starts_with("TLS_DHE_DSS_")) {
+        } else if (suite && sends_dh_params(*suite)) {
           dhe.push_back(id);
         }
       }

@@ -100,13 +100,6 @@ constexpr unsigned char kServerKeyExchange = 12;
 constexpr unsigned char kServerHelloDone = 14;
 constexpr unsigned char kNamedCurve = 3;  // RFC 8422 §5.4: ECCurveType named_curve
 
-// The suites whose ServerKeyExchange opens with ServerDHParams (RFC 5246 §7.4.3).
-bool sends_dh_params(std::uint16_t suite) {
-  const CipherSuite* s = find_cipher_suite(suite);
-  return s && (s->name.starts_with("TLS_DHE_RSA_") || s->name.starts_with("TLS_DHE_DSS_") ||
-               s->name.starts_with("TLS_DH_anon_"));
-}
-
 // The handshake-record payloads of `bytes` joined, as far as records are
 // complete; `stop` is set by an alert or anything that is not a TLS record.
 struct Joined {
@@ -208,7 +201,8 @@ ServerHelloReading read_server_key_exchange(std::span<const unsigned char> bytes
     }
     if (m.type == kServerKeyExchange) {
       Cursor in{m.body};
-      if (sends_dh_params(r.cipher_suite)) {
+      if (const CipherSuite* suite = find_cipher_suite(r.cipher_suite);
+          suite && sends_dh_params(*suite)) {
         const auto prime = in.take(in.number(2));
         const auto generator = in.take(in.number(2));
         r.dh_prime.assign(prime.begin(), prime.end());
