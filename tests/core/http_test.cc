@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <ctime>
 #include <filesystem>
 #include <functional>
 #include <thread>
@@ -177,18 +176,14 @@ TEST_CASE("libcurl: a version without CURLOPT_PROTOCOLS_STR is refused as unsupp
 TEST_CASE("a thread's next client reuses the connection its last one left, with the same trust") {
   TempDir dir;
   const Issued root = TestPki::root("Reuse Root");
-  CertificateSpec spec;
-  spec.common_name = "localhost";
-  spec.ip_addresses = {"127.0.0.1"};
-  spec.not_before = std::time(nullptr) - kDay;
-  spec.not_after = std::time(nullptr) + 30 * kDay;
-  const Issued leaf = TestPki::make(spec, &root);
+  const Issued leaf = loopback_server_certificate(root, "localhost");
   write_text(dir / "server.pem", leaf.cert_pem());
   write_text(dir / "server.key", leaf.key_pem(), 0600);
   write_text(dir / "root.pem", root.cert_pem());
   write_text(dir / "other.pem", TestPki::root("Other Root").cert_pem());
   std::filesystem::create_directories(dir / "www");
-  std::filesystem::permissions(dir.path(), std::filesystem::perms(0755));  // nginx's workers read it
+  std::filesystem::permissions(dir.path(),
+                               std::filesystem::perms(0755));  // nginx's workers read it
   write_text(dir / "www/hello.txt", "hello\n");
   const auto log = dir / "connections.log";
   auto nginx = start_nginx(dir / "nginx", [&](int port) {

@@ -536,12 +536,7 @@ TEST_CASE("daemon: alerts reach a webhook, a command and sendmail once each, the
   DaemonFixture f(short_lived);
 
   const Issued webhook_root = TestPki::root("Webhook Test Root");
-  CertificateSpec spec;
-  spec.common_name = "webhook";
-  spec.ip_addresses = {"127.0.0.1"};
-  spec.not_before = std::time(nullptr) - kDay;
-  spec.not_after = std::time(nullptr) + 30 * kDay;
-  const Issued webhook_tls = TestPki::make(spec, &webhook_root);
+  const Issued webhook_tls = loopback_server_certificate(webhook_root, "webhook");
   write_text(f.dir / "webhook-root.pem", webhook_root.cert_pem());
   write_text(f.dir / "webhook.pem", webhook_tls.cert_pem());
   write_text(f.dir / "webhook.key", webhook_tls.key_pem(), 0600);

@@ -3,9 +3,9 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sched.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -493,14 +493,19 @@ void require_program(const std::string& program) {
   }
 }
 
+Issued loopback_server_certificate(const Issued& issuer, const std::string& cn,
+                                   const std::vector<std::string>& ips) {
+  CertificateSpec spec;
+  spec.common_name = cn;
+  spec.ip_addresses = ips;
+  spec.not_before = std::time(nullptr) - kDay;
+  spec.not_after = std::time(nullptr) + 30 * kDay;
+  return TestPki::make(spec, &issuer);
+}
+
 StaticTlsServer::StaticTlsServer(const std::vector<std::string>& ips) {
   require_program("openssl");
-  CertificateSpec spec;
-  spec.common_name = "localhost";
-  spec.ip_addresses = ips;
-  spec.not_before = std::time(nullptr) - kDay;  // the client checks it at the real time
-  spec.not_after = std::time(nullptr) + 30 * kDay;
-  Issued leaf = TestPki::make(spec, &root);
+  const Issued leaf = loopback_server_certificate(root, "localhost", ips);
   write_text(dir / "server.pem", leaf.cert_pem());
   write_text(dir / "server.key", leaf.key_pem(), 0600);
   write_text(dir / "root.pem", root.cert_pem());

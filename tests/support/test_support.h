@@ -205,6 +205,13 @@ class ScriptedHttpServer {
 [[nodiscard]] std::string http_response(const std::string& status, const std::string& headers,
                                         const std::string& body);
 
+// A certificate for a live server on loopback: common name `cn`, `ips` as its
+// IP SANs, issued by `issuer`, valid from a day ago for 30 days of the real
+// clock (the peers that check it use the real time).
+[[nodiscard]] Issued loopback_server_certificate(const Issued& issuer, const std::string& cn,
+                                                 const std::vector<std::string>& ips = {
+                                                     "127.0.0.1"});
+
 // `openssl s_server -WWW` serving the files of dir() over TLS on 127.0.0.1,
 // with a certificate for `ips` issued by a test root (root.pem in dir()).
 struct StaticTlsServer {
