@@ -27,7 +27,10 @@ Status WebrootSolver::present(const Identifier&, const Challenge& challenge,
   }
   const auto write = [&]() -> Status {
     CK_TRY_STATUS(make_directories(token_path(challenge).parent_path(), 0755));
-    return write_file_atomic(token_path(challenge), key_authorization, WriteOptions{.mode = 0644});
+    // Renamed into place, so the CA never reads half a token; not synced: a
+    // crash loses the order's validation, never anything kept.
+    return write_file_atomic(token_path(challenge), key_authorization,
+                             WriteOptions{.mode = 0644, .sync = WriteOptions::Sync::none});
   };
   // Once more when another run's cleanup removed the emptied folder between
   // the two steps (runs at once may share a webroot).

@@ -97,7 +97,7 @@ Status write_temp(const fs::path& temp, std::string_view content, const WriteOpt
     return std::unexpected(io_error("cannot set file owner", temp, errno));
   }
   CK_TRY_STATUS(write_all(fd.get(), content, temp));
-  if (::fsync(fd.get()) != 0) {
+  if (options.sync != WriteOptions::Sync::none && ::fsync(fd.get()) != 0) {
     return std::unexpected(io_error("fsync failed", temp, errno));
   }
   if (fd.close() != 0) {
@@ -148,10 +148,12 @@ Status write_file_atomic(const fs::path& path, std::string_view content,
     return std::unexpected(io_error(
         err == EEXIST ? "refusing to replace existing file" : "cannot move into place", path, err));
   }
-  return sync_directory(parent_or_dot(path));
+  return options.sync == WriteOptions::Sync::file_and_directory
+             ? sync_directory(parent_or_dot(path))
+             : Status{};
 }
 
-Status replace_symlink_atomic(const fs::path& target, const fs::path& link) {
+Status replace_symlink_atomic(const fs::path& target, const fs::path& link, bool sync_directory) {
   const fs::path temp = temp_path_for(link);
   if (::symlink(target.c_str(), temp.c_str()) != 0) {
     return std::unexpected(io_error("cannot create symlink", temp, errno));
@@ -161,7 +163,7 @@ Status replace_symlink_atomic(const fs::path& target, const fs::path& link) {
     ::unlink(temp.c_str());
     return std::unexpected(io_error("cannot move symlink into place", link, err));
   }
-  return sync_directory(parent_or_dot(link));
+  return sync_directory ? ck::sync_directory(parent_or_dot(link)) : Status{};
 }
 
 Result<std::string> read_file(const fs::path& path, std::size_t max_bytes) {

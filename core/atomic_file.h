@@ -29,6 +29,12 @@ struct WriteOptions {
   // When false, fail with Errc::io if the target already exists (used for keys:
   // an existing private key is never replaced by accident).
   bool replace_existing = true;
+  // How much of the write a power failure spares once the call has returned.
+  enum class Sync {
+    file_and_directory,  // the content and the name
+    file,                // the content; the caller syncs the directory once after a batch
+    none,                // neither: for what a crash may lose (a challenge token, asked for again)
+  } sync = Sync::file_and_directory;
 };
 
 // Removes the temporary files (".NAME.tmp-XXXXXXXXXXXX") that a process killed
@@ -42,9 +48,11 @@ std::size_t remove_stale_temporaries(const std::filesystem::path& dir, bool recu
                                        const WriteOptions& options = {});
 
 // Points `link` at `target` by creating a fresh symlink and renaming it over
-// `link`, so a reader always sees either the old or the new target.
+// `link`, so a reader always sees either the old or the new target. Without
+// `sync_directory`, the caller syncs the link's directory after a batch.
 [[nodiscard]] Status replace_symlink_atomic(const std::filesystem::path& target,
-                                            const std::filesystem::path& link);
+                                            const std::filesystem::path& link,
+                                            bool sync_directory = true);
 
 // Reads a whole file, refusing anything larger than `max_bytes`.
 [[nodiscard]] Result<std::string> read_file(const std::filesystem::path& path,

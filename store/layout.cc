@@ -103,16 +103,20 @@ Result<std::filesystem::path> StateLayout::install_certificate(
   const auto dir = name_dir(name) / version;
   CK_TRY_STATUS(make_directories(dir, 0755));
   const std::string fullchain = std::string(cert_pem) + std::string(chain_pem);
-  CK_TRY_STATUS(write_file_atomic(dir / "cert.pem", cert_pem));
-  CK_TRY_STATUS(write_file_atomic(dir / "chain.pem", chain_pem));
-  CK_TRY_STATUS(write_file_atomic(dir / "fullchain.pem", fullchain));
+  // The version's folder is synced once, after all its entries, and before
+  // `current` makes it visible.
+  const WriteOptions batched{.sync = WriteOptions::Sync::file};
+  CK_TRY_STATUS(write_file_atomic(dir / "cert.pem", cert_pem, batched));
+  CK_TRY_STATUS(write_file_atomic(dir / "chain.pem", chain_pem, batched));
+  CK_TRY_STATUS(write_file_atomic(dir / "fullchain.pem", fullchain, batched));
   if (!key.empty()) {
     // Relative inside the state directory, so that the directory can move.
     const auto from_root = key.lexically_relative(root_);
     const bool inside = !from_root.empty() && *from_root.begin() != "..";
     CK_TRY_STATUS(replace_symlink_atomic(
-        inside ? key.lexically_relative(dir).string() : key.string(), dir / "privkey.pem"));
+        inside ? key.lexically_relative(dir).string() : key.string(), dir / "privkey.pem", false));
   }
+  CK_TRY_STATUS(sync_directory(dir));
   CK_TRY_STATUS(replace_symlink_atomic(std::string(version), current(name)));
   return dir;
 }
