@@ -176,6 +176,7 @@ AcmeClient::AcmeClient(std::string directory_url, HttpClient http, const Account
     : directory_url_(std::move(directory_url)),
       http_(std::move(http)),
       signer_(signer),
+      session_(std::make_shared<CaSession>()),
       retry_(retry) {}
 
 Result<AcmeClient> AcmeClient::create(std::string directory_url, HttpOptions http,
@@ -244,8 +245,8 @@ Result<HttpResponse> AcmeClient::with_retries(
 }
 
 Result<Directory> AcmeClient::directory() {
-  if (directory_) {
-    return *directory_;
+  if (auto kept = session_->directory(CaSession::Clock::now())) {
+    return *kept;
   }
   CK_TRY(response, with_retries([&] {
            return http_.perform({"GET", directory_url_, {}, {}, {}}, stop_);
@@ -260,21 +261,19 @@ Result<Directory> AcmeClient::directory() {
   if (!parsed) {
     return fail(parsed.error().within(directory_url_));
   }
-  directory_ = std::move(*parsed);
-  return *directory_;
+  session_->keep_directory(*parsed, CaSession::Clock::now());
+  return std::move(*parsed);
 }
 
 void AcmeClient::keep_nonce(const HttpResponse& response) {
   if (auto nonce = response.header("replay-nonce"); nonce && !nonce->empty()) {
-    nonces_.push_back(*nonce);
+    session_->keep_nonce(*nonce, CaSession::Clock::now());
   }
 }
 
 Result<std::string> AcmeClient::next_nonce() {
-  if (!nonces_.empty()) {
-    std::string nonce = std::move(nonces_.front());
-    nonces_.pop_front();
-    return nonce;
+  if (auto kept = session_->take_nonce(CaSession::Clock::now())) {
+    return std::move(*kept);
   }
   CK_TRY(dir, directory());
   CK_TRY(response, with_retries([&] {

@@ -5,13 +5,15 @@
 // nonce it carries (§6.5), a bounded number of times. Any ACME problem document comes back as an
 // Error whose message carries the CA's type, detail and subproblems.
 //
-// Not thread-safe: one AcmeClient per job. Every request is bounded by the
-// HttpOptions timeouts and can be cancelled through the stop token.
+// Not thread-safe: one AcmeClient per job (what jobs share is a CaSession). Every request is
+// bounded by the HttpOptions timeouts and can be cancelled through the stop token.
 
 #include <chrono>
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -37,6 +39,45 @@ struct Directory {
   std::map<std::string, std::string> profiles;  // name -> description
 };
 [[nodiscard]] Result<Directory> parse_directory(std::string_view json_text);
+
+// What the clients of one CA share within a process, from one order to the
+// next: its directory, kept for an hour, and the unused nonces its answers
+// carried. A service keeps one per CA (CaSessions), so that its jobs neither
+// fetch the directory again nor ask for a first nonce; a client given none
+// keeps its own. Thread-safe.
+class CaSession {
+ public:
+  using Clock = std::chrono::steady_clock;
+  static constexpr std::chrono::hours kDirectoryLife{1};
+  // An older nonce is not used: CAs forget theirs, and a forgotten one costs
+  // a badNonce answer and a retry.
+  static constexpr std::chrono::seconds kNonceLife{30};
+  static constexpr std::size_t kMaxNonces = 64;
+
+  [[nodiscard]] std::optional<Directory> directory(Clock::time_point now) const;
+  void keep_directory(const Directory& directory, Clock::time_point now);
+  // The freshest nonce kept, if one is young enough.
+  [[nodiscard]] std::optional<std::string> take_nonce(Clock::time_point now);
+  void keep_nonce(std::string nonce, Clock::time_point now);
+
+ private:
+  mutable std::mutex mutex_;
+  std::optional<Directory> directory_;
+  Clock::time_point directory_fetched_;
+  std::deque<std::pair<std::string, Clock::time_point>> nonces_;  // oldest first
+};
+
+// One CaSession per CA: its directory URL and the trust its TLS is verified
+// with. Thread-safe.
+class CaSessions {
+ public:
+  [[nodiscard]] std::shared_ptr<CaSession> of(const std::string& directory_url,
+                                              const std::string& ca_file);
+
+ private:
+  std::mutex mutex_;
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<CaSession>> sessions_;
+};
 
 // §7.1.2
 struct Account {
@@ -169,6 +210,9 @@ class AcmeClient {
   [[nodiscard]] Result<RenewalInfoAnswer> renewal_info(const std::string& certificate_id);
 
   void set_stop_token(std::stop_token stop) { stop_ = std::move(stop); }
+  // Shares the directory and nonces with the CA's other clients; `session`
+  // must be the one CaSessions keeps for this client's directory URL and trust.
+  void share(std::shared_ptr<CaSession> session) { session_ = std::move(session); }
 
  private:
   AcmeClient(std::string directory_url, HttpClient http, const AccountSigner* signer,
@@ -188,8 +232,7 @@ class AcmeClient {
   std::string directory_url_;
   HttpClient http_;
   const AccountSigner* signer_;
-  std::optional<Directory> directory_;
-  std::deque<std::string> nonces_;
+  std::shared_ptr<CaSession> session_;
   std::string account_url_;
   std::stop_token stop_;
   RetryPolicy retry_;

@@ -13,6 +13,9 @@ Result<acme::AcmeClient::RenewalInfoAnswer> fetch(const AriSource& ca, const std
   http.ca_file = ca.ca_file;
   // renewalInfo is a plain GET (RFC 9773 §4.2): no account needed.
   CK_TRY(client, acme::AcmeClient::create_reader(ca.directory, http));
+  if (ca.session) {
+    client.share(ca.session);
+  }
   return within(ca.stop, ca.timeout, "the CA", ca.directory, [&](std::stop_token stop) {
     client.set_stop_token(std::move(stop));
     return client.renewal_info(ari_id);

@@ -5,9 +5,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <stop_token>
 #include <string>
 
+#include "acme/client.h"
 #include "store/inventory.h"
 
 namespace ck::daemon {
@@ -18,6 +20,8 @@ struct AriSource {
   std::string ca_file;               // trust for its TLS; "" = the system's
   std::chrono::seconds timeout{60};  // for the answer, retries included
   std::stop_token stop;              // a shutdown cancels the question
+  // What the service's clients of this CA share; none: the question's own.
+  std::shared_ptr<acme::CaSession> session;
 };
 
 struct AriCheck {

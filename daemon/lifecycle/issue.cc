@@ -286,6 +286,9 @@ Result<IssueOutcome> attempt_until(const IssueJob& job, const IssuerConfig& issu
   http.ca_file = issuer.ca_file;
   CK_TRY(client, acme::AcmeClient::create(issuer.directory, http, signer));
   client.set_stop_token(stop);
+  if (context.ca_sessions) {
+    client.share(context.ca_sessions->of(issuer.directory, issuer.ca_file));
+  }
   // An unknown profile is refused before anything is sent to the CA.
   CK_TRY_STATUS(client.check_profile(issuer.profile));
   AccountSettings settings{issuer.contact, std::nullopt};

@@ -40,6 +40,8 @@ struct JobContext {
   std::function<void(const std::string& directory, const Error& why,
                      const std::string& next_directory)>
       on_fallback;
+  // What the service's clients of each CA share; none: each order's own.
+  acme::CaSessions* ca_sessions = nullptr;
 };
 
 struct IssueJob {

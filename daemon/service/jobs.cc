@@ -16,8 +16,8 @@ namespace ck::daemon {
 // The check-ARI job, on a worker: the certificate's CA, as the inventory
 // recorded it, asked about its current version.
 JobOutcome check_ari_job(const CertificateConfig& cert, const Config& config,
-                         store::Inventory& inventory, const Clock& clock, std::uint64_t random,
-                         std::stop_token stop) {
+                         store::Inventory& inventory, const Clock& clock,
+                         acme::CaSessions& sessions, std::uint64_t random, std::stop_token stop) {
   JobOutcome out{cert.name, JobKind::check_ari, {}, ""};
   auto current = current_version(inventory, cert.name);
   if (!current) {
@@ -29,8 +29,9 @@ JobOutcome check_ari_job(const CertificateConfig& cert, const Config& config,
     out.status = fail(Errc::unsupported, "no certificate from an ACME CA to ask about");
     return out;
   }
-  const AriSource ca{directory, ca_file_for(config, directory), std::chrono::seconds(60),
-                     std::move(stop)};
+  const std::string ca_file = ca_file_for(config, directory);
+  const AriSource ca{directory, ca_file, std::chrono::seconds(60), std::move(stop),
+                     sessions.of(directory, ca_file)};
   auto checked = check_ari(inventory, **current, ca, clock.unix_seconds(), false, random);
   if (!checked) {
     out.status = std::unexpected(checked.error());
@@ -45,7 +46,8 @@ JobOutcome check_ari_job(const CertificateConfig& cert, const Config& config,
 // process may have renewed it since it was planned), then renewed.
 JobOutcome renew_job(const CertificateConfig& cert, const Config& config,
                      const store::StateLayout& layout, store::Inventory& inventory,
-                     const Clock& clock, std::uint64_t random, bool force, std::stop_token stop) {
+                     const Clock& clock, acme::CaSessions& sessions, std::uint64_t random,
+                     bool force, std::stop_token stop) {
   JobOutcome out{cert.name, JobKind::renew, {}, ""};
   auto check = check_renewal(cert, config, inventory, clock.unix_seconds(), {}, true, random);
   if (!check) {
@@ -57,7 +59,7 @@ JobOutcome renew_job(const CertificateConfig& cert, const Config& config,
     return out;
   }
   acme::SleepingWaiter waiter;
-  JobContext context{inventory, layout, clock, waiter, std::move(stop), {}, {}};
+  JobContext context{inventory, layout, clock, waiter, std::move(stop), {}, {}, &sessions};
   context.on_fallback = [&](const std::string& failed, const Error& why, const std::string& next) {
     spdlog::warn("{}: {} failed: {}; trying {}", cert.name, failed, why.describe(), next);
   };

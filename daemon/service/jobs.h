@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <stop_token>
 
+#include "acme/client.h"
 #include "core/clock.h"
 #include "daemon/lifecycle/config.h"
 #include "daemon/service/job_runner.h"
@@ -16,17 +17,19 @@
 namespace ck::daemon {
 
 // The certificate's CA, as the inventory recorded it, asked about its current
-// version, for at most a minute.
+// version, for at most a minute. `sessions`: what the service's clients of a
+// CA share (its directory, nonces).
 [[nodiscard]] JobOutcome check_ari_job(const CertificateConfig& cert, const Config& config,
                                        store::Inventory& inventory, const Clock& clock,
-                                       std::uint64_t random, std::stop_token stop);
+                                       acme::CaSessions& sessions, std::uint64_t random,
+                                       std::stop_token stop);
 
 // Due-ness checked again under the job (another process may have renewed it
 // since it was planned; `force` skips that), then renewed and deployed.
 [[nodiscard]] JobOutcome renew_job(const CertificateConfig& cert, const Config& config,
                                    const store::StateLayout& layout, store::Inventory& inventory,
-                                   const Clock& clock, std::uint64_t random, bool force,
-                                   std::stop_token stop);
+                                   const Clock& clock, acme::CaSessions& sessions,
+                                   std::uint64_t random, bool force, std::stop_token stop);
 
 // Staples refreshed and revocation checked for the current version.
 [[nodiscard]] JobOutcome status_job(const CertificateConfig& cert, const store::StateLayout& layout,

@@ -123,6 +123,7 @@ class Service {
   const Clock& clock_;
   std::mt19937_64 random_;
   std::shared_ptr<const Config> config_;
+  acme::CaSessions ca_sessions_;  // what the jobs asking one CA share (its directory, nonces)
   std::optional<store::StateLayout> layout_;
   std::unique_ptr<store::Inventory> inventory_;  // the loop's own connection
   std::unique_ptr<JobRunner> runner_;
@@ -780,15 +781,18 @@ void Service::submit(const CertificateConfig& cert, JobKind kind, bool force) {
                : kind == JobKind::probe        ? std::string("probing its endpoints")
                                                : std::string("finishing an interrupted deploy"));
   runner_->submit([cert, kind, force, config = config_, layout = *layout_, &clock = clock_,
+                   &sessions = ca_sessions_,
                    random = random_()](store::Inventory& inventory, std::stop_token stop) {
     const LogFields job_fields{{"CERTIFICATE", cert.name}, {"JOB", std::string(to_string(kind))}};
     switch (kind) {
-      case JobKind::check_ari: return check_ari_job(cert, *config, inventory, clock, random, stop);
+      case JobKind::check_ari:
+        return check_ari_job(cert, *config, inventory, clock, sessions, random, stop);
       case JobKind::check_status: return status_job(cert, layout, inventory, clock, stop);
       case JobKind::probe: return probe_job(cert, inventory, clock);
       case JobKind::deploy: return deploy_job(cert, inventory, stop);
       case JobKind::renew:
-      default: return renew_job(cert, *config, layout, inventory, clock, random, force, stop);
+      default:
+        return renew_job(cert, *config, layout, inventory, clock, sessions, random, force, stop);
     }
   });
 }

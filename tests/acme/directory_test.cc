@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "acme/ari.h"
+#include "acme/client.h"
 #include "core/clock.h"
 #include "tests/support/test_support.h"
 
@@ -136,4 +137,26 @@ TEST_CASE("bad: renewal-info at a CA that offers no ARI") {
                        "--server", tls.url("/dir"), "--ca-file", tls.ca_file()});
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("offers no renewal information") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(ProfileCa, "clients sharing a CA session fetch the directory once") {
+  HttpOptions http;
+  http.ca_file = tls.ca_file();
+  auto session = std::make_shared<acme::CaSession>();
+  auto first = acme::AcmeClient::create_reader(tls.url("/dir"), http);
+  REQUIRE(first);
+  first->share(session);
+  REQUIRE(first->directory());
+  // The CA's directory is gone now: only a client that shares the session
+  // still knows it.
+  std::filesystem::remove(tls.dir / "dir");
+  auto second = acme::AcmeClient::create_reader(tls.url("/dir"), http);
+  REQUIRE(second);
+  second->share(session);
+  auto shared = second->directory();
+  REQUIRE_MESSAGE(shared, shared.error().describe());
+  CHECK(shared->renewal_info == tls.url("/renewal-info"));
+  auto alone = acme::AcmeClient::create_reader(tls.url("/dir"), http);
+  REQUIRE(alone);
+  CHECK_FALSE(alone->directory());
 }

@@ -129,6 +129,48 @@ TEST_CASE("the directory's resources and meta are read") {
   CHECK_FALSE(parse_directory("<html>"));
 }
 
+TEST_CASE("a CA session keeps the directory for its life, and fresh nonces, newest first") {
+  CaSession session;
+  const auto t0 = CaSession::Clock::time_point{} + std::chrono::hours(100);
+  CHECK_FALSE(session.directory(t0));
+  Directory directory;
+  directory.new_order = "https://ca.test/order";
+  session.keep_directory(directory, t0);
+  REQUIRE(session.directory(t0 + CaSession::kDirectoryLife - seconds(1)));
+  CHECK(session.directory(t0)->new_order == "https://ca.test/order");
+  CHECK_FALSE(session.directory(t0 + CaSession::kDirectoryLife));
+
+  CHECK_FALSE(session.take_nonce(t0));
+  session.keep_nonce("old", t0);
+  session.keep_nonce("new", t0 + seconds(1));
+  CHECK(session.take_nonce(t0 + seconds(2)) == "new");
+  CHECK(session.take_nonce(t0 + seconds(2)) == "old");
+  CHECK_FALSE(session.take_nonce(t0 + seconds(2)));  // each is used once
+
+  session.keep_nonce("stale", t0);
+  CHECK_FALSE(session.take_nonce(t0 + CaSession::kNonceLife));
+
+  for (std::size_t i = 0; i < CaSession::kMaxNonces + 5; ++i) {
+    session.keep_nonce("n" + std::to_string(i), t0);
+  }
+  std::size_t kept = 0;
+  std::string last;
+  while (auto nonce = session.take_nonce(t0)) {
+    ++kept;
+    last = *nonce;
+  }
+  CHECK(kept == CaSession::kMaxNonces);
+  CHECK(last == "n5");  // the oldest went first
+}
+
+TEST_CASE("one CA session per directory URL and trust") {
+  CaSessions sessions;
+  auto a = sessions.of("https://ca.test/dir", "");
+  CHECK(sessions.of("https://ca.test/dir", "") == a);
+  CHECK(sessions.of("https://ca.test/dir", "/etc/private-root.pem") != a);
+  CHECK(sessions.of("https://other.test/dir", "") != a);
+}
+
 TEST_CASE("the next order step follows RFC 8555 §7.1.6") {
   auto order = [](std::string status, std::string certificate = "") {
     Order o;
