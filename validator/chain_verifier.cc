@@ -213,7 +213,9 @@ std::vector<Finding> ChainVerifier::check_path(std::span<const PreparedCertifica
     note(check_name_constraints_form(c), i);
     if (anchor) {
       // Trusted as configured, but what it says of itself must still hold.
-      note(check_trust_anchor(c, c.info.self_issued, options.purpose), i);
+      note(check_trust_anchor(c, c.info.self_issued, options.purpose,
+                              anchors_.source() == AnchorSource::system_store),
+           i);
       continue;
     }
     note(check_encoding(c), i);

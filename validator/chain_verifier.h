@@ -19,17 +19,26 @@
 
 namespace ck::validator {
 
-// The trust anchors: roots given by the operator, or the system store.
+// Where trust anchors come from: the operator (a private PKI, such as Pebble's
+// or a company's) or the system's store (the Web PKI, where the CA/Browser
+// Forum's Baseline Requirements hold for roots too).
+enum class AnchorSource { operator_given, system_store };
+
+// The trust anchors.
 class TrustStore {
  public:
   TrustStore() = default;
-  explicit TrustStore(std::vector<PreparedCertificate> roots) : roots_(std::move(roots)) {}
+  explicit TrustStore(std::vector<PreparedCertificate> roots,
+                      AnchorSource source = AnchorSource::operator_given)
+      : roots_(std::move(roots)), source_(source) {}
   void add(PreparedCertificate root) { roots_.push_back(std::move(root)); }
   [[nodiscard]] const std::vector<PreparedCertificate>& roots() const { return roots_; }
   [[nodiscard]] bool empty() const { return roots_.empty(); }
+  [[nodiscard]] AnchorSource source() const { return source_; }
 
  private:
   std::vector<PreparedCertificate> roots_;
+  AnchorSource source_ = AnchorSource::operator_given;
 };
 
 struct VerifyOptions {

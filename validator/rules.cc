@@ -354,7 +354,8 @@ std::optional<Finding> check_name_constraints_form(const CertificateFacts& c) {
   return std::nullopt;
 }
 
-std::optional<Finding> check_trust_anchor(const CertificateFacts& c, bool root, Purpose purpose) {
+std::optional<Finding> check_trust_anchor(const CertificateFacts& c, bool root, Purpose purpose,
+                                          bool web_pki) {
   if (!c.has_extensions) {
     return std::nullopt;  // a v1 root: trusted as it is
   }
@@ -373,6 +374,10 @@ std::optional<Finding> check_trust_anchor(const CertificateFacts& c, bool root, 
   if (c.is_ca && c.has_key_usage && (c.key_usage & kKeyUsageKeyCertSign) == 0) {
     return finding(VerifyCode::invalid_key_usage,
                    "a CA trust anchor whose keyUsage lacks keyCertSign");
+  }
+  if (web_pki && root && c.has_extended_key_usage) {
+    return finding(VerifyCode::invalid_eku,
+                   "a root of the system's store with extendedKeyUsage (BR §7.1.2.1.2: none)");
   }
   if (!ca_eku_allows(c, purpose)) {
     return finding(

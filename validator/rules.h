@@ -93,11 +93,12 @@ inline constexpr std::int64_t kNameConstraintBudget = 250'000;
 // §4.2.1.3): basicConstraints present and critical; keyCertSign and
 // pathLenConstraint only with cA, and a CA's keyUsage with keyCertSign; an
 // extendedKeyUsage, if any, that allows the purpose; its key identifiers
-// (`root`: self-issued) and names. BR §7.1.2.1's "a root has no EKU" is not
-// enforced: private roots have one (Pebble's does), and it is read as the
-// constraint it is on any CA.
+// (`root`: self-issued) and names. With `web_pki` (an anchor of the system's
+// store, where the CA/Browser Forum's rules govern), a root has no
+// extendedKeyUsage (BR §7.1.2.1.2); an operator's private root may have one
+// (Pebble's does), read as the constraint it is on any CA.
 [[nodiscard]] std::optional<Finding> check_trust_anchor(const CertificateFacts& c, bool root,
-                                                        Purpose purpose);
+                                                        Purpose purpose, bool web_pki);
 // BR §6.1.5: RSA of at least 2048 bits and a multiple of 8; ECDSA on P-256,
 // P-384 or P-521 by name (RFC 5480: no explicit parameters); Ed25519/Ed448
 // allowed; DSA and anything else refused.

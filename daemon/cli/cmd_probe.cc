@@ -326,7 +326,9 @@ std::expected<validator::TrustStore, CommandFailure> load_anchors(const std::str
   if (!roots) {
     return std::unexpected(roots.error());
   }
-  return validator::TrustStore(std::move(*roots));
+  return validator::TrustStore(std::move(*roots), ca_file.empty()
+                                                      ? validator::AnchorSource::system_store
+                                                      : validator::AnchorSource::operator_given);
 }
 
 // --targets FILE: "HOST[:PORT] [SNI]" per line; blank lines and # comments skipped.

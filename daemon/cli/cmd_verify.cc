@@ -74,7 +74,9 @@ int run_verify(const CliContext& context, const VerifyCliOptions& o) {
   for (std::size_t i = 1; i < leaf_file->size(); ++i) {
     untrusted->push_back(std::move((*leaf_file)[i]));
   }
-  const validator::TrustStore anchors(std::move(*roots));
+  const validator::TrustStore anchors(std::move(*roots),
+                                      o.roots.empty() ? validator::AnchorSource::system_store
+                                                      : validator::AnchorSource::operator_given);
   validator::VerifyOptions options;
   options.at = o.at.value_or(context.clock().unix_seconds());
   options.hostname = o.hostname;

@@ -113,7 +113,7 @@ JobOutcome probe_job(const CertificateConfig& cert, store::Inventory& inventory,
     out.status = fail(roots.error().within("trust anchors"));
     return out;
   }
-  const validator::TrustStore anchors(std::move(*roots));
+  const validator::TrustStore anchors(std::move(*roots), validator::AnchorSource::system_store);
   const validator::PublicSuffixList suffixes;
   auto prober = validator::Prober::create(anchors, suffixes, clock);
   if (!prober) {

@@ -289,3 +289,29 @@ TEST_CASE("verify: backtracking finds the path plain OpenSSL misses") {
   CAPTURE(openssl.out + openssl.err);
   CHECK(openssl.exit_code != 0);  // what this test shows certkeeper does better
 }
+
+TEST_CASE("verify: a root with extendedKeyUsage, from the system's store and from --roots") {
+  CertificateSpec root_spec = ca_spec("Root With EKU");
+  root_spec.extended_key_usage = "serverAuth";
+  const Issued root = TestPki::make(root_spec, nullptr);
+  const Issued plain_root = TestPki::make(ca_spec("Root Without EKU"), nullptr);
+  Verifier v;
+  for (const Issued* anchor : {&root, &plain_root}) {
+    CAPTURE(anchor->cert_pem());
+    const Issued leaf = TestPki::make(leaf_spec({"www.example.test"}), anchor);
+    const std::string bundle = v.file({anchor});
+    // No --roots: the system's store, here $SSL_CERT_FILE.
+    auto system = run({certkeeper_binary(), "verify", "--leaf", v.file({&leaf}), "--at",
+                       std::to_string(kT0), "--json"},
+                      {{"SSL_CERT_FILE", bundle}});
+    const json report = json::parse(system.out, nullptr, false);
+    REQUIRE_MESSAGE(report.is_object(), system.err);
+    const bool has_eku = anchor == &root;
+    CHECK(system.exit_code == (has_eku ? 1 : 0));
+    CHECK(report.value("error", "?") == (has_eku ? "invalid_eku" : ""));
+    // The same root given by the operator: a private PKI's, its EKU a constraint met.
+    auto given = v.verify(leaf, {}, {anchor});
+    CHECK(given.exit_code == 0);
+    CHECK(error_of(given) == "");
+  }
+}

@@ -519,12 +519,32 @@ TEST_CASE("trust anchors that are certificates with extensions (RFC 5280 §4.2.1
     CertificateFacts c = ca_facts();
     c.info.authority_key_id = c.info.subject_key_id;
     test.change(c);
-    CHECK(code_of(check_trust_anchor(c, true, Purpose::server_auth)) == test.expected);
+    CHECK(code_of(check_trust_anchor(c, true, Purpose::server_auth, false)) == test.expected);
   }
   CertificateFacts intermediate = ca_facts();  // trusted directly: its AKI names its issuer
-  CHECK(code_of(check_trust_anchor(intermediate, false, Purpose::server_auth)) == VerifyCode::ok);
-  CHECK(code_of(check_trust_anchor(intermediate, true, Purpose::server_auth)) ==
+  CHECK(code_of(check_trust_anchor(intermediate, false, Purpose::server_auth, false)) ==
+        VerifyCode::ok);
+  CHECK(code_of(check_trust_anchor(intermediate, true, Purpose::server_auth, false)) ==
         VerifyCode::invalid_key_identifier);
+}
+
+TEST_CASE("a root of the system's store has no extendedKeyUsage (BR §7.1.2.1.2)") {
+  CertificateFacts root = ca_facts();
+  root.info.authority_key_id = root.info.subject_key_id;
+  CHECK(code_of(check_trust_anchor(root, true, Purpose::server_auth, true)) == VerifyCode::ok);
+  CertificateFacts with_eku = root;
+  with_eku.has_extended_key_usage = true;
+  with_eku.extended_key_usage = {std::string(kOidServerAuth)};
+  CHECK(code_of(check_trust_anchor(with_eku, true, Purpose::server_auth, true)) ==
+        VerifyCode::invalid_eku);
+  // An operator's private root: the EKU is a constraint it meets.
+  CHECK(code_of(check_trust_anchor(with_eku, true, Purpose::server_auth, false)) == VerifyCode::ok);
+  // An intermediate trusted directly is no root: the rule is the BR's for roots.
+  CertificateFacts intermediate = ca_facts();
+  intermediate.has_extended_key_usage = true;
+  intermediate.extended_key_usage = {std::string(kOidServerAuth)};
+  CHECK(code_of(check_trust_anchor(intermediate, false, Purpose::server_auth, true)) ==
+        VerifyCode::ok);
 }
 
 TEST_CASE("the form of name constraints (RFC 5280 §4.2.1.10)") {
