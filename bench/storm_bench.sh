@@ -17,7 +17,7 @@ count=${2:-1000}
 workers=${3:-32}
 per_ca=${4:-32}
 ck="$(pwd)/$build/certkeeper"
-work=$(mktemp -d /tmp/certkeeper-storm-bench.XXXXXX)
+work=$(mktemp -d "${TMPDIR:-/tmp}/certkeeper-storm-bench.XXXXXX")
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 chmod 755 "$work"
 
