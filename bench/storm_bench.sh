@@ -7,7 +7,8 @@
 # behind nginx in both, so that every order shares Pebble's one port. The
 # account is registered once beforehand in both.
 # Prints Markdown. Usage: bench/storm_bench.sh [BUILD_DIR] [N] [WORKERS] [ORDERS_PER_CA]
-# KEEP=1 keeps the work directory (logs of the daemon, Pebble and nginx) for a look after.
+# KEEP=1 keeps the work directory (logs of the daemon, Pebble and nginx) for a look after;
+# it is made under $TMPDIR (default /tmp).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v bc >/dev/null || { echo "storm_bench: needs bc" >&2; exit 2; }
