@@ -153,7 +153,7 @@ Status write_file_atomic(const fs::path& path, std::string_view content,
              : Status{};
 }
 
-Status replace_symlink_atomic(const fs::path& target, const fs::path& link, bool sync_directory) {
+Status replace_symlink_atomic(const fs::path& target, const fs::path& link, bool sync_parent) {
   const fs::path temp = temp_path_for(link);
   if (::symlink(target.c_str(), temp.c_str()) != 0) {
     return std::unexpected(io_error("cannot create symlink", temp, errno));
@@ -163,7 +163,7 @@ Status replace_symlink_atomic(const fs::path& target, const fs::path& link, bool
     ::unlink(temp.c_str());
     return std::unexpected(io_error("cannot move symlink into place", link, err));
   }
-  return sync_directory ? ck::sync_directory(parent_or_dot(link)) : Status{};
+  return sync_parent ? sync_directory(parent_or_dot(link)) : Status{};
 }
 
 Result<std::string> read_file(const fs::path& path, std::size_t max_bytes) {

@@ -49,10 +49,10 @@ std::size_t remove_stale_temporaries(const std::filesystem::path& dir, bool recu
 
 // Points `link` at `target` by creating a fresh symlink and renaming it over
 // `link`, so a reader always sees either the old or the new target. Without
-// `sync_directory`, the caller syncs the link's directory after a batch.
+// `sync_parent`, the caller syncs the link's directory after a batch.
 [[nodiscard]] Status replace_symlink_atomic(const std::filesystem::path& target,
                                             const std::filesystem::path& link,
-                                            bool sync_directory = true);
+                                            bool sync_parent = true);
 
 // Reads a whole file, refusing anything larger than `max_bytes`.
 [[nodiscard]] Result<std::string> read_file(const std::filesystem::path& path,
