@@ -294,7 +294,10 @@ void Service::clean_up_after_a_crash(const std::string& state_dir) {
       forced_[cert.name] = true;
       interrupted_.insert(cert.name);
       spdlog::info("{}: an order was interrupted; finishing it", cert.name);
-    } else if (!deployment_is_current(cert, *inventory_)) {
+    }
+    // Even with an order to finish: the current version goes out at once,
+    // whether or not that order succeeds.
+    if (!deployment_is_current(cert, *inventory_)) {
       redeploy_.push_back(cert.name);  // started once the states are built
       spdlog::info(
           "{}: what is deployed is not the current version with its key; deploying "
@@ -891,9 +894,12 @@ void Service::on_jobs_done() {
         record_deploy(done, live);
       }
     }
-    operator_asked_.erase(done.name);
-    forced_.erase(done.name);
-    interrupted_.erase(done.name);
+    if (done.kind == JobKind::renew) {
+      // The renewal asked for has run; another job's end leaves it queued.
+      operator_asked_.erase(done.name);
+      forced_.erase(done.name);
+      interrupted_.erase(done.name);
+    }
     if (const CertificateConfig* cert = configured(done.name)) {
       refresh_state(live, *cert);
     }

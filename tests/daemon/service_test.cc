@@ -1075,6 +1075,47 @@ TEST_CASE("daemon: SIGKILL at random points, 20 times, loses and tears nothing" 
   }
 }
 
+// A renewal asked for while another job of the certificate runs (here the
+// deploy a restart finishes, its reload held) is queued behind it, and runs.
+TEST_CASE("daemon: a renewal asked while another job of the certificate runs is not lost" *
+          doctest::test_suite("basics")) {
+  DaemonFixture f;
+  const auto out = f.dir / "deployed";
+  std::filesystem::create_directories(out);
+  const auto hold = f.dir / "hold";
+  write_text(f.dir / "reload",
+             "#!/bin/sh\nwhile [ -e " + hold.string() + " ]; do sleep 0.05; done\n", 0755);
+  f.configure(
+      "[[certificate]]\nname = \"www\"\ndomains = [\"www.example.test\"]\n"
+      "challenge = { type = \"http-01\", listen = \"" +
+      f.pebble.http_listen() + "\" }\ndeploy = { fullchain = \"" + (out / "www.pem").string() +
+      "\", key = \"" + (out / "www.key").string() + "\", reload = [\"" +
+      (f.dir / "reload").string() + "\"] }\n");
+  f.start();
+  REQUIRE_MESSAGE(f.wait_issued({"www"}), f.log());
+  const std::string first = row_of(f.status(), "www")["sha256"];
+  REQUIRE(f.daemon->stop(SIGTERM) == 0);
+
+  // A deploy a crash tore: the next start deploys again, and its reload waits.
+  std::filesystem::remove(out / "www.pem");
+  write_text(hold, "");
+  f.notify.clear();
+  f.start();
+  REQUIRE_MESSAGE(f.notify.wait_for("READY=1"), f.log());
+  const json asked = json::parse(
+      ask_raw(f.socket, R"({"id": 1, "cmd": "renew", "args": {"name": "www", "force": true}})"
+                        "\n"));
+  CHECK(asked["result"]["queued"] == true);
+  CHECK(asked["result"]["running"] == true);  // the deploy
+  std::filesystem::remove(hold);
+  auto renewed = [&] {
+    const json row = row_of(f.status(), "www");
+    return row.is_object() && row["sha256"] != first;
+  };
+  CHECK_MESSAGE(wait_until(renewed, std::chrono::seconds(150)), f.log());
+  CHECK(f.daemon->stop(SIGTERM) == 0);
+}
+
 TEST_CASE("daemon: malformed, unknown, oversized and silent requests never stop it" *
           doctest::test_suite("basics")) {
   DaemonFixture f;
