@@ -1039,20 +1039,28 @@ TEST_CASE("daemon: SIGKILL at random points, 20 times, loses and tears nothing" 
   REQUIRE_MESSAGE(f.wait_issued(names), f.log());
   const auto db = (f.dir / "state" / "inventory.db").string();
   auto sql = [&](const std::string& query) { return run({"sqlite3", db, query}).out; };
-  bool settled = false;  // no order left unfinished, every deploy current
-  for (int i = 0; i < 300 && !settled; ++i) {
-    settled = sql("SELECT count(*) FROM orders WHERE status NOT IN ('valid', 'invalid')") == "0\n";
+  // What is not settled yet: orders left unfinished, deploys torn; "" once settled.
+  auto unsettled = [&] {
+    std::string left =
+        sql("SELECT certificate_name || ': order ' || order_url || ' is ' || status FROM orders "
+            "WHERE status NOT IN ('valid', 'invalid')");
     for (const auto& name : names) {
       const auto pem = out / (name + ".pem");
-      settled =
-          settled && std::filesystem::exists(pem) &&
-          run({"openssl", "x509", "-in", pem.string(), "-noout", "-pubkey"}).out ==
-              run({"openssl", "pkey", "-in", (out / (name + ".key")).string(), "-pubout"}).out;
+      if (!std::filesystem::exists(pem) ||
+          run({"openssl", "x509", "-in", pem.string(), "-noout", "-pubkey"}).out !=
+              run({"openssl", "pkey", "-in", (out / (name + ".key")).string(), "-pubout"}).out) {
+        left += name + ": the deployed certificate and key are not a pair\n";
+      }
     }
+    return left;
+  };
+  std::string left = unsettled();
+  for (int i = 0; i < 300 && !left.empty(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    left = unsettled();
   }
   CHECK(f.daemon->stop(SIGTERM) == 0);
-  CHECK_MESSAGE(settled, f.log());
+  CHECK_MESSAGE(left.empty(), std::string(left + "\n" + f.log()));
   CHECK(sql("PRAGMA integrity_check") == "ok\n");
   // No key the inventory knows of is missing.
   std::istringstream keys(sql("SELECT path FROM keys"));
