@@ -207,6 +207,10 @@ TEST_CASE("probe: TLS 1.3 only and TLS 1.2 only, the real round trips and resump
 // `openssl s_server -early_data` answers nothing and prints what it receives; it
 // cannot run with -www, and ends a connection when its standard input ends:
 // here a FIFO the test holds open.
+// The probe waits for an answer that never comes, up to its --timeout: a short
+// one, for a short test (the handshakes themselves take milliseconds).
+constexpr const char* kNoAnswerTimeout = "3s";
+
 struct EarlyDataServer {
   TempDir dir;
   int fifo = -1;
@@ -248,7 +252,8 @@ TEST_CASE("probe --early-data: s_server with and without -early_data") {
   const Issued leaf = pki.leaf("www.example.test", pki.now - kDay, pki.now + 60 * kDay);
   {
     EarlyDataServer server(pki, leaf, true);
-    auto r = pki.probe(server.target(), {"--sni", "www.example.test", "--early-data"});
+    auto r = pki.probe(server.target(), {"--sni", "www.example.test", "--early-data", "--timeout",
+                                         kNoAnswerTimeout});
     REQUIRE_MESSAGE(r.exit_code == 0, std::string(r.err + r.out));  // a warning, not an error
     auto report = json::parse(r.out);
     CHECK(report["early_data"]["status"] == "accepted");
@@ -262,8 +267,9 @@ TEST_CASE("probe --early-data: s_server with and without -early_data") {
     REQUIRE_MESSAGE(early != std::string::npos, log);
     CHECK(log.find("HEAD / HTTP/1.1", early) != std::string::npos);
 
-    auto allowed = pki.probe(server.target(),
-                             {"--sni", "www.example.test", "--early-data", "--allow-early-data"});
+    auto allowed =
+        pki.probe(server.target(), {"--sni", "www.example.test", "--early-data",
+                                    "--allow-early-data", "--timeout", kNoAnswerTimeout});
     REQUIRE(allowed.exit_code == 0);
     const json allowed_report = json::parse(allowed.out);
     for (const auto& f : allowed_report["findings"]) {
@@ -274,7 +280,8 @@ TEST_CASE("probe --early-data: s_server with and without -early_data") {
   }
   {
     EarlyDataServer server(pki, leaf, false);
-    auto r = pki.probe(server.target(), {"--sni", "www.example.test", "--early-data"});
+    auto r = pki.probe(server.target(), {"--sni", "www.example.test", "--early-data", "--timeout",
+                                         kNoAnswerTimeout});
     REQUIRE_MESSAGE(r.exit_code == 0, std::string(r.err + r.out));
     auto report = json::parse(r.out);
     CHECK(report["early_data"]["status"] == "not_sent");  // the ticket allows none
