@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <memory>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
@@ -232,6 +233,30 @@ Status mark_order_invalid(store::Inventory& inventory, const std::string& order_
   return {};
 }
 
+// Once `placed` is recorded, the name's other unfinished orders are given up
+// (the one resumed came back invalid or gone, the identifiers changed since,
+// or a kill came between two of these records): closed, naming `placed`, or
+// every start would take them for orders still to finish. One order per name
+// runs at a time (its lock).
+void close_replaced_orders(store::Inventory& inventory, const std::string& name,
+                           const std::string& placed) {
+  auto orders = inventory.orders().unfinished();
+  if (!orders) {
+    spdlog::warn("{}: cannot read the unfinished orders: {}", name, orders.error().describe());
+    return;
+  }
+  const Error why{Errc::protocol, "not finished: replaced by " + placed};
+  for (const auto& order : *orders) {
+    if (order.certificate_name != name || order.order_url == placed) {
+      continue;
+    }
+    if (auto closed = mark_order_invalid(inventory, order.order_url, why); !closed) {
+      spdlog::warn("{}: cannot close order {}: {}", name, order.order_url,
+                   closed.error().describe());
+    }
+  }
+}
+
 Result<Request> prepare(const IssueJob& job, const store::StateLayout& layout, const Clock& clock,
                         std::stop_token stop) {
   Request request;
@@ -338,8 +363,12 @@ Result<IssueOutcome> attempt_until(const IssueJob& job, const IssuerConfig& issu
   order.timeout = job.timeout;
   StoreOrderObserver observer(context.inventory, account_id, request.name, key.key_path,
                               issuer.profile);
+  bool first = true;  // the first record of this attempt's order
   observer.then = [&](const acme::Order& placed) -> Status {
     request.last_order_url = placed.url;
+    if (std::exchange(first, false)) {
+      close_replaced_orders(context.inventory, request.name, placed.url);
+    }
     return context.on_order_recorded ? context.on_order_recorded(placed) : Status{};
   };
   auto issued = acme::issue_certificate(client, signer, order, *request.solver, context.waiter,

@@ -779,6 +779,59 @@ TEST_CASE("an order interrupted at each state is resumed, with its key, not star
   }
 }
 
+// An interrupted order the CA no longer continues (here gone, as a CA drops
+// an expired order; an invalid one goes the same way) is replaced by a new
+// order, and its record closed: no later start takes it for one to finish.
+TEST_CASE("an interrupted order the CA no longer has is replaced, and its record closed") {
+  Pebble pebble;
+  Issuer ck{pebble};
+  const SystemClock clock;
+  store::StateLayout layout(ck.state.path());
+  REQUIRE(layout.prepare());
+  auto inventory = store::open_inventory(layout.database().string(), clock);
+  REQUIRE(inventory);
+  acme::SleepingWaiter waiter;
+  const std::string name = "gone.example.test";
+  daemon::IssueJob job;
+  job.domains = {name};
+  job.challenge.type = "http-01";
+  job.challenge.listen = pebble.http_listen();
+  daemon::IssuerConfig issuer;
+  issuer.directory = pebble.directory_url();
+  issuer.ca_file = pebble.ca_file();
+  job.issuers = {issuer};
+  daemon::JobContext context{**inventory, layout, clock, waiter, {}, {}, {}};
+  std::string first_url;
+  context.on_order_recorded = [&](const acme::Order& order) -> Status {
+    first_url = order.url;
+    return fail(Errc::cancelled, "stopped by the test");
+  };
+  REQUIRE_FALSE(daemon::issue(job, context));
+  REQUIRE_FALSE(first_url.empty());
+  const std::string gone_url = first_url + "-gone";
+  REQUIRE(run({"sqlite3", layout.database().string(),
+               "UPDATE orders SET order_url = '" + gone_url + "' WHERE order_url = '" + first_url +
+                   "'"})
+              .exit_code == 0);
+  REQUIRE(daemon::has_interrupted_order(**inventory, name));
+
+  context.on_order_recorded = {};
+  auto replaced = daemon::issue(job, context);
+  REQUIRE_MESSAGE(replaced, replaced.error().describe());
+  CHECK_FALSE(replaced->resumed);
+  CHECK(replaced->order_url != gone_url);
+  verify_chain(pebble, ck.current(name));
+  auto closed = (*inventory)->orders().find_by_url(gone_url);
+  REQUIRE(closed);
+  REQUIRE(closed->has_value());
+  CHECK((*closed)->status == "invalid");
+  CHECK((*closed)->error_json.find(replaced->order_url) != std::string::npos);
+  CHECK_FALSE(daemon::has_interrupted_order(**inventory, name));
+  auto again = daemon::issue(job, context);
+  REQUIRE(again);
+  CHECK_FALSE(again->resumed);
+}
+
 TEST_CASE("dns-01 by a hook: records set, seen by the resolver, answered, cleaned up") {
   Pebble pebble;
   Issuer ck{pebble};
