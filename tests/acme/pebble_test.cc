@@ -735,30 +735,54 @@ TEST_CASE("account: show, key rollover then issuance with the new key, update, d
   CHECK(refused.err.find("is deactivated") != std::string::npos);
 }
 
-// In process, through the lifecycle's issue job: the first run stops once the
-// order is recorded as ready (before finalize), as a crash would leave it; the
-// next run for the same name finishes that order with that key.
-TEST_CASE("an order interrupted at each state is resumed, with its key, not started again") {
-  Pebble pebble;
-  Issuer ck{pebble};
-  const SystemClock clock;
-  store::StateLayout layout(ck.state.path());
-  REQUIRE(layout.prepare());
-  auto inventory = store::open_inventory(layout.database().string(), clock);
-  REQUIRE(inventory);
-  acme::SleepingWaiter waiter;
-  for (const std::string stop_at : {"pending", "ready", "valid"}) {  // Pebble skips "processing"
-    CAPTURE(stop_at);
-    const std::string name = "crash-" + stop_at + ".example.test";
+namespace {
+
+// The lifecycle's issue job run in process, as the service runs it, into the
+// state directory of `ck`: its layout, its inventory, http-01 jobs for Pebble.
+struct InProcessIssuer {
+  explicit InProcessIssuer(Pebble& pebble_in) : pebble(pebble_in), layout(ck.state.path()) {
+    REQUIRE(layout.prepare());
+    auto opened = store::open_inventory(layout.database().string(), clock);
+    REQUIRE(opened);
+    inventory = std::move(*opened);
+  }
+  [[nodiscard]] daemon::IssueJob job(std::vector<std::string> domains) const {
     daemon::IssueJob job;
-    job.domains = {name, "www." + name};
+    job.domains = std::move(domains);
     job.challenge.type = "http-01";
     job.challenge.listen = pebble.http_listen();
     daemon::IssuerConfig issuer;
     issuer.directory = pebble.directory_url();
     issuer.ca_file = pebble.ca_file();
     job.issuers = {issuer};
-    daemon::JobContext context{**inventory, layout, clock, waiter, {}, {}, {}};
+    return job;
+  }
+  [[nodiscard]] daemon::JobContext context() {
+    return {*inventory, layout, clock, waiter, {}, {}, {}};
+  }
+
+  Pebble& pebble;
+  Issuer ck{pebble};
+  const SystemClock clock;
+  store::StateLayout layout;
+  std::unique_ptr<store::Inventory> inventory;
+  acme::SleepingWaiter waiter;
+};
+
+}  // namespace
+
+// In process, through the lifecycle's issue job: the first run stops once the
+// order is recorded as ready (before finalize), as a crash would leave it; the
+// next run for the same name finishes that order with that key.
+TEST_CASE("an order interrupted at each state is resumed, with its key, not started again") {
+  Pebble pebble;
+  InProcessIssuer in_process(pebble);
+  Issuer& ck = in_process.ck;
+  for (const std::string stop_at : {"pending", "ready", "valid"}) {  // Pebble skips "processing"
+    CAPTURE(stop_at);
+    const std::string name = "crash-" + stop_at + ".example.test";
+    const daemon::IssueJob job = in_process.job({name, "www." + name});
+    daemon::JobContext context = in_process.context();
     bool stopped = false;
     context.on_order_recorded = [&](const acme::Order& order) -> Status {
       if (order.status == stop_at) {
@@ -795,23 +819,10 @@ TEST_CASE("an order interrupted at each state is resumed, with its key, not star
 // order, and its record closed: no later start takes it for one to finish.
 TEST_CASE("an interrupted order the CA no longer has is replaced, and its record closed") {
   Pebble pebble;
-  Issuer ck{pebble};
-  const SystemClock clock;
-  store::StateLayout layout(ck.state.path());
-  REQUIRE(layout.prepare());
-  auto inventory = store::open_inventory(layout.database().string(), clock);
-  REQUIRE(inventory);
-  acme::SleepingWaiter waiter;
+  InProcessIssuer in_process(pebble);
   const std::string name = "gone.example.test";
-  daemon::IssueJob job;
-  job.domains = {name};
-  job.challenge.type = "http-01";
-  job.challenge.listen = pebble.http_listen();
-  daemon::IssuerConfig issuer;
-  issuer.directory = pebble.directory_url();
-  issuer.ca_file = pebble.ca_file();
-  job.issuers = {issuer};
-  daemon::JobContext context{**inventory, layout, clock, waiter, {}, {}, {}};
+  const daemon::IssueJob job = in_process.job({name});
+  daemon::JobContext context = in_process.context();
   std::string first_url;
   context.on_order_recorded = [&](const acme::Order& order) -> Status {
     first_url = order.url;
@@ -820,24 +831,24 @@ TEST_CASE("an interrupted order the CA no longer has is replaced, and its record
   REQUIRE_FALSE(daemon::issue(job, context));
   REQUIRE_FALSE(first_url.empty());
   const std::string gone_url = first_url + "-gone";
-  REQUIRE(run({"sqlite3", layout.database().string(),
+  REQUIRE(run({"sqlite3", in_process.layout.database().string(),
                "UPDATE orders SET order_url = '" + gone_url + "' WHERE order_url = '" + first_url +
                    "'"})
               .exit_code == 0);
-  REQUIRE(daemon::has_interrupted_order(**inventory, name));
+  REQUIRE(daemon::has_interrupted_order(*in_process.inventory, name));
 
   context.on_order_recorded = {};
   auto replaced = daemon::issue(job, context);
   REQUIRE_MESSAGE(replaced, replaced.error().describe());
   CHECK_FALSE(replaced->resumed);
   CHECK(replaced->order_url != gone_url);
-  verify_chain(pebble, ck.current(name));
-  auto closed = (*inventory)->orders().find_by_url(gone_url);
+  verify_chain(pebble, in_process.ck.current(name));
+  auto closed = in_process.inventory->orders().find_by_url(gone_url);
   REQUIRE(closed);
   REQUIRE(closed->has_value());
   CHECK((*closed)->status == "invalid");
   CHECK((*closed)->error_json.find(replaced->order_url) != std::string::npos);
-  CHECK_FALSE(daemon::has_interrupted_order(**inventory, name));
+  CHECK_FALSE(daemon::has_interrupted_order(*in_process.inventory, name));
   auto again = daemon::issue(job, context);
   REQUIRE(again);
   CHECK_FALSE(again->resumed);
