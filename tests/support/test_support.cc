@@ -7,15 +7,18 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -288,17 +291,103 @@ Process::~Process() {
   ::waitpid(pid_, nullptr, 0);
 }
 
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+namespace {
+
+// A port picked by bind(0) lies in the kernel's ephemeral range, where any
+// outgoing connection (curl to Pebble, Pebble's validation, a probe) or another
+// test's bind(0) may take it before the peer it was picked for binds it: seen as
+// "cannot listen: Address already in use" about one suite run in twenty under
+// load. So free_port() hands out ports the kernel never picks by itself, from a
+// block of them that this test process alone holds.
+struct PortRange {
+  int first;
+  int last;  // inclusive
+};
+
+PortRange ports_outside_ephemeral_range() {
+  int low = 32768;
+  int high = 60999;
+  std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> low >> high;
+  const PortRange below{10000, low - 1};
+  const PortRange above{high + 1, 65535};
+  return below.last - below.first >= above.last - above.first ? below : above;
+}
+
+bool loopback_port_bindable(int type, int port) {
+  const int fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
   ::close(fd);
-  return ntohs(addr.sin_port);
+  return bound;
+}
+
+// The block is held by binding an abstract UNIX socket named after it: test
+// processes running alongside skip it, and the kernel lets it go when the
+// process ends, however it ends.
+class PortBlock {
+ public:
+  static constexpr int kSize = 1000;
+
+  PortBlock() {
+    const PortRange range = ports_outside_ephemeral_range();
+    const int blocks = (range.last - range.first + 1) / kSize;
+    for (int i = 0; i < blocks; ++i) {
+      const int block = (static_cast<int>(::getpid()) + i) % blocks;
+      if (hold(block)) {
+        first_ = range.first + block * kSize;
+        return;
+      }
+    }
+    throw std::runtime_error("free_port: every block of ports from " + std::to_string(range.first) +
+                             " to " + std::to_string(range.last) +
+                             " is held by another test process");
+  }
+  PortBlock(const PortBlock&) = delete;
+  PortBlock& operator=(const PortBlock&) = delete;
+  ~PortBlock() { ::close(holder_); }
+
+  int next() {
+    std::lock_guard lock(mutex_);
+    for (int tries = 0; tries < kSize; ++tries) {
+      const int port = first_ + next_++ % kSize;
+      if (loopback_port_bindable(SOCK_STREAM, port) && loopback_port_bindable(SOCK_DGRAM, port)) {
+        return port;
+      }
+    }
+    throw std::runtime_error("free_port: no free port left in " + std::to_string(first_) + "-" +
+                             std::to_string(first_ + kSize - 1));
+  }
+
+ private:
+  bool hold(int block) {
+    holder_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    const std::string name = "certkeeper-test-ports-" + std::to_string(block);
+    std::memcpy(addr.sun_path + 1, name.data(), name.size());  // sun_path[0] == 0: abstract
+    const auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+    if (::bind(holder_, reinterpret_cast<sockaddr*>(&addr), len) == 0) {
+      return true;
+    }
+    ::close(holder_);
+    holder_ = -1;
+    return false;
+  }
+
+  int holder_ = -1;
+  int first_ = 0;
+  int next_ = 0;
+  std::mutex mutex_;
+};
+
+}  // namespace
+
+int free_port() {
+  static PortBlock block;
+  return block.next();
 }
 
 bool wait_for_port(int port, std::chrono::milliseconds limit) {

@@ -116,7 +116,8 @@ class Process {
   pid_t pid_ = -1;
 };
 
-// A loopback TCP port that was free a moment ago.
+// A loopback port (TCP and UDP) free a moment ago, outside the kernel's
+// ephemeral range and not handed to any other test process running alongside.
 [[nodiscard]] int free_port();
 // Waits until something accepts connections on 127.0.0.1:port.
 [[nodiscard]] bool wait_for_port(int port,
